@@ -1,0 +1,124 @@
+"""Per-element arithmetic shared by the CPU and the CUDA image kernels.
+
+Every function here is plain Python on scalars (and, for the bin look-ups, small
+arrays). ``kernels/image.py`` compiles them with ``numba.njit(inline="always")``
+and ``kernels/image_cuda.py`` with ``numba.cuda.jit(device=True)``, so the two
+targets cannot drift apart. Nothing here may import numba.
+
+Float type: every function works in the type of its arguments. Constants that
+must keep that type are derived from a ``one`` argument (``two = one + one``),
+because a Python float literal would promote float32 arithmetic to float64 and
+change the rounding that parity with scikit-image depends on.
+"""
+
+import math
+
+# Boundary modes, numbered as the kernels receive them (scipy.ndimage's names).
+MODE_REFLECT = 0  # d c b a | a b c d | d c b a  (half-sample symmetric)
+MODE_CONSTANT = 1  # k k k k | a b c d | k k k k
+MODE_NEAREST = 2  # a a a a | a b c d | d d d d
+MODE_MIRROR = 3  # d c b | a b c d | c b a     (whole-sample symmetric)
+MODE_WRAP = 4  # a b c d | a b c d | a b c d
+
+
+def boundary_index(i, n, mode):
+    """Index in ``[0, n)`` that position ``i`` reads under ``mode``; -1 = constant."""
+    if i >= 0 and i < n:
+        return i
+    if mode == MODE_CONSTANT:
+        return -1
+    if mode == MODE_NEAREST:
+        if i < 0:
+            return 0
+        return n - 1
+    if mode == MODE_WRAP:
+        r = i % n
+        if r < 0:
+            r += n
+        return r
+    if mode == MODE_REFLECT:
+        p = 2 * n
+        r = i % p
+        if r < 0:
+            r += p
+        if r >= n:
+            r = p - 1 - r
+        return r
+    # mirror
+    if n == 1:
+        return 0
+    p = 2 * n - 2
+    r = i % p
+    if r < 0:
+        r += p
+    if r >= n:
+        r = p - r
+    return r
+
+
+def gray_value(r, g, b, cr, cg, cb):
+    """Luma as ``skimage.color.rgb2gray``: 0.2125 R + 0.7154 G + 0.0721 B."""
+    return (r * cr + g * cg) + b * cb
+
+
+def hsv_value(r, g, b, one):
+    """(h, s, v) of one pixel exactly as ``skimage.color.rgb2hsv`` computes it.
+
+    Same operations in the same order and type as scikit-image's vectorised code,
+    so the result is bit-identical when the inputs are: v = max, delta = max - min,
+    s = delta / v, h from the channel holding the max (blue wins ties over green,
+    green over red, as scikit-image's successive assignments do), h / 6 mod 1.
+    """
+    zero = one - one
+    two = one + one
+    four = two + two
+    six = four + two
+    v = max(r, max(g, b))
+    delta = v - min(r, min(g, b))
+    if delta == zero:
+        return zero, zero, v
+    s = delta / v
+    if b == v:
+        h = four + (r - g) / delta
+    elif g == v:
+        h = two + (b - r) / delta
+    else:
+        h = (g - b) / delta
+    h = h / six
+    # numpy's ``% 1.0`` for h in [-1/6, 5/6]: negatives wrap by +1
+    if h < zero:
+        h = h + one
+    return h, s, v
+
+
+def bin_index(x, nbins, edges, row):
+    """Bin of ``x`` in ``edges[row, :nbins + 1]`` exactly as ``np.histogramdd``.
+
+    Bin k holds ``edges[k] <= x < edges[k + 1]``; the right edge itself falls in
+    the last bin. ``int(x * nbins)`` is the guess; one comparison against the
+    real (linspace) edges corrects its rounding.
+    """
+    k = int(x * nbins)
+    if k > nbins - 1:
+        k = nbins - 1
+    if k < 0:
+        k = 0
+    if x < edges[row, k]:
+        k -= 1
+    elif k + 1 < nbins and x >= edges[row, k + 1]:
+        k += 1
+    return k
+
+
+def orientation_bin(gx, gy, nbins):
+    """Unsigned orientation bin of the gradient (gx, gy): floor(theta * nbins / pi).
+
+    theta = atan2(gy, gx) folded into [0, pi); computed in float64.
+    """
+    theta = math.atan2(gy, gx)
+    if theta < 0.0:
+        theta += math.pi
+    k = int(theta * nbins / math.pi)
+    if k >= nbins:
+        k = nbins - 1
+    return k

@@ -1,0 +1,38 @@
+"""Tunables in one place.
+
+Tests shrink these (as stumpy shrinks its THREADS_PER_BLOCK) so that the CUDA
+simulator stays fast; CUDA kernels whose shared-memory sizes depend on them are
+built by factories memoized on the values, so a change takes effect on the next
+call.
+"""
+
+from __future__ import annotations
+
+# --- CUDA launch shapes -------------------------------------------------------
+#: threads per block for 1-D element-wise kernels
+THREADS_PER_BLOCK = 256
+#: 2-D tile (x = columns, y = rows) for stencil kernels; the shared-memory tile is
+#: (TILE_Y + 2) x (TILE_X + 2)
+TILE_X = 32
+TILE_Y = 8
+#: blocks per image for histogram kernels (each block keeps a private histogram
+#: in shared memory and flushes it with one atomic add per bin)
+HIST_BLOCKS_PER_IMAGE = 64
+#: the largest joint histogram kept in shared memory (int32 counters); larger
+#: ones count straight into global memory
+SHARED_HIST_MAX_BINS = 4096
+
+# --- chunking -----------------------------------------------------------------
+#: fraction of free device memory one chunk of a GPU batch may use
+GPU_MEMORY_FRACTION = 0.5
+#: hard cap on images per GPU chunk (None: only memory decides)
+GPU_MAX_CHUNK_ITEMS: int | None = None
+#: rows per task in the CPU stencil kernels (a task's working set stays in cache)
+CPU_ROWS_PER_TASK = 32
+#: pixels per task in the CPU histogram kernels
+CPU_PIXELS_PER_TASK = 1 << 18
+
+# --- numerics -----------------------------------------------------------------
+#: fastmath changes results in the last bits (reciprocal division, reassociation);
+#: parity with the anchors needs it off
+FASTMATH = False

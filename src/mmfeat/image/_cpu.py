@@ -1,0 +1,145 @@
+"""The ``cpu`` backend: allocation and launch of the Numba kernels in ``mmfeat.kernels.image``.
+
+Inputs arrive validated and C-contiguous (``_checks.as_images``); parameters
+arrive normalised by the public layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import config
+from ..kernels import image as K
+from . import _reference as ref
+from ._checks import as_kernel_layout, check_mode, float_dtype, scale_for
+
+
+def _coeffs(work):
+    return np.asarray(ref.GRAY_COEFFS, dtype=work)
+
+
+def rgb_to_gray(images):
+    work = float_dtype(images.dtype)
+    src = as_kernel_layout(images)
+    out = np.empty(images.shape[:3], dtype=work)
+    K.rgb_to_gray(src, out, _coeffs(work), scale_for(images.dtype, work))
+    return out
+
+
+def _hsv_calc_type(dtype):
+    return ref._hsv_calc_type(dtype)
+
+
+def rgb_to_hsv(images):
+    calc = _hsv_calc_type(images.dtype)
+    out = np.empty(images.shape, dtype=float_dtype(images.dtype))
+    K.rgb_to_hsv(images, out, scale_for(images.dtype, calc), calc.type(1.0))
+    return out
+
+
+def histogram_edges(bins) -> np.ndarray:
+    """(3, max(bins) + 1) float64: np.histogramdd's np.linspace edges over [0, 1]."""
+    edges = np.full((3, max(bins) + 1), np.inf)
+    for c, b in enumerate(bins):
+        edges[c, : b + 1] = np.linspace(0.0, 1.0, b + 1)
+    return edges
+
+
+def uint8_luts(bins) -> np.ndarray:
+    """(3, 256) int64: the exact histogramdd bin of each uint8 value v * (1/255)."""
+    vals = np.arange(256, dtype=np.float64) * (1.0 / 255)
+    luts = np.empty((3, 256), dtype=np.int64)
+    for c, b in enumerate(bins):
+        e = np.linspace(0.0, 1.0, b + 1)
+        luts[c] = np.clip(np.searchsorted(e, vals, side="right") - 1, 0, b - 1)
+    return luts
+
+
+def _normalise(counts, normalize, n_pixels):
+    if not normalize:
+        return counts
+    return (counts / np.float64(n_pixels)).astype(np.float32)
+
+
+def color_histogram(images, bins, space, normalize):
+    n, H, W = images.shape[:3]
+    P = H * W
+    per_task = max(1, int(config.CPU_PIXELS_PER_TASK))
+    T = (P + per_task - 1) // per_task
+    counts = np.zeros((n, T, int(np.prod(bins))), dtype=np.int64)
+    nb = np.asarray(bins, dtype=np.int64)
+    if space == "rgb" and images.dtype == np.uint8:
+        K.color_histogram_lut(images, counts, uint8_luts(bins), nb, per_task)
+    elif space == "rgb":
+        work = float_dtype(images.dtype) if images.dtype.kind == "f" else np.dtype(np.float64)
+        K.color_histogram_rgb(
+            images, counts, nb, histogram_edges(bins), scale_for(images.dtype, work), per_task
+        )
+    else:
+        calc = _hsv_calc_type(images.dtype)
+        K.color_histogram_hsv(
+            images, counts, nb, histogram_edges(bins), scale_for(images.dtype, calc),
+            calc.type(1.0), per_task,
+        )
+    return _normalise(counts.sum(axis=1), normalize, P)
+
+
+def sobel(images, mode, cval):
+    work = float_dtype(images.dtype)
+    out = np.empty(images.shape[:3], dtype=work)
+    norm = work.type(0.25) / np.sqrt(work.type(2.0))
+    K.sobel(
+        as_kernel_layout(images), out, _coeffs(work), scale_for(images.dtype, work),
+        check_mode(mode), work.type(cval), norm, max(1, int(config.CPU_ROWS_PER_TASK)),
+    )
+    return out
+
+
+def gradient_histogram(images, orientations):
+    src = as_kernel_layout(images)
+    n, H = src.shape[:2]
+    rows = max(1, int(config.CPU_ROWS_PER_TASK))
+    nblk = (H + rows - 1) // rows
+    sums = np.zeros((n, nblk, orientations), dtype=np.float64)
+    K.gradient_histogram(
+        src, sums, _coeffs(np.float32), scale_for(images.dtype, np.float32), orientations, rows
+    )
+    out = sums.sum(axis=1)
+    total = out.sum(axis=1, keepdims=True)
+    np.divide(out, total, out=out, where=total > 0)
+    return out.astype(np.float32)
+
+
+def canny(images, sigma, low, high, use_quantiles, mode, cval):
+    src = as_kernel_layout(images)
+    n, H, W = src.shape[:3]
+    out = np.zeros((n, H, W), dtype=bool)
+    bleed = (
+        ref.bleed_over((H, W), sigma, cval) if mode == "constant"
+        else np.empty((0, 0), np.float32)
+    )
+    lo, hi = canny_compare_values(low, high, use_quantiles)
+    K.canny(
+        src, out, _coeffs(np.float32), scale_for(images.dtype, np.float32),
+        ref.gaussian_weights(sigma), check_mode(mode), np.float32(cval), bleed,
+        np.full(n, lo), np.full(n, hi), bool(use_quantiles), float(low), float(high),
+    )
+    return out
+
+
+def canny_compare_values(low, high, use_quantiles):
+    """The float64 values the kernels compare against (scikit-image's roundings).
+
+    low: rounded to float32 (the Cython signature takes a C float), 0 -> 1e-14;
+    high: compared in float32 when given as a Python float.
+    """
+    if use_quantiles:
+        return 0.0, 0.0  # computed per image in the kernel
+    lo = np.float32(low)
+    if lo == 0:
+        lo = np.float32(1e-14)
+    return float(lo), float(np.float32(high))
+
+
+def color_moments(images):
+    return ref.color_moments(images)

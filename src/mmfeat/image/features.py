@@ -1,0 +1,154 @@
+"""``ImageFeatures``: one (N, D) float32 feature matrix from a batch of images."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..backend import resolve_backend, to_backend
+from . import _dispatch
+from ._checks import as_images, check_bins
+from .color import color_histogram, color_moments
+from .edges import canny, gradient_histogram
+
+_MOMENT_NAMES = [f"{s}_{c}" for s in ("mean", "std", "skew") for c in "rgb"]
+
+
+class ImageFeatures(TransformerMixin, BaseEstimator):
+    """HSV histogram, colour moments, edge density and gradient histogram per image.
+
+    Parameters
+    ----------
+    hsv_bins : int or (int, int, int), default (8, 4, 4)
+        Bins of the joint HSV histogram (:func:`color_histogram`); None to skip.
+    moments : bool, default True
+        Mean, std and skewness of R, G, B (:func:`color_moments`).
+    edge_density : bool, default True
+        Fraction of Canny edge pixels (:func:`canny` on the whole image).
+    canny_sigma : float, default 1.0
+    orientations : int or None, default 9
+        Bins of :func:`gradient_histogram`; None to skip.
+    grid : (int, int), default (1, 1)
+        Rows x columns of cells; every feature above is computed per cell
+        (cell r, c covers rows ``r*H//gr : (r+1)*H//gr`` and likewise columns).
+        Gradients of a cell use reflect borders at the cell's edge; the edge map
+        is computed on the whole image and then pooled per cell.
+    backend : {"numpy", "cpu", "cuda"}, optional
+
+    Attributes
+    ----------
+    n_features_out_ : int
+        D, the number of columns ``transform`` returns.
+
+    Notes
+    -----
+    ``transform(images)`` takes (N, H, W, 3) RGB (a gray (N, H, W) batch is
+    treated as R = G = B) and returns (N, D) float32 where the backend computes
+    (NumPy for numpy/cpu, CuPy for cuda). The transformer learns nothing from
+    data; ``fit`` only validates the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmfeat.image import ImageFeatures
+    >>> x = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    >>> ImageFeatures().fit_transform(x).shape
+    (4, 148)
+    """
+
+    def __init__(
+        self,
+        *,
+        hsv_bins=(8, 4, 4),
+        moments: bool = True,
+        edge_density: bool = True,
+        canny_sigma: float = 1.0,
+        orientations: int | None = 9,
+        grid=(1, 1),
+        backend: str | None = None,
+    ):
+        self.hsv_bins = hsv_bins
+        self.moments = moments
+        self.edge_density = edge_density
+        self.canny_sigma = canny_sigma
+        self.orientations = orientations
+        self.grid = grid
+        self.backend = backend
+
+    # -- parameters -------------------------------------------------------------
+    def _grid(self) -> tuple[int, int]:
+        g = self.grid
+        if (
+            not isinstance(g, (tuple, list))
+            or len(g) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in g)
+            or min(g) < 1
+        ):
+            raise ValueError(f"grid must be two ints >= 1, got {g!r}")
+        return int(g[0]), int(g[1])
+
+    def _cell_names(self) -> list[str]:
+        names: list[str] = []
+        if self.hsv_bins is not None:
+            names += [f"hsv_hist_{i}" for i in range(int(np.prod(check_bins(self.hsv_bins))))]
+        if self.moments:
+            names += _MOMENT_NAMES
+        if self.edge_density:
+            names.append("edge_density")
+        if self.orientations is not None:
+            names += [f"grad_hist_{i}" for i in range(int(self.orientations))]
+        return names
+
+    def fit(self, X=None, y=None):
+        """Validate the parameters; learns nothing from ``X``. Returns self."""
+        gr, gc = self._grid()
+        if self.orientations is not None and (
+            not isinstance(self.orientations, (int, np.integer)) or self.orientations < 1
+        ):
+            raise ValueError(f"orientations must be an int >= 1 or None, got {self.orientations!r}")
+        names = self._cell_names()
+        if not names:
+            raise ValueError("ImageFeatures has every feature switched off")
+        if (gr, gc) != (1, 1):
+            names = [f"cell{r}_{c}_{n}" for r in range(gr) for c in range(gc) for n in names]
+        self.feature_names_ = np.asarray(names, dtype=object)
+        self.n_features_out_ = len(names)
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the D output columns (``cell{r}_{c}_`` prefixed on a grid)."""
+        check_is_fitted(self, "n_features_out_")
+        return self.feature_names_.copy()
+
+    # -- transform -----------------------------------------------------------------
+    def transform(self, X):
+        """(N, H, W, 3) images -> (N, D) float32 features on the backend's device."""
+        check_is_fitted(self, "n_features_out_")
+        be = resolve_backend(self.backend, X)
+        X = to_backend(as_images(X, "X"), be)
+        xp = _dispatch.xp(be)
+        if X.ndim == 3:
+            X = xp.ascontiguousarray(xp.repeat(X[..., None], 3, axis=-1))
+        gr, gc = self._grid()
+        N, H, W = X.shape[:3]
+        if gr > H or gc > W:
+            raise ValueError(f"grid {self.grid} has more cells than the images' {H}x{W} pixels")
+        if N == 0:
+            return xp.zeros((0, self.n_features_out_), dtype=np.float32)
+        edges = canny(X, sigma=self.canny_sigma, backend=be) if self.edge_density else None
+        blocks = []
+        for r in range(gr):
+            ys = slice(r * H // gr, (r + 1) * H // gr)
+            for c in range(gc):
+                xs = slice(c * W // gc, (c + 1) * W // gc)
+                cell = X if (gr, gc) == (1, 1) else xp.ascontiguousarray(X[:, ys, xs])
+                if self.hsv_bins is not None:
+                    blocks.append(color_histogram(cell, self.hsv_bins, "hsv", backend=be))
+                if self.moments:
+                    blocks.append(color_moments(cell, backend=be))
+                if edges is not None:
+                    blocks.append(edges[:, ys, xs].mean(axis=(1, 2))[:, None])
+                if self.orientations is not None:
+                    blocks.append(gradient_histogram(cell, int(self.orientations), backend=be))
+        return xp.concatenate([b.astype(np.float32, copy=False) for b in blocks], axis=1)

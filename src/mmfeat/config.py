@@ -21,6 +21,8 @@ HIST_BLOCKS_PER_IMAGE = 64
 #: the largest joint histogram kept in shared memory (int32 counters); larger
 #: ones count straight into global memory
 SHARED_HIST_MAX_BINS = 4096
+#: orientation bins kept in shared memory (float64) by the gradient histogram
+GRAD_HIST_SHARED_BINS = 64
 
 # --- chunking -----------------------------------------------------------------
 #: fraction of free device memory one chunk of a GPU batch may use

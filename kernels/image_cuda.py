@@ -1,0 +1,473 @@
+"""Numba CUDA kernels for the image ops; imported only on first GPU use.
+
+The per-element arithmetic is :mod:`image_math`'s, compiled here as device
+functions. Kernels whose shared-memory size or block shape depends on
+``mmfeat.config`` are built by factories memoized on those values (tests shrink
+them for the simulator). Layout contract as in :mod:`image` (CPU): ``src`` is
+C-contiguous (N, H, W, C) with C = 3 or 1.
+"""
+
+import functools
+import math
+
+import numpy as np
+from numba import cuda
+
+from . import image_math as _m
+
+_dev = cuda.jit(device=True)
+
+boundary_index = _dev(_m.boundary_index)
+gray_value = _dev(_m.gray_value)
+hsv_value = _dev(_m.hsv_value)
+bin_index = _dev(_m.bin_index)
+orientation_bin = _dev(_m.orientation_bin)
+
+
+@cuda.jit(device=True)
+def _gray_at(src, n, i, j, coeffs, scale):
+    if src.shape[3] == 3:
+        return gray_value(
+            src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale,
+            coeffs[0], coeffs[1], coeffs[2],
+        )
+    return src[n, i, j, 0] * scale
+
+
+# --- element-wise ---------------------------------------------------------------
+
+
+@cuda.jit
+def rgb_to_gray(src, out, coeffs, scale):
+    """out (N, H, W) = gray of src; one thread per pixel, grid-stride."""
+    N, H, W = out.shape
+    total = N * H * W
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for p in range(start, total, stride):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        out[n, i, j] = _gray_at(src, n, i, j, coeffs, scale)
+
+
+@cuda.jit
+def rgb_to_hsv(src, out, scale, one):
+    N, H, W = out.shape[0], out.shape[1], out.shape[2]
+    total = N * H * W
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for p in range(start, total, stride):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        h, s, v = hsv_value(
+            src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale, one
+        )
+        out[n, i, j, 0] = h
+        out[n, i, j, 1] = s
+        out[n, i, j, 2] = v
+
+
+# --- histograms -------------------------------------------------------------------
+
+HIST_HSV = 0
+HIST_LUT = 1
+HIST_RGB = 2
+
+
+@cuda.jit(device=True)
+def _joint_bin(src, n, i, j, kind, nbins, edges, luts, scale, one):
+    b1 = nbins[1]
+    b2 = nbins[2]
+    if kind == HIST_LUT:
+        i0 = luts[0, src[n, i, j, 0]]
+        i1 = luts[1, src[n, i, j, 1]]
+        i2 = luts[2, src[n, i, j, 2]]
+    elif kind == HIST_HSV:
+        h, s, v = hsv_value(
+            src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale, one
+        )
+        i0 = bin_index(h, nbins[0], edges, 0)
+        i1 = bin_index(s, b1, edges, 1)
+        i2 = bin_index(v, b2, edges, 2)
+    else:
+        i0 = bin_index(src[n, i, j, 0] * scale, nbins[0], edges, 0)
+        i1 = bin_index(src[n, i, j, 1] * scale, b1, edges, 1)
+        i2 = bin_index(src[n, i, j, 2] * scale, b2, edges, 2)
+    return (i0 * b1 + i1) * b2 + i2
+
+
+@functools.lru_cache(maxsize=None)
+def color_histogram_kernel(threads: int, shared_bins: int):
+    """Grid (blocks_per_image, N); each block counts a strided share of one image.
+
+    With ``B <= shared_bins`` the block counts into a shared-memory histogram and
+    flushes it with one global atomic add per non-empty bin; otherwise it counts
+    straight into global memory.
+    """
+
+    @cuda.jit
+    def kernel(src, counts, kind, nbins, edges, luts, scale, one):
+        sh = cuda.shared.array(shared_bins, dtype=np.int32)
+        n = cuda.blockIdx.y
+        tid = cuda.threadIdx.x
+        W = src.shape[2]
+        P = src.shape[1] * W
+        B = counts.shape[1]
+        use_shared = B <= shared_bins
+        if use_shared:
+            for b in range(tid, B, threads):
+                sh[b] = 0
+            cuda.syncthreads()
+        for p in range(cuda.blockIdx.x * threads + tid, P, cuda.gridDim.x * threads):
+            i = p // W
+            j = p - i * W
+            k = _joint_bin(src, n, i, j, kind, nbins, edges, luts, scale, one)
+            if use_shared:
+                cuda.atomic.add(sh, k, 1)
+            else:
+                cuda.atomic.add(counts, (n, k), 1)
+        if use_shared:
+            cuda.syncthreads()
+            for b in range(tid, B, threads):
+                c = sh[b]
+                if c != 0:
+                    cuda.atomic.add(counts, (n, b), c)
+
+    return kernel
+
+
+# --- stencils ------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _tile_loader(tx: int, ty: int):
+    @cuda.jit(device=True)
+    def load_gray_tile(src, n, tile, coeffs, scale, mode, cval):
+        """tile (ty+2, tx+2) = gray around this block's (ty, tx) output tile."""
+        H, W = src.shape[1], src.shape[2]
+        i0 = cuda.blockIdx.y * ty - 1
+        j0 = cuda.blockIdx.x * tx - 1
+        tid = cuda.threadIdx.y * tx + cuda.threadIdx.x
+        for idx in range(tid, (ty + 2) * (tx + 2), tx * ty):
+            a = idx // (tx + 2)
+            b = idx - a * (tx + 2)
+            i = boundary_index(i0 + a, H, mode)
+            j = boundary_index(j0 + b, W, mode)
+            if i < 0 or j < 0:
+                tile[a, b] = cval
+            else:
+                tile[a, b] = _gray_at(src, n, i, j, coeffs, scale)
+
+    return load_gray_tile
+
+
+@functools.lru_cache(maxsize=None)
+def sobel_kernel(tx: int, ty: int, dtype):
+    """Block (tx, ty), grid (ceil(W/tx), ceil(H/ty), N): fused gray -> Sobel magnitude."""
+    load = _tile_loader(tx, ty)
+    nb_dtype = np.dtype(dtype)
+
+    @cuda.jit
+    def kernel(src, out, coeffs, scale, mode, cval, norm):
+        tile = cuda.shared.array((ty + 2, tx + 2), dtype=nb_dtype)
+        n = cuda.blockIdx.z
+        load(src, n, tile, coeffs, scale, mode, cval)
+        cuda.syncthreads()
+        a = cuda.threadIdx.y + 1
+        b = cuda.threadIdx.x + 1
+        i = cuda.blockIdx.y * ty + cuda.threadIdx.y
+        j = cuda.blockIdx.x * tx + cuda.threadIdx.x
+        if i < out.shape[1] and j < out.shape[2]:
+            up0 = tile[a - 1, b - 1]
+            up1 = tile[a - 1, b]
+            up2 = tile[a - 1, b + 1]
+            md0 = tile[a, b - 1]
+            md2 = tile[a, b + 1]
+            dn0 = tile[a + 1, b - 1]
+            dn1 = tile[a + 1, b]
+            dn2 = tile[a + 1, b + 1]
+            gi = (dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2)
+            gj = (up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0)
+            out[n, i, j] = math.sqrt(gi * gi + gj * gj) * norm
+
+    return kernel
+
+
+@functools.lru_cache(maxsize=None)
+def gradient_histogram_kernel(tx: int, ty: int, shared_bins: int):
+    """Fused gray -> Sobel -> orientation bin -> magnitude-weighted count (float64)."""
+    load = _tile_loader(tx, ty)
+
+    @cuda.jit
+    def kernel(src, sums, coeffs, scale):
+        tile = cuda.shared.array((ty + 2, tx + 2), dtype=np.float32)
+        hist = cuda.shared.array(shared_bins, dtype=np.float64)
+        n = cuda.blockIdx.z
+        nbins = sums.shape[1]
+        use_shared = nbins <= shared_bins
+        tid = cuda.threadIdx.y * tx + cuda.threadIdx.x
+        if use_shared:
+            for b in range(tid, nbins, tx * ty):
+                hist[b] = 0.0
+        load(src, n, tile, coeffs, scale, 0, np.float32(0.0))
+        cuda.syncthreads()
+        a = cuda.threadIdx.y + 1
+        b = cuda.threadIdx.x + 1
+        i = cuda.blockIdx.y * ty + cuda.threadIdx.y
+        j = cuda.blockIdx.x * tx + cuda.threadIdx.x
+        if i < src.shape[1] and j < src.shape[2]:
+            up0 = tile[a - 1, b - 1]
+            up1 = tile[a - 1, b]
+            up2 = tile[a - 1, b + 1]
+            md0 = tile[a, b - 1]
+            md2 = tile[a, b + 1]
+            dn0 = tile[a + 1, b - 1]
+            dn1 = tile[a + 1, b]
+            dn2 = tile[a + 1, b + 1]
+            gy = np.float64((dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2))
+            gx = np.float64((up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0))
+            mag = math.sqrt(gx * gx + gy * gy) * 0.25
+            if mag > 0.0:
+                k = orientation_bin(gx, gy, nbins)
+                if use_shared:
+                    cuda.atomic.add(hist, k, mag)
+                else:
+                    cuda.atomic.add(sums, (n, k), mag)
+        if use_shared:
+            cuda.syncthreads()
+            for k in range(tid, nbins, tx * ty):
+                v = hist[k]
+                if v != 0.0:
+                    cuda.atomic.add(sums, (n, k), v)
+
+    return kernel
+
+
+# --- Canny stages ---------------------------------------------------------------------
+
+
+@cuda.jit
+def gaussian_rows(src, dst, w, mode, cval):
+    """dst = correlate1d(src, w, axis=1 of (N, H, W) -> along H), float64 sums (as scipy)."""
+    N, H, W = src.shape
+    r = (w.shape[0] - 1) // 2
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        acc = w[r] * np.float64(src[n, i, j])
+        for k in range(1, r + 1):
+            a = boundary_index(i + k, H, mode)
+            b = boundary_index(i - k, H, mode)
+            xa = np.float64(cval) if a < 0 else np.float64(src[n, a, j])
+            xb = np.float64(cval) if b < 0 else np.float64(src[n, b, j])
+            acc += w[r + k] * (xa + xb)
+        dst[n, i, j] = acc
+
+
+@cuda.jit
+def gaussian_cols(src, dst, w, mode, cval, bleed):
+    """dst = correlate1d(src, w) along W, then / bleed (when bleed is (H, W))."""
+    N, H, W = src.shape
+    r = (w.shape[0] - 1) // 2
+    use_bleed = bleed.shape[0] == H
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        acc = w[r] * np.float64(src[n, i, j])
+        for k in range(1, r + 1):
+            a = boundary_index(j + k, W, mode)
+            b = boundary_index(j - k, W, mode)
+            xa = np.float64(cval) if a < 0 else np.float64(src[n, i, a])
+            xb = np.float64(cval) if b < 0 else np.float64(src[n, i, b])
+            acc += w[r + k] * (xa + xb)
+        v = np.float32(acc)
+        if use_bleed:
+            v = v / bleed[i, j]
+        dst[n, i, j] = v
+
+
+@cuda.jit(device=True)
+def _sobel_pair(sm, n, i, j, H, W):
+    """(isobel, jsobel) of scipy.ndimage.sobel at (i, j), reflect borders (see CPU twin)."""
+    im = boundary_index(i - 1, H, 0)
+    ip = boundary_index(i + 1, H, 0)
+    jm = boundary_index(j - 1, W, 0)
+    jp = boundary_index(j + 1, W, 0)
+    di_m = np.float64(sm[n, ip, jm] - sm[n, im, jm])
+    di_0 = np.float64(sm[n, ip, j] - sm[n, im, j])
+    di_p = np.float64(sm[n, ip, jp] - sm[n, im, jp])
+    isob = np.float32(di_m + 2.0 * di_0 + di_p)
+    dj_m = np.float64(sm[n, im, jp] - sm[n, im, jm])
+    dj_0 = np.float64(sm[n, i, jp] - sm[n, i, jm])
+    dj_p = np.float64(sm[n, ip, jp] - sm[n, ip, jm])
+    jsob = np.float32(dj_m + 2.0 * dj_0 + dj_p)
+    return isob, jsob
+
+
+@cuda.jit
+def gradient_magnitude(sm, mag):
+    N, H, W = sm.shape
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        isob, jsob = _sobel_pair(sm, n, i, j, H, W)
+        m2 = isob * isob
+        m2 = m2 + jsob * jsob
+        mag[n, i, j] = math.sqrt(m2)
+
+
+@cuda.jit
+def nonmax_suppression(sm, mag, state, low, high):
+    """state (N, H, W) uint8: 0 suppressed, 1 weak, 2 strong (interior pixels only)."""
+    N, H, W = sm.shape
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        state[n, i, j] = 0
+        if i < 1 or j < 1 or i >= H - 1 or j >= W - 1:
+            continue
+        m = mag[n, i, j]
+        if not (np.float64(m) >= low[n]):
+            continue
+        isob, jsob = _sobel_pair(sm, n, i, j, H, W)
+        is_down = isob <= 0
+        is_up = isob >= 0
+        is_left = jsob <= 0
+        is_right = jsob >= 0
+        cond1 = (is_up and is_right) or (is_down and is_left)
+        cond2 = (is_down and is_right) or (is_up and is_left)
+        if not cond1 and not cond2:
+            continue
+        ai = abs(isob)
+        aj = abs(jsob)
+        if cond1:
+            if ai > aj:
+                w = aj / ai
+                n11 = mag[n, i + 1, j]
+                n12 = mag[n, i + 1, j + 1]
+                n21 = mag[n, i - 1, j]
+                n22 = mag[n, i - 1, j - 1]
+            else:
+                w = ai / aj
+                n11 = mag[n, i, j + 1]
+                n12 = mag[n, i + 1, j + 1]
+                n21 = mag[n, i, j - 1]
+                n22 = mag[n, i - 1, j - 1]
+        else:
+            if ai < aj:
+                w = ai / aj
+                n11 = mag[n, i, j + 1]
+                n12 = mag[n, i - 1, j + 1]
+                n21 = mag[n, i, j - 1]
+                n22 = mag[n, i + 1, j - 1]
+            else:
+                w = aj / ai
+                n11 = mag[n, i - 1, j]
+                n12 = mag[n, i - 1, j + 1]
+                n21 = mag[n, i + 1, j]
+                n22 = mag[n, i + 1, j - 1]
+        wd = np.float64(w)
+        md = np.float64(m)
+        if np.float64(n12 * w) + np.float64(n11) * (1.0 - wd) <= md:
+            if np.float64(n22 * w) + np.float64(n21) * (1.0 - wd) <= md:
+                state[n, i, j] = 2 if md >= high[n] else 1
+
+
+# --- hysteresis: union-find connected components (Playne & Hawick, 2018) -------------
+
+
+@cuda.jit(device=True)
+def _find(labels, n, p):
+    while labels[n, p] != p:
+        p = labels[n, p]
+    return p
+
+
+@cuda.jit(device=True)
+def _union(labels, n, a, b):
+    done = False
+    while not done:
+        a = _find(labels, n, a)
+        b = _find(labels, n, b)
+        if a < b:
+            old = cuda.atomic.min(labels, (n, b), a)
+            done = old == b
+            b = old
+        elif b < a:
+            old = cuda.atomic.min(labels, (n, a), b)
+            done = old == a
+            a = old
+        else:
+            done = True
+
+
+@cuda.jit
+def cc_init(state, labels):
+    N, H, W = state.shape
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        labels[n, q] = q if state[n, i, j] != 0 else -1
+
+
+@cuda.jit
+def cc_merge(state, labels):
+    """Union each candidate pixel with its 8-neighbours above and to the left."""
+    N, H, W = state.shape
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        if state[n, i, j] == 0:
+            continue
+        if j > 0 and state[n, i, j - 1] != 0:
+            _union(labels, n, q, q - 1)
+        if i > 0:
+            for dj in range(-1, 2):
+                jj = j + dj
+                if jj >= 0 and jj < W and state[n, i - 1, jj] != 0:
+                    _union(labels, n, q, q - W + dj)
+
+
+@cuda.jit
+def cc_mark_strong(state, labels, strong_root):
+    N, H, W = state.shape
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        if state[n, i, j] != 0:
+            root = _find(labels, n, q)
+            labels[n, q] = root
+            if state[n, i, j] == 2:
+                strong_root[n, root] = 1
+
+
+@cuda.jit
+def cc_output(state, labels, strong_root, out):
+    N, H, W = state.shape
+    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
+        n = p // (H * W)
+        q = p - n * (H * W)
+        i = q // W
+        j = q - i * W
+        keep = False
+        if state[n, i, j] != 0:
+            keep = strong_root[n, _find(labels, n, q)] != 0
+        out[n, i, j] = keep

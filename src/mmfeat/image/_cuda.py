@@ -1,0 +1,248 @@
+"""The ``cuda`` backend: allocation, chunking and launch of ``mmfeat.kernels.image_cuda``.
+
+Arrays are CuPy (NumPy under ``NUMBA_ENABLE_CUDASIM=1``). Inputs arrive
+validated, C-contiguous and already on the device. Batches are processed in
+chunks sized to free device memory; an out-of-memory error halves the chunk and
+retries (``backend.map_chunks``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import config
+from ..backend import cudasim_enabled, device_xp, map_chunks
+from ..kernels import image_cuda as K
+from . import _cpu as host
+from . import _reference as ref
+from ._checks import as_kernel_layout, check_mode, float_dtype, scale_for
+
+_MAX_GRID_Z = 65535
+
+
+def _arg(a):
+    """Kernel argument: CuPy arrays go in without Numba's per-launch stream sync
+    (CuPy and Numba both use the legacy default stream, so ordering holds)."""
+    if cudasim_enabled() or isinstance(a, np.ndarray):
+        return a
+    from numba import cuda
+
+    return cuda.as_cuda_array(a, sync=False)
+
+
+def _launch_1d(kernel, total, *args):
+    tpb = int(config.THREADS_PER_BLOCK)
+    blocks = max(1, min(math.ceil(total / tpb), 8192))
+    kernel[blocks, tpb](*[_arg(a) for a in args])
+
+
+def _to_dev(x):
+    return device_xp().asarray(x)
+
+
+def _chunked(fn, images, bytes_per_item):
+    return map_chunks(fn, images, bytes_per_item, device_xp())
+
+
+def _coeffs(work):
+    return _to_dev(np.asarray(ref.GRAY_COEFFS, dtype=work))
+
+
+def _pixels(images):
+    return int(images.shape[1]) * int(images.shape[2])
+
+
+def _item_bytes(images):
+    """Bytes of one image of the batch."""
+    return int(images.nbytes) // max(int(images.shape[0]), 1)
+
+
+# --- colour -------------------------------------------------------------------------
+
+
+def rgb_to_gray(images):
+    xp = device_xp()
+    work = float_dtype(images.dtype)
+    coeffs = _coeffs(work)
+    scale = scale_for(images.dtype, work)
+
+    def run(x):
+        out = xp.empty(x.shape[:3], dtype=work)
+        _launch_1d(K.rgb_to_gray, out.size, as_kernel_layout(x), out, coeffs, scale)
+        return out
+
+    return _chunked(run, images, _item_bytes(images) + _pixels(images) * work.itemsize)
+
+
+def rgb_to_hsv(images):
+    xp = device_xp()
+    calc = host._hsv_calc_type(images.dtype)
+    out_t = float_dtype(images.dtype)
+    scale = scale_for(images.dtype, calc)
+
+    def run(x):
+        out = xp.empty(x.shape, dtype=out_t)
+        _launch_1d(K.rgb_to_hsv, _pixels(x) * x.shape[0], x, out, scale, calc.type(1.0))
+        return out
+
+    return _chunked(run, images, _pixels(images) * 3 * (images.itemsize + out_t.itemsize))
+
+
+def color_histogram(images, bins, space, normalize):
+    xp = device_xp()
+    B = int(np.prod(bins))
+    nb = _to_dev(np.asarray(bins, dtype=np.int64))
+    edges = _to_dev(host.histogram_edges(bins))
+    if space == "rgb" and images.dtype == np.uint8:
+        kind, luts, calc = K.HIST_LUT, _to_dev(host.uint8_luts(bins)), np.dtype(np.float64)
+    elif space == "rgb":
+        kind, luts = K.HIST_RGB, _to_dev(np.zeros((3, 1), np.int64))
+        calc = float_dtype(images.dtype) if images.dtype.kind == "f" else np.dtype(np.float64)
+    else:
+        kind, luts = K.HIST_HSV, _to_dev(np.zeros((3, 1), np.int64))
+        calc = host._hsv_calc_type(images.dtype)
+    scale = scale_for(images.dtype, calc)
+    threads = int(config.THREADS_PER_BLOCK)
+    kernel = K.color_histogram_kernel(threads, int(config.SHARED_HIST_MAX_BINS))
+    P = _pixels(images)
+    blocks_x = max(1, min(int(config.HIST_BLOCKS_PER_IMAGE), math.ceil(P / threads)))
+
+    def run(x):
+        counts = xp.zeros((x.shape[0], B), dtype=np.int64)
+        for s in range(0, x.shape[0], _MAX_GRID_Z):
+            xs, cs = x[s : s + _MAX_GRID_Z], counts[s : s + _MAX_GRID_Z]
+            kernel[(blocks_x, xs.shape[0]), threads](
+                _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts), scale,
+                calc.type(1.0),
+            )
+        return counts
+
+    counts = _chunked(run, images, _item_bytes(images) + B * 8)
+    if not normalize:
+        return counts
+    return (counts / np.float64(P)).astype(np.float32)
+
+
+def color_moments(images):
+    """Moments with CuPy reductions (float64 sums; one pass for the three powers)."""
+    xp = device_xp()
+
+    def run(x):
+        f = x.astype(np.float64) * (1.0 / (255.0 if x.dtype == np.uint8 else
+                                           65535.0 if x.dtype == np.uint16 else 1.0))
+        if f.ndim == 3:
+            f = xp.repeat(f[..., None], 3, axis=-1)
+        f = f.reshape(f.shape[0], -1, 3)
+        mean = f.mean(axis=1)
+        d = f - mean[:, None, :]
+        var = (d * d).mean(axis=1)
+        m3 = (d * d * d).mean(axis=1)
+        std = xp.sqrt(var)
+        safe = xp.where(std > 0, std, 1.0)
+        skew = xp.where(std > 0, m3 / safe**3, 0.0)
+        return xp.concatenate([mean, std, skew], axis=1).astype(np.float32)
+
+    return _chunked(run, images, _pixels(images) * 3 * (images.itemsize + 24))
+
+
+# --- stencils -------------------------------------------------------------------------
+
+
+def _tile_grid(x):
+    tx, ty = int(config.TILE_X), int(config.TILE_Y)
+    return tx, ty, (math.ceil(x.shape[2] / tx), math.ceil(x.shape[1] / ty))
+
+
+def sobel(images, mode, cval):
+    xp = device_xp()
+    work = float_dtype(images.dtype)
+    coeffs = _coeffs(work)
+    scale = scale_for(images.dtype, work)
+    norm = work.type(0.25) / np.sqrt(work.type(2.0))
+    code = check_mode(mode)
+
+    def run(x):
+        src = as_kernel_layout(x)
+        out = xp.empty(x.shape[:3], dtype=work)
+        tx, ty, (gx, gy) = _tile_grid(x)
+        kernel = K.sobel_kernel(tx, ty, work)
+        for s in range(0, x.shape[0], _MAX_GRID_Z):
+            ss, os_ = src[s : s + _MAX_GRID_Z], out[s : s + _MAX_GRID_Z]
+            kernel[(gx, gy, ss.shape[0]), (tx, ty)](
+                _arg(ss), _arg(os_), _arg(coeffs), scale, code, work.type(cval), norm
+            )
+        return out
+
+    return _chunked(run, images, _item_bytes(images) + _pixels(images) * work.itemsize)
+
+
+def gradient_histogram(images, orientations):
+    xp = device_xp()
+    coeffs = _coeffs(np.float32)
+    scale = scale_for(images.dtype, np.float32)
+
+    def run(x):
+        src = as_kernel_layout(x)
+        sums = xp.zeros((x.shape[0], orientations), dtype=np.float64)
+        tx, ty, (gx, gy) = _tile_grid(x)
+        kernel = K.gradient_histogram_kernel(tx, ty, int(config.GRAD_HIST_SHARED_BINS))
+        for s in range(0, x.shape[0], _MAX_GRID_Z):
+            kernel[(gx, gy, min(_MAX_GRID_Z, x.shape[0] - s)), (tx, ty)](
+                _arg(src[s : s + _MAX_GRID_Z]), _arg(sums[s : s + _MAX_GRID_Z]),
+                _arg(coeffs), scale,
+            )
+        return sums
+
+    sums = _chunked(run, images, _item_bytes(images) + orientations * 8)
+    total = sums.sum(axis=1, keepdims=True)
+    out = xp.where(total > 0, sums / xp.where(total > 0, total, 1.0), 0.0)
+    return out.astype(np.float32)
+
+
+def canny(images, sigma, low, high, use_quantiles, mode, cval):
+    xp = device_xp()
+    H, W = int(images.shape[1]), int(images.shape[2])
+    coeffs = _coeffs(np.float32)
+    scale = scale_for(images.dtype, np.float32)
+    weights = _to_dev(ref.gaussian_weights(sigma))
+    code = check_mode(mode)
+    bleed = _to_dev(
+        ref.bleed_over((H, W), sigma, cval) if mode == "constant"
+        else np.empty((0, 0), np.float32)
+    )
+    lo, hi = host.canny_compare_values(low, high, use_quantiles)
+    cv = np.float32(cval)
+
+    def run(x):
+        n = x.shape[0]
+        total = n * H * W
+        gray = xp.empty((n, H, W), dtype=np.float32)
+        tmp = xp.empty_like(gray)
+        _launch_1d(K.rgb_to_gray, total, as_kernel_layout(x), gray, coeffs, scale)
+        _launch_1d(K.gaussian_rows, total, gray, tmp, weights, code, cv)
+        _launch_1d(K.gaussian_cols, total, tmp, gray, weights, code, cv, bleed)
+        sm, mag = gray, tmp
+        _launch_1d(K.gradient_magnitude, total, sm, mag)
+        if use_quantiles:
+            q = xp.percentile(mag.reshape(n, -1), [100.0 * low, 100.0 * high], axis=1)
+            lo_n = q[0].astype(np.float32).astype(np.float64)
+            lo_n = xp.where(lo_n == 0, float(np.float32(1e-14)), lo_n)
+            hi_n = xp.ascontiguousarray(q[1].astype(np.float64))
+        else:
+            lo_n = xp.full(n, lo, dtype=np.float64)
+            hi_n = xp.full(n, hi, dtype=np.float64)
+        state = xp.empty((n, H, W), dtype=np.uint8)
+        _launch_1d(K.nonmax_suppression, total, sm, mag, state, lo_n, hi_n)
+        del gray, tmp, sm, mag
+        labels = xp.empty((n, H * W), dtype=np.int32)
+        strong = xp.zeros((n, H * W), dtype=np.uint8)
+        out = xp.empty((n, H, W), dtype=bool)
+        _launch_1d(K.cc_init, total, state, labels)
+        _launch_1d(K.cc_merge, total, state, labels)
+        _launch_1d(K.cc_mark_strong, total, state, labels, strong)
+        _launch_1d(K.cc_output, total, state, labels, strong, out)
+        return out
+
+    return _chunked(run, images, _item_bytes(images) + H * W * (4 + 4 + 1 + 4 + 1 + 1))

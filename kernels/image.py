@@ -246,119 +246,166 @@ def gradient_histogram(src, sums, coeffs, scale, nbins, rows_per_task):
 
 
 @numba.njit(**_jit)
-def _correlate_rows(src, dst, w, mode, cval):
+def _correlate_rows(src, dst, w, mode, cval, acc):
     """dst = scipy.ndimage.correlate1d(src, w, axis=0) for symmetric ``w`` (float64 sums).
 
-    Mirrors scipy's symmetric-kernel loop: w[r] x[i] + sum_j w[r+j] (x[i+j] + x[i-j]).
+    Mirrors scipy's symmetric-kernel loop, w[r] x[i] + sum_k w[r+k] (x[i+k] + x[i-k]),
+    in the same order, so float32 results are bit-identical; the inner loops run
+    along whole rows (vectorised). ``acc`` is a (W,) float64 scratch row.
     """
     H, W = src.shape
     r = (w.shape[0] - 1) // 2
-    acc = np.empty(W, dtype=np.float64)
+    c = np.float64(cval)
     for i in range(H):
+        w0 = w[r]
+        s0 = src[i]
         for j in range(W):
-            acc[j] = w[r] * np.float64(src[i, j])
-        for k in range(1, r + 1):
+            acc[j] = w0 * np.float64(s0[j])
+        for k in range(r, 0, -1):  # scipy sums the outer taps first
             a = boundary_index(i + k, H, mode)
             b = boundary_index(i - k, H, mode)
             wk = w[r + k]
-            for j in range(W):
-                xa = np.float64(cval) if a < 0 else np.float64(src[a, j])
-                xb = np.float64(cval) if b < 0 else np.float64(src[b, j])
-                acc[j] += wk * (xa + xb)
+            if a >= 0 and b >= 0:
+                ra = src[a]
+                rb = src[b]
+                for j in range(W):
+                    acc[j] += wk * (np.float64(ra[j]) + np.float64(rb[j]))
+            elif a >= 0:
+                ra = src[a]
+                for j in range(W):
+                    acc[j] += wk * (np.float64(ra[j]) + c)
+            elif b >= 0:
+                rb = src[b]
+                for j in range(W):
+                    acc[j] += wk * (c + np.float64(rb[j]))
+            else:
+                for j in range(W):
+                    acc[j] += wk * (c + c)
+        d = dst[i]
         for j in range(W):
-            dst[i, j] = acc[j]
+            d[j] = acc[j]
 
 
 @numba.njit(**_jit)
-def _correlate_cols(src, dst, w, mode, cval, line):
-    """dst = scipy.ndimage.correlate1d(src, w, axis=1), symmetric ``w``; ``line`` is scratch."""
+def _correlate_cols(src, dst, w, mode, cval, line, acc):
+    """dst = scipy.ndimage.correlate1d(src, w, axis=1), symmetric ``w``, same order of sums.
+
+    ``line`` (W + 2r,) float32 holds the padded row (float32, so that the compiler
+    knows it does not alias ``acc`` (W,) float64 and vectorises the tap loops).
+    """
     H, W = src.shape
     r = (w.shape[0] - 1) // 2
+    c = np.float64(cval)
     for i in range(H):
-        for q in range(W + 2 * r):
-            jj = boundary_index(q - r, W, mode)
-            line[q] = np.float64(cval) if jj < 0 else np.float64(src[i, jj])
+        s0 = src[i]
         for j in range(W):
-            s = w[r] * line[j + r]
-            for k in range(1, r + 1):
-                s += w[r + k] * (line[j + r + k] + line[j + r - k])
-            dst[i, j] = s
+            line[j + r] = s0[j]
+        for q in range(r):
+            jl = boundary_index(q - r, W, mode)
+            jr = boundary_index(W + q, W, mode)
+            line[q] = cval if jl < 0 else s0[jl]
+            line[W + r + q] = cval if jr < 0 else s0[jr]
+        # views with offsets (a computed index could be negative for all the
+        # compiler knows, and the wraparound check stops vectorisation)
+        w0 = w[r]
+        mid = line[r : r + W]
+        for j in range(W):
+            acc[j] = w0 * np.float64(mid[j])
+        for k in range(r, 0, -1):
+            wk = w[r + k]
+            right = line[r + k : r + k + W]
+            left = line[r - k : r - k + W]
+            for j in range(W):
+                acc[j] += wk * (np.float64(right[j]) + np.float64(left[j]))
+        d = dst[i]
+        for j in range(W):
+            d[j] = acc[j]
 
 
 @numba.njit(**_jit)
-def _sobel_pair(sm, i, j, H, W):
-    """(isobel, jsobel) of scipy.ndimage.sobel(sm, axis=0/1) at (i, j), mode reflect.
+def _sobel_rows(sm, isob, jsob, hd):
+    """isob/jsob = scipy.ndimage.sobel(sm, axis=0/1) (mode reflect), whole image.
 
-    scipy rounds to float32 after each 1-D pass; the difference pass is exact in
-    float32 and the [1, 2, 1] pass is summed in float64, so this is bit-identical.
+    scipy rounds to float32 after each 1-D pass: the difference pass is exact in
+    float32 and the [1, 2, 1] pass is summed in float64 here, so the results are
+    bit-identical. ``hd`` (H, W) float32 scratch holds the horizontal differences.
     """
-    im = boundary_index(i - 1, H, 0)
-    ip = boundary_index(i + 1, H, 0)
-    jm = boundary_index(j - 1, W, 0)
-    jp = boundary_index(j + 1, W, 0)
-    di_m = np.float64(sm[ip, jm] - sm[im, jm])
-    di_0 = np.float64(sm[ip, j] - sm[im, j])
-    di_p = np.float64(sm[ip, jp] - sm[im, jp])
-    isob = np.float32(di_m + 2.0 * di_0 + di_p)
-    dj_m = np.float64(sm[im, jp] - sm[im, jm])
-    dj_0 = np.float64(sm[i, jp] - sm[i, jm])
-    dj_p = np.float64(sm[ip, jp] - sm[ip, jm])
-    jsob = np.float32(dj_m + 2.0 * dj_0 + dj_p)
-    return isob, jsob
+    H, W = sm.shape
+    for i in range(H):
+        row = sm[i]
+        h = hd[i]
+        for j in range(1, W - 1):
+            h[j] = row[j + 1] - row[j - 1]
+        jl = boundary_index(-1, W, 0)
+        jr = boundary_index(W, W, 0)
+        h[0] = row[min(1, W - 1)] - row[jl]
+        if W > 1:
+            h[W - 1] = row[jr] - row[W - 2]
+    vd = np.empty(W, dtype=np.float32)
+    for i in range(H):
+        im = boundary_index(i - 1, H, 0)
+        ip = boundary_index(i + 1, H, 0)
+        up = sm[im]
+        dn = sm[ip]
+        for j in range(W):
+            vd[j] = dn[j] - up[j]
+        io = isob[i]
+        for j in range(1, W - 1):
+            io[j] = np.float64(vd[j - 1]) + 2.0 * np.float64(vd[j]) + np.float64(vd[j + 1])
+        io[0] = np.float64(vd[0]) + 2.0 * np.float64(vd[0]) + np.float64(vd[min(1, W - 1)])
+        if W > 1:
+            io[W - 1] = (np.float64(vd[W - 2]) + 2.0 * np.float64(vd[W - 1])
+                         + np.float64(vd[W - 1]))
+        hu = hd[im]
+        hm = hd[i]
+        hn = hd[ip]
+        jo = jsob[i]
+        for j in range(W):
+            jo[j] = np.float64(hu[j]) + 2.0 * np.float64(hm[j]) + np.float64(hn[j])
 
 
 @numba.njit(**_jit)
-def _nms_value(sm, mag, i, j, H, W, low):
-    """scikit-image's bilinear non-maximum suppression at an interior pixel (i, j).
+def _nms_row(isob, jsob, mag, i, lo, hi, out):
+    """out[1:W-1] = 0/1/2 (suppressed/weak/strong) for interior row i.
 
-    Returns the magnitude if it survives (and is >= low), else 0. Mirrors the
-    Cython code, including its float/double mix in the interpolation.
+    scikit-image's bilinear non-maximum suppression (its Cython kernel), written
+    branch-free so that the row vectorises:
+
+    * gradients of the same sign (or zero) interpolate along the diagonal
+      (i+1, j+1)/(i-1, j-1), else along the anti-diagonal;
+    * the weight is min(|gi|, |gj|) / max(|gi|, |gj|), which is the quotient
+      the Cython code takes in each of its four branches;
+    * the interpolation keeps the Cython float/double mix: ``n12 * w`` in
+      float32, the rest in float64, so results are bit-identical.
     """
-    m = mag[i, j]
-    if not (m >= low):
-        return np.float32(0.0)
-    isob, jsob = _sobel_pair(sm, i, j, H, W)
-    is_down = isob <= 0
-    is_up = isob >= 0
-    is_left = jsob <= 0
-    is_right = jsob >= 0
-    cond1 = (is_up and is_right) or (is_down and is_left)
-    cond2 = (is_down and is_right) or (is_up and is_left)
-    if not cond1 and not cond2:
-        return np.float32(0.0)
-    ai = abs(isob)
-    aj = abs(jsob)
-    if cond1:
-        if ai > aj:
-            w = aj / ai
-            n11 = mag[i + 1, j]
-            n12 = mag[i + 1, j + 1]
-            n21 = mag[i - 1, j]
-            n22 = mag[i - 1, j - 1]
-        else:
-            w = ai / aj
-            n11 = mag[i, j + 1]
-            n12 = mag[i + 1, j + 1]
-            n21 = mag[i, j - 1]
-            n22 = mag[i - 1, j - 1]
-    else:
-        if ai < aj:
-            w = ai / aj
-            n11 = mag[i, j + 1]
-            n12 = mag[i - 1, j + 1]
-            n21 = mag[i, j - 1]
-            n22 = mag[i + 1, j - 1]
-        else:
-            w = aj / ai
-            n11 = mag[i - 1, j]
-            n12 = mag[i - 1, j + 1]
-            n21 = mag[i + 1, j]
-            n22 = mag[i + 1, j - 1]
-    wd = np.float64(w)
-    if np.float64(n12 * w) + np.float64(n11) * (1.0 - wd) <= np.float64(m):
-        if np.float64(n22 * w) + np.float64(n21) * (1.0 - wd) <= np.float64(m):
-            return m
-    return np.float32(0.0)
+    W = mag.shape[1]
+    up = mag[i - 1]
+    mid = mag[i]
+    dn = mag[i + 1]
+    gi_row = isob[i]
+    gj_row = jsob[i]
+    for j in range(1, W - 1):
+        m = mid[j]
+        gi = gi_row[j]
+        gj = gj_row[j]
+        ai = abs(gi)
+        aj = abs(gj)
+        same = ((gi >= 0) & (gj >= 0)) | ((gi <= 0) & (gj <= 0))
+        w = min(ai, aj) / max(ai, aj)
+        # the four Cython branches: (same, |gi| > |gj|), (same, <=), (opp, <), (opp, >=)
+        a1 = same & (ai > aj)
+        b1 = same & (ai <= aj)
+        a2 = (~same) & (ai < aj)
+        n11 = dn[j] if a1 else (mid[j + 1] if (b1 | a2) else up[j])
+        n21 = up[j] if a1 else (mid[j - 1] if (b1 | a2) else dn[j])
+        n12 = dn[j + 1] if same else up[j + 1]
+        n22 = up[j - 1] if same else dn[j - 1]
+        wd = np.float64(w)
+        md = np.float64(m)
+        c_plus = np.float64(n12 * w) + np.float64(n11) * (1.0 - wd) <= md
+        c_minus = np.float64(n22 * w) + np.float64(n21) * (1.0 - wd) <= md
+        keep = (md >= lo) & c_plus & c_minus
+        out[j] = np.uint8(keep) * (np.uint8(1) + np.uint8(md >= hi))
 
 
 @numba.njit(**_jit)
@@ -394,7 +441,7 @@ def _hysteresis(state, out, stack):
 
 @numba.njit(**_pjit)
 def canny(src, out, coeffs, scale, weights, mode, cval, bleed, low, high,
-          quantiles, q_low, q_high):
+          quantiles, q_low, q_high, n_workers):
     """out (N, H, W) bool = scikit-image 0.26's Canny of each gray image (float32).
 
     Steps per image (one prange task): gray -> Gaussian (two symmetric 1-D
@@ -404,47 +451,69 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed, low, high,
     bilinear non-maximum suppression on the interior -> hysteresis by 8-connected
     flood fill from the strong pixels.
 
-    ``low``/``high`` (N,) float64 hold the comparison values (low already rounded
+    ``n_workers`` is ``numba.get_num_threads()`` (passed in so the kernel stays
+    cacheable). ``low``/``high`` (N,) float64 hold the comparison values (low already rounded
     to float32, as scikit-image's Cython signature does); with ``quantiles`` they
     are computed here from ``q_low``/``q_high``.
     """
     N, H, W = out.shape
     r = (weights.shape[0] - 1) // 2
     use_bleed = bleed.shape[0] == H
-    for n in prange(N):
-        gray = np.empty((H, W), dtype=np.float32)
-        for i in range(H):
-            _gray_row(src, n, i, coeffs, scale, gray[i], 0)
+    # one set of scratch buffers per worker, reused across its images: fresh
+    # multi-megabyte allocations per image cost more in page faults than the maths
+    nw = max(1, min(N, n_workers))
+    for wk in prange(nw):
+        sm = np.empty((H, W), dtype=np.float32)
         tmp = np.empty((H, W), dtype=np.float32)
-        _correlate_rows(gray, tmp, weights, mode, cval)
-        line = np.empty(W + 2 * r, dtype=np.float64)
-        sm = gray  # reuse
-        _correlate_cols(tmp, sm, weights, mode, cval, line)
-        if use_bleed:
-            for i in range(H):
-                for j in range(W):
-                    sm[i, j] = sm[i, j] / bleed[i, j]
-        mag = tmp  # reuse
+        isob = np.empty((H, W), dtype=np.float32)
+        jsob = np.empty((H, W), dtype=np.float32)
+        state = np.empty((H, W), dtype=np.uint8)
+        stack = np.empty(H * W, dtype=np.int32)
+        acc = np.empty(W, dtype=np.float64)
+        line = np.empty(W + 2 * r, dtype=np.float32)
+        for n in range(wk, N, nw):
+            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, bleed, use_bleed,
+                       low[n], high[n], quantiles, q_low, q_high,
+                       sm, tmp, isob, jsob, state, stack, acc, line)
+
+
+@numba.njit(**_jit)
+def _canny_one(src, n, out, coeffs, scale, weights, mode, cval, bleed, use_bleed,
+               lo, hi, quantiles, q_low, q_high,
+               sm, tmp, isob, jsob, state, stack, acc, line):
+    H, W = out.shape
+    for i in range(H):
+        _gray_row(src, n, i, coeffs, scale, sm[i], 0)
+    _correlate_rows(sm, tmp, weights, mode, cval, acc)
+    _correlate_cols(tmp, sm, weights, mode, cval, line, acc)
+    if use_bleed:
         for i in range(H):
+            srow = sm[i]
+            brow = bleed[i]
             for j in range(W):
-                isob, jsob = _sobel_pair(sm, i, j, H, W)
-                m2 = isob * isob
-                m2 = m2 + jsob * jsob
-                mag[i, j] = np.sqrt(m2)
-        lo = low[n]
-        hi = high[n]
-        if quantiles:
-            pl = np.percentile(mag, 100.0 * q_low)
-            ph = np.percentile(mag, 100.0 * q_high)
-            lo = np.float64(np.float32(pl))
-            hi = ph
-            if lo == 0.0:
-                lo = np.float64(np.float32(1e-14))
-        state = np.zeros((H, W), dtype=np.uint8)
-        for i in range(1, H - 1):
-            for j in range(1, W - 1):
-                v = _nms_value(sm, mag, i, j, H, W, lo)
-                if v > 0:
-                    state[i, j] = 2 if np.float64(v) >= hi else 1
-        stack = np.empty(H * W, dtype=np.int64)
-        _hysteresis(state, out[n], stack)
+                srow[j] = srow[j] / brow[j]
+    _sobel_rows(sm, isob, jsob, tmp)
+    mag = sm  # the smoothed image is no longer needed
+    for i in range(H):
+        irow = isob[i]
+        jrow = jsob[i]
+        mrow = mag[i]
+        for j in range(W):
+            m2 = irow[j] * irow[j]
+            m2 = m2 + jrow[j] * jrow[j]
+            mrow[j] = np.sqrt(m2)
+    if quantiles:
+        pl = np.percentile(mag, 100.0 * q_low)
+        ph = np.percentile(mag, 100.0 * q_high)
+        lo = np.float64(np.float32(pl))
+        hi = ph
+        if lo == 0.0:
+            lo = np.float64(np.float32(1e-14))
+    state[0, :] = 0
+    state[H - 1, :] = 0
+    for i in range(1, H - 1):
+        state[i, 0] = 0
+        state[i, W - 1] = 0
+        _nms_row(isob, jsob, mag, i, lo, hi, state[i])
+    out[:, :] = False
+    _hysteresis(state, out, stack)

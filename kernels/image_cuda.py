@@ -100,7 +100,7 @@ def _joint_bin(src, n, i, j, kind, nbins, edges, luts, scale, one):
     return (i0 * b1 + i1) * b2 + i2
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def color_histogram_kernel(threads: int, shared_bins: int):
     """Grid (blocks_per_image, N); each block counts a strided share of one image.
 
@@ -143,7 +143,7 @@ def color_histogram_kernel(threads: int, shared_bins: int):
 # --- stencils ------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tile_loader(tx: int, ty: int):
     @cuda.jit(device=True)
     def load_gray_tile(src, n, tile, coeffs, scale, mode, cval):
@@ -165,7 +165,7 @@ def _tile_loader(tx: int, ty: int):
     return load_gray_tile
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sobel_kernel(tx: int, ty: int, dtype):
     """Block (tx, ty), grid (ceil(W/tx), ceil(H/ty), N): fused gray -> Sobel magnitude."""
     load = _tile_loader(tx, ty)
@@ -197,7 +197,7 @@ def sobel_kernel(tx: int, ty: int, dtype):
     return kernel
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gradient_histogram_kernel(tx: int, ty: int, shared_bins: int):
     """Fused gray -> Sobel -> orientation bin -> magnitude-weighted count (float64)."""
     load = _tile_loader(tx, ty)
@@ -261,7 +261,7 @@ def gaussian_rows(src, dst, w, mode, cval):
         i = q // W
         j = q - i * W
         acc = w[r] * np.float64(src[n, i, j])
-        for k in range(1, r + 1):
+        for k in range(r, 0, -1):  # scipy sums the outer taps first
             a = boundary_index(i + k, H, mode)
             b = boundary_index(i - k, H, mode)
             xa = np.float64(cval) if a < 0 else np.float64(src[n, a, j])
@@ -282,7 +282,7 @@ def gaussian_cols(src, dst, w, mode, cval, bleed):
         i = q // W
         j = q - i * W
         acc = w[r] * np.float64(src[n, i, j])
-        for k in range(1, r + 1):
+        for k in range(r, 0, -1):  # scipy sums the outer taps first
             a = boundary_index(j + k, W, mode)
             b = boundary_index(j - k, W, mode)
             xa = np.float64(cval) if a < 0 else np.float64(src[n, i, a])

@@ -6,6 +6,7 @@ arrive normalised by the public layer.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .. import config
@@ -123,6 +124,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
         src, out, _coeffs(np.float32), scale_for(images.dtype, np.float32),
         ref.gaussian_weights(sigma), check_mode(mode), np.float32(cval), bleed,
         np.full(n, lo), np.full(n, hi), bool(use_quantiles), float(low), float(high),
+        numba.get_num_threads(),
     )
     return out
 

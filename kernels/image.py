@@ -101,14 +101,83 @@ def color_histogram_hsv(src, counts, nbins, edges, scale, one, pixels_per_task):
         start = k * pixels_per_task
         stop = min(P, start + pixels_per_task)
         hist = counts[n, k]
-        for p in range(start, stop):
+        seg = flat[n, start:stop]  # loop from 0: no wraparound checks
+        for p in range(stop - start):
             h, s, v = hsv_value(
-                flat[n, p, 0] * scale, flat[n, p, 1] * scale, flat[n, p, 2] * scale, one
+                seg[p, 0] * scale, seg[p, 1] * scale, seg[p, 2] * scale, one
             )
             ih = bin_index(h, b0, edges, 0)
             is_ = bin_index(s, b1, edges, 1)
             iv = bin_index(v, b2, edges, 2)
             hist[(ih * b1 + is_) * b2 + iv] += 1
+
+
+@numba.njit(**_pjit)
+def color_histogram_hsv_u8(src, counts, nbins, edges, fvals, sv_lut, hue_lut,
+                           pixels_per_task):
+    """counts (N, T, B) += joint HSV histogram of uint8 RGB, exact and integer-only.
+
+    S and V depend only on (max, min): ``sv_lut[max, min]`` = s_bin * b2 + v_bin,
+    exact. Hue is (2 c d + x) / (6 d) for the max channel c, d = max - min and x
+    the difference of the other two, so ``hue_lut[c, d, x + 255]`` holds its bin
+    (d = 0 rows hold the bin of hue 0), or -1 where the hue falls exactly on a bin
+    edge: only there does the rounding of scikit-image's float64 arithmetic decide
+    the bin, and the kernel repeats that arithmetic. The channel choice is
+    branch-free (random per pixel, so branches would mispredict); four
+    interleaved sub-histograms break the store-to-load chains of runs of
+    same-coloured pixels.
+    """
+    N = src.shape[0]
+    P = src.shape[1] * src.shape[2]
+    T = counts.shape[1]
+    B = counts.shape[2]
+    # flat 1-D views with non-negative indices: no wraparound checks in the loop
+    flat = src.reshape(N, P * 3)
+    hue_flat = hue_lut.reshape(-1)
+    sv_flat = sv_lut.reshape(-1)
+    b0 = nbins[0]
+    sv_cells = nbins[1] * nbins[2]
+    for t in prange(N * T):
+        n = t // T
+        k = t - n * T
+        start = k * pixels_per_task
+        stop = min(P, start + pixels_per_task)
+        sub = np.zeros((4, B), dtype=np.int32)
+        _hsv_u8_count(flat[n], start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edges, sub)
+        hist = counts[n, k]
+        for q in range(B):
+            hist[q] += sub[0, q] + sub[1, q] + sub[2, q] + sub[3, q]
+
+
+@numba.njit(**_jit)
+def _hsv_u8_count(img, start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edges, sub):
+    """The serial inner loop of :func:`color_histogram_hsv_u8` over pixels [start, stop).
+
+    Loops from 0 over a sliced view: indices the compiler can prove non-negative
+    skip Numba's wraparound checks (twice as fast here).
+    """
+    seg = img[3 * start : 3 * stop]
+    for q in range(stop - start):
+        r = np.int32(seg[3 * q])
+        g = np.int32(seg[3 * q + 1])
+        b = np.int32(seg[3 * q + 2])
+        mx = max(r, max(g, b))
+        mn = min(r, min(g, b))
+        is_b = b == mx
+        is_g = (g == mx) & (not is_b)
+        c = 2 * np.int32(is_b) + np.int32(is_g)
+        x = (r - g) if is_b else ((b - r) if is_g else (g - b))
+        ih = np.int32(hue_flat[(c * 256 + (mx - mn)) * 511 + (x + 255)])
+        if ih < 0:
+            ih = _hue_bin_exact(fvals[r], fvals[g], fvals[b], b0, edges)
+        sub[q & 3, ih * sv_cells + sv_flat[mx * 256 + mn]] += 1
+
+
+@numba.njit(**_jit)
+def _hue_bin_exact(r, g, b, nbins, edges):
+    """Bin of scikit-image's float64 hue (the rare pixels on a bin edge)."""
+    h, _s, _v = hsv_value(r, g, b, np.float64(1.0))
+    return np.int32(bin_index(h, nbins, edges, 0))
 
 
 @numba.njit(**_pjit)
@@ -129,10 +198,11 @@ def color_histogram_lut(src, counts, luts, nbins, pixels_per_task):
         start = k * pixels_per_task
         stop = min(P, start + pixels_per_task)
         hist = counts[n, k]
-        for p in range(start, stop):
-            i0 = luts[0, flat[n, p, 0]]
-            i1 = luts[1, flat[n, p, 1]]
-            i2 = luts[2, flat[n, p, 2]]
+        seg = flat[n, start:stop]  # loop from 0: no wraparound checks
+        for p in range(stop - start):
+            i0 = luts[0, seg[p, 0]]
+            i1 = luts[1, seg[p, 1]]
+            i2 = luts[2, seg[p, 2]]
             hist[(i0 * b1 + i1) * b2 + i2] += 1
 
 
@@ -150,10 +220,11 @@ def color_histogram_rgb(src, counts, nbins, edges, scale, pixels_per_task):
         start = k * pixels_per_task
         stop = min(P, start + pixels_per_task)
         hist = counts[n, k]
-        for p in range(start, stop):
-            i0 = bin_index(flat[n, p, 0] * scale, b0, edges, 0)
-            i1 = bin_index(flat[n, p, 1] * scale, b1, edges, 1)
-            i2 = bin_index(flat[n, p, 2] * scale, b2, edges, 2)
+        seg = flat[n, start:stop]  # loop from 0: no wraparound checks
+        for p in range(stop - start):
+            i0 = bin_index(seg[p, 0] * scale, b0, edges, 0)
+            i1 = bin_index(seg[p, 1] * scale, b1, edges, 1)
+            i2 = bin_index(seg[p, 2] * scale, b2, edges, 2)
             hist[(i0 * b1 + i1) * b2 + i2] += 1
 
 
@@ -295,7 +366,6 @@ def _correlate_cols(src, dst, w, mode, cval, line, acc):
     """
     H, W = src.shape
     r = (w.shape[0] - 1) // 2
-    c = np.float64(cval)
     for i in range(H):
         s0 = src[i]
         for j in range(W):

@@ -6,6 +6,8 @@ arrive normalised by the public layer.
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -38,6 +40,7 @@ def rgb_to_hsv(images):
     return out
 
 
+@functools.lru_cache(maxsize=64)
 def histogram_edges(bins) -> np.ndarray:
     """(3, max(bins) + 1) float64: np.histogramdd's np.linspace edges over [0, 1]."""
     edges = np.full((3, max(bins) + 1), np.inf)
@@ -46,6 +49,7 @@ def histogram_edges(bins) -> np.ndarray:
     return edges
 
 
+@functools.lru_cache(maxsize=64)
 def uint8_luts(bins) -> np.ndarray:
     """(3, 256) int64: the exact histogramdd bin of each uint8 value v * (1/255)."""
     vals = np.arange(256, dtype=np.float64) * (1.0 / 255)
@@ -54,6 +58,49 @@ def uint8_luts(bins) -> np.ndarray:
         e = np.linspace(0.0, 1.0, b + 1)
         luts[c] = np.clip(np.searchsorted(e, vals, side="right") - 1, 0, b - 1)
     return luts
+
+
+@functools.lru_cache(maxsize=64)
+def hsv_u8_tables(bins):
+    """Exact tables for uint8 HSV binning: fvals (256,), sv_lut (256, 256), hue_lut.
+
+    ``sv_lut[max, min]`` = s_bin * bins[2] + v_bin, built with scikit-image's
+    float64 operations (v * (1/255), delta / max), so a look-up equals binning the
+    value rgb2hsv computes; ``hue_lut`` is :func:`hue_table`.
+    """
+    f = np.arange(256, dtype=np.float64) * (1.0 / 255)
+    e_s = np.linspace(0.0, 1.0, bins[1] + 1)
+    e_v = np.linspace(0.0, 1.0, bins[2] + 1)
+    mx, mn = np.meshgrid(f, f, indexing="ij")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(mx == mn, 0.0, (mx - mn) / mx)
+    s_bin = np.clip(np.searchsorted(e_s, s, side="right") - 1, 0, bins[1] - 1)
+    v_bin = np.clip(np.searchsorted(e_v, mx, side="right") - 1, 0, bins[2] - 1)
+    return f, (s_bin * bins[2] + v_bin).astype(np.int32), hue_table(bins[0])
+
+
+@functools.lru_cache(maxsize=64)
+def hue_table(n_hue: int) -> np.ndarray:
+    """(3, 256, 511) int8: hue bin for (max channel c, d = max - min, x + 255), -1 on ties.
+
+    Hue = (2 c d + x) / (6 d), wrapped into [0, 1), as an exact rational. Off an
+    edge it is at least 1 / (6 * 255 * n_hue) away from every edge, far beyond
+    the few ulps of float64 rounding, so floor(hue * n_hue) is the bin
+    np.histogramdd gives; exactly on an edge (-1) the kernel redoes scikit-image's
+    float arithmetic. d = 0 (gray pixels, hue 0) maps to bin 0.
+    """
+    c = np.arange(3)[:, None, None]
+    d = np.arange(256)[None, :, None]
+    x = np.arange(-255, 256)[None, None, :]
+    num = 2 * c * d + x
+    num = np.where(num < 0, num + 6 * d, num)
+    den = np.maximum(6 * d, 1)
+    scaled = num * n_hue
+    table = np.where(scaled % den == 0, -1, scaled // den)
+    table = np.clip(table, -1, n_hue - 1)
+    table[:, 0, :] = 0
+    table[0, :, 255] = 0  # red max, g == b: hue is exactly 0.0 in float too
+    return table.astype(np.int8)
 
 
 def _normalise(counts, normalize, n_pixels):
@@ -75,6 +122,11 @@ def color_histogram(images, bins, space, normalize):
         work = float_dtype(images.dtype) if images.dtype.kind == "f" else np.dtype(np.float64)
         K.color_histogram_rgb(
             images, counts, nb, histogram_edges(bins), scale_for(images.dtype, work), per_task
+        )
+    elif images.dtype == np.uint8 and bins[0] <= 127:
+        f, sv_lut, hue_lut = hsv_u8_tables(bins)
+        K.color_histogram_hsv_u8(
+            images, counts, nb, histogram_edges(bins), f, sv_lut, hue_lut, per_task
         )
     else:
         calc = _hsv_calc_type(images.dtype)

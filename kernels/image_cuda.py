@@ -39,36 +39,29 @@ def _gray_at(src, n, i, j, coeffs, scale):
 
 @cuda.jit
 def rgb_to_gray(src, out, coeffs, scale):
-    """out (N, H, W) = gray of src; one thread per pixel, grid-stride."""
-    N, H, W = out.shape
-    total = N * H * W
+    """out (M,) = gray of src (M, C), M = N*H*W pixels; grid-stride, no index division."""
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for p in range(start, total, stride):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        out[n, i, j] = _gray_at(src, n, i, j, coeffs, scale)
+    for p in range(start, out.shape[0], stride):
+        if src.shape[1] == 3:
+            out[p] = gray_value(
+                src[p, 0] * scale, src[p, 1] * scale, src[p, 2] * scale,
+                coeffs[0], coeffs[1], coeffs[2],
+            )
+        else:
+            out[p] = src[p, 0] * scale
 
 
 @cuda.jit
 def rgb_to_hsv(src, out, scale, one):
-    N, H, W = out.shape[0], out.shape[1], out.shape[2]
-    total = N * H * W
+    """out (M, 3) = HSV of src (M, 3)."""
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for p in range(start, total, stride):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        h, s, v = hsv_value(
-            src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale, one
-        )
-        out[n, i, j, 0] = h
-        out[n, i, j, 1] = s
-        out[n, i, j, 2] = v
+    for p in range(start, out.shape[0], stride):
+        h, s, v = hsv_value(src[p, 0] * scale, src[p, 1] * scale, src[p, 2] * scale, one)
+        out[p, 0] = h
+        out[p, 1] = s
+        out[p, 2] = v
 
 
 # --- histograms -------------------------------------------------------------------
@@ -76,46 +69,73 @@ def rgb_to_hsv(src, out, scale, one):
 HIST_HSV = 0
 HIST_LUT = 1
 HIST_RGB = 2
+HIST_HSV_U8 = 3
 
 
 @cuda.jit(device=True)
-def _joint_bin(src, n, i, j, kind, nbins, edges, luts, scale, one):
+def _hue_u8_bin(r, g, b, hue_lut, fvals, nbins, edges):
+    """Hue bin of a uint8 pixel from the exact table (see the CPU kernel)."""
+    mx = max(r, max(g, b))
+    mn = min(r, min(g, b))
+    if b == mx:
+        c = 2
+        x = r - g
+    elif g == mx:
+        c = 1
+        x = b - r
+    else:
+        c = 0
+        x = g - b
+    ih = np.int32(hue_lut[(c * 256 + (mx - mn)) * 511 + (x + 255)])
+    if ih < 0:
+        h, _s, _v = hsv_value(fvals[r], fvals[g], fvals[b], np.float64(1.0))
+        ih = bin_index(h, nbins, edges, 0)
+    return ih, mx, mn
+
+
+@cuda.jit(device=True)
+def _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one):
     b1 = nbins[1]
     b2 = nbins[2]
+    if kind == HIST_HSV_U8:
+        r = np.int32(src[n, p, 0])
+        g = np.int32(src[n, p, 1])
+        b = np.int32(src[n, p, 2])
+        ih, mx, mn = _hue_u8_bin(r, g, b, luts, fvals, nbins[0], edges)
+        return ih * (b1 * b2) + tables[mx * 256 + mn]
     if kind == HIST_LUT:
-        i0 = luts[0, src[n, i, j, 0]]
-        i1 = luts[1, src[n, i, j, 1]]
-        i2 = luts[2, src[n, i, j, 2]]
+        i0 = luts[np.int32(src[n, p, 0])]
+        i1 = luts[256 + np.int32(src[n, p, 1])]
+        i2 = luts[512 + np.int32(src[n, p, 2])]
     elif kind == HIST_HSV:
-        h, s, v = hsv_value(
-            src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale, one
-        )
+        h, s, v = hsv_value(src[n, p, 0] * scale, src[n, p, 1] * scale, src[n, p, 2] * scale, one)
         i0 = bin_index(h, nbins[0], edges, 0)
         i1 = bin_index(s, b1, edges, 1)
         i2 = bin_index(v, b2, edges, 2)
     else:
-        i0 = bin_index(src[n, i, j, 0] * scale, nbins[0], edges, 0)
-        i1 = bin_index(src[n, i, j, 1] * scale, b1, edges, 1)
-        i2 = bin_index(src[n, i, j, 2] * scale, b2, edges, 2)
+        i0 = bin_index(src[n, p, 0] * scale, nbins[0], edges, 0)
+        i1 = bin_index(src[n, p, 1] * scale, b1, edges, 1)
+        i2 = bin_index(src[n, p, 2] * scale, b2, edges, 2)
     return (i0 * b1 + i1) * b2 + i2
 
 
 @functools.cache
 def color_histogram_kernel(threads: int, shared_bins: int):
-    """Grid (blocks_per_image, N); each block counts a strided share of one image.
+    """Grid (blocks_per_image, N) over ``src`` (N, P, 3); each block counts a strided
+    share of one image's P pixels.
 
     With ``B <= shared_bins`` the block counts into a shared-memory histogram and
     flushes it with one global atomic add per non-empty bin; otherwise it counts
-    straight into global memory.
+    straight into global memory. ``luts``/``tables``/``fvals`` are the look-up
+    tables of the chosen ``kind`` (flattened; dummies for the others).
     """
 
     @cuda.jit
-    def kernel(src, counts, kind, nbins, edges, luts, scale, one):
+    def kernel(src, counts, kind, nbins, edges, luts, tables, fvals, scale, one):
         sh = cuda.shared.array(shared_bins, dtype=np.int32)
         n = cuda.blockIdx.y
         tid = cuda.threadIdx.x
-        W = src.shape[2]
-        P = src.shape[1] * W
+        P = src.shape[1]
         B = counts.shape[1]
         use_shared = B <= shared_bins
         if use_shared:
@@ -123,9 +143,7 @@ def color_histogram_kernel(threads: int, shared_bins: int):
                 sh[b] = 0
             cuda.syncthreads()
         for p in range(cuda.blockIdx.x * threads + tid, P, cuda.gridDim.x * threads):
-            i = p // W
-            j = p - i * W
-            k = _joint_bin(src, n, i, j, kind, nbins, edges, luts, scale, one)
+            k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
             if use_shared:
                 cuda.atomic.add(sh, k, 1)
             else:
@@ -247,51 +265,54 @@ def gradient_histogram_kernel(tx: int, ty: int, shared_bins: int):
     return kernel
 
 
-# --- Canny stages ---------------------------------------------------------------------
+# --- Canny stages -----------------------------------------------------------------------
+# One thread per pixel on a (ceil(W/tx), ceil(H/ty), N) grid: (i, j, n) come from the
+# launch geometry, with no 64-bit index division (costly on a GPU).
+
+
+@cuda.jit(device=True)
+def _pixel(H, W):
+    j, i = cuda.grid(2)
+    return cuda.blockIdx.z, i, j, (i < H and j < W)
 
 
 @cuda.jit
 def gaussian_rows(src, dst, w, mode, cval):
-    """dst = correlate1d(src, w, axis=1 of (N, H, W) -> along H), float64 sums (as scipy)."""
+    """dst = correlate1d(src, w) along H of (N, H, W), float64 sums in scipy's order."""
     N, H, W = src.shape
+    n, i, j, inside = _pixel(H, W)
+    if not inside:
+        return
     r = (w.shape[0] - 1) // 2
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        acc = w[r] * np.float64(src[n, i, j])
-        for k in range(r, 0, -1):  # scipy sums the outer taps first
-            a = boundary_index(i + k, H, mode)
-            b = boundary_index(i - k, H, mode)
-            xa = np.float64(cval) if a < 0 else np.float64(src[n, a, j])
-            xb = np.float64(cval) if b < 0 else np.float64(src[n, b, j])
-            acc += w[r + k] * (xa + xb)
-        dst[n, i, j] = acc
+    acc = w[r] * np.float64(src[n, i, j])
+    for k in range(r, 0, -1):  # scipy sums the outer taps first
+        a = boundary_index(i + k, H, mode)
+        b = boundary_index(i - k, H, mode)
+        xa = np.float64(cval) if a < 0 else np.float64(src[n, a, j])
+        xb = np.float64(cval) if b < 0 else np.float64(src[n, b, j])
+        acc += w[r + k] * (xa + xb)
+    dst[n, i, j] = acc
 
 
 @cuda.jit
 def gaussian_cols(src, dst, w, mode, cval, bleed):
     """dst = correlate1d(src, w) along W, then / bleed (when bleed is (H, W))."""
     N, H, W = src.shape
+    n, i, j, inside = _pixel(H, W)
+    if not inside:
+        return
     r = (w.shape[0] - 1) // 2
-    use_bleed = bleed.shape[0] == H
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        acc = w[r] * np.float64(src[n, i, j])
-        for k in range(r, 0, -1):  # scipy sums the outer taps first
-            a = boundary_index(j + k, W, mode)
-            b = boundary_index(j - k, W, mode)
-            xa = np.float64(cval) if a < 0 else np.float64(src[n, i, a])
-            xb = np.float64(cval) if b < 0 else np.float64(src[n, i, b])
-            acc += w[r + k] * (xa + xb)
-        v = np.float32(acc)
-        if use_bleed:
-            v = v / bleed[i, j]
-        dst[n, i, j] = v
+    acc = w[r] * np.float64(src[n, i, j])
+    for k in range(r, 0, -1):
+        a = boundary_index(j + k, W, mode)
+        b = boundary_index(j - k, W, mode)
+        xa = np.float64(cval) if a < 0 else np.float64(src[n, i, a])
+        xb = np.float64(cval) if b < 0 else np.float64(src[n, i, b])
+        acc += w[r + k] * (xa + xb)
+    v = np.float32(acc)
+    if bleed.shape[0] == H:
+        v = v / bleed[i, j]
+    dst[n, i, j] = v
 
 
 @cuda.jit(device=True)
@@ -315,74 +336,73 @@ def _sobel_pair(sm, n, i, j, H, W):
 @cuda.jit
 def gradient_magnitude(sm, mag):
     N, H, W = sm.shape
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        isob, jsob = _sobel_pair(sm, n, i, j, H, W)
-        m2 = isob * isob
-        m2 = m2 + jsob * jsob
-        mag[n, i, j] = math.sqrt(m2)
+    n, i, j, inside = _pixel(H, W)
+    if not inside:
+        return
+    isob, jsob = _sobel_pair(sm, n, i, j, H, W)
+    m2 = isob * isob
+    m2 = m2 + jsob * jsob
+    mag[n, i, j] = math.sqrt(m2)
 
 
 @cuda.jit
 def nonmax_suppression(sm, mag, state, low, high):
-    """state (N, H, W) uint8: 0 suppressed, 1 weak, 2 strong (interior pixels only)."""
+    """state (N, H, W) uint8: 0 suppressed, 1 weak, 2 strong (interior pixels only).
+
+    scikit-image's bilinear suppression (its Cython kernel, branch for branch).
+    """
     N, H, W = sm.shape
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        state[n, i, j] = 0
-        if i < 1 or j < 1 or i >= H - 1 or j >= W - 1:
-            continue
-        m = mag[n, i, j]
-        if not (np.float64(m) >= low[n]):
-            continue
-        isob, jsob = _sobel_pair(sm, n, i, j, H, W)
-        is_down = isob <= 0
-        is_up = isob >= 0
-        is_left = jsob <= 0
-        is_right = jsob >= 0
-        cond1 = (is_up and is_right) or (is_down and is_left)
-        cond2 = (is_down and is_right) or (is_up and is_left)
-        if not cond1 and not cond2:
-            continue
-        ai = abs(isob)
-        aj = abs(jsob)
-        if cond1:
-            if ai > aj:
-                w = aj / ai
-                n11 = mag[n, i + 1, j]
-                n12 = mag[n, i + 1, j + 1]
-                n21 = mag[n, i - 1, j]
-                n22 = mag[n, i - 1, j - 1]
-            else:
-                w = ai / aj
-                n11 = mag[n, i, j + 1]
-                n12 = mag[n, i + 1, j + 1]
-                n21 = mag[n, i, j - 1]
-                n22 = mag[n, i - 1, j - 1]
+    n, i, j, inside = _pixel(H, W)
+    if not inside:
+        return
+    state[n, i, j] = 0
+    if i < 1 or j < 1 or i >= H - 1 or j >= W - 1:
+        return
+    m = mag[n, i, j]
+    if not (np.float64(m) >= low[n]):
+        return
+    isob, jsob = _sobel_pair(sm, n, i, j, H, W)
+    is_down = isob <= 0
+    is_up = isob >= 0
+    is_left = jsob <= 0
+    is_right = jsob >= 0
+    cond1 = (is_up and is_right) or (is_down and is_left)
+    cond2 = (is_down and is_right) or (is_up and is_left)
+    if not cond1 and not cond2:
+        return
+    ai = abs(isob)
+    aj = abs(jsob)
+    if cond1:
+        if ai > aj:
+            w = aj / ai
+            n11 = mag[n, i + 1, j]
+            n12 = mag[n, i + 1, j + 1]
+            n21 = mag[n, i - 1, j]
+            n22 = mag[n, i - 1, j - 1]
         else:
-            if ai < aj:
-                w = ai / aj
-                n11 = mag[n, i, j + 1]
-                n12 = mag[n, i - 1, j + 1]
-                n21 = mag[n, i, j - 1]
-                n22 = mag[n, i + 1, j - 1]
-            else:
-                w = aj / ai
-                n11 = mag[n, i - 1, j]
-                n12 = mag[n, i - 1, j + 1]
-                n21 = mag[n, i + 1, j]
-                n22 = mag[n, i + 1, j - 1]
-        wd = np.float64(w)
-        md = np.float64(m)
-        if np.float64(n12 * w) + np.float64(n11) * (1.0 - wd) <= md:
-            if np.float64(n22 * w) + np.float64(n21) * (1.0 - wd) <= md:
-                state[n, i, j] = 2 if md >= high[n] else 1
+            w = ai / aj
+            n11 = mag[n, i, j + 1]
+            n12 = mag[n, i + 1, j + 1]
+            n21 = mag[n, i, j - 1]
+            n22 = mag[n, i - 1, j - 1]
+    else:
+        if ai < aj:
+            w = ai / aj
+            n11 = mag[n, i, j + 1]
+            n12 = mag[n, i - 1, j + 1]
+            n21 = mag[n, i, j - 1]
+            n22 = mag[n, i + 1, j - 1]
+        else:
+            w = aj / ai
+            n11 = mag[n, i - 1, j]
+            n12 = mag[n, i - 1, j + 1]
+            n21 = mag[n, i + 1, j]
+            n22 = mag[n, i + 1, j - 1]
+    wd = np.float64(w)
+    md = np.float64(m)
+    if np.float64(n12 * w) + np.float64(n11) * (1.0 - wd) <= md:
+        if np.float64(n22 * w) + np.float64(n21) * (1.0 - wd) <= md:
+            state[n, i, j] = 2 if md >= high[n] else 1
 
 
 # --- hysteresis: union-find connected components (Playne & Hawick, 2018) -------------
@@ -416,11 +436,9 @@ def _union(labels, n, a, b):
 @cuda.jit
 def cc_init(state, labels):
     N, H, W = state.shape
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
+    n, i, j, inside = _pixel(H, W)
+    if inside:
+        q = i * W + j
         labels[n, q] = q if state[n, i, j] != 0 else -1
 
 
@@ -428,46 +446,38 @@ def cc_init(state, labels):
 def cc_merge(state, labels):
     """Union each candidate pixel with its 8-neighbours above and to the left."""
     N, H, W = state.shape
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        if state[n, i, j] == 0:
-            continue
-        if j > 0 and state[n, i, j - 1] != 0:
-            _union(labels, n, q, q - 1)
-        if i > 0:
-            for dj in range(-1, 2):
-                jj = j + dj
-                if jj >= 0 and jj < W and state[n, i - 1, jj] != 0:
-                    _union(labels, n, q, q - W + dj)
+    n, i, j, inside = _pixel(H, W)
+    if not inside or state[n, i, j] == 0:
+        return
+    q = i * W + j
+    if j > 0 and state[n, i, j - 1] != 0:
+        _union(labels, n, q, q - 1)
+    if i > 0:
+        for dj in range(-1, 2):
+            jj = j + dj
+            if jj >= 0 and jj < W and state[n, i - 1, jj] != 0:
+                _union(labels, n, q, q - W + dj)
 
 
 @cuda.jit
 def cc_mark_strong(state, labels, strong_root):
     N, H, W = state.shape
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        if state[n, i, j] != 0:
-            root = _find(labels, n, q)
-            labels[n, q] = root
-            if state[n, i, j] == 2:
-                strong_root[n, root] = 1
+    n, i, j, inside = _pixel(H, W)
+    if inside and state[n, i, j] != 0:
+        q = i * W + j
+        root = _find(labels, n, q)
+        labels[n, q] = root
+        if state[n, i, j] == 2:
+            strong_root[n, root] = 1
 
 
 @cuda.jit
 def cc_output(state, labels, strong_root, out):
     N, H, W = state.shape
-    for p in range(cuda.grid(1), N * H * W, cuda.gridsize(1)):
-        n = p // (H * W)
-        q = p - n * (H * W)
-        i = q // W
-        j = q - i * W
-        keep = False
-        if state[n, i, j] != 0:
-            keep = strong_root[n, _find(labels, n, q)] != 0
-        out[n, i, j] = keep
+    n, i, j, inside = _pixel(H, W)
+    if not inside:
+        return
+    keep = False
+    if state[n, i, j] != 0:
+        keep = strong_root[n, _find(labels, n, i * W + j)] != 0
+    out[n, i, j] = keep

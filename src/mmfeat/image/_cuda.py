@@ -38,6 +38,21 @@ def _launch_1d(kernel, total, *args):
     kernel[blocks, tpb](*[_arg(a) for a in args])
 
 
+def _launch_pixels(kernel, per_image, *shared):
+    """One thread per pixel of ``per_image[0]`` (N, H, W) on a (W/tx, H/ty, N) grid.
+
+    ``per_image`` arrays (leading axis N) are sliced with the grid's z axis (at most
+    65535 images a launch); ``shared`` arguments follow them unchanged.
+    """
+    tx, ty = int(config.TILE_X), int(config.TILE_Y)
+    n, H, W = per_image[0].shape
+    gx, gy = math.ceil(W / tx), math.ceil(H / ty)
+    for s in range(0, n, _MAX_GRID_Z):
+        e = min(n, s + _MAX_GRID_Z)
+        args = [_arg(a[s:e]) for a in per_image] + [_arg(a) for a in shared]
+        kernel[(gx, gy, e - s), (tx, ty)](*args)
+
+
 def _to_dev(x):
     return device_xp().asarray(x)
 
@@ -70,7 +85,10 @@ def rgb_to_gray(images):
 
     def run(x):
         out = xp.empty(x.shape[:3], dtype=work)
-        _launch_1d(K.rgb_to_gray, out.size, as_kernel_layout(x), out, coeffs, scale)
+        src = as_kernel_layout(x)
+        _launch_1d(
+            K.rgb_to_gray, out.size, src.reshape(-1, src.shape[3]), out.reshape(-1), coeffs, scale
+        )
         return out
 
     return _chunked(run, images, _item_bytes(images) + _pixels(images) * work.itemsize)
@@ -84,24 +102,51 @@ def rgb_to_hsv(images):
 
     def run(x):
         out = xp.empty(x.shape, dtype=out_t)
-        _launch_1d(K.rgb_to_hsv, _pixels(x) * x.shape[0], x, out, scale, calc.type(1.0))
+        _launch_1d(
+            K.rgb_to_hsv, _pixels(x) * x.shape[0], x.reshape(-1, 3), out.reshape(-1, 3), scale,
+            calc.type(1.0),
+        )
         return out
 
     return _chunked(run, images, _pixels(images) * 3 * (images.itemsize + out_t.itemsize))
 
 
+_TABLES: dict = {}
+
+
+def _device_tables(key, build):
+    """Host tables copied to the device once per (key, device)."""
+    dev = 0 if cudasim_enabled() else device_xp().cuda.Device().id
+    if (key, dev) not in _TABLES:
+        _TABLES[(key, dev)] = tuple(_to_dev(np.ascontiguousarray(t)) for t in build())
+    return _TABLES[(key, dev)]
+
+
 def color_histogram(images, bins, space, normalize):
     xp = device_xp()
     B = int(np.prod(bins))
-    nb = _to_dev(np.asarray(bins, dtype=np.int64))
-    edges = _to_dev(host.histogram_edges(bins))
+    nb, edges = _device_tables(("edges", bins), lambda: (
+        np.asarray(bins, dtype=np.int64), host.histogram_edges(bins)))
+    dummy_i, dummy_f = _device_tables("dummy", lambda: (
+        np.zeros(1, np.int32), np.zeros(1, np.float64)))
+    luts, tables, fvals = dummy_i, dummy_i, dummy_f
+    calc = np.dtype(np.float64)
     if space == "rgb" and images.dtype == np.uint8:
-        kind, luts, calc = K.HIST_LUT, _to_dev(host.uint8_luts(bins)), np.dtype(np.float64)
+        kind = K.HIST_LUT
+        (luts,) = _device_tables(("lut", bins), lambda: (host.uint8_luts(bins).reshape(-1),))
     elif space == "rgb":
-        kind, luts = K.HIST_RGB, _to_dev(np.zeros((3, 1), np.int64))
-        calc = float_dtype(images.dtype) if images.dtype.kind == "f" else np.dtype(np.float64)
+        kind = K.HIST_RGB
+        calc = float_dtype(images.dtype) if images.dtype.kind == "f" else calc
+    elif images.dtype == np.uint8 and bins[0] <= 127:
+        kind = K.HIST_HSV_U8
+
+        def build():
+            f, sv, hue = host.hsv_u8_tables(bins)
+            return hue.reshape(-1), sv.reshape(-1), f
+
+        luts, tables, fvals = _device_tables(("hsv_u8", bins), build)
     else:
-        kind, luts = K.HIST_HSV, _to_dev(np.zeros((3, 1), np.int64))
+        kind = K.HIST_HSV
         calc = host._hsv_calc_type(images.dtype)
     scale = scale_for(images.dtype, calc)
     threads = int(config.THREADS_PER_BLOCK)
@@ -111,11 +156,12 @@ def color_histogram(images, bins, space, normalize):
 
     def run(x):
         counts = xp.zeros((x.shape[0], B), dtype=np.int64)
+        flat = x.reshape(x.shape[0], P, 3)
         for s in range(0, x.shape[0], _MAX_GRID_Z):
-            xs, cs = x[s : s + _MAX_GRID_Z], counts[s : s + _MAX_GRID_Z]
+            xs, cs = flat[s : s + _MAX_GRID_Z], counts[s : s + _MAX_GRID_Z]
             kernel[(blocks_x, xs.shape[0]), threads](
-                _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts), scale,
-                calc.type(1.0),
+                _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts), _arg(tables),
+                _arg(fvals), scale, calc.type(1.0),
             )
         return counts
 
@@ -217,14 +263,15 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
 
     def run(x):
         n = x.shape[0]
-        total = n * H * W
         gray = xp.empty((n, H, W), dtype=np.float32)
         tmp = xp.empty_like(gray)
-        _launch_1d(K.rgb_to_gray, total, as_kernel_layout(x), gray, coeffs, scale)
-        _launch_1d(K.gaussian_rows, total, gray, tmp, weights, code, cv)
-        _launch_1d(K.gaussian_cols, total, tmp, gray, weights, code, cv, bleed)
+        src = as_kernel_layout(x)
+        _launch_1d(K.rgb_to_gray, n * H * W, src.reshape(-1, src.shape[3]), gray.reshape(-1),
+                   coeffs, scale)
+        _launch_pixels(K.gaussian_rows, (gray, tmp), weights, code, cv)
+        _launch_pixels(K.gaussian_cols, (tmp, gray), weights, code, cv, bleed)
         sm, mag = gray, tmp
-        _launch_1d(K.gradient_magnitude, total, sm, mag)
+        _launch_pixels(K.gradient_magnitude, (sm, mag))
         if use_quantiles:
             q = xp.percentile(mag.reshape(n, -1), [100.0 * low, 100.0 * high], axis=1)
             lo_n = q[0].astype(np.float32).astype(np.float64)
@@ -234,15 +281,15 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
             lo_n = xp.full(n, lo, dtype=np.float64)
             hi_n = xp.full(n, hi, dtype=np.float64)
         state = xp.empty((n, H, W), dtype=np.uint8)
-        _launch_1d(K.nonmax_suppression, total, sm, mag, state, lo_n, hi_n)
+        _launch_pixels(K.nonmax_suppression, (sm, mag, state, lo_n, hi_n))
         del gray, tmp, sm, mag
         labels = xp.empty((n, H * W), dtype=np.int32)
         strong = xp.zeros((n, H * W), dtype=np.uint8)
         out = xp.empty((n, H, W), dtype=bool)
-        _launch_1d(K.cc_init, total, state, labels)
-        _launch_1d(K.cc_merge, total, state, labels)
-        _launch_1d(K.cc_mark_strong, total, state, labels, strong)
-        _launch_1d(K.cc_output, total, state, labels, strong, out)
+        _launch_pixels(K.cc_init, (state, labels))
+        _launch_pixels(K.cc_merge, (state, labels))
+        _launch_pixels(K.cc_mark_strong, (state, labels, strong))
+        _launch_pixels(K.cc_output, (state, labels, strong, out))
         return out
 
     return _chunked(run, images, _item_bytes(images) + H * W * (4 + 4 + 1 + 4 + 1 + 1))

@@ -342,7 +342,7 @@ def machine_info() -> dict[str, Any]:
 # --- mmfeat bench image -------------------------------------------------------------
 
 
-def _device_sync(backend: str) -> Callable[[], None] | None:
+def device_sync(backend: str) -> Callable[[], None] | None:
     """A device synchronize for ``backend="cuda"`` on CuPy (None elsewhere)."""
     if backend != "cuda":
         return None
@@ -356,7 +356,7 @@ def _device_sync(backend: str) -> Callable[[], None] | None:
     return dev.synchronize
 
 
-def _on_backend(batch: np.ndarray, backend: str):
+def on_backend(batch: np.ndarray, backend: str):
     """The batch where ``backend`` computes (device-resident for cuda)."""
     if backend != "cuda":
         return batch
@@ -364,7 +364,7 @@ def _on_backend(batch: np.ndarray, backend: str):
 
     xp = device_xp()
     out = xp.ascontiguousarray(xp.asarray(batch))
-    sync = _device_sync(backend)
+    sync = device_sync(backend)
     if sync:
         sync()
     return out
@@ -397,8 +397,8 @@ def run_image_bench(
     """
     log = log or (lambda s: None)
     batch = make_batch(n, size)
-    dev_batch = _on_backend(batch, backend)
-    sync = _device_sync(backend)
+    dev_batch = on_backend(batch, backend)
+    sync = device_sync(backend)
     mpix = n * size * size / 1e6
     sk_n = max(1, min(n, int(skimage_n)))
     results = []
@@ -465,11 +465,20 @@ def _fmt_s(t: float) -> str:
     return f"{t * 1e6:.0f} us"
 
 
+def fmt_ratio(r: float) -> str:
+    """A ratio for a table: 3 significant digits below 10, fewer decimals above."""
+    if r >= 100:
+        return f"{r:.0f}x"
+    if r >= 10:
+        return f"{r:.1f}x"
+    return f"{r:.3g}x"
+
+
 def _family_cell(row: dict[str, Any], family: str) -> str:
     cells = []
     for name, t in row["anchors"].items():
         if name.split("+")[0] == family:
-            cells.append(f"{row['ratios'][name]:.1f}x ({_fmt_s(t)})")
+            cells.append(f"{fmt_ratio(row['ratios'][name])} ({_fmt_s(t)})")
     for name in row["skipped"]:
         if name.split("+")[0] == family:
             cells.append("skipped")
@@ -487,7 +496,7 @@ def format_table(report: dict[str, Any]) -> str:
                 r["op"],
                 r["backend"],
                 _fmt_s(r["seconds"]),
-                f"{r['mpix_per_s']:.1f}",
+                f"{r['mpix_per_s']:.4g}",
                 _family_cell(r, "opencv"),
                 _family_cell(r, "skimage"),
             )

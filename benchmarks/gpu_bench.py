@@ -1,0 +1,740 @@
+"""GPU benchmark of mmfeat's image ops (backend="cuda") against GPU and CPU anchors.
+
+Run on a machine with a GPU (``benchmarks/run_gpu.sh`` does it)::
+
+    python3 benchmarks/gpu_bench.py --n 64 --size 1024 --json results/gpu_image.json
+
+The batch (``mmfeat._bench.make_batch``: photographs, uint8 RGB) is copied to
+the device once; every op then runs on the device-resident batch. For each op:
+
+- mmfeat ``backend="cuda"``: best and median of ``--repeat`` runs after a
+  warm-up call (the warm-up includes Numba's CUDA JIT), timed with
+  ``time.perf_counter`` around a device synchronize;
+- Gpixel/s, and bytes moved (input read + output written, the minimum traffic of
+  a fused kernel) per second as GB/s and as a fraction of the device's peak
+  memory bandwidth;
+- GPU anchors on the same device batch: plain CuPy / ``cupyx.scipy.ndimage``
+  (vectorised over the batch) and cuCIM (``cucim.skimage``, per image where its
+  semantics are per image), each as ``anchor time / mmfeat time``;
+- parity of the cuda result against the numpy reference on ``--parity-n``
+  images (max abs difference; edge agreement for canny);
+- CPU baselines on the same machine for scale: mmfeat ``backend="cpu"``,
+  OpenCV and scikit-image on ``--cpu-n`` images, scaled per image to ``--n``.
+
+An anchor that fails to import or raises is reported as skipped with the reason;
+it never stops the run. ``--budget-s`` bounds the run: once it is spent the
+remaining anchors and CPU baselines are skipped (mmfeat itself always runs).
+
+Under ``NUMBA_ENABLE_CUDASIM=1`` (no GPU) the cuda backend runs in Numba's
+simulator on NumPy arrays: the script then times that and skips the GPU anchors,
+which makes a smoke test of this script possible anywhere
+(``--n 2 --size 32``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mmfeat import _bench
+from mmfeat.backend import BackendUnavailableError, cudasim_enabled, require_cuda, to_host
+
+#: peak memory bandwidth in B/s by device name, when the device does not report
+#: its memory clock and bus width (CUDA 13 dropped them from cudaDeviceProp)
+PEAK_BANDWIDTH_TABLE = (
+    ("H200", 4.8e12),
+    ("H100 NVL", 3.9e12),
+    ("H100 PCIe", 2.0e12),
+    ("H100", 3.35e12),  # SXM5
+    ("A100-SXM4-80GB", 2.039e12),
+    ("A100 80GB PCIe", 1.935e12),
+    ("A100", 1.555e12),
+    ("L40S", 0.864e12),
+    ("L4", 0.3e12),
+)
+
+
+# --- device ---------------------------------------------------------------------
+
+
+class Device:
+    """The array module, synchronize and description of where the cuda backend runs."""
+
+    def __init__(self) -> None:
+        self.simulator = cudasim_enabled()
+        self.cupy = None
+        self.cupy_reason = None
+        try:
+            import cupy
+
+            self.cupy = cupy
+        except Exception as exc:
+            self.cupy_reason = f"CuPy is not importable ({type(exc).__name__}: {exc})"
+        if self.simulator:
+            self.xp = np
+            self.anchor_reason = "Numba CUDA simulator: the cuda backend works on NumPy arrays"
+        else:
+            self.xp = self.cupy
+            self.anchor_reason = self.cupy_reason
+        self.info: dict[str, Any] = {"simulator": self.simulator}
+        if self.cupy is not None and not self.simulator:
+            self.info.update(_device_info(self.cupy))
+
+    @property
+    def gpu(self) -> bool:
+        return self.cupy is not None and not self.simulator
+
+    def sync(self) -> None:
+        if self.gpu:
+            self.cupy.cuda.Device().synchronize()
+
+    def free(self) -> None:
+        """Give cached blocks back so that one op's temporaries do not crowd the next."""
+        if self.gpu:
+            self.cupy.get_default_memory_pool().free_all_blocks()
+
+    @property
+    def peak(self) -> float | None:
+        return self.info.get("peak_bandwidth_Bps")
+
+
+def _device_info(cupy) -> dict[str, Any]:
+    dev = cupy.cuda.Device()
+    props = cupy.cuda.runtime.getDeviceProperties(dev.id)
+    name = props.get("name", b"?")
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    free, total = cupy.cuda.runtime.memGetInfo()
+    info: dict[str, Any] = {
+        "name": name,
+        "compute_capability": dev.compute_capability,
+        "memory_total_GiB": total / 2**30,
+        "memory_free_GiB": free / 2**30,
+        "multiprocessors": props.get("multiProcessorCount"),
+        "cuda_runtime": cupy.cuda.runtime.runtimeGetVersion(),
+        "cuda_driver": cupy.cuda.runtime.driverGetVersion(),
+    }
+    peak, source = _peak_bandwidth(cupy, props, name, dev.id)
+    info["peak_bandwidth_Bps"] = peak
+    info["peak_bandwidth_source"] = source
+    return info
+
+
+def _peak_bandwidth(cupy, props: dict, name: str, dev_id: int) -> tuple[float | None, str]:
+    """2 * memory clock (Hz) * bus width (bytes), from the device, else a table."""
+    clock_khz = props.get("memoryClockRate")
+    bus_bits = props.get("memoryBusWidth")
+    source = "cudaDeviceProp memoryClockRate/memoryBusWidth"
+    if not clock_khz or not bus_bits:
+        try:  # cudaDevAttrMemoryClockRate = 36, cudaDevAttrGlobalMemoryBusWidth = 37
+            clock_khz = cupy.cuda.runtime.deviceGetAttribute(36, dev_id)
+            bus_bits = cupy.cuda.runtime.deviceGetAttribute(37, dev_id)
+            source = "cudaDeviceGetAttribute(MemoryClockRate, GlobalMemoryBusWidth)"
+        except Exception:
+            clock_khz = bus_bits = None
+    if not clock_khz or not bus_bits:
+        try:
+            from numba import cuda
+
+            d = cuda.get_current_device()
+            clock_khz, bus_bits = d.MEMORY_CLOCK_RATE, d.GLOBAL_MEMORY_BUS_WIDTH
+            source = "numba.cuda device attributes"
+        except Exception:
+            clock_khz = bus_bits = None
+    if clock_khz and bus_bits:
+        return 2.0 * float(clock_khz) * 1e3 * float(bus_bits) / 8.0, source
+    for key, bw in PEAK_BANDWIDTH_TABLE:
+        if key.lower() in name.lower():
+            return bw, f"table ({key})"
+    return None, "unknown device: no peak bandwidth"
+
+
+# --- GPU anchors ------------------------------------------------------------------
+# Each builder returns a function of the device batch (N, H, W, 3) uint8; the
+# builders import what they need, so a missing library shows up as a skip.
+
+_GRAY_W = (0.2125, 0.7154, 0.0721)  # skimage.color.rgb2gray
+
+
+def _cp_gray(cp, x):
+    """(N, H, W) float32 gray in [0, 1], a weighted sum in plain CuPy."""
+    w = cp.asarray(_GRAY_W, dtype=cp.float32) / cp.float32(255)
+    return x[..., 0] * w[0] + x[..., 1] * w[1] + x[..., 2] * w[2]
+
+
+def _cp_sobel_xy(cp, g):
+    """Sobel responses of each image of (N, H, W) ``g``: axes 1 and 2 only.
+
+    ``cupyx.scipy.ndimage.sobel`` on a 3-D array would also smooth across the
+    batch axis, so the two separable passes are spelled out with ``correlate1d``
+    (which is how ``ndimage.sobel`` is built).
+    """
+    from cupyx.scipy import ndimage as ndi
+
+    d, s = [-1.0, 0.0, 1.0], [1.0, 2.0, 1.0]
+    gx = ndi.correlate1d(ndi.correlate1d(g, d, axis=2, mode="reflect"), s, axis=1, mode="reflect")
+    gy = ndi.correlate1d(ndi.correlate1d(g, d, axis=1, mode="reflect"), s, axis=2, mode="reflect")
+    return gx, gy
+
+
+def _cp_rgb2hsv(cp, x):
+    """(N, H, W, 3) float32 HSV in [0, 1] from uint8 RGB, skimage's formula in CuPy ops."""
+    f = x.astype(cp.float32) * cp.float32(1 / 255)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    v = f.max(axis=-1)
+    delta = v - f.min(axis=-1)
+    s = cp.where(v > 0, delta / cp.where(v > 0, v, 1), 0).astype(cp.float32)
+    dz = cp.where(delta > 0, delta, 1)
+    h = cp.where(r == v, (g - b) / dz, cp.where(g == v, 2 + (b - r) / dz, 4 + (r - g) / dz))
+    h = cp.where(delta > 0, (h / 6) % 1, 0).astype(cp.float32)
+    return cp.stack([h, s, v], axis=-1)
+
+
+def _cp_hist_bincount(cp, hsv, bins=(8, 8, 8)):
+    n = hsv.shape[0]
+    nb = int(np.prod(bins))
+    idx = cp.zeros(hsv.shape[:3], dtype=cp.int32)
+    for c, k in enumerate(bins):
+        ic = cp.minimum((hsv[..., c] * k).astype(cp.int32), k - 1)
+        idx = idx * k + ic
+    idx += (cp.arange(n, dtype=cp.int32) * nb)[:, None, None]
+    counts = cp.bincount(idx.ravel(), minlength=n * nb).reshape(n, nb)
+    return counts.astype(cp.float32) / cp.float32(hsv.shape[1] * hsv.shape[2])
+
+
+def _cucim():
+    import cucim.skimage.color as color
+    import cucim.skimage.feature as feature
+    import cucim.skimage.filters as filters
+
+    return color, filters, feature
+
+
+def gpu_anchors(op: str, cp) -> dict[str, Callable[[], Callable]]:
+    """op -> anchor name -> builder of a function of the device batch."""
+
+    def cupyx_sobel():
+        def run(x):
+            gx, gy = _cp_sobel_xy(cp, _cp_gray(cp, x))
+            return cp.hypot(gx, gy)
+
+        return run
+
+    def cupyx_sobel_per_image():
+        from cupyx.scipy import ndimage as ndi
+
+        def run(x):
+            out = []
+            for img in x:
+                g = _cp_gray(cp, img)
+                out.append(cp.hypot(ndi.sobel(g, axis=0), ndi.sobel(g, axis=1)))
+            return out
+
+        return run
+
+    def cucim_sobel():
+        color, filters, _ = _cucim()
+        return lambda x: [filters.sobel(color.rgb2gray(img)) for img in x]
+
+    def cucim_canny():
+        color, _, feature = _cucim()
+        return lambda x: [feature.canny(color.rgb2gray(img), sigma=1.0) for img in x]
+
+    def cupy_hist():
+        return lambda x: _cp_hist_bincount(cp, _cp_rgb2hsv(cp, x))
+
+    def cucim_histogramdd():
+        color, _, _ = _cucim()
+        rng = [(0.0, 1.0)] * 3
+
+        def run(x):
+            out = []
+            for img in x:
+                hsv = color.rgb2hsv(img).reshape(-1, 3)
+                h, _ = cp.histogramdd(hsv, bins=(8, 8, 8), range=rng)
+                out.append(h.ravel() / hsv.shape[0])
+            return out
+
+        return run
+
+    def cupyx_gradient_histogram(orientations=9):
+        def run(x):
+            gx, gy = _cp_sobel_xy(cp, _cp_gray(cp, x))
+            mag = cp.hypot(gx, gy) * cp.float32(0.25)
+            ang = cp.arctan2(gy, gx) % cp.float32(math.pi)
+            idx = cp.minimum(
+                (ang * cp.float32(orientations / math.pi)).astype(cp.int32), orientations - 1
+            )
+            n = x.shape[0]
+            idx += (cp.arange(n, dtype=cp.int32) * orientations)[:, None, None]
+            h = cp.bincount(idx.ravel(), weights=mag.ravel(), minlength=n * orientations)
+            h = h.reshape(n, orientations)
+            s = h.sum(axis=1, keepdims=True)
+            return (h / cp.where(s > 0, s, 1)).astype(cp.float32)
+
+        return run
+
+    def cupy_gray():
+        return lambda x: _cp_gray(cp, x)
+
+    def cucim_gray():
+        color, _, _ = _cucim()
+        return lambda x: color.rgb2gray(x)
+
+    def cupy_hsv():
+        return lambda x: _cp_rgb2hsv(cp, x)
+
+    def cucim_hsv():
+        color, _, _ = _cucim()
+        return lambda x: color.rgb2hsv(x)
+
+    table = {
+        "sobel": {
+            "cupyx": cupyx_sobel,
+            "cupyx_per_image": cupyx_sobel_per_image,
+            "cucim": cucim_sobel,
+        },
+        "canny": {"cucim": cucim_canny},
+        "color_histogram_hsv": {"cupy_bincount": cupy_hist, "cucim+histogramdd": cucim_histogramdd},
+        "gradient_histogram": {"cupyx+bincount": cupyx_gradient_histogram},
+        "rgb_to_gray": {"cupy": cupy_gray, "cucim": cucim_gray},
+        "rgb_to_hsv": {"cupy": cupy_hsv, "cucim": cucim_hsv},
+    }
+    return table[op]
+
+
+#: anchor names per op, for skip reports when CuPy is missing
+GPU_ANCHOR_NAMES = {
+    "sobel": ("cupyx", "cupyx_per_image", "cucim"),
+    "canny": ("cucim",),
+    "color_histogram_hsv": ("cupy_bincount", "cucim+histogramdd"),
+    "gradient_histogram": ("cupyx+bincount",),
+    "rgb_to_gray": ("cupy", "cucim"),
+    "rgb_to_hsv": ("cupy", "cucim"),
+}
+
+
+# --- measuring --------------------------------------------------------------------
+
+
+def _nbytes(out) -> int:
+    if isinstance(out, (list, tuple)):
+        return sum(_nbytes(o) for o in out)
+    return int(getattr(out, "nbytes", 0))
+
+
+def _timed(fn: Callable[[], Any], repeat: int, sync: Callable[[], None]):
+    """(output nbytes of the warm-up call, list of seconds)."""
+    out = fn()
+    sync()
+    nbytes = _nbytes(out)
+    del out
+    times = _bench.time_call(fn, repeat, sync, warmup=False)
+    return nbytes, times
+
+
+def _parity(op: str, dev_batch, host_batch, k: int) -> dict[str, Any]:
+    cuda = to_host(_bench.mmfeat_op(op, "cuda")(dev_batch[:k]))
+    ref = np.asarray(_bench.mmfeat_op(op, "numpy")(host_batch[:k]))
+    if cuda.shape != ref.shape:
+        return {"ok": False, "error": f"shape {cuda.shape} != reference {ref.shape}"}
+    if op == "canny":
+        union = int((cuda | ref).sum())
+        both = int((cuda & ref).sum())
+        return {
+            "images": k,
+            "edge_agreement": both / union if union else 1.0,
+            "pixel_agreement": float((cuda == ref).mean()),
+            "edges_cuda": int(cuda.sum()),
+            "edges_numpy": int(ref.sum()),
+        }
+    diff = np.abs(cuda.astype(np.float64) - ref.astype(np.float64))
+    return {"images": k, "max_abs_diff": float(diff.max()) if diff.size else 0.0}
+
+
+class Budget:
+    def __init__(self, seconds: float) -> None:
+        self.t0 = time.perf_counter()
+        self.seconds = seconds
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def spent(self) -> bool:
+        return self.elapsed > self.seconds
+
+
+def bench_op(op, args, dev, dev_batch, host_batch, budget, log) -> dict[str, Any]:
+    n, size = host_batch.shape[0], host_batch.shape[1]
+    fn = _bench.mmfeat_op(op, "cuda")
+    log(f"[{budget.elapsed:6.1f}s] {op}: mmfeat cuda (first call compiles) ...")
+    out_nbytes, times = _timed(lambda: fn(dev_batch), args.repeat, dev.sync)
+    best, med = min(times), float(np.median(times))
+    moved = int(host_batch.nbytes) + out_nbytes
+    row: dict[str, Any] = {
+        "op": op,
+        "backend": "cuda",
+        "n": n,
+        "size": size,
+        "seconds": best,
+        "median_seconds": med,
+        "seconds_all": times,
+        "gpix_per_s": n * size * size / best / 1e9,
+        "bytes_read": int(host_batch.nbytes),
+        "bytes_written": out_nbytes,
+        "gb_per_s": moved / best / 1e9,
+        "bandwidth_fraction": moved / best / dev.peak if dev.peak else None,
+        "anchors": {},
+        "ratios": {},
+        "skipped": {},
+        "cpu": {},
+        "speedup_vs_cpu": {},
+    }
+    dev.free()
+
+    # GPU anchors
+    if dev.anchor_reason is not None:
+        for name in GPU_ANCHOR_NAMES[op]:
+            row["skipped"][name] = dev.anchor_reason
+    else:
+        for name, build in gpu_anchors(op, dev.cupy).items():
+            if budget.spent():
+                row["skipped"][name] = f"time budget of {budget.seconds:.0f} s spent"
+                continue
+            log(f"[{budget.elapsed:6.1f}s] {op}: {name} ...")
+            try:
+                afn = build()
+                _, atimes = _timed(lambda afn=afn: afn(dev_batch), args.repeat, dev.sync)
+            except Exception as exc:  # an anchor never aborts the run
+                row["skipped"][name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+                continue
+            finally:
+                dev.free()
+            row["anchors"][name] = {
+                "seconds": min(atimes),
+                "median_seconds": float(np.median(atimes)),
+            }
+            row["ratios"][name] = min(atimes) / best
+
+    # parity against the numpy reference
+    try:
+        row["parity"] = _parity(op, dev_batch, host_batch, min(args.parity_n, n))
+    except Exception as exc:
+        row["parity"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    dev.free()
+    return row
+
+
+def cpu_baselines(row, args, host_batch, budget, log) -> None:
+    """mmfeat cpu, OpenCV and scikit-image on ``--cpu-n`` images, scaled to the batch."""
+    op, n, best = row["op"], host_batch.shape[0], row["seconds"]
+    sub = host_batch[: min(args.cpu_n, n)]
+    cpu_fns = {"mmfeat_cpu": ("numba", _bench.mmfeat_op(op, "cpu"))}
+    cpu_fns.update(_bench.ANCHORS[op])
+    for name, (module, cfn) in cpu_fns.items():
+        if budget.spent():
+            row["cpu"][name] = {"skipped": f"time budget of {budget.seconds:.0f} s spent"}
+            continue
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            row["cpu"][name] = {"skipped": f"{module} is not importable: {exc}"}
+            continue
+        log(f"[{budget.elapsed:6.1f}s] {op}: CPU {name} on {len(sub)} image(s) ...")
+        try:
+            ctimes = _bench.time_call(lambda cfn=cfn: cfn(sub), args.cpu_repeat)
+        except Exception as exc:
+            row["cpu"][name] = {"skipped": f"{type(exc).__name__}: {str(exc)[:300]}"}
+            continue
+        per_image = min(ctimes) / len(sub)
+        row["cpu"][name] = {
+            "images": len(sub),
+            "seconds_per_image": per_image,
+            "seconds_scaled": per_image * n,
+        }
+        row["speedup_vs_cpu"][name] = per_image * n / best
+
+
+# --- report -----------------------------------------------------------------------
+
+
+def _fmt_s(t: float) -> str:
+    if t >= 1:
+        return f"{t:.2f} s"
+    if t >= 1e-3:
+        return f"{t * 1e3:.2f} ms"
+    return f"{t * 1e6:.0f} us"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for i, r in enumerate(rows):
+        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def format_report(report: dict[str, Any]) -> str:
+    cfg, dev = report["config"], report["device"]
+    peak = dev.get("peak_bandwidth_Bps")
+    lines = [
+        f"device: {dev.get('name', 'Numba CUDA simulator' if dev.get('simulator') else '?')}"
+        + (f", peak {peak / 1e12:.2f} TB/s ({dev.get('peak_bandwidth_source')})" if peak else ""),
+        f"batch: {cfg['n']} x {cfg['size']}x{cfg['size']} RGB uint8 on the device "
+        f"({cfg['data']}); best of {cfg['repeat']} after a warm-up",
+    ]
+    if report.get("h2d"):
+        h = report["h2d"]
+        lines.append(
+            f"host->device copy of the batch: {_fmt_s(h['seconds'])} ({h['gb_per_s']:.1f} GB/s)"
+        )
+    lines += ["", "mmfeat cuda (ratio = anchor time / mmfeat time, > 1: mmfeat is faster)", ""]
+    rows = [("op", "best", "median", "Gpix/s", "GB/s", "% peak BW", "parity")]
+    for r in report["results"]:
+        p = r.get("parity", {})
+        if "edge_agreement" in p:
+            par = f"edges {100 * p['edge_agreement']:.2f}% agree"
+        elif "max_abs_diff" in p:
+            par = f"max|diff| {p['max_abs_diff']:.2e}"
+        else:
+            par = "error"
+        frac = r["bandwidth_fraction"]
+        rows.append(
+            (
+                r["op"],
+                _fmt_s(r["seconds"]),
+                _fmt_s(r["median_seconds"]),
+                f"{r['gpix_per_s']:.3g}",
+                f"{r['gb_per_s']:.4g}",
+                f"{100 * frac:.1f}%" if frac is not None else "-",
+                par,
+            )
+        )
+    lines += _table(rows)
+    rows = [("op", "anchor", "where", "best", "ratio")]
+    for r in report["results"]:
+        for name, a in r["anchors"].items():
+            rows.append(
+                (r["op"], name, "gpu", _fmt_s(a["seconds"]), _bench.fmt_ratio(r["ratios"][name]))
+            )
+        for name, c in r["cpu"].items():
+            if "seconds_scaled" in c:
+                rows.append(
+                    (
+                        r["op"],
+                        name,
+                        f"cpu ({c['images']} img, scaled)",
+                        _fmt_s(c["seconds_scaled"]),
+                        _bench.fmt_ratio(r["speedup_vs_cpu"][name]),
+                    )
+                )
+    if len(rows) > 1:
+        lines += [
+            "",
+            "anchors (same batch; CPU ones timed on a few images and scaled to the batch)",
+            "",
+        ]
+        lines += _table(rows)
+    skipped = [
+        f"  {r['op']} / {k}: {v}" for r in report["results"] for k, v in r["skipped"].items()
+    ]
+    skipped += [
+        f"  {r['op']} / cpu {k}: {v['skipped']}"
+        for r in report["results"]
+        for k, v in r["cpu"].items()
+        if "skipped" in v
+    ]
+    skipped += [
+        f"  {r['op']} / parity: {r['parity']['error']}"
+        for r in report["results"]
+        if "error" in r.get("parity", {})
+    ]
+    if skipped:
+        lines += ["", "skipped:", *skipped]
+    lines += ["", f"total {report['elapsed_s']:.1f} s"]
+    return "\n".join(lines)
+
+
+# --- main -------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gpu_bench.py",
+        description="Benchmark mmfeat's image ops on the GPU against cupyx, cuCIM and the CPU.",
+    )
+    p.add_argument("--n", type=_positive_int, default=64, help="images (default: %(default)s)")
+    p.add_argument(
+        "--size",
+        type=_positive_int,
+        default=1024,
+        help="image height and width (default: %(default)s)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=5,
+        help="timed runs per call after a warm-up (default: %(default)s)",
+    )
+    p.add_argument(
+        "--ops",
+        default=None,
+        help="comma-separated subset of: " + ", ".join(_bench.OPS) + " (default: all)",
+    )
+    p.add_argument(
+        "--parity-n",
+        type=_positive_int,
+        default=2,
+        help="images checked against the numpy reference (default: %(default)s)",
+    )
+    p.add_argument(
+        "--cpu-n",
+        type=_nonneg_int,
+        default=2,
+        help="images for the CPU baselines, 0 to skip them (default: %(default)s)",
+    )
+    p.add_argument(
+        "--cpu-repeat",
+        type=_positive_int,
+        default=2,
+        help="timed runs of each CPU baseline (default: %(default)s)",
+    )
+    p.add_argument(
+        "--budget-s",
+        type=float,
+        default=200.0,
+        help="after this many seconds skip the remaining anchors and CPU "
+        "baselines (default: %(default)s)",
+    )
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.ops is None:
+        ops = list(_bench.OPS)
+    else:
+        ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+        bad = [o for o in ops if o not in _bench.OPS]
+        if not ops or bad:
+            what = f"unknown op(s) {', '.join(map(repr, bad))}" if bad else "no op given"
+            parser.error(f"--ops: {what}; choose from {', '.join(_bench.OPS)}")
+    if not args.budget_s > 0:
+        parser.error(f"--budget-s must be > 0, got {args.budget_s}")
+    log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    budget = Budget(args.budget_s)
+
+    report: dict[str, Any] = {
+        "config": {
+            "n": args.n,
+            "size": args.size,
+            "repeat": args.repeat,
+            "parity_n": args.parity_n,
+            "cpu_n": args.cpu_n,
+            "data": _bench.batch_source(),
+            "timer": "time.perf_counter around a device synchronize; best and median "
+            "of repeat after one warm-up call",
+            "ratio": "anchor seconds / mmfeat seconds (> 1: mmfeat is faster)",
+            "bytes_moved": "input bytes read + output bytes written (one pass each)",
+        },
+        "machine": _bench.machine_info(),
+        "device": {},
+        "results": [],
+    }
+    try:
+        require_cuda()
+    except BackendUnavailableError as exc:
+        report["error"] = str(exc)
+        report["elapsed_s"] = budget.elapsed
+        print(
+            f"gpu_bench: {exc}\n(set NUMBA_ENABLE_CUDASIM=1 for a smoke run without a GPU)",
+            file=sys.stderr,
+        )
+        if args.json:
+            _bench.write_json(report, args.json)
+        return 1
+    dev = Device()
+    report["device"] = dev.info
+    report["machine"]["versions"]["numba_cuda"] = _version("numba_cuda")
+
+    log(f"[{budget.elapsed:6.1f}s] batch {args.n} x {args.size}x{args.size} ...")
+    host_batch = _bench.make_batch(args.n, args.size)
+    dev.sync()
+    t0 = time.perf_counter()
+    dev_batch = dev.xp.ascontiguousarray(dev.xp.asarray(host_batch))
+    dev.sync()
+    h2d = time.perf_counter() - t0
+    if dev.gpu:
+        report["h2d"] = {"seconds": h2d, "gb_per_s": host_batch.nbytes / h2d / 1e9}
+
+    for op in ops:
+        try:
+            row = bench_op(op, args, dev, dev_batch, host_batch, budget, log)
+        except Exception as exc:  # mmfeat itself failed: report, go on with the next op
+            row = {"op": op, "error": f"{type(exc).__name__}: {str(exc)[:500]}"}
+            log(f"{op}: mmfeat cuda failed: {row['error']}")
+        report["results"].append(row)
+        dev.free()
+    # CPU baselines last: they only give scale, so they are what a spent budget drops
+    if args.cpu_n > 0:
+        for row in report["results"]:
+            if "error" not in row:
+                cpu_baselines(row, args, host_batch, budget, log)
+    report["elapsed_s"] = budget.elapsed
+
+    ok_rows = [r for r in report["results"] if "error" not in r]
+    failed = [r for r in report["results"] if "error" in r]
+    print(format_report({**report, "results": ok_rows}))
+    for r in failed:
+        print(f"FAILED {r['op']}: {r['error']}")
+    if args.json:
+        _bench.write_json(report, args.json)
+        print(f"wrote {args.json}")
+    return 1 if failed else 0
+
+
+def _version(name: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(name.replace("_", "-"))
+    except Exception:
+        return None
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

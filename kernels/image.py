@@ -466,10 +466,21 @@ def _nms_row(isob, jsob, mag, i, lo, hi, out):
         a1 = same & (ai > aj)
         b1 = same & (ai <= aj)
         a2 = (~same) & (ai < aj)
-        n11 = dn[j] if a1 else (mid[j + 1] if (b1 | a2) else up[j])
-        n21 = up[j] if a1 else (mid[j - 1] if (b1 | a2) else dn[j])
-        n12 = dn[j + 1] if same else up[j + 1]
-        n22 = up[j - 1] if same else dn[j - 1]
+        # load every candidate first: selects between registers if-convert
+        # (and vectorise), conditional loads would not
+        d0 = dn[j]
+        u0 = up[j]
+        m_p = mid[j + 1]
+        m_m = mid[j - 1]
+        d_p = dn[j + 1]
+        d_m = dn[j - 1]
+        u_p = up[j + 1]
+        u_m = up[j - 1]
+        side = b1 | a2
+        n11 = d0 if a1 else (m_p if side else u0)
+        n21 = u0 if a1 else (m_m if side else d0)
+        n12 = d_p if same else u_p
+        n22 = u_m if same else d_m
         wd = np.float64(w)
         md = np.float64(m)
         c_plus = np.float64(n12 * w) + np.float64(n11) * (1.0 - wd) <= md

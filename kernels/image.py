@@ -119,7 +119,8 @@ def color_histogram_hsv_u8(src, counts, nbins, edges, fvals, sv_lut, hue_lut,
 
     S and V depend only on (max, min): ``sv_lut[max, min]`` = s_bin * b2 + v_bin,
     exact. Hue is (2 c d + x) / (6 d) for the max channel c, d = max - min and x
-    the difference of the other two, so ``hue_lut[c, d, x + 255]`` holds its bin
+    the difference of the other two, so the packed ``hue_lut[c * 65536 + d * d + x + d]``
+    holds its bin
     (d = 0 rows hold the bin of hue 0), or -1 where the hue falls exactly on a bin
     edge: only there does the rounding of scikit-image's float64 arithmetic decide
     the bin, and the kernel repeats that arithmetic. The channel choice is
@@ -167,7 +168,7 @@ def _hsv_u8_count(img, start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edge
         is_g = (g == mx) & (not is_b)
         c = 2 * np.int32(is_b) + np.int32(is_g)
         x = (r - g) if is_b else ((b - r) if is_g else (g - b))
-        ih = np.int32(hue_flat[(c * 256 + (mx - mn)) * 511 + (x + 255)])
+        ih = np.int32(hue_flat[c * 65536 + (mx - mn) * (mx - mn) + (x + (mx - mn))])
         if ih < 0:
             ih = _hue_bin_exact(fvals[r], fvals[g], fvals[b], b0, edges)
         sub[q & 3, ih * sv_cells + sv_flat[mx * 256 + mn]] += 1

@@ -86,7 +86,7 @@ def _hue_u8_bin(r, g, b, hue_lut, fvals, nbins, edges):
     else:
         c = 0
         x = g - b
-    ih = np.int32(hue_lut[(c * 256 + (mx - mn)) * 511 + (x + 255)])
+    ih = np.int32(hue_lut[c * 65536 + (mx - mn) * (mx - mn) + (x + (mx - mn))])
     if ih < 0:
         h, _s, _v = hsv_value(fvals[r], fvals[g], fvals[b], np.float64(1.0))
         ih = bin_index(h, nbins, edges, 0)

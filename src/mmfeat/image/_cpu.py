@@ -76,12 +76,14 @@ def hsv_u8_tables(bins):
         s = np.where(mx == mn, 0.0, (mx - mn) / mx)
     s_bin = np.clip(np.searchsorted(e_s, s, side="right") - 1, 0, bins[1] - 1)
     v_bin = np.clip(np.searchsorted(e_v, mx, side="right") - 1, 0, bins[2] - 1)
-    return f, (s_bin * bins[2] + v_bin).astype(np.int32), hue_table(bins[0])
+    sv_type = np.int16 if bins[1] * bins[2] <= np.iinfo(np.int16).max else np.int32
+    return f, (s_bin * bins[2] + v_bin).astype(sv_type), hue_table(bins[0])
 
 
 @functools.lru_cache(maxsize=64)
 def hue_table(n_hue: int) -> np.ndarray:
-    """(3, 256, 511) int8: hue bin for (max channel c, d = max - min, x + 255), -1 on ties.
+    """Packed int8 table: hue bin at ``c * 65536 + d * d + (x + d)`` for max channel c,
+    d = max - min and x in [-d, d] the difference of the other two; -1 on ties.
 
     Hue = (2 c d + x) / (6 d), wrapped into [0, 1), as an exact rational. Off an
     edge it is at least 1 / (6 * 255 * n_hue) away from every edge, far beyond
@@ -100,7 +102,12 @@ def hue_table(n_hue: int) -> np.ndarray:
     table = np.clip(table, -1, n_hue - 1)
     table[:, 0, :] = 0
     table[0, :, 255] = 0  # red max, g == b: hue is exactly 0.0 in float too
-    return table.astype(np.int8)
+    # pack: for each d only x in [-d, d] occurs; row d starts at d*d (3 x 64 KiB,
+    # small enough to stay in a core's L2 beside the S/V table)
+    packed = np.zeros((3, 256 * 256), dtype=np.int8)
+    for dd in range(256):
+        packed[:, dd * dd : dd * dd + 2 * dd + 1] = table[:, dd, 255 - dd : 256 + dd]
+    return packed.reshape(-1)
 
 
 def _normalise(counts, normalize, n_pixels):

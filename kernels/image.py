@@ -282,6 +282,19 @@ def sobel(src, out, coeffs, scale, mode, cval, norm, rows_per_task):
                 o[j] = np.sqrt(gi * gi + gj * gj) * norm
 
 
+@numba.njit(**_jit)
+def _sobel_xy(up, mid, dn, j):
+    """(gy, gx) at column j of a padded 3-row window, summed in float64 and rounded
+    once to float32 (as scipy.ndimage.correlate does), returned as float64."""
+    gy = (np.float64(dn[j]) + 2.0 * np.float64(dn[j + 1]) + np.float64(dn[j + 2])) - (
+        np.float64(up[j]) + 2.0 * np.float64(up[j + 1]) + np.float64(up[j + 2])
+    )
+    gx = (np.float64(up[j + 2]) + 2.0 * np.float64(mid[j + 2]) + np.float64(dn[j + 2])) - (
+        np.float64(up[j]) + 2.0 * np.float64(mid[j]) + np.float64(dn[j])
+    )
+    return np.float64(np.float32(gy)), np.float64(np.float32(gx))
+
+
 @numba.njit(**_pjit)
 def gradient_histogram(src, sums, coeffs, scale, nbins, rows_per_task):
     """sums (N, T, nbins) += Sobel-magnitude-weighted orientation counts per task.
@@ -303,15 +316,10 @@ def gradient_histogram(src, sums, coeffs, scale, nbins, rows_per_task):
             mid = buf[bi]
             dn = buf[bi + 1]
             for j in range(W):
-                gy = (dn[j] + (dn[j + 1] + dn[j + 1]) + dn[j + 2]) - (
-                    up[j] + (up[j + 1] + up[j + 1]) + up[j + 2]
-                )
-                gx = (up[j + 2] + (mid[j + 2] + mid[j + 2]) + dn[j + 2]) - (
-                    up[j] + (mid[j] + mid[j]) + dn[j]
-                )
-                mag = math.sqrt(np.float64(gx) * gx + np.float64(gy) * gy) * 0.25
+                gy, gx = _sobel_xy(up, mid, dn, j)
+                mag = math.sqrt(gx * gx + gy * gy) * 0.25
                 if mag > 0.0:
-                    acc[orientation_bin(np.float64(gx), np.float64(gy), nbins)] += mag
+                    acc[orientation_bin(gx, gy, nbins)] += mag
 
 
 # --- Canny ---------------------------------------------------------------------------

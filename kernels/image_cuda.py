@@ -246,8 +246,15 @@ def gradient_histogram_kernel(tx: int, ty: int, shared_bins: int):
             dn0 = tile[a + 1, b - 1]
             dn1 = tile[a + 1, b]
             dn2 = tile[a + 1, b + 1]
-            gy = np.float64((dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2))
-            gx = np.float64((up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0))
+            # summed in float64, rounded once to float32 (as scipy.ndimage.correlate)
+            gy = np.float64(np.float32(
+                (np.float64(dn0) + 2.0 * np.float64(dn1) + np.float64(dn2))
+                - (np.float64(up0) + 2.0 * np.float64(up1) + np.float64(up2))
+            ))
+            gx = np.float64(np.float32(
+                (np.float64(up2) + 2.0 * np.float64(md2) + np.float64(dn2))
+                - (np.float64(up0) + 2.0 * np.float64(md0) + np.float64(dn0))
+            ))
             mag = math.sqrt(gx * gx + gy * gy) * 0.25
             if mag > 0.0:
                 k = orientation_bin(gx, gy, nbins)

@@ -24,6 +24,14 @@ def float_dtype(dtype) -> np.dtype:
     return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
 
 
+def gray_calc_type(dtype) -> np.dtype:
+    """Type the gray conversion computes in: float64 for integers (as scikit-image's
+    img_as_float + rgb2gray do) and float64 input, float32 for float16/32. The
+    result is then stored in :func:`float_dtype`."""
+    dt = np.dtype(dtype)
+    return np.dtype(np.float64) if dt.kind in "ui" or dt == np.float64 else np.dtype(np.float32)
+
+
 def dtype_max(dtype) -> float:
     """The value that means 'white': 255 for uint8, 65535 for uint16, 1 for floats."""
     return float(_INT_MAX.get(np.dtype(dtype), 1.0))

@@ -14,7 +14,12 @@ import numpy as np
 from .. import config
 from ..kernels import image as K
 from . import _reference as ref
-from ._checks import as_kernel_layout, check_mode, float_dtype, scale_for
+from ._checks import as_kernel_layout, check_mode, float_dtype, gray_calc_type, scale_for
+
+
+def _gray_scale(images):
+    """Scale to [0, 1] in the gray conversion's type (float64 for integer input)."""
+    return scale_for(images.dtype, gray_calc_type(images.dtype))
 
 
 def _coeffs(work):
@@ -25,7 +30,7 @@ def rgb_to_gray(images):
     work = float_dtype(images.dtype)
     src = as_kernel_layout(images)
     out = np.empty(images.shape[:3], dtype=work)
-    K.rgb_to_gray(src, out, _coeffs(work), scale_for(images.dtype, work))
+    K.rgb_to_gray(src, out, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images))
     return out
 
 
@@ -149,7 +154,7 @@ def sobel(images, mode, cval):
     out = np.empty(images.shape[:3], dtype=work)
     norm = work.type(0.25) / np.sqrt(work.type(2.0))
     K.sobel(
-        as_kernel_layout(images), out, _coeffs(work), scale_for(images.dtype, work),
+        as_kernel_layout(images), out, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
         check_mode(mode), work.type(cval), norm, max(1, int(config.CPU_ROWS_PER_TASK)),
     )
     return out
@@ -162,7 +167,7 @@ def gradient_histogram(images, orientations):
     nblk = (H + rows - 1) // rows
     sums = np.zeros((n, nblk, orientations), dtype=np.float64)
     K.gradient_histogram(
-        src, sums, _coeffs(np.float32), scale_for(images.dtype, np.float32), orientations, rows
+        src, sums, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images), orientations, rows
     )
     out = sums.sum(axis=1)
     total = out.sum(axis=1, keepdims=True)
@@ -180,7 +185,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
     )
     lo, hi = canny_compare_values(low, high, use_quantiles)
     K.canny(
-        src, out, _coeffs(np.float32), scale_for(images.dtype, np.float32),
+        src, out, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
         ref.gaussian_weights(sigma), check_mode(mode), np.float32(cval), bleed,
         np.full(n, lo), np.full(n, hi), bool(use_quantiles), float(low), float(high),
         numba.get_num_threads(),

@@ -17,7 +17,7 @@ from ..backend import cudasim_enabled, device_xp, map_chunks
 from ..kernels import image_cuda as K
 from . import _cpu as host
 from . import _reference as ref
-from ._checks import as_kernel_layout, check_mode, float_dtype, scale_for
+from ._checks import as_kernel_layout, check_mode, float_dtype, gray_calc_type, scale_for
 
 _MAX_GRID_Z = 65535
 
@@ -61,6 +61,11 @@ def _chunked(fn, images, bytes_per_item):
     return map_chunks(fn, images, bytes_per_item, device_xp())
 
 
+def _gray_scale(images):
+    """Scale to [0, 1] in the gray conversion's type (float64 for integer input)."""
+    return scale_for(images.dtype, gray_calc_type(images.dtype))
+
+
 def _coeffs(work):
     return _to_dev(np.asarray(ref.GRAY_COEFFS, dtype=work))
 
@@ -80,8 +85,8 @@ def _item_bytes(images):
 def rgb_to_gray(images):
     xp = device_xp()
     work = float_dtype(images.dtype)
-    coeffs = _coeffs(work)
-    scale = scale_for(images.dtype, work)
+    coeffs = _coeffs(gray_calc_type(images.dtype))
+    scale = _gray_scale(images)
 
     def run(x):
         out = xp.empty(x.shape[:3], dtype=work)
@@ -182,7 +187,8 @@ def color_moments(images):
             f = xp.repeat(f[..., None], 3, axis=-1)
         f = f.reshape(f.shape[0], -1, 3)
         mean = f.mean(axis=1)
-        d = f - mean[:, None, :]
+        const = f.max(axis=1) == f.min(axis=1)  # std and skew exactly 0 (see reference)
+        d = xp.where(const[:, None, :], 0.0, f - mean[:, None, :])
         var = (d * d).mean(axis=1)
         m3 = (d * d * d).mean(axis=1)
         std = xp.sqrt(var)
@@ -204,8 +210,8 @@ def _tile_grid(x):
 def sobel(images, mode, cval):
     xp = device_xp()
     work = float_dtype(images.dtype)
-    coeffs = _coeffs(work)
-    scale = scale_for(images.dtype, work)
+    coeffs = _coeffs(gray_calc_type(images.dtype))
+    scale = _gray_scale(images)
     norm = work.type(0.25) / np.sqrt(work.type(2.0))
     code = check_mode(mode)
 
@@ -226,8 +232,8 @@ def sobel(images, mode, cval):
 
 def gradient_histogram(images, orientations):
     xp = device_xp()
-    coeffs = _coeffs(np.float32)
-    scale = scale_for(images.dtype, np.float32)
+    coeffs = _coeffs(gray_calc_type(images.dtype))
+    scale = _gray_scale(images)
 
     def run(x):
         src = as_kernel_layout(x)
@@ -250,8 +256,8 @@ def gradient_histogram(images, orientations):
 def canny(images, sigma, low, high, use_quantiles, mode, cval):
     xp = device_xp()
     H, W = int(images.shape[1]), int(images.shape[2])
-    coeffs = _coeffs(np.float32)
-    scale = scale_for(images.dtype, np.float32)
+    coeffs = _coeffs(gray_calc_type(images.dtype))
+    scale = _gray_scale(images)
     weights = _to_dev(ref.gaussian_weights(sigma))
     code = check_mode(mode)
     bleed = _to_dev(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._checks import float_dtype, scale_for
+from ._checks import float_dtype, gray_calc_type, scale_for
 
 GRAY_COEFFS = (0.2125, 0.7154, 0.0721)
 
@@ -23,12 +23,14 @@ def to_float(images, work) -> np.ndarray:
 
 
 def rgb_to_gray(images) -> np.ndarray:
-    work = float_dtype(images.dtype)
+    """0.2125 R + 0.7154 G + 0.0721 B in gray_calc_type, stored in float_dtype."""
+    calc = gray_calc_type(images.dtype)
+    x = to_float(images, calc)
     if images.ndim == 3:
-        return to_float(images, work).copy()
-    x = to_float(images, work)
-    c = np.asarray(GRAY_COEFFS, dtype=work)
-    return (x[..., 0] * c[0] + x[..., 1] * c[1]) + x[..., 2] * c[2]
+        return x.astype(float_dtype(images.dtype))
+    c = np.asarray(GRAY_COEFFS, dtype=calc)
+    g = (x[..., 0] * c[0] + x[..., 1] * c[1]) + x[..., 2] * c[2]
+    return g.astype(float_dtype(images.dtype))
 
 
 def _hsv_calc_type(dtype):
@@ -248,9 +250,13 @@ def color_moments(images) -> np.ndarray:
     x = x.reshape(x.shape[0], -1, 3)
     mean = x.mean(axis=1)
     d = x - mean[:, None, :]
+    # a constant channel has std 0 and skewness 0 exactly (the float64 mean of a
+    # constant can be off by an ulp, which would leave noise in d)
+    const = x.max(axis=1) == x.min(axis=1)
+    d[np.broadcast_to(const[:, None, :], d.shape)] = 0.0
     var = (d * d).mean(axis=1)
     std = np.sqrt(var)
     m3 = (d * d * d).mean(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        skew = np.where(std > 0, m3 / np.where(std > 0, std, 1) ** 3, 0.0)
+    safe = np.where(std > 0, std, 1.0)
+    skew = np.where(std > 0, m3 / safe**3, 0.0)
     return np.concatenate([mean, std, skew], axis=1).astype(np.float32)

@@ -31,8 +31,9 @@ def rgb_to_gray(images, *, backend: str | None = None):
     Examples
     --------
     >>> import numpy as np, mmfeat
-    >>> mmfeat.image.rgb_to_gray(np.full((2, 4, 4, 3), 255, np.uint8))[0, 0, 0]
-    np.float32(1.0)
+    >>> g = mmfeat.image.rgb_to_gray(np.full((2, 4, 4, 3), 255, np.uint8))
+    >>> g.shape, g.dtype, bool(abs(g[0, 0, 0] - 1) < 1e-6)
+    ((2, 4, 4), dtype('float32'), True)
     """
     be = resolve_backend(backend, images)
     images = to_backend(as_images(images), be)

@@ -54,7 +54,7 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
     >>> from mmfeat.image import ImageFeatures
     >>> x = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     >>> ImageFeatures().fit_transform(x).shape
-    (4, 148)
+    (4, 147)
     """
 
     def __init__(

@@ -11,7 +11,13 @@ import functools
 import math
 
 import numpy as np
-from numba import cuda
+
+# numba-cuda (0.2x) still names np.row_stack, which NumPy 2.5 removed; its typing
+# registry then fails to load and no kernel compiles. It was an alias of vstack.
+if not hasattr(np, "row_stack"):
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402
 
 from . import image_math as _m
 

@@ -25,8 +25,8 @@ _MAX_GRID_Z = 65535
 def _arg(a):
     """Kernel argument: CuPy arrays go in without Numba's per-launch stream sync
     (CuPy and Numba both use the legacy default stream, so ordering holds)."""
-    if cudasim_enabled() or isinstance(a, np.ndarray):
-        return a
+    if cudasim_enabled() or not hasattr(a, "__cuda_array_interface__"):
+        return a  # NumPy scalars/arrays (simulator), Python numbers
     from numba import cuda
 
     return cuda.as_cuda_array(a, sync=False)

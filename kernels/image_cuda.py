@@ -10,6 +10,7 @@ C-contiguous (N, H, W, C) with C = 3 or 1.
 import functools
 import math
 
+import numba
 import numpy as np
 
 # numba-cuda (0.2x) still names np.row_stack, which NumPy 2.5 removed; its typing
@@ -130,34 +131,39 @@ def color_histogram_kernel(threads: int, shared_bins: int):
     """Grid (blocks_per_image, N) over ``src`` (N, P, 3); each block counts a strided
     share of one image's P pixels.
 
-    With ``B <= shared_bins`` the block counts into a shared-memory histogram and
-    flushes it with one global atomic add per non-empty bin; otherwise it counts
-    straight into global memory. ``luts``/``tables``/``fvals`` are the look-up
-    tables of the chosen ``kind`` (flattened; dummies for the others).
+    With ``B * copies <= shared_bins`` the block counts into ``copies`` private
+    histograms in shared memory (warp w uses copy w % copies: photographs put many
+    neighbouring pixels in one bin, and a single copy would serialise their
+    atomics) and flushes their sum with one global atomic add per non-empty bin;
+    otherwise it counts straight into global memory. ``luts``/``tables``/``fvals``
+    are the look-up tables of the chosen ``kind`` (flattened; dummies otherwise).
     """
 
     @cuda.jit
-    def kernel(src, counts, kind, nbins, edges, luts, tables, fvals, scale, one):
-        sh = cuda.shared.array(shared_bins, dtype=np.int32)
+    def kernel(src, counts, kind, nbins, edges, luts, tables, fvals, scale, one, copies):
+        sh = cuda.shared.array(shared_bins, dtype=numba.int32)
         n = cuda.blockIdx.y
         tid = cuda.threadIdx.x
         P = src.shape[1]
         B = counts.shape[1]
-        use_shared = B <= shared_bins
+        use_shared = B * copies <= shared_bins
         if use_shared:
-            for b in range(tid, B, threads):
+            for b in range(tid, B * copies, threads):
                 sh[b] = 0
             cuda.syncthreads()
+        base = ((tid // 32) % copies) * B
         for p in range(cuda.blockIdx.x * threads + tid, P, cuda.gridDim.x * threads):
             k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
             if use_shared:
-                cuda.atomic.add(sh, k, 1)
+                cuda.atomic.add(sh, base + k, 1)
             else:
                 cuda.atomic.add(counts, (n, k), 1)
         if use_shared:
             cuda.syncthreads()
             for b in range(tid, B, threads):
-                c = sh[b]
+                c = 0
+                for w in range(copies):
+                    c += sh[w * B + b]
                 if c != 0:
                     cuda.atomic.add(counts, (n, b), c)
 
@@ -193,11 +199,13 @@ def _tile_loader(tx: int, ty: int):
 def sobel_kernel(tx: int, ty: int, dtype):
     """Block (tx, ty), grid (ceil(W/tx), ceil(H/ty), N): fused gray -> Sobel magnitude."""
     load = _tile_loader(tx, ty)
-    nb_dtype = np.dtype(dtype)
+    # shared-array shapes and types must be compile-time constants: build them here
+    tile_shape = (ty + 2, tx + 2)
+    tile_type = numba.from_dtype(np.dtype(dtype))
 
     @cuda.jit
     def kernel(src, out, coeffs, scale, mode, cval, norm):
-        tile = cuda.shared.array((ty + 2, tx + 2), dtype=nb_dtype)
+        tile = cuda.shared.array(tile_shape, dtype=tile_type)
         n = cuda.blockIdx.z
         load(src, n, tile, coeffs, scale, mode, cval)
         cuda.syncthreads()
@@ -225,11 +233,12 @@ def sobel_kernel(tx: int, ty: int, dtype):
 def gradient_histogram_kernel(tx: int, ty: int, shared_bins: int):
     """Fused gray -> Sobel -> orientation bin -> magnitude-weighted count (float64)."""
     load = _tile_loader(tx, ty)
+    tile_shape = (ty + 2, tx + 2)
 
     @cuda.jit
     def kernel(src, sums, coeffs, scale):
-        tile = cuda.shared.array((ty + 2, tx + 2), dtype=np.float32)
-        hist = cuda.shared.array(shared_bins, dtype=np.float64)
+        tile = cuda.shared.array(tile_shape, dtype=numba.float32)
+        hist = cuda.shared.array(shared_bins, dtype=numba.float64)
         n = cuda.blockIdx.z
         nbins = sums.shape[1]
         use_shared = nbins <= shared_bins

@@ -18,9 +18,10 @@ TILE_Y = 8
 #: blocks per image for histogram kernels (each block keeps a private histogram
 #: in shared memory and flushes it with one atomic add per bin)
 HIST_BLOCKS_PER_IMAGE = 64
-#: the largest joint histogram kept in shared memory (int32 counters); larger
-#: ones count straight into global memory
-SHARED_HIST_MAX_BINS = 4096
+#: int32 counters of shared memory per histogram block (48 KiB): a joint histogram
+#: of up to this many bins is counted there, in as many per-warp copies as fit;
+#: larger ones count straight into global memory
+SHARED_HIST_MAX_BINS = 12288
 #: orientation bins kept in shared memory (float64) by the gradient histogram
 GRAD_HIST_SHARED_BINS = 64
 

@@ -155,7 +155,10 @@ def color_histogram(images, bins, space, normalize):
         calc = host._hsv_calc_type(images.dtype)
     scale = scale_for(images.dtype, calc)
     threads = int(config.THREADS_PER_BLOCK)
-    kernel = K.color_histogram_kernel(threads, int(config.SHARED_HIST_MAX_BINS))
+    shared = int(config.SHARED_HIST_MAX_BINS)
+    kernel = K.color_histogram_kernel(threads, shared)
+    # per-warp private copies, as many as fit (B > shared: global atomics)
+    copies = max(1, min(max(1, threads // 32), shared // max(B, 1)))
     P = _pixels(images)
     blocks_x = max(1, min(int(config.HIST_BLOCKS_PER_IMAGE), math.ceil(P / threads)))
 
@@ -166,7 +169,7 @@ def color_histogram(images, bins, space, normalize):
             xs, cs = flat[s : s + _MAX_GRID_Z], counts[s : s + _MAX_GRID_Z]
             kernel[(blocks_x, xs.shape[0]), threads](
                 _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts), _arg(tables),
-                _arg(fvals), scale, calc.type(1.0),
+                _arg(fvals), scale, calc.type(1.0), copies,
             )
         return counts
 

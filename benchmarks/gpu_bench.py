@@ -45,7 +45,19 @@ from typing import Any
 import numpy as np
 
 from mmfeat import _bench
+from mmfeat import config as mm_config
 from mmfeat.backend import BackendUnavailableError, cudasim_enabled, require_cuda, to_host
+
+#: (op, config overrides) timed beside the defaults: the launch-shape choices
+VARIANTS = (
+    ("sobel", {"TILE_ROWS_PER_THREAD": 1}),
+    ("sobel", {"TILE_ROWS_PER_THREAD": 8}),
+    ("sobel", {"TILE_ROWS_PER_THREAD": 4, "TILE_Y": 4}),
+    ("color_histogram_hsv", {"HIST_CONTIGUOUS_RUNS": False}),
+    ("color_histogram_hsv", {"HIST_BLOCKS_PER_IMAGE": 16}),
+    ("color_histogram_hsv", {"HIST_BLOCKS_PER_IMAGE": 256}),
+    ("gradient_histogram", {"TILE_ROWS_PER_THREAD": 1}),
+)
 
 #: peak memory bandwidth in B/s by device name, when the device does not report
 #: its memory clock and bus width (CUDA 13 dropped them from cudaDeviceProp)
@@ -178,7 +190,8 @@ def _cp_sobel_xy(cp, g):
     """
     from cupyx.scipy import ndimage as ndi
 
-    d, s = [-1.0, 0.0, 1.0], [1.0, 2.0, 1.0]
+    d = cp.asarray([-1.0, 0.0, 1.0], dtype=g.dtype)
+    s = cp.asarray([1.0, 2.0, 1.0], dtype=g.dtype)
     gx = ndi.correlate1d(ndi.correlate1d(g, d, axis=2, mode="reflect"), s, axis=1, mode="reflect")
     gy = ndi.correlate1d(ndi.correlate1d(g, d, axis=1, mode="reflect"), s, axis=2, mode="reflect")
     return gx, gy
@@ -708,6 +721,39 @@ def main(argv=None) -> int:
             log(f"{op}: mmfeat cuda failed: {row['error']}")
         report["results"].append(row)
         dev.free()
+    # launch-shape variants of the tunables, timed on the same batch
+    report["variants"] = []
+    for op, overrides in VARIANTS:
+        if op not in ops:
+            continue
+        saved = {k: getattr(mm_config, k) for k in overrides}
+        try:
+            for k, v in overrides.items():
+                setattr(mm_config, k, v)
+            log(f"[{budget.elapsed:6.1f}s] {op}: variant {overrides} ...")
+            fn = _bench.mmfeat_op(op, "cuda")
+            out_nbytes, times = _timed(lambda fn=fn: fn(dev_batch), args.repeat, dev.sync)
+            best = min(times)
+            moved = int(host_batch.nbytes) + out_nbytes
+            report["variants"].append({
+                "op": op, "config": overrides, "seconds": best,
+                "bandwidth_fraction": moved / best / dev.peak if dev.peak else None,
+            })
+        except Exception as exc:
+            report["variants"].append({"op": op, "config": overrides,
+                                       "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+        finally:
+            for k, v in saved.items():
+                setattr(mm_config, k, v)
+            dev.free()
+    for v in report["variants"]:
+        frac = v.get("bandwidth_fraction")
+        if "error" in v:
+            what = v["error"]
+        else:
+            what = f"{v['seconds'] * 1e3:.3f} ms"
+            what += f", {100 * frac:.1f}% of peak BW" if frac else ""
+        print(f"variant {v['op']} {v['config']}: {what}")
     # CPU baselines last: they only give scale, so they are what a spent budget drops
     if args.cpu_n > 0:
         for row in report["results"]:

@@ -126,6 +126,14 @@ def _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one):
     return (i0 * b1 + i1) * b2 + i2
 
 
+@cuda.jit(device=True)
+def _hist_add(sh, counts, n, base, k, c, use_shared):
+    if use_shared:
+        cuda.atomic.add(sh, base + k, c)
+    else:
+        cuda.atomic.add(counts, (n, k), c)
+
+
 @functools.cache
 def color_histogram_kernel(threads: int, shared_bins: int):
     """Grid (blocks_per_image, N) over ``src`` (N, P, 3); each block counts a strided
@@ -140,7 +148,7 @@ def color_histogram_kernel(threads: int, shared_bins: int):
     """
 
     @cuda.jit
-    def kernel(src, counts, kind, nbins, edges, luts, tables, fvals, scale, one, copies):
+    def kernel(src, counts, kind, nbins, edges, luts, tables, fvals, scale, one, copies, runs):
         sh = cuda.shared.array(shared_bins, dtype=numba.int32)
         n = cuda.blockIdx.y
         tid = cuda.threadIdx.x
@@ -152,12 +160,30 @@ def color_histogram_kernel(threads: int, shared_bins: int):
                 sh[b] = 0
             cuda.syncthreads()
         base = ((tid // 32) % copies) * B
-        for p in range(cuda.blockIdx.x * threads + tid, P, cuda.gridDim.x * threads):
-            k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
-            if use_shared:
-                cuda.atomic.add(sh, base + k, 1)
-            else:
-                cuda.atomic.add(counts, (n, k), 1)
+        if runs:
+            # each thread walks a contiguous run of pixels and adds runs of equal
+            # bins at once: far fewer (and less contended) atomics on photographs
+            seg = (P + cuda.gridDim.x - 1) // cuda.gridDim.x
+            s1 = min(P, (cuda.blockIdx.x + 1) * seg)
+            run = (seg + threads - 1) // threads
+            p0 = cuda.blockIdx.x * seg + tid * run
+            last = -1
+            cnt = 0
+            for p in range(p0, min(s1, p0 + run)):
+                k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
+                if k == last:
+                    cnt += 1
+                else:
+                    if cnt > 0:
+                        _hist_add(sh, counts, n, base, last, cnt, use_shared)
+                    last = k
+                    cnt = 1
+            if cnt > 0:
+                _hist_add(sh, counts, n, base, last, cnt, use_shared)
+        else:
+            for p in range(cuda.blockIdx.x * threads + tid, P, cuda.gridDim.x * threads):
+                k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
+                _hist_add(sh, counts, n, base, k, 1, use_shared)
         if use_shared:
             cuda.syncthreads()
             for b in range(tid, B, threads):
@@ -174,15 +200,16 @@ def color_histogram_kernel(threads: int, shared_bins: int):
 
 
 @functools.cache
-def _tile_loader(tx: int, ty: int):
+def _tile_loader(tx: int, th: int):
     @cuda.jit(device=True)
     def load_gray_tile(src, n, tile, coeffs, scale, mode, cval):
-        """tile (ty+2, tx+2) = gray around this block's (ty, tx) output tile."""
+        """tile (th+2, tx+2) = gray around this block's (th, tx) output tile."""
         H, W = src.shape[1], src.shape[2]
-        i0 = cuda.blockIdx.y * ty - 1
+        i0 = cuda.blockIdx.y * th - 1
         j0 = cuda.blockIdx.x * tx - 1
-        tid = cuda.threadIdx.y * tx + cuda.threadIdx.x
-        for idx in range(tid, (ty + 2) * (tx + 2), tx * ty):
+        nthreads = cuda.blockDim.x * cuda.blockDim.y
+        tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
+        for idx in range(tid, (th + 2) * (tx + 2), nthreads):
             a = idx // (tx + 2)
             b = idx - a * (tx + 2)
             i = boundary_index(i0 + a, H, mode)
@@ -196,11 +223,14 @@ def _tile_loader(tx: int, ty: int):
 
 
 @functools.cache
-def sobel_kernel(tx: int, ty: int, dtype):
-    """Block (tx, ty), grid (ceil(W/tx), ceil(H/ty), N): fused gray -> Sobel magnitude."""
-    load = _tile_loader(tx, ty)
+def sobel_kernel(tx: int, ty: int, rows: int, dtype):
+    """Block (tx, ty), grid (ceil(W/tx), ceil(H/(ty*rows)), N): fused gray -> Sobel
+    magnitude; each thread computes ``rows`` outputs, ty apart, so that the halo and
+    the per-block cost are shared by more pixels."""
+    th = ty * rows
+    load = _tile_loader(tx, th)
     # shared-array shapes and types must be compile-time constants: build them here
-    tile_shape = (ty + 2, tx + 2)
+    tile_shape = (th + 2, tx + 2)
     tile_type = numba.from_dtype(np.dtype(dtype))
 
     @cuda.jit
@@ -209,31 +239,34 @@ def sobel_kernel(tx: int, ty: int, dtype):
         n = cuda.blockIdx.z
         load(src, n, tile, coeffs, scale, mode, cval)
         cuda.syncthreads()
-        a = cuda.threadIdx.y + 1
         b = cuda.threadIdx.x + 1
-        i = cuda.blockIdx.y * ty + cuda.threadIdx.y
         j = cuda.blockIdx.x * tx + cuda.threadIdx.x
-        if i < out.shape[1] and j < out.shape[2]:
-            up0 = tile[a - 1, b - 1]
-            up1 = tile[a - 1, b]
-            up2 = tile[a - 1, b + 1]
-            md0 = tile[a, b - 1]
-            md2 = tile[a, b + 1]
-            dn0 = tile[a + 1, b - 1]
-            dn1 = tile[a + 1, b]
-            dn2 = tile[a + 1, b + 1]
-            gi = (dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2)
-            gj = (up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0)
-            out[n, i, j] = math.sqrt(gi * gi + gj * gj) * norm
+        for r in range(rows):
+            a = cuda.threadIdx.y + r * ty + 1
+            i = cuda.blockIdx.y * th + a - 1
+            if i < out.shape[1] and j < out.shape[2]:
+                up0 = tile[a - 1, b - 1]
+                up1 = tile[a - 1, b]
+                up2 = tile[a - 1, b + 1]
+                md0 = tile[a, b - 1]
+                md2 = tile[a, b + 1]
+                dn0 = tile[a + 1, b - 1]
+                dn1 = tile[a + 1, b]
+                dn2 = tile[a + 1, b + 1]
+                gi = (dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2)
+                gj = (up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0)
+                out[n, i, j] = math.sqrt(gi * gi + gj * gj) * norm
 
     return kernel
 
 
 @functools.cache
-def gradient_histogram_kernel(tx: int, ty: int, shared_bins: int):
-    """Fused gray -> Sobel -> orientation bin -> magnitude-weighted count (float64)."""
-    load = _tile_loader(tx, ty)
-    tile_shape = (ty + 2, tx + 2)
+def gradient_histogram_kernel(tx: int, ty: int, rows: int, shared_bins: int):
+    """Fused gray -> Sobel -> orientation bin -> magnitude-weighted count (float64);
+    tiles as :func:`sobel_kernel`."""
+    th = ty * rows
+    load = _tile_loader(tx, th)
+    tile_shape = (th + 2, tx + 2)
 
     @cuda.jit
     def kernel(src, sums, coeffs, scale):
@@ -244,39 +277,40 @@ def gradient_histogram_kernel(tx: int, ty: int, shared_bins: int):
         use_shared = nbins <= shared_bins
         tid = cuda.threadIdx.y * tx + cuda.threadIdx.x
         if use_shared:
-            for b in range(tid, nbins, tx * ty):
-                hist[b] = 0.0
+            for k in range(tid, nbins, tx * ty):
+                hist[k] = 0.0
         load(src, n, tile, coeffs, scale, 0, np.float32(0.0))
         cuda.syncthreads()
-        a = cuda.threadIdx.y + 1
         b = cuda.threadIdx.x + 1
-        i = cuda.blockIdx.y * ty + cuda.threadIdx.y
         j = cuda.blockIdx.x * tx + cuda.threadIdx.x
-        if i < src.shape[1] and j < src.shape[2]:
-            up0 = tile[a - 1, b - 1]
-            up1 = tile[a - 1, b]
-            up2 = tile[a - 1, b + 1]
-            md0 = tile[a, b - 1]
-            md2 = tile[a, b + 1]
-            dn0 = tile[a + 1, b - 1]
-            dn1 = tile[a + 1, b]
-            dn2 = tile[a + 1, b + 1]
-            # summed in float64, rounded once to float32 (as scipy.ndimage.correlate)
-            gy = np.float64(np.float32(
-                (np.float64(dn0) + 2.0 * np.float64(dn1) + np.float64(dn2))
-                - (np.float64(up0) + 2.0 * np.float64(up1) + np.float64(up2))
-            ))
-            gx = np.float64(np.float32(
-                (np.float64(up2) + 2.0 * np.float64(md2) + np.float64(dn2))
-                - (np.float64(up0) + 2.0 * np.float64(md0) + np.float64(dn0))
-            ))
-            mag = math.sqrt(gx * gx + gy * gy) * 0.25
-            if mag > 0.0:
-                k = orientation_bin(gx, gy, nbins)
-                if use_shared:
-                    cuda.atomic.add(hist, k, mag)
-                else:
-                    cuda.atomic.add(sums, (n, k), mag)
+        for r in range(rows):
+            a = cuda.threadIdx.y + r * ty + 1
+            i = cuda.blockIdx.y * th + a - 1
+            if i < src.shape[1] and j < src.shape[2]:
+                up0 = tile[a - 1, b - 1]
+                up1 = tile[a - 1, b]
+                up2 = tile[a - 1, b + 1]
+                md0 = tile[a, b - 1]
+                md2 = tile[a, b + 1]
+                dn0 = tile[a + 1, b - 1]
+                dn1 = tile[a + 1, b]
+                dn2 = tile[a + 1, b + 1]
+                # summed in float64, rounded once to float32 (as scipy.ndimage.correlate)
+                gy = np.float64(np.float32(
+                    (np.float64(dn0) + 2.0 * np.float64(dn1) + np.float64(dn2))
+                    - (np.float64(up0) + 2.0 * np.float64(up1) + np.float64(up2))
+                ))
+                gx = np.float64(np.float32(
+                    (np.float64(up2) + 2.0 * np.float64(md2) + np.float64(dn2))
+                    - (np.float64(up0) + 2.0 * np.float64(md0) + np.float64(dn0))
+                ))
+                mag = math.sqrt(gx * gx + gy * gy) * 0.25
+                if mag > 0.0:
+                    k = orientation_bin(gx, gy, nbins)
+                    if use_shared:
+                        cuda.atomic.add(hist, k, mag)
+                    else:
+                        cuda.atomic.add(sums, (n, k), mag)
         if use_shared:
             cuda.syncthreads()
             for k in range(tid, nbins, tx * ty):

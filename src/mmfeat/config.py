@@ -15,9 +15,14 @@ THREADS_PER_BLOCK = 256
 #: (TILE_Y + 2) x (TILE_X + 2)
 TILE_X = 32
 TILE_Y = 8
+#: output rows per thread in the stencil kernels (block tile = TILE_Y * this rows)
+TILE_ROWS_PER_THREAD = 4
 #: blocks per image for histogram kernels (each block keeps a private histogram
 #: in shared memory and flushes it with one atomic add per bin)
 HIST_BLOCKS_PER_IMAGE = 64
+#: histogram threads walk contiguous runs of pixels and add equal-bin runs at once
+#: (True), or stride over the image one pixel per step (False)
+HIST_CONTIGUOUS_RUNS = True
 #: int32 counters of shared memory per histogram block (48 KiB): a joint histogram
 #: of up to this many bins is counted there, in as many per-warp copies as fit;
 #: larger ones count straight into global memory

@@ -169,7 +169,7 @@ def color_histogram(images, bins, space, normalize):
             xs, cs = flat[s : s + _MAX_GRID_Z], counts[s : s + _MAX_GRID_Z]
             kernel[(blocks_x, xs.shape[0]), threads](
                 _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts), _arg(tables),
-                _arg(fvals), scale, calc.type(1.0), copies,
+                _arg(fvals), scale, calc.type(1.0), copies, bool(config.HIST_CONTIGUOUS_RUNS),
             )
         return counts
 
@@ -206,8 +206,10 @@ def color_moments(images):
 
 
 def _tile_grid(x):
+    """(tx, ty, rows, (grid x, grid y)) of the shared-memory stencil kernels."""
     tx, ty = int(config.TILE_X), int(config.TILE_Y)
-    return tx, ty, (math.ceil(x.shape[2] / tx), math.ceil(x.shape[1] / ty))
+    rows = max(1, int(config.TILE_ROWS_PER_THREAD))
+    return tx, ty, rows, (math.ceil(x.shape[2] / tx), math.ceil(x.shape[1] / (ty * rows)))
 
 
 def sobel(images, mode, cval):
@@ -221,8 +223,8 @@ def sobel(images, mode, cval):
     def run(x):
         src = as_kernel_layout(x)
         out = xp.empty(x.shape[:3], dtype=work)
-        tx, ty, (gx, gy) = _tile_grid(x)
-        kernel = K.sobel_kernel(tx, ty, work)
+        tx, ty, rows, (gx, gy) = _tile_grid(x)
+        kernel = K.sobel_kernel(tx, ty, rows, work)
         for s in range(0, x.shape[0], _MAX_GRID_Z):
             ss, os_ = src[s : s + _MAX_GRID_Z], out[s : s + _MAX_GRID_Z]
             kernel[(gx, gy, ss.shape[0]), (tx, ty)](
@@ -241,8 +243,8 @@ def gradient_histogram(images, orientations):
     def run(x):
         src = as_kernel_layout(x)
         sums = xp.zeros((x.shape[0], orientations), dtype=np.float64)
-        tx, ty, (gx, gy) = _tile_grid(x)
-        kernel = K.gradient_histogram_kernel(tx, ty, int(config.GRAD_HIST_SHARED_BINS))
+        tx, ty, rows, (gx, gy) = _tile_grid(x)
+        kernel = K.gradient_histogram_kernel(tx, ty, rows, int(config.GRAD_HIST_SHARED_BINS))
         for s in range(0, x.shape[0], _MAX_GRID_Z):
             kernel[(gx, gy, min(_MAX_GRID_Z, x.shape[0] - s)), (tx, ty)](
                 _arg(src[s : s + _MAX_GRID_Z]), _arg(sums[s : s + _MAX_GRID_Z]),

@@ -500,33 +500,30 @@ def _nms_row(isob, jsob, mag, i, lo, hi, out):
 
 @numba.njit(**_jit)
 def _hysteresis(state, out, stack):
-    """out |= pixels 8-connected through weak (1) pixels to a strong (2) pixel."""
+    """out = pixels 8-connected through weak (1) pixels to a strong (2) pixel.
+
+    Depth-first flood fill from every strong pixel on flat indices. ``state`` is
+    zero on the image border (suppression only marks interior pixels), so every
+    candidate's eight neighbours are in bounds: no bounds checks, no division.
+    ``out`` must be all False.
+    """
     H, W = state.shape
-    for i0 in range(H):
-        for j0 in range(W):
-            if state[i0, j0] != 2 or out[i0, j0]:
-                continue
-            out[i0, j0] = True
-            top = 0
-            stack[top] = i0 * W + j0
-            top += 1
-            while top > 0:
-                top -= 1
-                p = stack[top]
-                i = p // W
-                j = p - i * W
-                for di in range(-1, 2):
-                    ii = i + di
-                    if ii < 0 or ii >= H:
-                        continue
-                    for dj in range(-1, 2):
-                        jj = j + dj
-                        if jj < 0 or jj >= W:
-                            continue
-                        if state[ii, jj] != 0 and not out[ii, jj]:
-                            out[ii, jj] = True
-                            stack[top] = ii * W + jj
-                            top += 1
+    st = state.reshape(-1)
+    ob = out.reshape(-1)
+    for p0 in range(H * W):
+        if st[p0] != 2 or ob[p0]:
+            continue
+        ob[p0] = True
+        stack[0] = p0
+        top = 1
+        while top > 0:
+            top -= 1
+            p = stack[top]
+            for q in (p - W - 1, p - W, p - W + 1, p - 1, p + 1, p + W - 1, p + W, p + W + 1):
+                if st[q] != 0 and not ob[q]:
+                    ob[q] = True
+                    stack[top] = q
+                    top += 1
 
 
 @numba.njit(**_pjit)

@@ -209,6 +209,13 @@ def _tile_loader(tx: int, th: int):
         j0 = cuda.blockIdx.x * tx - 1
         nthreads = cuda.blockDim.x * cuda.blockDim.y
         tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
+        if i0 >= 0 and j0 >= 0 and i0 + th + 2 <= H and j0 + tx + 2 <= W:
+            # interior tile (almost every block): no border mapping
+            for idx in range(tid, (th + 2) * (tx + 2), nthreads):
+                a = idx // (tx + 2)
+                b = idx - a * (tx + 2)
+                tile[a, b] = _gray_at(src, n, i0 + a, j0 + b, coeffs, scale)
+            return
         for idx in range(tid, (th + 2) * (tx + 2), nthreads):
             a = idx // (tx + 2)
             b = idx - a * (tx + 2)

@@ -229,6 +229,51 @@ def color_histogram_rgb(src, counts, nbins, edges, scale, pixels_per_task):
             hist[(i0 * b1 + i1) * b2 + i2] += 1
 
 
+# --- colour moments -----------------------------------------------------------------
+
+
+@numba.njit(**_pjit)
+def color_moments(src, out, scale):
+    """out (N, 9) float64 = mean, std, skewness of each channel, two passes in float64.
+
+    ``src`` (N, H, W, C), C = 3 or 1 (a gray image repeats its channel). A
+    constant channel (max == min) has std and skewness exactly 0.
+    """
+    N = src.shape[0]
+    P = src.shape[1] * src.shape[2]
+    C = src.shape[3]
+    flat = src.reshape(N, P, C)
+    for t in prange(N * 3):
+        n = t // 3
+        c = t - n * 3
+        cc = c if C == 3 else 0
+        x = flat[n, :, cc]
+        total = 0.0
+        lo = np.float64(x[0]) * scale
+        hi = lo
+        for p in range(P):
+            v = np.float64(x[p]) * scale
+            total += v
+            lo = min(lo, v)
+            hi = max(hi, v)
+        mean = total / P
+        std = 0.0
+        skew = 0.0
+        if hi != lo:
+            s2 = 0.0
+            s3 = 0.0
+            for p in range(P):
+                d = np.float64(x[p]) * scale - mean
+                s2 += d * d
+                s3 += d * d * d
+            std = math.sqrt(s2 / P)
+            if std > 0.0:
+                skew = (s3 / P) / (std * std * std)
+        out[n, c] = mean
+        out[n, 3 + c] = std
+        out[n, 6 + c] = skew
+
+
 # --- stencils: Sobel and the gradient histogram -----------------------------------
 
 

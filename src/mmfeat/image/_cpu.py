@@ -14,7 +14,14 @@ import numpy as np
 from .. import config
 from ..kernels import image as K
 from . import _reference as ref
-from ._checks import as_kernel_layout, check_mode, float_dtype, gray_calc_type, scale_for
+from ._checks import (
+    as_kernel_layout,
+    check_mode,
+    dtype_max,
+    float_dtype,
+    gray_calc_type,
+    scale_for,
+)
 
 
 def _gray_scale(images):
@@ -208,4 +215,6 @@ def canny_compare_values(low, high, use_quantiles):
 
 
 def color_moments(images):
-    return ref.color_moments(images)
+    out = np.empty((images.shape[0], 9), dtype=np.float64)
+    K.color_moments(as_kernel_layout(images), out, np.float64(1.0 / dtype_max(images.dtype)))
+    return out.astype(np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import resolve_backend, to_backend
 from . import _dispatch
-from ._checks import as_images, check_bins
+from ._checks import as_images, check_bins, float_dtype
 
 
 def rgb_to_gray(images, *, backend: str | None = None):
@@ -38,7 +38,7 @@ def rgb_to_gray(images, *, backend: str | None = None):
     be = resolve_backend(backend, images)
     images = to_backend(as_images(images), be)
     if images.shape[0] == 0:
-        return _dispatch.xp(be).empty(images.shape[:3], dtype=_out_float(images))
+        return _dispatch.xp(be).empty(images.shape[:3], dtype=float_dtype(images.dtype))
     return _dispatch.impl(be).rgb_to_gray(images)
 
 
@@ -68,7 +68,7 @@ def rgb_to_hsv(images, *, backend: str | None = None):
     be = resolve_backend(backend, images)
     images = to_backend(as_images(images, rgb=True), be)
     if images.shape[0] == 0:
-        return _dispatch.xp(be).empty(images.shape, dtype=_out_float(images))
+        return _dispatch.xp(be).empty(images.shape, dtype=float_dtype(images.dtype))
     return _dispatch.impl(be).rgb_to_hsv(images)
 
 
@@ -145,7 +145,3 @@ def color_moments(images, *, backend: str | None = None):
     if images.shape[0] == 0:
         return _dispatch.xp(be).zeros((0, 9), dtype=np.float32)
     return _dispatch.impl(be).color_moments(images)
-
-
-def _out_float(images):
-    return np.float64 if images.dtype == np.float64 else np.float32

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import resolve_backend, to_backend
 from . import _dispatch
-from ._checks import as_images, check_mode, check_real, dtype_max
+from ._checks import as_images, check_mode, check_real, dtype_max, float_dtype
 from ._reference import canny_thresholds
 
 
@@ -49,8 +49,7 @@ def sobel(images, *, mode: str = "reflect", cval: float = 0.0, backend: str | No
     be = resolve_backend(backend, images)
     images = to_backend(as_images(images), be)
     if images.shape[0] == 0:
-        dt = np.float64 if images.dtype == np.float64 else np.float32
-        return _dispatch.xp(be).empty(images.shape[:3], dtype=dt)
+        return _dispatch.xp(be).empty(images.shape[:3], dtype=float_dtype(images.dtype))
     return _dispatch.impl(be).sobel(images, mode, cval)
 
 

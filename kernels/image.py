@@ -447,50 +447,55 @@ def _correlate_cols(src, dst, w, mode, cval, line, acc):
 
 
 @numba.njit(**_jit)
-def _sobel_rows(sm, isob, jsob, hd):
-    """isob/jsob = scipy.ndimage.sobel(sm, axis=0/1) (mode reflect), whole image.
-
-    scipy rounds to float32 after each 1-D pass: the difference pass is exact in
-    float32 and the [1, 2, 1] pass is summed in float64 here, so the results are
-    bit-identical. ``hd`` (H, W) float32 scratch holds the horizontal differences.
-    """
-    H, W = sm.shape
-    for i in range(H):
-        row = sm[i]
-        h = hd[i]
-        for j in range(1, W - 1):
-            h[j] = row[j + 1] - row[j - 1]
-        jl = boundary_index(-1, W, 0)
-        jr = boundary_index(W, W, 0)
-        h[0] = row[min(1, W - 1)] - row[jl]
-        if W > 1:
-            h[W - 1] = row[jr] - row[W - 2]
-    vd = np.empty(W, dtype=np.float32)
-    for i in range(H):
-        im = boundary_index(i - 1, H, 0)
-        ip = boundary_index(i + 1, H, 0)
-        up = sm[im]
-        dn = sm[ip]
-        for j in range(W):
-            vd[j] = dn[j] - up[j]
-        io = isob[i]
-        for j in range(1, W - 1):
-            io[j] = np.float64(vd[j - 1]) + 2.0 * np.float64(vd[j]) + np.float64(vd[j + 1])
-        io[0] = np.float64(vd[0]) + 2.0 * np.float64(vd[0]) + np.float64(vd[min(1, W - 1)])
-        if W > 1:
-            io[W - 1] = (np.float64(vd[W - 2]) + 2.0 * np.float64(vd[W - 1])
-                         + np.float64(vd[W - 1]))
-        hu = hd[im]
-        hm = hd[i]
-        hn = hd[ip]
-        jo = jsob[i]
-        for j in range(W):
-            jo[j] = np.float64(hu[j]) + 2.0 * np.float64(hm[j]) + np.float64(hn[j])
+def _hdiff_row(row, h):
+    """h = row[j + 1] - row[j - 1] with reflect borders (exact in float32)."""
+    W = row.shape[0]
+    for j in range(1, W - 1):
+        h[j] = row[j + 1] - row[j - 1]
+    h[0] = row[min(1, W - 1)] - row[boundary_index(-1, W, 0)]
+    if W > 1:
+        h[W - 1] = row[boundary_index(W, W, 0)] - row[W - 2]
 
 
 @numba.njit(**_jit)
-def _nms_row(isob, jsob, mag, i, lo, hi, out):
-    """out[1:W-1] = 0/1/2 (suppressed/weak/strong) for interior row i.
+def _sobel_row(sm, i, hd, vd, gi, gj, mrow):
+    """Row i of scipy.ndimage.sobel(sm, axis=0 / 1) (mode reflect) and its magnitude.
+
+    scipy rounds to float32 after each 1-D pass: the difference pass is exact in
+    float32 and the [1, 2, 1] pass is summed in float64 here, so gi/gj are
+    bit-identical; ``mrow`` = sqrt(gi**2 + gj**2) in float32, as scikit-image.
+    ``hd`` (3, W) holds the horizontal differences of rows k in slot k % 3 for
+    k in i-1 .. i+1; ``vd`` (W,) is scratch.
+    """
+    H, W = sm.shape
+    im = boundary_index(i - 1, H, 0)
+    ip = boundary_index(i + 1, H, 0)
+    up = sm[im]
+    dn = sm[ip]
+    for j in range(W):
+        vd[j] = dn[j] - up[j]
+    for j in range(1, W - 1):
+        gi[j] = np.float64(vd[j - 1]) + 2.0 * np.float64(vd[j]) + np.float64(vd[j + 1])
+    gi[0] = np.float64(vd[0]) + 2.0 * np.float64(vd[0]) + np.float64(vd[min(1, W - 1)])
+    if W > 1:
+        gi[W - 1] = np.float64(vd[W - 2]) + 2.0 * np.float64(vd[W - 1]) + np.float64(vd[W - 1])
+    hu = hd[im % 3]
+    hm = hd[i % 3]
+    hn = hd[ip % 3]
+    for j in range(W):
+        gj[j] = np.float64(hu[j]) + 2.0 * np.float64(hm[j]) + np.float64(hn[j])
+    for j in range(W):
+        m2 = gi[j] * gi[j]
+        m2 = m2 + gj[j] * gj[j]
+        mrow[j] = np.sqrt(m2)
+
+
+@numba.njit(**_jit)
+def _nms_row(gi_row, gj_row, up, mid, dn, lo, hi, out):
+    """out[1:W-1] = 0/1/2 (suppressed/weak/strong) for an interior row.
+
+    ``gi_row``/``gj_row``: the row's Sobel responses; ``up``, ``mid``, ``dn``: the
+    magnitude of the rows above, at and below it.
 
     scikit-image's bilinear non-maximum suppression (its Cython kernel), written
     branch-free so that the row vectorises:
@@ -502,12 +507,7 @@ def _nms_row(isob, jsob, mag, i, lo, hi, out):
     * the interpolation keeps the Cython float/double mix: ``n12 * w`` in
       float32, the rest in float64, so results are bit-identical.
     """
-    W = mag.shape[1]
-    up = mag[i - 1]
-    mid = mag[i]
-    dn = mag[i + 1]
-    gi_row = isob[i]
-    gj_row = jsob[i]
+    W = mid.shape[0]
     for j in range(1, W - 1):
         m = mid[j]
         gi = gi_row[j]
@@ -597,8 +597,7 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed, low, high,
     for wk in prange(nw):
         sm = np.empty((H, W), dtype=np.float32)
         tmp = np.empty((H, W), dtype=np.float32)
-        isob = np.empty((H, W), dtype=np.float32)
-        jsob = np.empty((H, W), dtype=np.float32)
+        rings = np.empty((3, 3, W), dtype=np.float32)  # hd, gi, gj: rows k in slot k % 3
         state = np.empty((H, W), dtype=np.uint8)
         stack = np.empty(H * W, dtype=np.int32)
         acc = np.empty(W, dtype=np.float64)
@@ -606,13 +605,20 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed, low, high,
         for n in range(wk, N, nw):
             _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, bleed, use_bleed,
                        low[n], high[n], quantiles, q_low, q_high,
-                       sm, tmp, isob, jsob, state, stack, acc, line)
+                       sm, tmp, rings, state, stack, acc, line)
 
 
 @numba.njit(**_jit)
 def _canny_one(src, n, out, coeffs, scale, weights, mode, cval, bleed, use_bleed,
                lo, hi, quantiles, q_low, q_high,
-               sm, tmp, isob, jsob, state, stack, acc, line):
+               sm, tmp, rings, state, stack, acc, line):
+    """Canny of image n (see :func:`canny`).
+
+    Sobel, magnitude and suppression stream over rows: the gradient rows live in
+    three-row rings and suppression of row i - 1 runs as soon as the magnitude of
+    row i exists, so the image-sized working set is the smoothed image, the
+    magnitude and the uint8 state map.
+    """
     H, W = out.shape
     for i in range(H):
         _gray_row(src, n, i, coeffs, scale, sm[i], 0)
@@ -624,17 +630,18 @@ def _canny_one(src, n, out, coeffs, scale, weights, mode, cval, bleed, use_bleed
             brow = bleed[i]
             for j in range(W):
                 srow[j] = srow[j] / brow[j]
-    _sobel_rows(sm, isob, jsob, tmp)
-    mag = sm  # the smoothed image is no longer needed
-    for i in range(H):
-        irow = isob[i]
-        jrow = jsob[i]
-        mrow = mag[i]
-        for j in range(W):
-            m2 = irow[j] * irow[j]
-            m2 = m2 + jrow[j] * jrow[j]
-            mrow[j] = np.sqrt(m2)
+    mag = tmp  # the row-pass result is no longer needed
+    hd = rings[0]
+    gi = rings[1]
+    gj = rings[2]
+    vd = line[:W]
     if quantiles:
+        # the thresholds need the whole magnitude first
+        _hdiff_row(sm[0], hd[0])
+        for i in range(H):
+            if i + 1 < H:
+                _hdiff_row(sm[i + 1], hd[(i + 1) % 3])
+            _sobel_row(sm, i, hd, vd, gi[0], gj[0], mag[i])
         pl = np.percentile(mag, 100.0 * q_low)
         ph = np.percentile(mag, 100.0 * q_high)
         lo = np.float64(np.float32(pl))
@@ -643,9 +650,18 @@ def _canny_one(src, n, out, coeffs, scale, weights, mode, cval, bleed, use_bleed
             lo = np.float64(np.float32(1e-14))
     state[0, :] = 0
     state[H - 1, :] = 0
-    for i in range(1, H - 1):
-        state[i, 0] = 0
-        state[i, W - 1] = 0
-        _nms_row(isob, jsob, mag, i, lo, hi, state[i])
+    _hdiff_row(sm[0], hd[0])
+    for i in range(H):
+        if i + 1 < H:
+            _hdiff_row(sm[i + 1], hd[(i + 1) % 3])
+        _sobel_row(sm, i, hd, vd, gi[i % 3], gj[i % 3], mag[i])
+        if i >= 2:
+            r = i - 1
+            srow = state[r]
+            srow[0] = 0
+            srow[W - 1] = 0
+            _nms_row(gi[r % 3], gj[r % 3], mag[r - 1], mag[r], mag[i], lo, hi, srow)
     out[:, :] = False
     _hysteresis(state, out, stack)
+
+

@@ -412,7 +412,7 @@ def _correlate_rows(src, dst, w, mode, cval, acc):
 
 
 @numba.njit(**_jit)
-def _correlate_cols(src, dst, w, mode, cval, line, acc):
+def _correlate_cols(src, dst, w, mode, cval, line, acc, bleed, use_bleed):
     """dst = scipy.ndimage.correlate1d(src, w, axis=1), symmetric ``w``, same order of sums.
 
     ``line`` (W + 2r,) float32 holds the padded row (float32, so that the compiler
@@ -442,8 +442,15 @@ def _correlate_cols(src, dst, w, mode, cval, line, acc):
             for j in range(W):
                 acc[j] += wk * (np.float64(right[j]) + np.float64(left[j]))
         d = dst[i]
-        for j in range(W):
-            d[j] = acc[j]
+        if use_bleed:
+            # scikit-image then divides the float32 result by the smoothed ones
+            # image (constant mode); done here it saves a pass over the image
+            b = bleed[i]
+            for j in range(W):
+                d[j] = np.float32(acc[j]) / b[j]
+        else:
+            for j in range(W):
+                d[j] = acc[j]
 
 
 @numba.njit(**_jit)
@@ -623,13 +630,7 @@ def _canny_one(src, n, out, coeffs, scale, weights, mode, cval, bleed, use_bleed
     for i in range(H):
         _gray_row(src, n, i, coeffs, scale, sm[i], 0)
     _correlate_rows(sm, tmp, weights, mode, cval, acc)
-    _correlate_cols(tmp, sm, weights, mode, cval, line, acc)
-    if use_bleed:
-        for i in range(H):
-            srow = sm[i]
-            brow = bleed[i]
-            for j in range(W):
-                srow[j] = srow[j] / brow[j]
+    _correlate_cols(tmp, sm, weights, mode, cval, line, acc, bleed, use_bleed)
     mag = tmp  # the row-pass result is no longer needed
     hd = rings[0]
     gi = rings[1]

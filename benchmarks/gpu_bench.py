@@ -479,24 +479,6 @@ def cpu_baselines(row, args, host_batch, budget, log) -> None:
 # --- report -----------------------------------------------------------------------
 
 
-def _fmt_s(t: float) -> str:
-    if t >= 1:
-        return f"{t:.2f} s"
-    if t >= 1e-3:
-        return f"{t * 1e3:.2f} ms"
-    return f"{t * 1e6:.0f} us"
-
-
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for i, r in enumerate(rows):
-        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
-
-
 def format_report(report: dict[str, Any]) -> str:
     cfg, dev = report["config"], report["device"]
     peak = dev.get("peak_bandwidth_Bps")
@@ -509,7 +491,8 @@ def format_report(report: dict[str, Any]) -> str:
     if report.get("h2d"):
         h = report["h2d"]
         lines.append(
-            f"host->device copy of the batch: {_fmt_s(h['seconds'])} ({h['gb_per_s']:.1f} GB/s)"
+            f"host->device copy of the batch: {_bench.fmt_seconds(h['seconds'])} "
+            f"({h['gb_per_s']:.1f} GB/s)"
         )
     lines += ["", "mmfeat cuda (ratio = anchor time / mmfeat time, > 1: mmfeat is faster)", ""]
     rows = [("op", "best", "median", "Gpix/s", "GB/s", "% peak BW", "parity")]
@@ -525,20 +508,26 @@ def format_report(report: dict[str, Any]) -> str:
         rows.append(
             (
                 r["op"],
-                _fmt_s(r["seconds"]),
-                _fmt_s(r["median_seconds"]),
+                _bench.fmt_seconds(r["seconds"]),
+                _bench.fmt_seconds(r["median_seconds"]),
                 f"{r['gpix_per_s']:.3g}",
                 f"{r['gb_per_s']:.4g}",
                 f"{100 * frac:.1f}%" if frac is not None else "-",
                 par,
             )
         )
-    lines += _table(rows)
+    lines += _bench.text_table(rows)
     rows = [("op", "anchor", "where", "best", "ratio")]
     for r in report["results"]:
         for name, a in r["anchors"].items():
             rows.append(
-                (r["op"], name, "gpu", _fmt_s(a["seconds"]), _bench.fmt_ratio(r["ratios"][name]))
+                (
+                    r["op"],
+                    name,
+                    "gpu",
+                    _bench.fmt_seconds(a["seconds"]),
+                    _bench.fmt_ratio(r["ratios"][name]),
+                )
             )
         for name, c in r["cpu"].items():
             if "seconds_scaled" in c:
@@ -547,7 +536,7 @@ def format_report(report: dict[str, Any]) -> str:
                         r["op"],
                         name,
                         f"cpu ({c['images']} img, scaled)",
-                        _fmt_s(c["seconds_scaled"]),
+                        _bench.fmt_seconds(c["seconds_scaled"]),
                         _bench.fmt_ratio(r["speedup_vs_cpu"][name]),
                     )
                 )
@@ -557,7 +546,7 @@ def format_report(report: dict[str, Any]) -> str:
             "anchors (same batch; CPU ones timed on a few images and scaled to the batch)",
             "",
         ]
-        lines += _table(rows)
+        lines += _bench.text_table(rows)
     skipped = [
         f"  {r['op']} / {k}: {v}" for r in report["results"] for k, v in r["skipped"].items()
     ]
@@ -581,41 +570,23 @@ def format_report(report: dict[str, Any]) -> str:
 # --- main -------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
-    return v
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gpu_bench.py",
         description="Benchmark mmfeat's image ops on the GPU against cupyx, cuCIM and the CPU.",
     )
-    p.add_argument("--n", type=_positive_int, default=64, help="images (default: %(default)s)")
+    p.add_argument(
+        "--n", type=_bench.int_at_least(1), default=64, help="images (default: %(default)s)"
+    )
     p.add_argument(
         "--size",
-        type=_positive_int,
+        type=_bench.int_at_least(1),
         default=1024,
         help="image height and width (default: %(default)s)",
     )
     p.add_argument(
         "--repeat",
-        type=_positive_int,
+        type=_bench.int_at_least(1),
         default=5,
         help="timed runs per call after a warm-up (default: %(default)s)",
     )
@@ -626,19 +597,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--parity-n",
-        type=_positive_int,
+        type=_bench.int_at_least(1),
         default=2,
         help="images checked against the numpy reference (default: %(default)s)",
     )
     p.add_argument(
         "--cpu-n",
-        type=_nonneg_int,
+        type=_bench.int_at_least(0),
         default=2,
         help="images for the CPU baselines, 0 to skip them (default: %(default)s)",
     )
     p.add_argument(
         "--cpu-repeat",
-        type=_positive_int,
+        type=_bench.int_at_least(1),
         default=2,
         help="timed runs of each CPU baseline (default: %(default)s)",
     )
@@ -735,13 +706,18 @@ def main(argv=None) -> int:
             out_nbytes, times = _timed(lambda fn=fn: fn(dev_batch), args.repeat, dev.sync)
             best = min(times)
             moved = int(host_batch.nbytes) + out_nbytes
-            report["variants"].append({
-                "op": op, "config": overrides, "seconds": best,
-                "bandwidth_fraction": moved / best / dev.peak if dev.peak else None,
-            })
+            report["variants"].append(
+                {
+                    "op": op,
+                    "config": overrides,
+                    "seconds": best,
+                    "bandwidth_fraction": moved / best / dev.peak if dev.peak else None,
+                }
+            )
         except Exception as exc:
-            report["variants"].append({"op": op, "config": overrides,
-                                       "error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+            report["variants"].append(
+                {"op": op, "config": overrides, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+            )
         finally:
             for k, v in saved.items():
                 setattr(mm_config, k, v)

@@ -18,6 +18,8 @@ import argparse
 import json
 import sys
 
+from mmfeat._bench import fmt_seconds
+
 
 def _impl(entry: dict) -> str:
     extra = entry.get("extra_info") or {}
@@ -28,14 +30,6 @@ def _impl(entry: dict) -> str:
     if "[" in name and name.endswith("]"):
         return name[name.index("[") + 1 : -1].split("-", 1)[-1]
     return name
-
-
-def _fmt(t: float) -> str:
-    if t >= 1:
-        return f"{t:.3f} s"
-    if t >= 1e-3:
-        return f"{t * 1e3:.2f} ms"
-    return f"{t * 1e6:.1f} us"
 
 
 def ratios(data: dict, stat: str = "mean") -> dict[str, list[dict]]:
@@ -82,7 +76,7 @@ def main(argv=None) -> int:
         print(f"\n{group}")
         for r in groups[group]:
             ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-            print(f"  {r['impl']:<{width}}  {_fmt(r['seconds']):>10}  {ratio:>8}")
+            print(f"  {r['impl']:<{width}}  {fmt_seconds(r['seconds']):>10}  {ratio:>8}")
     return 0
 
 

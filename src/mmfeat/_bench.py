@@ -457,12 +457,41 @@ def run_image_bench(
     }
 
 
-def _fmt_s(t: float) -> str:
+def fmt_seconds(t: float) -> str:
+    """A duration for a table: s, ms or us."""
     if t >= 1:
         return f"{t:.2f} s"
     if t >= 1e-3:
-        return f"{t * 1e3:.1f} ms"
+        return f"{t * 1e3:.2f} ms"
     return f"{t * 1e6:.0f} us"
+
+
+def text_table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns; the first row is the header, underlined with dashes."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type=`` accepting integers >= ``minimum``, with a clear message."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def fmt_ratio(r: float) -> str:
@@ -478,7 +507,7 @@ def _family_cell(row: dict[str, Any], family: str) -> str:
     cells = []
     for name, t in row["anchors"].items():
         if name.split("+")[0] == family:
-            cells.append(f"{fmt_ratio(row['ratios'][name])} ({_fmt_s(t)})")
+            cells.append(f"{fmt_ratio(row['ratios'][name])} ({fmt_seconds(t)})")
     for name in row["skipped"]:
         if name.split("+")[0] == family:
             cells.append("skipped")
@@ -495,23 +524,19 @@ def format_table(report: dict[str, Any]) -> str:
             (
                 r["op"],
                 r["backend"],
-                _fmt_s(r["seconds"]),
+                fmt_seconds(r["seconds"]),
                 f"{r['mpix_per_s']:.4g}",
                 _family_cell(r, "opencv"),
                 _family_cell(r, "skimage"),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = [
         f"batch: {cfg['n']} x {cfg['size']}x{cfg['size']} RGB uint8 ({cfg['data']}); "
         f"best of {cfg['repeat']}; scikit-image on {cfg['skimage_n']} image(s), scaled",
         "ratio = anchor time / mmfeat time (> 1: mmfeat is faster); anchor time in ()",
         "",
     ]
-    for i, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines += text_table(rows)
     skipped = [
         f"  {r['op']} / {name}: {why}"
         for r in report["results"]

@@ -16,19 +16,9 @@ import sys
 from collections.abc import Sequence
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def _build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    from ._bench import DEFAULT_N, DEFAULT_SIZE, DEFAULT_SKIMAGE_N, OPS
+    from ._bench import DEFAULT_N, DEFAULT_SIZE, DEFAULT_SKIMAGE_N, OPS, int_at_least
     from .backend import BACKENDS
 
     parser = argparse.ArgumentParser(
@@ -65,19 +55,19 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     img.add_argument(
         "--n",
-        type=_positive_int,
+        type=int_at_least(1),
         default=DEFAULT_N,
         help="images in the batch (default: %(default)s)",
     )
     img.add_argument(
         "--size",
-        type=_positive_int,
+        type=int_at_least(1),
         default=DEFAULT_SIZE,
         help="image height and width (default: %(default)s)",
     )
     img.add_argument(
         "--repeat",
-        type=_positive_int,
+        type=int_at_least(1),
         default=3,
         help="timed runs per call, the best is kept (default: %(default)s)",
     )
@@ -91,7 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     img.add_argument(
         "--skimage-n",
-        type=_positive_int,
+        type=int_at_least(1),
         default=DEFAULT_SKIMAGE_N,
         help="images scikit-image runs on, its time scaled to --n (default: %(default)s)",
     )

@@ -67,7 +67,10 @@ def _gray_scale(images):
 
 
 def _coeffs(work):
-    return _to_dev(np.asarray(ref.GRAY_COEFFS, dtype=work))
+    """The gray coefficients on the device, copied once per type and device."""
+    work = np.dtype(work)
+    (c,) = _device_tables(("gray", work.str), lambda: (np.asarray(ref.GRAY_COEFFS, dtype=work),))
+    return c
 
 
 def _pixels(images):

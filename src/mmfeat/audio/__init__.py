@@ -1,0 +1,1 @@
+"""mmfeat.audio (in progress)."""

@@ -1,0 +1,1 @@
+"""mmfeat.data (in progress)."""

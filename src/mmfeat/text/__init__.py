@@ -1,0 +1,1 @@
+"""mmfeat.text (in progress)."""

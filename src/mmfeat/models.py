@@ -345,13 +345,8 @@ def evaluate(model, X, y, *, labels=None) -> dict[str, Any]:
 
     if not hasattr(model, "predict"):
         raise TypeError(f"model must have a predict method, got {type(model).__name__}")
-    if (
-        not isinstance(X, Mapping)
-        and not hasattr(X, "blocks")
-        and _on_device(X)
-        and model_library(model) == "scikit-learn"
-    ):
-        X = _host(X)
+    if not isinstance(X, Mapping) and not hasattr(X, "blocks"):
+        X = _for_library(X, model_library(model))
     y_true = _host(y).ravel()
     y_pred = _host(model.predict(X)).ravel()
     if y_true.shape[0] != y_pred.shape[0]:
@@ -445,8 +440,17 @@ def _check_weights(weights, modalities, argname: str = "weights") -> dict[str, f
     return out
 
 
-def _take(blocks: dict[str, Any], idx) -> dict[str, Any]:
-    return {k: v[idx] for k, v in blocks.items()}
+def _take(blocks: dict[str, Any], idx: np.ndarray) -> dict[str, Any]:
+    out = {}
+    for k, v in blocks.items():
+        # CuPy wants its index array on the device too
+        out[k] = v[_xp(v).asarray(idx)] if is_cupy_array(v) else v[idx]
+    return out
+
+
+def _for_library(x: Any, library: str) -> Any:
+    """Device data moved to the host when a scikit-learn model is to see it."""
+    return _host(x) if library == "scikit-learn" and _on_device(x) else x
 
 
 def _xp(a):
@@ -544,11 +548,16 @@ def _with_proba(est):
     final = _final_estimator(est)
     if hasattr(final, "predict_proba"):
         return est
+    import sklearn
     from sklearn.calibration import CalibratedClassifierCV
 
-    # LinearSVC has only decision_function; Platt scaling over 3 folds turns its
+    # LinearSVC has only decision_function; calibrating over 3 folds turns its
     # scores into probabilities that can be averaged with the other modalities'.
-    return CalibratedClassifierCV(est, cv=3)
+    # Temperature scaling (scikit-learn >= 1.8) fits one parameter for all
+    # classes and keeps the argmax; per-class sigmoids are ~10x slower.
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    method = "temperature" if (major, minor) >= (1, 8) else "sigmoid"
+    return CalibratedClassifierCV(est, cv=3, method=method)
 
 
 class LateFusionClassifier(ClassifierMixin, BaseEstimator):
@@ -560,7 +569,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         A :func:`make_model` name (built with ``backend``, ``base_params`` and
         ``random_state``) or an estimator, cloned once per modality. A model
         without ``predict_proba`` (``linear_svm``) is wrapped in
-        ``CalibratedClassifierCV(cv=3)``.
+        ``CalibratedClassifierCV(cv=3)`` (temperature scaling on scikit-learn
+        >= 1.8, sigmoid before).
     weights : dict {modality: float}, optional
         Weight of each modality's probabilities (default: equal). The weighted
         mean is taken, so only the ratios matter.
@@ -636,13 +646,14 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         self.estimators_ = {}
         for m, b in blocks.items():
             est = _with_proba(self._make_base())
-            # cuML wants its labels where its data is; scikit-learn wants host labels
-            y_fit = y if (_on_device(b) and model_library(est) == "cuML") else y_host
-            self.estimators_[m] = est.fit(b, y_fit)
+            library = model_library(est)
+            # cuML takes labels where its data is; scikit-learn wants everything on the host
+            y_fit = y if (_on_device(b) and library == "cuML") else y_host
+            self.estimators_[m] = est.fit(_for_library(b, library), y_fit)
         return self
 
     def _block_proba(self, m, est, block) -> np.ndarray:
-        proba = _host(est.predict_proba(block))
+        proba = _host(est.predict_proba(_for_library(block, model_library(est))))
         out = np.zeros((proba.shape[0], self.classes_.shape[0]), dtype=np.float64)
         est_classes = _host(getattr(est, "classes_", self.classes_))
         idx = np.searchsorted(self.classes_, est_classes)
@@ -740,6 +751,9 @@ def ablation(
 
     blocks = _as_blocks(features)
     _check_model_name(model, "model")
+    # CuPy blocks stay on the device for cuML and come to the host for scikit-learn
+    library = model_library(make_model(model, backend, **params))
+    blocks = {m: _for_library(b, library) for m, b in blocks.items()}
     if isinstance(fusion, str):
         fusion = (fusion,)
     fusion = tuple(fusion)
@@ -925,16 +939,16 @@ def tune(
             random_state=random_state,
         )
         kind = "random"
-    if _on_device(X) and model_library(estimator) == "scikit-learn":
-        X = _host(X)
-    y_fit = y if (_on_device(y) and model_library(estimator) == "cuML") else _host(y).ravel()
+    library = model_library(estimator)
+    X = _for_library(X, library)
+    y_fit = y if (_on_device(y) and library == "cuML") else _host(y).ravel()
     search.fit(X, y_fit)
     best = {
         k.split("__", 1)[1]: _jsonable(v) for k, v in search.best_params_.items()
     }
     report = {
         "model": model_name,
-        "library": model_library(estimator),
+        "library": library,
         "best_params": best,
         "best_score": float(search.best_score_),
         "scoring": scoring,

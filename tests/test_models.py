@@ -303,16 +303,11 @@ def test_late_fusion_probabilities_and_classes(split):
     rev = LateFusionClassifier(_ReversedClasses()).fit(tr, words[y_tr])
     np.testing.assert_allclose(rev.predict_proba(te), proba, atol=1e-6)
     # a zero weight drops a modality; weights are normalised
-    only_left = LateFusionClassifier(weights={"right": 0, "noise": 0}).fit(tr, y_tr)
-    np.testing.assert_allclose(
-        only_left.predict_proba(te),
-        make_model("logistic").fit(tr["left"], y_tr).predict_proba(te["left"]),
-        atol=1e-6,
-    )
+    only_left = LateFusionClassifier(weights={"right": 0, "noise": 0}).fit(tr, words[y_tr])
+    np.testing.assert_allclose(only_left.predict_proba(te), singles[0], atol=1e-6)
     fused = evaluate(clf, te, words[y_te])["accuracy"]
-    assert fused > evaluate(make_model("logistic").fit(tr["left"], y_tr), te["left"], y_te)[
-        "accuracy"
-    ]
+    left = evaluate(only_left, te, words[y_te])["accuracy"]
+    assert fused > left > 0.5
 
 
 def test_late_fusion_linear_svm_is_calibrated(split):
@@ -342,7 +337,7 @@ def test_late_fusion_errors(split):
 
 def test_ablation_table(digits):
     blocks, y = digits
-    table = ablation(_Features(blocks), y, model="logistic")
+    table = ablation(_Features(blocks), y, model="knn")
     assert list(table.columns) == [
         "setting", "modalities", "fusion", "n_features", "accuracy", "f1_macro"
     ]

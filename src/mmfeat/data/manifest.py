@@ -109,7 +109,7 @@ def _read_table(path: Path, kind: str) -> pd.DataFrame:
     if kind == "parquet":
         return pd.read_parquet(path)
     # dtype=False: keep JSON's own types (no guessing dates or numbers from strings)
-    return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+    return pd.read_json(path, lines=True, dtype=False)
 
 
 def _is_missing(value) -> bool:

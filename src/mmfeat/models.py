@@ -474,6 +474,8 @@ class EarlyFusion(TransformerMixin, BaseEstimator):
     ----------
     modalities_ : list of str
         Block order of the output, as seen in ``fit``.
+    weights_ : dict {modality: float}
+        The weight applied to each block.
     n_features_in_blocks_ : dict {modality: int}
     mean_, scale_ : dict {modality: (d_m,) array}
         Per-feature mean and standard deviation learned in ``fit`` (a constant
@@ -503,7 +505,7 @@ class EarlyFusion(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         blocks = _as_blocks(X, "X")
-        self._weights = _check_weights(self.weights, list(blocks))
+        self.weights_ = _check_weights(self.weights, list(blocks))
         self.modalities_ = list(blocks)
         self.n_features_in_blocks_ = {m: int(b.shape[1]) for m, b in blocks.items()}
         self.mean_, self.scale_ = {}, {}
@@ -531,7 +533,7 @@ class EarlyFusion(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"X[{m!r}] has {b.shape[1]} features, fit saw {self.n_features_in_blocks_[m]}"
                 )
-            z = (b - self.mean_[m]) / self.scale_[m] * self._weights[m]
+            z = (b - self.mean_[m]) / self.scale_[m] * self.weights_[m]
             parts.append(z.astype(dtype, copy=False))
         return _xp(parts[0]).concatenate(parts, axis=1)
 
@@ -585,6 +587,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray (n_classes,)
         Sorted labels seen in ``fit``; column order of ``predict_proba``.
     modalities_ : list of str
+    weights_ : dict {modality: float}
+        The weights in use (before normalisation).
     estimators_ : dict {modality: fitted estimator}
 
     Notes
@@ -638,7 +642,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         n = next(iter(blocks.values())).shape[0]
         if y_host.shape[0] != n:
             raise ValueError(f"y has {y_host.shape[0]} labels but X has {n} rows")
-        self._weights = _check_weights(self.weights, list(blocks))
+        self.weights_ = _check_weights(self.weights, list(blocks))
         self.classes_ = np.unique(y_host)
         if self.classes_.shape[0] < 2:
             raise ValueError("y must contain at least two classes")
@@ -652,7 +656,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             self.estimators_[m] = est.fit(_for_library(b, library), y_fit)
         return self
 
-    def _block_proba(self, m, est, block) -> np.ndarray:
+    def _block_proba(self, est, block) -> np.ndarray:
         proba = _host(est.predict_proba(_for_library(block, model_library(est))))
         out = np.zeros((proba.shape[0], self.classes_.shape[0]), dtype=np.float64)
         est_classes = _host(getattr(est, "classes_", self.classes_))
@@ -668,13 +672,13 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"X has modalities {list(blocks)}, but fit saw {self.modalities_} (same order)"
             )
-        total = sum(self._weights.values())
+        total = sum(self.weights_.values())
         acc = None
         for m in self.modalities_:
-            w = self._weights[m]
+            w = self.weights_[m]
             if w == 0:
                 continue
-            p = self._block_proba(m, self.estimators_[m], blocks[m]) * (w / total)
+            p = self._block_proba(self.estimators_[m], blocks[m]) * (w / total)
             acc = p if acc is None else acc + p
         return acc
 

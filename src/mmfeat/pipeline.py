@@ -1,0 +1,482 @@
+"""``FeaturePipeline``: clean -> convert -> extract per modality -> one FeatureSet.
+
+The pipeline takes either an in-memory dataset::
+
+    {"image": (N, H, W, 3) array, "text": list of N str, "audio": list of N 1-D arrays,
+     "id": optional N ids, "label": optional N labels}
+
+or a manifest (a path, or the frame :func:`mmfeat.data.read_manifest` returns).
+Every row ends up either in the returned :class:`~mmfeat.fusion.FeatureSet` or
+in ``rejects_`` with its reason, and ``summary_`` counts them.
+
+Rows are processed in batches of ``batch_size`` items: the next batch is
+decoded on a background thread while the current one is extracted (Pillow,
+soundfile and the Numba kernels release the GIL), and a tqdm progress bar shows
+the rows done when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+
+from .backend import get_array_module, use_backend
+from .data import clean, empty_rejects, read_manifest, summarize
+from .data.clean import REJECT_COLUMNS
+from .data.convert import decode_audio, decode_images, normalize_text, read_texts
+from .data.manifest import MODALITIES, ROW_COLUMN
+from .fusion import FeatureSet, concat
+
+_INTERNAL = (ROW_COLUMN, "_outside", "_pos")
+_ON_MISSING = ("reject", "impute")
+
+
+class FeaturePipeline(BaseEstimator):
+    """Extract and fuse features of several modalities, batch by batch.
+
+    Parameters
+    ----------
+    extractors : dict[str, transformer]
+        ``{"image": ImageFeatures(...), "text": TextFeatures(...),
+        "audio": AudioFeatures(sr=...)}``, any subset; each maps a batch of its
+        modality to an (n, d) array and has ``get_feature_names_out()``.
+        They are cloned on ``fit`` (``extractors_`` holds the fitted ones).
+    batch_size : int, default 2048
+        Rows decoded and extracted at a time.
+    on_missing : {"reject", "impute"}, default "reject"
+        A missing modality value rejects the row, or (impute) gives zeros in
+        that block plus a ``<modality>_missing`` indicator column set to 1.
+    image_size : int or (H, W), default (64, 64)
+        Size images are decoded to (manifests only; in-memory images are used
+        as they are).
+    sr : int, default 16000
+        Rate audio files are decoded to (manifests only).
+    allow_outside : bool, default False
+        Manifest paths may resolve outside the manifest's folder.
+    backend : {"numpy", "cpu", "cuda"}, optional
+        Set with :func:`mmfeat.use_backend` around every extractor call; on
+        cuda the blocks stay on the device.
+    progress : bool, optional
+        Show a progress bar; default: when stderr is a terminal.
+
+    Attributes
+    ----------
+    extractors_ : dict[str, transformer]
+    rejects_ : DataFrame
+        Columns ``id``, ``row``, ``modality``, ``reason``, ``detail`` of the
+        last ``transform``.
+    summary_ : dict
+        ``{"input", "kept", "rejected", "by_reason"}`` of the last ``transform``.
+    timings_ : dict[str, float]
+        Seconds per stage of the last ``fit``/``transform``: ``clean``,
+        ``decode`` and one per modality.
+
+    Notes
+    -----
+    ``fit`` fits the text extractor on every text (TF-IDF needs the whole
+    corpus), and the others on the first batch: image and audio extractors
+    learn nothing from data, they only check their parameters.
+
+    Examples
+    --------
+    >>> from mmfeat import FeaturePipeline
+    >>> from mmfeat.data import demo_dataset
+    >>> from mmfeat.image import ImageFeatures
+    >>> d = demo_dataset(16)
+    >>> fs = FeaturePipeline({"image": ImageFeatures(hsv_bins=4)}).fit_transform(
+    ...     {"image": d.images, "id": d.ids, "label": d.labels})
+    >>> fs.blocks["image"].shape
+    (16, 87)
+    """
+
+    def __init__(
+        self,
+        extractors,
+        *,
+        batch_size: int = 2048,
+        on_missing: str = "reject",
+        image_size=(64, 64),
+        sr: int = 16000,
+        allow_outside: bool = False,
+        backend: str | None = None,
+        progress: bool | None = None,
+    ):
+        self.extractors = extractors
+        self.batch_size = batch_size
+        self.on_missing = on_missing
+        self.image_size = image_size
+        self.sr = sr
+        self.allow_outside = allow_outside
+        self.backend = backend
+        self.progress = progress
+
+    # -- public -----------------------------------------------------------------
+    def fit(self, data, y=None):
+        """Fit the extractors on ``data`` (see the class docstring); returns self."""
+        self._fit_and_iter(data, y, transform=False)
+        return self
+
+    def fit_transform(self, data, y=None) -> FeatureSet:
+        """``fit`` then ``transform`` in one pass over the data."""
+        return self._collect(self._fit_and_iter(data, y, transform=True))
+
+    def transform(self, data, y=None) -> FeatureSet:
+        """Features of every row of ``data`` that survives cleaning and decoding."""
+        self._check_fitted()
+        return self._collect(self.iter_batches(data, y))
+
+    def iter_batches(self, data, y=None) -> Iterator[tuple[FeatureSet, pd.DataFrame]]:
+        """Yield ``(features, rejects)`` per batch (fitted pipeline; streaming).
+
+        The rejects of the cleaning step come with the first batch. After the
+        last batch ``rejects_``, ``summary_`` and ``timings_`` are set.
+        """
+        self._check_fitted()
+        frame, rejects, n_input = self._prepare(data, y)
+        yield from self._run(frame, rejects, n_input)
+
+    def get_feature_names_out(self) -> list[str]:
+        """The table columns of every block, in extractor order."""
+        self._check_fitted()
+        return [c for cols in self._block_columns().values() for c in cols]
+
+    # -- validation -------------------------------------------------------------
+    def _check_params(self):
+        if not isinstance(self.extractors, Mapping) or not self.extractors:
+            raise TypeError(
+                "extractors must be a non-empty dict {modality: transformer}, "
+                f"got {type(self.extractors).__name__}"
+            )
+        unknown = [m for m in self.extractors if m not in MODALITIES]
+        if unknown:
+            raise ValueError(f"extractors: unknown modalities {unknown}; expected {MODALITIES}")
+        for m, est in self.extractors.items():
+            if not (hasattr(est, "transform") and hasattr(est, "fit")):
+                raise TypeError(f"extractors[{m!r}] must have fit and transform")
+        if self.on_missing not in _ON_MISSING:
+            raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {self.on_missing!r}")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be an int, got {type(self.batch_size).__name__}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+    def _check_fitted(self):
+        if not hasattr(self, "extractors_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("this FeaturePipeline is not fitted yet; call fit first")
+
+    # -- input -> one frame of rows -----------------------------------------------
+    def _prepare(self, data, y):
+        """(kept rows, rejects, number of input rows) with one column per modality.
+
+        Manifest columns hold paths or texts; in-memory columns hold each
+        item's position in the arrays (``None`` where the item is missing).
+        """
+        t0 = time.perf_counter()
+        modalities = list(self.extractors)
+        if isinstance(data, (str, Path)):
+            data = read_manifest(data, allow_outside=self.allow_outside)
+        if isinstance(data, pd.DataFrame):
+            self._memory = None
+            frame = data
+            if y is not None:
+                frame = frame.assign(label=np.asarray(y))
+        elif isinstance(data, Mapping):
+            frame = self._frame_from_memory(data, y, modalities)
+        else:
+            raise TypeError(
+                "data must be a dict of arrays, a manifest path or a manifest DataFrame, "
+                f"got {type(data).__name__}"
+            )
+        n_input = len(frame)
+        kept, rejects = clean(
+            frame, modalities=modalities, on_missing=self.on_missing,
+            check_files=self._memory is None,
+        )
+        self.timings_ = {"clean": time.perf_counter() - t0}
+        return kept, rejects, n_input
+
+    def _frame_from_memory(self, data, y, modalities) -> pd.DataFrame:
+        missing = [m for m in modalities if m not in data]
+        if missing:
+            raise ValueError(f"data has no {missing} entries, which extractors need")
+        lengths = {m: len(data[m]) for m in modalities}
+        n = next(iter(lengths.values()))
+        if any(v != n for v in lengths.values()):
+            raise ValueError(f"data's modalities must have the same length, got {lengths}")
+        ids = data.get("id")
+        ids = np.arange(n).astype(str) if ids is None else np.asarray(ids, dtype=object)
+        if len(ids) != n:
+            raise ValueError(f"data['id'] must have {n} entries, got {len(ids)}")
+        columns = {"id": ids, ROW_COLUMN: np.arange(n)}
+        labels = y if y is not None else data.get("label")
+        if labels is not None:
+            labels = np.asarray(labels)
+            if len(labels) != n:
+                raise ValueError(f"labels must have {n} entries, got {len(labels)}")
+            columns["label"] = labels
+        self._memory = {}
+        for m in modalities:
+            values = data[m]
+            self._memory[m] = values
+            present = [_present(v) for v in values] if m != "image" or _is_list(values) else None
+            pos = np.arange(n, dtype=object)
+            if present is not None:
+                pos[~np.asarray(present, dtype=bool)] = None
+            columns[m] = pos
+        return pd.DataFrame(columns)
+
+    # -- fitting ------------------------------------------------------------------
+    def _fit_and_iter(self, data, y, *, transform: bool):
+        self._check_params()
+        frame, rejects, n_input = self._prepare(data, y)
+        self.extractors_ = {m: clone(est) for m, est in self.extractors.items()}
+        self._n_out = {}
+        context = use_backend(self.backend) if self.backend else nullcontext()
+        with context:
+            if "text" in self.extractors_:
+                # TF-IDF needs the whole corpus: read every text first; rows
+                # whose text fails to read are rejected before any batch runs.
+                t0 = time.perf_counter()
+                texts, failures = self._load_modality("text", frame)
+                frame, rejects = _reject(frame, rejects, failures, "text")
+                texts = [t for i, t in enumerate(texts) if i not in {f[0] for f in failures}]
+                present = [t for t in texts if t is not None]
+                self.extractors_["text"].fit(present)
+                self.timings_["text"] = time.perf_counter() - t0
+            self._fitted_first_batch = False
+        gen = self._run(frame, rejects, n_input, fitting=True)
+        if transform:
+            return gen
+        for _ in gen:
+            break  # the first batch fits the batch-fitted extractors
+        gen.close()
+        if not self._fitted_first_batch:  # nothing survived cleaning
+            raise ValueError("no rows left to fit on after cleaning; see rejects_")
+        return None
+
+    # -- the batch loop -------------------------------------------------------------
+    def _run(self, frame, rejects, n_input, *, fitting: bool = False):
+        modalities = list(self.extractors_)
+        size = self.batch_size
+        batches = [frame.iloc[i : i + size] for i in range(0, len(frame), size)]
+        timings = self.timings_
+        for key in ["decode", *modalities]:
+            timings.setdefault(key, 0.0)
+        show = self.progress if self.progress is not None else sys.stderr.isatty()
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(frame), disable=not show, unit="row", desc="extract")
+        context = use_backend(self.backend) if self.backend else nullcontext()
+        collected = []
+        pending = rejects  # the cleaning rejects travel with the first batch
+        with ThreadPoolExecutor(max_workers=1) as pool, context:
+            future = pool.submit(self._decode, batches[0]) if batches else None
+            for b, batch in enumerate(batches):
+                decoded, failures, decode_s = future.result()
+                if b + 1 < len(batches):  # decode the next batch while this one extracts
+                    future = pool.submit(self._decode, batches[b + 1])
+                timings["decode"] += decode_s
+                for m in modalities:
+                    batch, pending, keep = _reject_positions(batch, pending, failures[m], m)
+                    decoded = {k: [v[i] for i in keep] for k, v in decoded.items()}
+                    failures = {k: _remap(f, keep) for k, f in failures.items()}
+                if fitting and not self._fitted_first_batch and len(batch):
+                    for m in modalities:
+                        if m != "text":
+                            self.extractors_[m].fit(
+                                _stack(m, [v for v in decoded[m] if v is not None])
+                            )
+                    self._fitted_first_batch = True
+                blocks = {}
+                for m in modalities:
+                    t0 = time.perf_counter()
+                    blocks[m] = self._extract(m, decoded[m])
+                    timings[m] += time.perf_counter() - t0
+                bar.update(len(batches[b]))
+                collected.append(pending)
+                yield self._feature_set(batch, blocks), pending
+                pending = empty_rejects()
+        bar.close()
+        if not batches:
+            collected.append(pending)
+            yield self._feature_set(frame, {m: None for m in modalities}), pending
+        nonempty = [r for r in collected if len(r)]
+        self.rejects_ = pd.concat(nonempty, ignore_index=True) if nonempty else empty_rejects()
+        self.summary_ = summarize(n_input, self.rejects_)
+
+    def _decode(self, batch):
+        """Load every modality of one batch: (values per modality, failures, seconds)."""
+        t0 = time.perf_counter()
+        decoded, failures = {}, {}
+        for m in self.extractors_:
+            decoded[m], failures[m] = self._load_modality(m, batch)
+        return decoded, failures, time.perf_counter() - t0
+
+    def _load_modality(self, m, frame):
+        """Values of modality ``m`` for the rows of ``frame``; None where missing."""
+        missing_col = f"{m}_missing"
+        absent = (
+            frame[missing_col].to_numpy(bool) if missing_col in frame.columns
+            else np.zeros(len(frame), bool)
+        )
+        if self._memory is not None:
+            values = self._memory[m]
+            pos = frame[m].tolist()
+            if m == "image" and not _is_list(values):
+                return [None if a else values[p] for p, a in zip(pos, absent, strict=True)], []
+            out = [
+                None if (a or p is None) else values[p]
+                for p, a in zip(pos, absent, strict=True)
+            ]
+            if m == "text":
+                return _normalize_present(out)
+            return out, []
+        if m == "text":
+            if "text" in frame.columns:
+                texts = frame["text"].tolist()
+                texts = [None if a else t for t, a in zip(texts, absent, strict=True)]
+                return _normalize_present(texts)
+            paths = frame["text_path"].tolist()
+            idx = [i for i in range(len(frame)) if not absent[i]]
+            texts, failures = read_texts([paths[i] for i in idx])
+            out = [None] * len(frame)
+            for j, i in enumerate(idx):
+                out[i] = texts[j]
+            return out, [(idx[j], r) for j, r in failures]
+        idx = [i for i in range(len(frame)) if not absent[i]]
+        paths = frame[m].tolist()
+        if m == "image":
+            arr, failures = decode_images([paths[i] for i in idx], self.image_size)
+            values = list(arr)
+        else:
+            values, failures = decode_audio([paths[i] for i in idx], self.sr)
+        out = [None] * len(frame)
+        for j, i in enumerate(idx):
+            out[i] = values[j]
+        return out, [(idx[j], r) for j, r in failures]
+
+    def _extract(self, m, values):
+        """(n, d) block of modality ``m``; zero rows (+ indicator) where a value is None."""
+        est = self.extractors_[m]
+        present = np.array([v is not None for v in values], dtype=bool)
+        d = self._n_features(m)
+        if present.all() and len(values):
+            block = est.transform(_stack(m, values))
+        else:
+            xp = np
+            block = None
+            if present.any():
+                sub = est.transform(_stack(m, [v for v in values if v is not None]))
+                xp = get_array_module(sub)
+                block = xp.zeros((len(values), d), dtype=np.float32)
+                block[xp.asarray(np.flatnonzero(present))] = sub
+            else:
+                block = np.zeros((len(values), d), dtype=np.float32)
+        xp = get_array_module(block)
+        block = xp.asarray(block, dtype=np.float32)
+        if self.on_missing == "impute":
+            indicator = xp.asarray((~present).astype(np.float32))[:, None]
+            block = xp.concatenate([block, indicator], axis=1)
+        return block
+
+    def _n_features(self, m) -> int:
+        if m not in self._n_out:
+            self._n_out[m] = len(self.extractors_[m].get_feature_names_out())
+        return self._n_out[m]
+
+    def _block_columns(self) -> dict[str, list[str]]:
+        cols = {}
+        for m, est in self.extractors_.items():
+            names = [str(n) for n in est.get_feature_names_out()]
+            if self.on_missing == "impute":
+                names.append("missing")
+            cols[m] = names
+        return cols
+
+    def _feature_set(self, batch, blocks) -> FeatureSet:
+        names = self._block_columns()
+        blocks = {
+            m: (np.zeros((len(batch), len(names[m])), np.float32) if b is None else b)
+            for m, b in blocks.items()
+        }
+        labels = batch["label"].to_numpy() if "label" in batch.columns else None
+        extra_cols = [
+            c for c in batch.columns
+            if c not in ("id", "label", "text_path", *MODALITIES, *_INTERNAL)
+            and not str(c).endswith("_missing")
+        ]
+        extra = batch[extra_cols].reset_index(drop=True) if extra_cols else None
+        return FeatureSet(blocks, names, batch["id"].to_numpy(), labels, extra)
+
+    def _collect(self, batches) -> FeatureSet:
+        sets = [fs for fs, _ in batches]
+        return sets[0] if len(sets) == 1 else concat(sets)
+
+
+# -- helpers -----------------------------------------------------------------------
+def _is_list(values) -> bool:
+    return isinstance(values, (list, tuple))
+
+
+def _present(v) -> bool:
+    if v is None:
+        return False
+    return not (isinstance(v, float) and np.isnan(v))
+
+
+def _normalize_present(texts):
+    idx = [i for i, t in enumerate(texts) if t is not None]
+    normalized, failures = normalize_text([texts[i] for i in idx])
+    out = [None] * len(texts)
+    for j, i in enumerate(idx):
+        out[i] = normalized[j]
+    return out, [(idx[j], r) for j, r in failures]
+
+
+def _stack(m, values):
+    """The batch an extractor takes: an (n, H, W, 3) array for images, else a list."""
+    if m == "image":
+        return np.stack(values) if values else np.zeros((0, 1, 1, 3), np.uint8)
+    return list(values)
+
+
+def _remap(failures, keep):
+    """Failures' positions after keeping only the rows ``keep`` (old positions)."""
+    new = {old: i for i, old in enumerate(keep)}
+    return [(new[i], r) for i, r in failures if i in new]
+
+
+def _reject_positions(batch, rejects, failures, modality):
+    """Drop the failed rows from ``batch``; returns (batch, rejects, kept positions)."""
+    keep = list(range(len(batch)))
+    if not failures:
+        return batch, rejects, keep
+    failed = {}
+    for i, reason in failures:
+        failed.setdefault(i, reason)
+    records = []
+    for i, reason in sorted(failed.items()):
+        row = batch.iloc[i]
+        head, _, detail = str(reason).partition(": ")
+        number = int(row[ROW_COLUMN]) if ROW_COLUMN in batch.columns else int(batch.index[i])
+        records.append((row["id"], number, modality, head, detail))
+    added = pd.DataFrame.from_records(records, columns=list(REJECT_COLUMNS))
+    added["row"] = added["row"].astype("int64")
+    rejects = added if len(rejects) == 0 else pd.concat([rejects, added], ignore_index=True)
+    keep = [i for i in keep if i not in failed]
+    return batch.iloc[keep], rejects, keep
+
+
+def _reject(frame, rejects, failures, modality):
+    frame, rejects, _ = _reject_positions(frame, rejects, failures, modality)
+    return frame, rejects

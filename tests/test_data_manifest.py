@@ -227,3 +227,24 @@ def test_reject_failures_moves_rows():
         ["d", 5, "audio", "empty audio", ""],
     ]
     assert summarize(4, rejects)["kept"] == 2
+
+
+def test_symlinked_folder_and_dot_paths(tmp_path):
+    root = tmp_path / "ds"
+    (root / "img").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    _png(tmp_path / "elsewhere" / "x.png")
+    _png(root / "img" / "a.png")
+    os.symlink(tmp_path / "elsewhere", root / "lnk")
+    os.symlink(root / "img", root / "inside")  # a link that stays inside is fine
+    rows = ["lnk/x.png", "img/../img/a.png", "inside/a.png", "img/..", "./img/./a.png",
+            "img/../../ds/img/a.png"]
+    pd.DataFrame({"id": range(len(rows)), "image": rows}).to_csv(root / "m.csv", index=False)
+    m = read_manifest(root / "m.csv")
+    assert m["_outside"].tolist() == ["image", None, None, None, None, None]
+    a = str((root / "img" / "a.png").resolve())
+    assert m["image"].tolist()[1:] == [a, a, str(root.resolve()), a, a]
+    kept, rejects = clean(m)
+    assert dict(zip(rejects["row"], rejects["reason"], strict=True)) == {
+        0: "path outside manifest folder", 3: "not a file"}
+    assert kept["_row"].tolist() == [1, 2, 4, 5]

@@ -95,7 +95,8 @@ def _file_problem(path: str) -> tuple[str, str] | None:
 
 
 def _check_files(paths: list[str], n_jobs: int) -> list[tuple[str, str] | None]:
-    # stat releases the GIL; threads hide the latency of network and cold disks
+    # On a local disk a stat is a microsecond and threads only add GIL hand-offs
+    # (5x slower measured); on network file systems they hide the latency.
     if n_jobs <= 1 or len(paths) < 64:
         return [_file_problem(p) for p in paths]
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
@@ -108,7 +109,7 @@ def clean(
     modalities=None,
     on_missing: str = "reject",
     check_files: bool = True,
-    n_jobs: int | None = None,
+    n_jobs: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a manifest into the rows to extract and the rows rejected, with reasons.
 
@@ -129,8 +130,9 @@ def clean(
         rejected either way, as are paths outside the manifest folder.
     check_files : bool, default True
         ``stat`` every path (exists, regular file, not empty, readable).
-    n_jobs : int, optional
-        Threads for the file checks; default ``min(8, os.cpu_count())``.
+    n_jobs : int, default 1
+        Threads for the file checks: worth it on network file systems only
+        (on a local disk they are slower than one loop).
 
     Returns
     -------
@@ -184,8 +186,8 @@ def clean(
         raise ValueError(
             f"manifest has no modality column; expected one of {list(MODALITY_COLUMNS)}"
         )
-    if n_jobs is None:
-        n_jobs = min(8, os.cpu_count() or 1)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
 
     frame = manifest.reset_index(drop=True)
     n = len(frame)

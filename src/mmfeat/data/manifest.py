@@ -130,6 +130,30 @@ def _inside(path: str, root: str) -> bool:
         return False
 
 
+class _Resolver:
+    """``os.path.realpath(join(root, value))`` with each folder resolved once.
+
+    realpath walks every component with a system call; a manifest's files
+    share a few folders, so the folder is resolved once and only the last
+    component is checked for being a symlink.
+    """
+
+    def __init__(self, root: str):
+        self.root = root
+        self.folders: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str:
+        joined = os.path.join(self.root, os.path.expanduser(value))
+        head, tail = os.path.split(joined)
+        folder = self.folders.get(head)
+        if folder is None:
+            folder = self.folders[head] = os.path.realpath(head)
+        full = os.path.join(folder, tail)
+        if tail in ("", ".", "..") or os.path.islink(full):
+            full = os.path.realpath(full)
+        return full
+
+
 def read_manifest(path, *, allow_outside: bool = False) -> pd.DataFrame:
     """Read a manifest into a DataFrame with resolved file paths.
 
@@ -209,6 +233,7 @@ def read_manifest(path, *, allow_outside: bool = False) -> pd.DataFrame:
             raise ValueError(f"manifest {str(path)!r} uses the reserved column name {reserved!r}")
 
     root = os.path.realpath(path.parent)
+    resolve = _Resolver(root)
     frame = frame.reset_index(drop=True)
     outside: list[str | None] = [None] * len(frame)
     for col in PATH_COLUMNS:
@@ -225,7 +250,7 @@ def read_manifest(path, *, allow_outside: bool = False) -> pd.DataFrame:
                     f"manifest {str(path)!r} column {col!r} row {i} holds "
                     f"{type(value).__name__} {value!r}; expected a file path string"
                 )
-            full = os.path.realpath(os.path.join(root, os.path.expanduser(value)))
+            full = resolve(value)
             if not allow_outside and not _inside(full, root):
                 if outside[i] is None:
                     outside[i] = MODALITY_COLUMNS[col]

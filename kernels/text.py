@@ -1,0 +1,697 @@
+"""Numba CPU kernels for the text vectorizers (``@njit(parallel=True, cache=True)``).
+
+Layout contract (the public layer guarantees it, kernels trust it):
+
+* documents arrive Arrow-style: ``buf`` (uint8, valid UTF-8) and ``offs``
+  (int64, n_docs + 1); document ``d`` is ``buf[offs[d]:offs[d + 1]]``.
+* ``cls``, ``low``, ``low_ext`` are the Unicode tables of
+  :mod:`mmfeat.text._tables` (class bits, lower-case mapping).
+* analyzers: ``KIND_WORD`` (default token pattern ``(?u)\\b\\w\\w+\\b``),
+  ``KIND_CHAR``, ``KIND_CHAR_WB``, with scikit-learn's n-gram order.
+
+Stages: ``preprocess`` writes each document's processed text (lower-cased;
+word: the kept tokens each followed by one space, so that a word n-gram is a
+contiguous byte span equal to ``" ".join(tokens)``; char: white-space runs
+collapsed; char_wb: the words as ``" w1 w2 ... "``) and counts its n-grams.
+``doc_terms`` hashes every n-gram span (64-bit) and reduces each document to
+its distinct n-grams in order of first occurrence. ``merge_vocabulary`` (serial)
+gives each new n-gram the next id, keeping its bytes, and verifies every hash
+hit byte by byte, so a 64-bit collision is detected, never merged.
+``hashed_counts`` is HashingVectorizer's MurmurHash3 path.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+_jit = dict(cache=True, error_model="numpy", fastmath=False)
+_pjit = dict(parallel=True, **_jit)
+
+KIND_WORD = 0
+KIND_CHAR = 1
+KIND_CHAR_WB = 2
+
+WORD = 1
+RE_SPACE = 2
+SPLIT_SPACE = 4
+CASE_IGNORABLE = 8
+CASED = 16
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+# --- UTF-8 ----------------------------------------------------------------------
+
+
+@numba.njit(inline="always", **_jit)
+def _decode(buf, i):
+    """(code point, byte length) of the UTF-8 sequence starting at buf[i]."""
+    b = np.int64(buf[i])
+    if b < 0x80:
+        return b, 1
+    if b < 0xE0:
+        return ((b & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F), 2
+    if b < 0xF0:
+        return (((b & 0x0F) << 12) | ((np.int64(buf[i + 1]) & 0x3F) << 6)
+                | (np.int64(buf[i + 2]) & 0x3F)), 3
+    return (((b & 0x07) << 18) | ((np.int64(buf[i + 1]) & 0x3F) << 12)
+            | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F)), 4
+
+
+@numba.njit(inline="always", **_jit)
+def _encode(cp, out, o):
+    """Write code point cp as UTF-8 at out[o]; return the number of bytes."""
+    if cp < 0x80:
+        out[o] = cp
+        return 1
+    if cp < 0x800:
+        out[o] = 0xC0 | (cp >> 6)
+        out[o + 1] = 0x80 | (cp & 0x3F)
+        return 2
+    if cp < 0x10000:
+        out[o] = 0xE0 | (cp >> 12)
+        out[o + 1] = 0x80 | ((cp >> 6) & 0x3F)
+        out[o + 2] = 0x80 | (cp & 0x3F)
+        return 3
+    out[o] = 0xF0 | (cp >> 18)
+    out[o + 1] = 0x80 | ((cp >> 12) & 0x3F)
+    out[o + 2] = 0x80 | ((cp >> 6) & 0x3F)
+    out[o + 3] = 0x80 | (cp & 0x3F)
+    return 4
+
+
+@numba.njit(**_jit)
+def _final_sigma(buf, b0, b1, i, cls):
+    """CPython's Final_Sigma test for the U+03A3 at buf[i] (2 bytes) in doc [b0, b1)."""
+    j = i
+    found = False
+    while j > b0:
+        j -= 1
+        while (buf[j] & 0xC0) == 0x80:
+            j -= 1
+        cp, _ = _decode(buf, j)
+        c = cls[cp]
+        if c & CASE_IGNORABLE:
+            continue
+        found = (c & CASED) != 0
+        break
+    if not found:
+        return False
+    j = i + 2
+    while j < b1:
+        cp, n = _decode(buf, j)
+        c = cls[cp]
+        if c & CASE_IGNORABLE:
+            j += n
+            continue
+        return (c & CASED) == 0
+    return True
+
+
+# --- hashing --------------------------------------------------------------------
+
+
+@numba.njit(inline="always", **_jit)
+def hash64(buf, s, e):
+    """64-bit FNV-1a of buf[s:e] with a final avalanche (murmur3's fmix64)."""
+    h = _FNV_OFFSET
+    for k in range(s, e):
+        h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+@numba.njit(inline="always", **_jit)
+def _rotl32(x, r):
+    return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
+
+
+@numba.njit(**_jit)
+def murmur3_32(buf, s, e):
+    """MurmurHash3_x86_32 (seed 0) of buf[s:e] as a signed int32 (scikit-learn's)."""
+    c1 = np.uint64(0xCC9E2D51)
+    c2 = np.uint64(0x1B873593)
+    h = np.uint64(0)
+    n = e - s
+    nblocks = n // 4
+    for b in range(nblocks):
+        p = s + 4 * b
+        k = (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8))
+             | (np.uint64(buf[p + 2]) << np.uint64(16)) | (np.uint64(buf[p + 3]) << np.uint64(24)))
+        k = (k * c1) & _M32
+        k = _rotl32(k, 15)
+        k = (k * c2) & _M32
+        h ^= k
+        h = _rotl32(h, 13)
+        h = (h * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
+    t = s + 4 * nblocks
+    rem = n & 3
+    k = np.uint64(0)
+    if rem == 3:
+        k ^= np.uint64(buf[t + 2]) << np.uint64(16)
+    if rem >= 2:
+        k ^= np.uint64(buf[t + 1]) << np.uint64(8)
+    if rem >= 1:
+        k ^= np.uint64(buf[t])
+        k = (k * c1) & _M32
+        k = _rotl32(k, 15)
+        k = (k * c2) & _M32
+        h ^= k
+    h ^= np.uint64(n)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _M32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _M32
+    h ^= h >> np.uint64(16)
+    v = np.int64(h)
+    if v >= 0x80000000:
+        v -= 0x100000000
+    return v
+
+
+@numba.njit(inline="always", **_jit)
+def _same_bytes(a, s1, n1, b, s2, n2):
+    if n1 != n2:
+        return False
+    for k in range(n1):
+        if a[s1 + k] != b[s2 + k]:
+            return False
+    return True
+
+
+@numba.njit(**_jit)
+def _is_stop(out, s, e, stop_h, stop_buf, stop_off):
+    """Is out[s:e] one of the stop words (sorted hashes, bytes for the check)?"""
+    if stop_h.shape[0] == 0:
+        return False
+    h = hash64(out, s, e)
+    k = np.searchsorted(stop_h, h)
+    while k < stop_h.shape[0] and stop_h[k] == h:
+        if _same_bytes(out, s, e - s, stop_buf, stop_off[k], stop_off[k + 1] - stop_off[k]):
+            return True
+        k += 1
+    return False
+
+
+# --- stage 1: preprocessing -------------------------------------------------------
+
+
+@numba.njit(**_jit)
+def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop_off,
+                    out, o0):
+    """Processed text of doc [b0, b1) written at out[o0:]; returns its byte length."""
+    o = o0
+    run_start = o0  # word: start of the current run of word characters
+    run_len = 0
+    space_run = 0  # char: consecutive re-\s characters seen (collapsed at >= 2)
+    space_at = o0
+    in_word = False  # char_wb: inside a str.split() word
+    i = b0
+    ext = np.empty(low_ext.shape[1], np.int64)
+    while i < b1:
+        cp, nb = _decode(buf, i)
+        ne = 1
+        ext[0] = cp
+        if lower:
+            m = low[cp]
+            if m >= 0:
+                ext[0] = m
+                if cp == 0x3A3 and _final_sigma(buf, b0, b1, i, cls):
+                    ext[0] = 0x3C2
+            else:
+                ne = 0
+                for q in range(low_ext.shape[1]):
+                    if low_ext[-m - 1, q] >= 0:
+                        ext[q] = low_ext[-m - 1, q]
+                        ne += 1
+        i += nb
+        for q in range(ne):
+            c = ext[q]
+            cc = cls[c]
+            if kind == KIND_WORD:
+                if cc & WORD:
+                    if run_len == 0:
+                        run_start = o
+                    o += _encode(c, out, o)
+                    run_len += 1
+                elif run_len > 0:
+                    if run_len >= 2 and not _is_stop(out, run_start, o, stop_h, stop_buf,
+                                                     stop_off):
+                        out[o] = 32
+                        o += 1
+                    else:
+                        o = run_start
+                    run_len = 0
+            elif kind == KIND_CHAR:
+                if cc & RE_SPACE:
+                    space_run += 1
+                    if space_run == 1:
+                        space_at = o
+                        o += _encode(c, out, o)
+                    elif space_run == 2:
+                        o = space_at
+                        out[o] = 32
+                        o += 1
+                else:
+                    space_run = 0
+                    o += _encode(c, out, o)
+            else:  # char_wb: " w1 w2 ... wk " (one space between padded words)
+                if cc & SPLIT_SPACE:
+                    in_word = False
+                else:
+                    if not in_word:  # the padding space before the word
+                        out[o] = 32
+                        o += 1
+                        in_word = True
+                    o += _encode(c, out, o)
+    if kind == KIND_WORD:
+        if run_len >= 2 and not _is_stop(out, run_start, o, stop_h, stop_buf, stop_off):
+            out[o] = 32
+            o += 1
+        elif run_len > 0:
+            o = run_start
+    elif kind == KIND_CHAR_WB and o > o0:
+        out[o] = 32
+        o += 1
+    return o - o0
+
+
+@numba.njit(**_jit)
+def _count_units(out, s, e, kind):
+    """Tokens (word) or code points (char, char_wb) of a processed text."""
+    n = 0
+    if kind == KIND_WORD:
+        for k in range(s, e):
+            if out[k] == 32:
+                n += 1
+    else:
+        for k in range(s, e):
+            if (out[k] & 0xC0) != 0x80:
+                n += 1
+    return n
+
+
+@numba.njit(**_jit)
+def _unit_bounds(out, s, e, kind, starts):
+    """starts[u] = byte offset of unit u, starts[n] = end (word: end of last token + 1)."""
+    n = 0
+    if kind == KIND_WORD:
+        starts[0] = s
+        for k in range(s, e):
+            if out[k] == 32:
+                n += 1
+                starts[n] = k + 1
+    else:
+        for k in range(s, e):
+            if (out[k] & 0xC0) != 0x80:
+                starts[n] = k
+                n += 1
+        starts[n] = e
+    return n
+
+
+@numba.njit(**_jit)
+def _n_windows(L, min_n, max_n):
+    t = 0
+    for n in range(min_n, max_n + 1):
+        if L >= n:
+            t += L - n + 1
+    return t
+
+
+@numba.njit(**_jit)
+def _count_ngrams(out, s, e, kind, min_n, max_n):
+    """Number of n-grams scikit-learn's analyzer yields for a processed text."""
+    if kind != KIND_CHAR_WB:
+        return _n_windows(_count_units(out, s, e, kind), min_n, max_n)
+    # char_wb: per padded word of L code points, windows for n < L, and the whole
+    # word once for the first n >= L
+    t = 0
+    L = 1  # the leading space
+    for k in range(s + 1, e):
+        if (out[k] & 0xC0) == 0x80:
+            continue
+        L += 1
+        if out[k] == 32:
+            for n in range(min_n, max_n + 1):
+                if n >= L:
+                    t += 1
+                    break
+                t += L - n + 1
+            L = 1
+    return t
+
+
+@numba.njit(**_pjit)
+def preprocess(buf, offs, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop_off,
+               min_n, max_n, out_start, out, plen, ngrams):
+    """Stage 1 for every document (parallel): processed text, its length, its n-grams.
+
+    ``out_start[d]`` is the region of doc d in ``out`` (the caller sizes it for the
+    most that lower-casing can grow the text, plus the padding spaces).
+    """
+    n_docs = offs.shape[0] - 1
+    for d in prange(n_docs):
+        o0 = out_start[d]
+        n = _preprocess_one(buf, offs[d], offs[d + 1], cls, low, low_ext, kind, lower,
+                            stop_h, stop_buf, stop_off, out, o0)
+        plen[d] = n
+        ngrams[d] = _count_ngrams(out, o0, o0 + n, kind, min_n, max_n)
+
+
+# --- stage 2: n-grams of one document -----------------------------------------------
+
+
+@numba.njit(**_jit)
+def _ngram_spans(out, s, e, kind, min_n, max_n, m, span_s, span_e):
+    """Write the m n-gram byte spans of a processed text in scikit-learn's order."""
+    k = 0
+    if kind != KIND_CHAR_WB:
+        nu = _count_units(out, s, e, kind)
+        starts = np.empty(nu + 1, np.int64)
+        _unit_bounds(out, s, e, kind, starts)
+        for n in range(min_n, max_n + 1):
+            for i in range(nu - n + 1):
+                span_s[k] = starts[i]
+                # word: a token ends one byte before the next token's start (the space)
+                span_e[k] = starts[i + n] - 1 if kind == KIND_WORD else starts[i + n]
+                k += 1
+        return k
+    nu = _count_units(out, s, e, KIND_CHAR)
+    starts = np.empty(nu + 1, np.int64)
+    _unit_bounds(out, s, e, KIND_CHAR, starts)
+    w0 = 0  # unit index of the space opening the current padded word
+    for u in range(1, nu):
+        if out[starts[u]] != 32:
+            continue
+        L = u - w0 + 1
+        for n in range(min_n, max_n + 1):
+            if n >= L:
+                span_s[k] = starts[w0]
+                span_e[k] = starts[u + 1]
+                k += 1
+                break
+            for i in range(w0, u - n + 2):
+                span_s[k] = starts[i]
+                span_e[k] = starts[i + n]
+                k += 1
+        w0 = u
+    return k
+
+
+@numba.njit(**_pjit)
+def doc_terms(out, out_start, plen, kind, min_n, max_n, ng_off,
+              u_hash, u_count, u_start, u_len, n_unique):
+    """Stage 2 (parallel): each document's distinct n-grams, in order of first occurrence.
+
+    Doc d writes ``n_unique[d]`` entries at ``ng_off[d]`` of ``u_hash`` (64-bit
+    hash), ``u_count`` (occurrences in d), ``u_start``/``u_len`` (the bytes of
+    its first occurrence in ``out``).
+    """
+    n_docs = plen.shape[0]
+    for d in prange(n_docs):
+        m = ng_off[d + 1] - ng_off[d]
+        if m == 0:
+            n_unique[d] = 0
+            continue
+        s = out_start[d]
+        span_s = np.empty(m, np.int64)
+        span_e = np.empty(m, np.int64)
+        _ngram_spans(out, s, s + plen[d], kind, min_n, max_n, m, span_s, span_e)
+        h = np.empty(m, np.uint64)
+        for k in range(m):
+            h[k] = hash64(out, span_s[k], span_e[k])
+        order = np.argsort(h)
+        first = np.empty(m, np.int64)
+        cnt = np.empty(m, np.int64)
+        nu = 0
+        k = 0
+        while k < m:
+            hk = h[order[k]]
+            f = order[k]
+            c = 0
+            while k < m and h[order[k]] == hk:
+                if order[k] < f:
+                    f = order[k]
+                c += 1
+                k += 1
+            first[nu] = f
+            cnt[nu] = c
+            nu += 1
+        by_pos = np.argsort(first[:nu])
+        g = ng_off[d]
+        for q in range(nu):
+            r = by_pos[q]
+            f = first[r]
+            u_hash[g + q] = h[f]
+            u_count[g + q] = cnt[r]
+            u_start[g + q] = span_s[f]
+            u_len[g + q] = span_e[f] - span_s[f]
+        n_unique[d] = nu
+
+
+@numba.njit(**_pjit)
+def compact(ng_off, n_unique, new_off, src, dst):
+    """Move each doc's entries from src[ng_off[d]:] to dst[new_off[d]:] (parallel)."""
+    for d in prange(n_unique.shape[0]):
+        for q in range(n_unique[d]):
+            dst[new_off[d] + q] = src[ng_off[d] + q]
+
+
+# --- the vocabulary: an open-addressing table of 64-bit hashes -> term id ----------
+
+
+@numba.njit(**_jit)
+def merge_vocabulary(u_hash, u_count, u_start, u_len, out, table, n_terms, term_off,
+                     term_buf, term_hash, df, tf, u_term):
+    """Serial: give every new distinct n-gram the next term id (first-occurrence order).
+
+    ``table`` holds term id + 1 per slot (0 = empty; size a power of two, at most
+    half full: the caller grows it). A hash hit is accepted only if the bytes
+    agree; returns (n_terms, bytes used, collision flag).
+    """
+    mask = table.shape[0] - 1
+    nb = term_off[n_terms]
+    collision = False
+    for e in range(u_hash.shape[0]):
+        h = u_hash[e]
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            t = table[slot] - 1
+            if t < 0:
+                t = n_terms
+                table[slot] = t + 1
+                ln = u_len[e]
+                for q in range(ln):
+                    term_buf[nb + q] = out[u_start[e] + q]
+                nb += ln
+                term_off[t + 1] = nb
+                term_hash[t] = h
+                df[t] = 0
+                tf[t] = 0
+                n_terms += 1
+                break
+            if term_hash[t] == h:
+                if not _same_bytes(out, u_start[e], u_len[e], term_buf, term_off[t],
+                                   term_off[t + 1] - term_off[t]):
+                    collision = True
+                break
+            slot = (slot + 1) & mask
+        df[t] += 1
+        tf[t] += u_count[e]
+        u_term[e] = t
+    return n_terms, nb, collision
+
+
+@numba.njit(**_jit)
+def build_table(term_buf, term_off, n_terms, table, term_hash):
+    """Insert terms 0..n_terms-1; returns False if two terms share a 64-bit hash."""
+    mask = table.shape[0] - 1
+    for t in range(n_terms):
+        h = hash64(term_buf, term_off[t], term_off[t + 1])
+        term_hash[t] = h
+        slot = np.int64(h & np.uint64(mask))
+        while table[slot] != 0:
+            if term_hash[table[slot] - 1] == h:
+                return False
+            slot = (slot + 1) & mask
+        table[slot] = t + 1
+    return True
+
+
+@numba.njit(**_pjit)
+def lookup_terms(u_hash, u_start, u_len, out, table, term_hash, term_off, term_buf, u_term):
+    """Parallel: term id of each entry in a fixed vocabulary, -1 if absent (bytes checked)."""
+    mask = table.shape[0] - 1
+    for e in prange(u_hash.shape[0]):
+        h = u_hash[e]
+        slot = np.int64(h & np.uint64(mask))
+        res = -1
+        while True:
+            t = table[slot] - 1
+            if t < 0:
+                break
+            if term_hash[t] == h:
+                if _same_bytes(out, u_start[e], u_len[e], term_buf, term_off[t],
+                               term_off[t + 1] - term_off[t]):
+                    res = t
+                break
+            slot = (slot + 1) & mask
+        u_term[e] = res
+
+
+@numba.njit(**_pjit)
+def gather_terms(term_off, term_buf, order, new_off, new_buf):
+    """new_buf = the terms of term_buf in the given order (offsets in new_off)."""
+    for i in prange(order.shape[0]):
+        t = order[i]
+        s = term_off[t]
+        n = term_off[t + 1] - s
+        o = new_off[i]
+        for q in range(n):
+            new_buf[o + q] = term_buf[s + q]
+
+
+# --- the count matrix ------------------------------------------------------------------
+
+
+@numba.njit(**_pjit)
+def row_nnz(doc_off, u_term, col_of, nnz):
+    for d in prange(nnz.shape[0]):
+        c = 0
+        for e in range(doc_off[d], doc_off[d + 1]):
+            t = u_term[e]
+            if t >= 0 and col_of[t] >= 0:
+                c += 1
+        nnz[d] = c
+
+
+@numba.njit(**_pjit)
+def fill_csr(doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data):
+    """Row d: the kept entries sorted by order_key[term] (scikit-learn's in-row order)."""
+    for d in prange(indptr.shape[0] - 1):
+        p = indptr[d]
+        n = indptr[d + 1] - p
+        if n == 0:
+            continue
+        keys = np.empty(n, np.int64)
+        cols = np.empty(n, np.int64)
+        vals = np.empty(n, np.int64)
+        c = 0
+        for e in range(doc_off[d], doc_off[d + 1]):
+            t = u_term[e]
+            if t >= 0 and col_of[t] >= 0:
+                keys[c] = order_key[t]
+                cols[c] = col_of[t]
+                vals[c] = 1 if binary else u_count[e]
+                c += 1
+        o = np.argsort(keys)
+        for q in range(n):
+            indices[p + q] = cols[o[q]]
+            data[p + q] = vals[o[q]]
+
+
+# --- HashingVectorizer ----------------------------------------------------------------
+
+
+@numba.njit(**_pjit)
+def hashed_counts(out, out_start, plen, kind, min_n, max_n, ng_off, n_features,
+                  alternate_sign, h_index, h_value, n_unique):
+    """Per document: summed (index, +-1) of MurmurHash3 of every n-gram, sorted by index.
+
+    Entries that cancel to 0 stay as explicit zeros, as in scipy's sum_duplicates.
+    """
+    for d in prange(plen.shape[0]):
+        m = ng_off[d + 1] - ng_off[d]
+        if m == 0:
+            n_unique[d] = 0
+            continue
+        s = out_start[d]
+        span_s = np.empty(m, np.int64)
+        span_e = np.empty(m, np.int64)
+        _ngram_spans(out, s, s + plen[d], kind, min_n, max_n, m, span_s, span_e)
+        idx = np.empty(m, np.int64)
+        val = np.empty(m, np.int64)
+        for k in range(m):
+            h = murmur3_32(out, span_s[k], span_e[k])
+            if h == -2147483648:
+                idx[k] = (2147483647 - (n_features - 1)) % n_features
+            else:
+                idx[k] = abs(h) % n_features
+            val[k] = (1 if h >= 0 else -1) if alternate_sign else 1
+        o = np.argsort(idx)
+        g = ng_off[d]
+        nu = 0
+        k = 0
+        while k < m:
+            j = idx[o[k]]
+            v = 0
+            while k < m and idx[o[k]] == j:
+                v += val[o[k]]
+                k += 1
+            h_index[g + nu] = j
+            h_value[g + nu] = v
+            nu += 1
+        n_unique[d] = nu
+
+
+@numba.njit(**_pjit)
+def hash_spans(buf, offs, out):
+    """64-bit hash of each string buf[offs[i]:offs[i+1]] (stop words, vocabularies)."""
+    for i in prange(offs.shape[0] - 1):
+        out[i] = hash64(buf, offs[i], offs[i + 1])
+
+
+@numba.njit(**_jit)
+def rehash(term_hash, n_terms, table):
+    """Re-insert terms 0..n_terms-1 (hashes known) into an empty, larger table."""
+    mask = table.shape[0] - 1
+    for t in range(n_terms):
+        slot = np.int64(term_hash[t] & np.uint64(mask))
+        while table[slot] != 0:
+            slot = (slot + 1) & mask
+        table[slot] = t + 1
+
+
+# --- TF-IDF ----------------------------------------------------------------------------
+
+
+@numba.njit(**_pjit)
+def tfidf_rows(indptr, indices, data, idf, use_idf, sublinear, norm):
+    """In place, per row (parallel): tf -> 1 + log(tf), times idf, then l1 (1) / l2 (2).
+
+    The norm accumulates in float64 and skips all-zero rows, as scikit-learn's
+    ``inplace_csr_row_normalize_l1/l2`` do.
+    """
+    for i in prange(indptr.shape[0] - 1):
+        a = indptr[i]
+        b = indptr[i + 1]
+        for j in range(a, b):
+            x = data[j]
+            if sublinear:
+                x = np.log(x)
+                x += 1.0
+            if use_idf:
+                x *= idf[indices[j]]
+            data[j] = x
+        if norm == 0:
+            continue
+        s = 0.0
+        for j in range(a, b):
+            x = data[j]
+            if norm == 1:
+                s += abs(x)
+            else:
+                s += x * x
+        if s == 0.0:
+            continue
+        if norm == 2:
+            s = np.sqrt(s)
+        for j in range(a, b):
+            data[j] /= s

@@ -1,0 +1,306 @@
+"""The compiled (Numba) CPU path: launch the kernels of ``mmfeat.kernels.text`` chunk by chunk.
+
+Documents are processed in chunks of about :data:`CHUNK_BYTES` of text so that the
+per-n-gram work arrays stay small; the vocabulary (hash table, term bytes, document
+and term frequencies) accumulates across chunks, which is also how ``fit`` reads an
+iterable of batches in one pass.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..kernels import text as K
+from ._input import TextBuffers
+from ._tables import get_tables
+
+#: input bytes per chunk (the n-gram work arrays take ~ 40 bytes per n-gram)
+CHUNK_BYTES = 1 << 22
+
+KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
+
+
+class HashCollision(Exception):
+    """Two different n-grams share a 64-bit hash: the caller falls back to the reference."""
+
+
+@functools.lru_cache(maxsize=1)
+def _growth() -> tuple[int, int]:
+    """(num, den): lower-casing turns n UTF-8 bytes into at most n * num / den bytes."""
+    t = get_tables()
+    cp = np.arange(t.low.shape[0], dtype=np.int64)
+
+    def nbytes(c):
+        return np.where(c < 0x80, 1, np.where(c < 0x800, 2, np.where(c < 0x10000, 3, 4)))
+
+    own = nbytes(cp)
+    single = t.low >= 0
+    lowered = np.where(single, nbytes(np.maximum(t.low, 0)), 0)
+    for k in np.flatnonzero(~single):
+        row = t.low_ext[-t.low[k] - 1]
+        lowered[k] = int(nbytes(row[row >= 0]).sum())
+    ratio = (lowered / own).max()
+    # small rational bound >= ratio (1.5 on current Unicode: U+0130, U+023A, ...)
+    den = 2
+    num = int(np.ceil(ratio * den))
+    return num, den
+
+
+class Analysis:
+    """The compiled analyzer: kind, lower-casing, n-gram range and stop words."""
+
+    def __init__(self, analyzer: str, lowercase: bool, ngram_range, stop_words):
+        self.kind = KINDS[analyzer]
+        self.lower = bool(lowercase)
+        self.min_n, self.max_n = int(ngram_range[0]), int(ngram_range[1])
+        words = sorted(stop_words) if (stop_words and self.kind == K.KIND_WORD) else []
+        tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
+        h = np.empty(len(words), np.uint64)
+        K.hash_spans(tb.buf, tb.offs, h)
+        order = np.argsort(h, kind="stable")
+        self.stop_h = np.ascontiguousarray(h[order])
+        tb = _arrow_buffers(pa.array([words[i] for i in order], type=pa.large_string()))
+        self.stop_off = np.ascontiguousarray(tb.offs - tb.offs[0])
+        self.stop_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]):int(tb.offs[-1])])
+        if self.stop_buf.shape[0] == 0:
+            self.stop_buf = np.zeros(1, np.uint8)
+
+
+def _arrow_buffers(arr: pa.Array) -> TextBuffers:
+    from ._input import _from_arrow
+
+    return _from_arrow(arr)
+
+
+def _chunks(tb: TextBuffers, factor: int) -> Iterable[tuple[int, int]]:
+    n = len(tb)
+    if n == 0:
+        return
+    limit = max(CHUNK_BYTES // max(factor, 1), 1 << 16)
+    starts = np.searchsorted(tb.offs, tb.offs[0] + np.arange(0, int(tb.offs[-1] - tb.offs[0]),
+                                                              limit), side="right") - 1
+    bounds = np.unique(np.concatenate([np.clip(starts, 0, n), [n]]))
+    if bounds[0] != 0:
+        bounds = np.concatenate([[0], bounds])
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b > a:
+            yield int(a), int(b)
+
+
+def _stage1(tb: TextBuffers, an: Analysis):
+    t = get_tables()
+    num, den = _growth()
+    lens = np.diff(tb.offs)
+    bound = (lens * num + den - 1) // den + 2
+    out_start = np.zeros(len(tb) + 1, np.int64)
+    np.cumsum(bound, out=out_start[1:])
+    out = np.empty(max(int(out_start[-1]), 1), np.uint8)
+    plen = np.empty(len(tb), np.int64)
+    ng = np.empty(len(tb), np.int64)
+    K.preprocess(tb.buf, tb.offs, t.cls, t.low, t.low_ext, an.kind, an.lower, an.stop_h,
+                 an.stop_buf, an.stop_off, an.min_n, an.max_n, out_start, out, plen, ng)
+    ng_off = np.zeros(len(tb) + 1, np.int64)
+    np.cumsum(ng, out=ng_off[1:])
+    return out, out_start, plen, ng_off
+
+
+def _factor(an: Analysis) -> int:
+    return (an.max_n - an.min_n + 1) * (4 if an.kind != K.KIND_WORD else 1)
+
+
+def doc_entries(tb: TextBuffers, an: Analysis):
+    """Distinct n-grams per document of one chunk: hashes, counts, spans, doc offsets."""
+    out, out_start, plen, ng_off = _stage1(tb, an)
+    total = int(ng_off[-1])
+    u_hash = np.empty(total, np.uint64)
+    u_count = np.empty(total, np.int64)
+    u_start = np.empty(total, np.int64)
+    u_len = np.empty(total, np.int64)
+    n_unique = np.empty(len(tb), np.int64)
+    K.doc_terms(out, out_start, plen, an.kind, an.min_n, an.max_n, ng_off, u_hash, u_count,
+                u_start, u_len, n_unique)
+    doc_off = np.zeros(len(tb) + 1, np.int64)
+    np.cumsum(n_unique, out=doc_off[1:])
+    m = int(doc_off[-1])
+    packed = []
+    for src in (u_hash, u_count, u_start, u_len):
+        dst = np.empty(m, src.dtype)
+        K.compact(ng_off, n_unique, doc_off, src, dst)
+        packed.append(dst)
+    return out, doc_off, packed
+
+
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(int(n - 1).bit_length(), 4)
+
+
+class VocabularyBuilder:
+    """Distinct n-grams in order of first occurrence, with document and term frequencies."""
+
+    def __init__(self):
+        self.table = np.zeros(16, np.int64)
+        self.n_terms = 0
+        self.term_off = np.zeros(1, np.int64)
+        self.term_buf = np.zeros(16, np.uint8)
+        self.term_hash = np.zeros(0, np.uint64)
+        self.df = np.zeros(0, np.int64)
+        self.tf = np.zeros(0, np.int64)
+
+    def _reserve(self, n_new: int, n_bytes: int) -> None:
+        need = self.n_terms + n_new
+        if self.term_hash.shape[0] < need:
+            cap = max(need, 2 * self.term_hash.shape[0])
+            for name in ("term_hash", "df", "tf"):
+                old = getattr(self, name)
+                new = np.zeros(cap, old.dtype)
+                new[: self.n_terms] = old[: self.n_terms]
+                setattr(self, name, new)
+            off = np.zeros(cap + 1, np.int64)
+            off[: self.n_terms + 1] = self.term_off[: self.n_terms + 1]
+            self.term_off = off
+        used = int(self.term_off[self.n_terms])
+        if self.term_buf.shape[0] < used + n_bytes:
+            buf = np.zeros(max(used + n_bytes, 2 * self.term_buf.shape[0]), np.uint8)
+            buf[:used] = self.term_buf[:used]
+            self.term_buf = buf
+        if self.table.shape[0] < 2 * need:
+            self.table = np.zeros(_pow2_at_least(2 * need), np.int64)
+            K.rehash(self.term_hash, self.n_terms, self.table)
+
+    def merge(self, out: np.ndarray, packed) -> np.ndarray:
+        u_hash, u_count, u_start, u_len = packed
+        self._reserve(u_hash.shape[0], int(u_len.sum()))
+        u_term = np.empty(u_hash.shape[0], np.int64)
+        n, _, collision = K.merge_vocabulary(u_hash, u_count, u_start, u_len, out, self.table,
+                                             self.n_terms, self.term_off, self.term_buf,
+                                             self.term_hash, self.df, self.tf, u_term)
+        if collision:
+            raise HashCollision
+        self.n_terms = int(n)
+        return u_term
+
+    def terms(self) -> pa.LargeStringArray:
+        n = self.n_terms
+        off = self.term_off[: n + 1]
+        return pa.LargeStringArray.from_buffers(
+            n, pa.py_buffer(off), pa.py_buffer(self.term_buf[: int(off[-1])])
+        )
+
+
+def count_fit(batches: Iterable[TextBuffers], an: Analysis, keep_entries: bool):
+    """Vocabulary of all batches; with keep_entries, each document's (term, count) too."""
+    vb = VocabularyBuilder()
+    offs, terms, counts = [], [], []
+    n_docs = 0
+    for tb in batches:
+        for a, b in _chunks(tb, _factor(an)):
+            out, doc_off, packed = doc_entries(tb.slice(a, b), an)
+            u_term = vb.merge(out, packed)
+            n_docs += b - a
+            if keep_entries:
+                offs.append(doc_off)
+                terms.append(u_term)
+                counts.append(packed[1])
+    entries = _join_entries(offs, terms, counts) if keep_entries else None
+    return vb, n_docs, entries
+
+
+def _join_entries(offs, terms, counts):
+    if not offs:
+        return np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    shift = 0
+    parts = [np.zeros(1, np.int64)]
+    for o in offs:
+        parts.append(o[1:] + shift)
+        shift += int(o[-1])
+    return np.concatenate(parts), np.concatenate(terms), np.concatenate(counts)
+
+
+class FixedVocabulary:
+    """A hash table over given terms (id = position), for ``transform``."""
+
+    def __init__(self, terms: list[str]):
+        arr = pa.array(terms, type=pa.large_string())  # UnicodeEncodeError: caller falls back
+        tb = _arrow_buffers(arr)
+        self.term_off = tb.offs - tb.offs[0]
+        self.term_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]): int(tb.offs[-1])])
+        if self.term_buf.shape[0] == 0:
+            self.term_buf = np.zeros(1, np.uint8)
+        n = len(terms)
+        self.table = np.zeros(_pow2_at_least(2 * n + 2), np.int64)
+        self.term_hash = np.empty(n, np.uint64)
+        if not K.build_table(self.term_buf, self.term_off, n, self.table, self.term_hash):
+            raise HashCollision
+
+    def lookup(self, out: np.ndarray, packed) -> np.ndarray:
+        u_hash, _, u_start, u_len = packed
+        u_term = np.empty(u_hash.shape[0], np.int64)
+        K.lookup_terms(u_hash, u_start, u_len, out, self.table, self.term_hash, self.term_off,
+                       self.term_buf, u_term)
+        return u_term
+
+
+def count_transform(tb: TextBuffers, an: Analysis, vocab: FixedVocabulary):
+    offs, terms, counts = [], [], []
+    for a, b in _chunks(tb, _factor(an)):
+        out, doc_off, packed = doc_entries(tb.slice(a, b), an)
+        offs.append(doc_off)
+        terms.append(vocab.lookup(out, packed))
+        counts.append(packed[1])
+    return _join_entries(offs, terms, counts)
+
+
+def sort_terms(arr: pa.LargeStringArray) -> np.ndarray:
+    """Term ids in code-point (= UTF-8 byte) order, Python's ``sorted`` order for str."""
+    return pc.array_sort_indices(arr).to_numpy().astype(np.int64)
+
+
+def assemble_csr(n_docs, doc_off, u_term, u_count, col_of, order_key, binary, n_cols, dtype):
+    """scipy CSR: row d = its kept terms (col_of >= 0) in order of ``order_key[term]``."""
+    import scipy.sparse as sp
+
+    nnz = np.empty(n_docs, np.int64)
+    K.row_nnz(doc_off, u_term, col_of, nnz)
+    indptr = np.zeros(n_docs + 1, np.int64)
+    np.cumsum(nnz, out=indptr[1:])
+    total = int(indptr[-1])
+    indices = np.empty(total, np.int64)
+    data = np.empty(total, np.int64)
+    K.fill_csr(doc_off, u_term, u_count, col_of, order_key, bool(binary), indptr, indices, data)
+    idx_t = np.int32 if total <= np.iinfo(np.int32).max and n_cols <= np.iinfo(np.int32).max \
+        else np.int64
+    X = sp.csr_matrix((n_docs, n_cols), dtype=dtype)
+    X.data = data.astype(dtype, copy=False)
+    X.indices = indices.astype(idx_t)
+    X.indptr = indptr.astype(idx_t)
+    return X
+
+
+def hashing_counts(tb: TextBuffers, an: Analysis, n_features: int, alternate_sign: bool):
+    """(indptr int64, indices int64, values int64) of the hashed count matrix."""
+    offs, idxs, vals = [], [], []
+    for a, b in _chunks(tb, _factor(an)):
+        sub = tb.slice(a, b)
+        out, out_start, plen, ng_off = _stage1(sub, an)
+        total = int(ng_off[-1])
+        h_index = np.empty(total, np.int64)
+        h_value = np.empty(total, np.int64)
+        n_unique = np.empty(len(sub), np.int64)
+        K.hashed_counts(out, out_start, plen, an.kind, an.min_n, an.max_n, ng_off,
+                        int(n_features), bool(alternate_sign), h_index, h_value, n_unique)
+        doc_off = np.zeros(len(sub) + 1, np.int64)
+        np.cumsum(n_unique, out=doc_off[1:])
+        m = int(doc_off[-1])
+        ci = np.empty(m, np.int64)
+        cv = np.empty(m, np.int64)
+        K.compact(ng_off, n_unique, doc_off, h_index, ci)
+        K.compact(ng_off, n_unique, doc_off, h_value, cv)
+        offs.append(doc_off)
+        idxs.append(ci)
+        vals.append(cv)
+    return _join_entries(offs, idxs, vals)

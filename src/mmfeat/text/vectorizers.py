@@ -1,0 +1,684 @@
+"""Drop-in ``CountVectorizer``, ``TfidfTransformer``, ``TfidfVectorizer`` and ``HashingVectorizer``.
+
+Each subclasses its scikit-learn namesake (so parameters, defaults, validation,
+``get_feature_names_out``, ``inverse_transform``, ``isinstance`` checks and
+pickling behave as there) and replaces the counting with :mod:`mmfeat.text._cpu`
+(Numba kernels) or :mod:`mmfeat.text._reference` (Python); ``backend=`` picks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction import text as _sk
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..backend import resolve_backend
+from . import _cpu, _reference
+from ._input import (
+    NeedsReference,
+    TextBuffers,
+    check_not_str,
+    is_batch_iterable,
+    is_document_batch,
+    to_buffers,
+)
+
+DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_BACKEND_CONSTRAINT = {"backend": [StrOptions({"numpy", "cpu", "cuda"}), None]}
+
+
+def _resolve(backend: str | None) -> str:
+    name = resolve_backend(backend)
+    if name == "cuda":
+        raise ValueError(
+            "backend='cuda' is not available for the text vectorizers yet; use 'cpu' "
+            "(Numba) or 'numpy' (reference)"
+        )
+    return name
+
+
+class _FastPathMixin:
+    """What decides between the compiled path and the reference."""
+
+    def _compiled_analysis(self) -> _cpu.Analysis | None:
+        """The compiled analyzer for these parameters, or None (reference path)."""
+        if self.input != "content" or not isinstance(self.analyzer, str):
+            return None
+        if self.preprocessor is not None or self.strip_accents:
+            return None
+        if self.analyzer == "word" and (
+            self.tokenizer is not None or self.token_pattern != DEFAULT_TOKEN_PATTERN
+        ):
+            return None
+        stop = self.get_stop_words() if self.analyzer == "word" else None
+        if self.analyzer == "word":
+            # scikit-learn warns here when stop words and preprocessing disagree
+            self._check_stop_words_consistency(stop, self.build_preprocessor(),
+                                               self.build_tokenizer())
+        return _cpu.Analysis(self.analyzer, self.lowercase, self.ngram_range, stop)
+
+    def _as_batches(self, raw_documents):
+        """(is_batches, iterable): an iterable whose items are document collections."""
+        if callable(self.analyzer) or self.input != "content" or not is_batch_iterable(
+            raw_documents
+        ):
+            return False, raw_documents
+        it = iter(raw_documents)
+        try:
+            first = next(it)
+        except StopIteration:
+            return False, []
+        if is_document_batch(first):
+            def chain():
+                yield first
+                yield from it
+            return True, chain()
+
+        def docs():
+            yield first
+            yield from it
+        return False, list(docs())
+
+    def _buffers(self, docs) -> TextBuffers:
+        return to_buffers(docs, self.encoding, self.decode_error)
+
+
+def _sum_dtype(dtype) -> np.dtype:
+    """The dtype scipy's ``X.sum(axis=0)`` has for a matrix of ``dtype``."""
+    return np.asarray(sp.csr_matrix((1, 1), dtype=dtype).sum(axis=0)).dtype
+
+
+class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
+    """scikit-learn's CountVectorizer with compiled tokenization and counting.
+
+    Parameters
+    ----------
+    input, encoding, decode_error, strip_accents, lowercase, preprocessor, tokenizer,
+    stop_words, token_pattern, ngram_range, analyzer, max_df, min_df, max_features,
+    vocabulary, binary, dtype
+        As in :class:`sklearn.feature_extraction.text.CountVectorizer` (1.9), same
+        defaults and meaning.
+    backend : {"cpu", "numpy"}, optional
+        ``"cpu"`` (the default) runs the Numba kernels for the built-in analyzers
+        (``word`` with the default ``token_pattern``, ``char``, ``char_wb``; any
+        ``lowercase``, ``stop_words``, ``ngram_range``), and the reference for the
+        rest (a custom ``token_pattern``, ``preprocessor``, ``tokenizer`` or
+        callable ``analyzer``, ``strip_accents``, ``input`` other than
+        ``"content"``), which is honoured, only slower. ``"numpy"`` always runs
+        the reference. ``"cuda"`` is not implemented for text yet.
+
+    Attributes
+    ----------
+    vocabulary_ : dict
+        Term -> column, in scikit-learn's insertion order (first occurrence).
+    fixed_vocabulary_ : bool
+
+    Notes
+    -----
+    ``fit_transform(raw_documents)`` returns a ``scipy.sparse.csr_matrix`` of shape
+    (n_documents, n_terms) identical to scikit-learn's: same columns, values,
+    and the same (unsorted) order of columns within a row. ``raw_documents`` may
+    be a list/tuple of str or bytes, a NumPy array, a pandas or polars Series, a
+    pyarrow string array, or (for ``fit``/``transform``) an iterable of such
+    batches, which ``fit`` reads once, computing document frequencies over all
+    of them, and ``transform`` stacks into one matrix.
+
+    Examples
+    --------
+    >>> from mmfeat.text import CountVectorizer
+    >>> cv = CountVectorizer()
+    >>> cv.fit_transform(["the cat sat", "the cat"]).toarray()
+    array([[1, 1, 1],
+           [1, 0, 1]])
+    >>> cv.get_feature_names_out()
+    array(['cat', 'sat', 'the'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        **_sk.CountVectorizer._parameter_constraints, **_BACKEND_CONSTRAINT
+    }
+
+    def __init__(
+        self,
+        *,
+        input="content",
+        encoding="utf-8",
+        decode_error="strict",
+        strip_accents=None,
+        lowercase=True,
+        preprocessor=None,
+        tokenizer=None,
+        stop_words=None,
+        token_pattern=DEFAULT_TOKEN_PATTERN,
+        ngram_range=(1, 1),
+        analyzer="word",
+        max_df=1.0,
+        min_df=1,
+        max_features=None,
+        vocabulary=None,
+        binary=False,
+        dtype=np.int64,
+        backend=None,
+    ):
+        super().__init__(
+            input=input, encoding=encoding, decode_error=decode_error,
+            strip_accents=strip_accents, lowercase=lowercase, preprocessor=preprocessor,
+            tokenizer=tokenizer, stop_words=stop_words, token_pattern=token_pattern,
+            ngram_range=ngram_range, analyzer=analyzer, max_df=max_df, min_df=min_df,
+            max_features=max_features, vocabulary=vocabulary, binary=binary, dtype=dtype,
+        )
+        self.backend = backend
+
+    # -- counting ------------------------------------------------------------------
+    def _count(self, raw_documents, fixed: bool, keep_entries: bool = True):
+        """Counted documents (terms in first-occurrence order, or the fixed vocabulary)."""
+        backend = _resolve(self.backend)
+        batches, docs = self._as_batches(raw_documents)
+        an = self._compiled_analysis() if backend == "cpu" else None
+        if an is not None:
+            if not batches:
+                docs = list(docs) if not hasattr(docs, "__len__") else docs
+            try:
+                return self._count_compiled(docs, batches, an, fixed, keep_entries)
+            except (NeedsReference, _cpu.HashCollision):
+                if batches:  # the batches were consumed
+                    raise NotImplementedError(
+                        "these batches need the reference path (lone surrogates or a hash "
+                        "collision); pass a list of documents instead"
+                    ) from None
+        if batches:
+            docs = (doc for batch in docs for doc in batch)
+        return self._count_reference(docs, fixed)
+
+    def _count_reference(self, docs, fixed: bool) -> _reference.Counted:
+        analyze = self.build_analyzer()
+        if fixed:
+            c = _reference.count(analyze, docs, self.vocabulary_)
+            c.terms = None
+            return c
+        return _reference.count(analyze, docs, None)
+
+    def _count_compiled(self, docs, batches, an, fixed, keep_entries):
+        if fixed:
+            vocab = self._fixed_table()
+            if batches:
+                parts = [self._count_compiled(b, False, an, True, True) for b in docs]
+                return _stack_counted(parts)
+            tb = self._buffers(docs)
+            doc_off, u_term, u_count = _cpu.count_transform(tb, an, vocab)
+            return _reference.Counted(len(tb), None, None, None, doc_off, u_term, u_count)
+        stream = (self._buffers(b) for b in docs) if batches else [self._buffers(docs)]
+        vb, n_docs, entries = _cpu.count_fit(stream, an, keep_entries)
+        n = vb.n_terms
+        c = _reference.Counted(n_docs, vb.terms(), vb.df[:n].copy(), vb.tf[:n].copy(),
+                               *(entries or (None, None, None)))
+        return c
+
+    def _fixed_table(self) -> _cpu.FixedVocabulary:
+        vocab = self.vocabulary_
+        key = (id(vocab), len(vocab))
+        cached = getattr(self, "_mm_fixed_table", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        terms = [None] * len(vocab)
+        for term, col in vocab.items():
+            terms[col] = term
+        try:
+            table = _cpu.FixedVocabulary(terms)
+        except (UnicodeEncodeError, TypeError, _cpu.HashCollision):
+            raise NeedsReference("vocabulary terms the compiled path cannot hold") from None
+        self._mm_fixed_table = (key, table)
+        return table
+
+    def _matrix(self, c: _reference.Counted, col_of, order_key, n_cols):
+        backend = _resolve(self.backend)
+        if backend == "cpu" and c.u_term is not None:
+            return _cpu.assemble_csr(c.n_docs, c.doc_off, c.u_term, c.u_count, col_of, order_key,
+                                     self.binary, n_cols, self.dtype)
+        return _reference.assemble_csr(c.n_docs, c.doc_off, c.u_term, c.u_count, col_of,
+                                       order_key, self.binary, n_cols, self.dtype)
+
+    def _learn_vocabulary(self, c: _reference.Counted):
+        """Sort, prune (min_df, max_df, max_features) as scikit-learn; col_of per term id."""
+        n_terms = len(c.terms)
+        if n_terms == 0:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        max_df, min_df, max_features = self.max_df, self.min_df, self.max_features
+        n_doc = c.n_docs
+        high = max_df if isinstance(max_df, Integral) else max_df * n_doc
+        low = min_df if isinstance(min_df, Integral) else min_df * n_doc
+        if high < low:
+            raise ValueError("max_df corresponds to < documents than min_df")
+        if isinstance(c.terms, list):
+            alpha = _reference.alphabetical(c.terms)
+            names = c.terms
+        else:
+            alpha = _cpu.sort_terms(c.terms)
+            names = c.terms.to_pylist()
+        dfs = c.df[alpha]
+        mask = (dfs <= high) & (dfs >= low)
+        if max_features is not None and mask.sum() > max_features:
+            # the same expression as scikit-learn on the same array: its (unstable)
+            # argsort then breaks ties exactly as there
+            tfs = (c.df if self.binary else c.tf)[alpha].astype(_sum_dtype(self.dtype))
+            mask_inds = (-tfs[mask]).argsort()[:max_features]
+            new_mask = np.zeros(n_terms, dtype=bool)
+            new_mask[np.where(mask)[0][mask_inds]] = True
+            mask = new_mask
+        if not mask.any():
+            raise ValueError(
+                "After pruning, no terms remain. Try a lower min_df or a higher max_df."
+            )
+        new_col = np.cumsum(mask) - 1
+        col_of = np.full(n_terms, -1, np.int64)
+        col_of[alpha[mask]] = new_col[mask]
+        kept = np.flatnonzero(col_of >= 0)
+        cols = col_of[kept]
+        # scikit-learn's dict keeps first-occurrence order; its values are NumPy
+        # integers when max_features pruned last, Python ints otherwise
+        values = list(cols.astype(np.int64)) if max_features is not None else cols.tolist()
+        vocabulary = dict(zip([names[i] for i in kept], values, strict=True))
+        return vocabulary, col_of, int(mask.sum())
+
+    # -- public API -------------------------------------------------------------------
+    def fit(self, raw_documents, y=None):
+        """Learn the vocabulary of ``raw_documents`` (a collection, or an iterable of
+        batches read once).
+
+        Returns
+        -------
+        self
+        """
+        self._fit(raw_documents, keep_entries=False)
+        return self
+
+    def fit_transform(self, raw_documents, y=None):
+        """Learn the vocabulary and return the (n_documents, n_terms) count matrix.
+
+        Returns
+        -------
+        X : scipy.sparse.csr_matrix of shape (n_documents, n_terms), dtype ``dtype``
+        """
+        return self._fit(raw_documents, keep_entries=True)
+
+    def _fit(self, raw_documents, keep_entries: bool):
+        check_not_str(raw_documents)
+        self._validate_params()
+        self._validate_ngram_range()
+        self._warn_for_unused_params()
+        self._validate_vocabulary()
+        if self.fixed_vocabulary_ and self.lowercase:
+            for term in self.vocabulary:
+                if any(map(str.isupper, term)):
+                    warnings.warn(
+                        "Upper case characters found in vocabulary while 'lowercase' is True. "
+                        "These entries will not be matched with any documents",
+                        stacklevel=3,
+                    )
+                    break
+        if self.fixed_vocabulary_:
+            c = self._count(raw_documents, fixed=True)
+            n = len(self.vocabulary_)
+            ident = np.arange(n, dtype=np.int64)
+            return self._matrix(c, ident, ident, n)
+        c = self._count(raw_documents, fixed=False, keep_entries=keep_entries)
+        vocabulary, col_of, n_cols = self._learn_vocabulary(c)
+        self.vocabulary_ = vocabulary
+        if not keep_entries or c.u_term is None:
+            return None
+        order_key = np.arange(len(col_of), dtype=np.int64)  # first-occurrence order
+        return self._matrix(c, col_of, order_key, n_cols)
+
+    def transform(self, raw_documents):
+        """Count matrix of ``raw_documents`` over the fitted (or given) vocabulary.
+
+        Returns
+        -------
+        X : scipy.sparse.csr_matrix of shape (n_documents, n_terms), sorted indices
+        """
+        check_not_str(raw_documents)
+        self._check_vocabulary()
+        c = self._count(raw_documents, fixed=True)
+        n = len(self.vocabulary_)
+        ident = np.arange(n, dtype=np.int64)
+        return self._matrix(c, ident, ident, n)
+
+
+def _stack_counted(parts: list[_reference.Counted]) -> _reference.Counted:
+    shift = 0
+    offs = [np.zeros(1, np.int64)]
+    for p in parts:
+        offs.append(p.doc_off[1:] + shift)
+        shift += int(p.doc_off[-1])
+    return _reference.Counted(
+        sum(p.n_docs for p in parts), None, None, None, np.concatenate(offs),
+        np.concatenate([p.u_term for p in parts]) if parts else np.zeros(0, np.int64),
+        np.concatenate([p.u_count for p in parts]) if parts else np.zeros(0, np.int64),
+    )
+
+
+_NORM_CODE = {None: 0, "l1": 1, "l2": 2}
+
+
+class TfidfTransformer(_sk.TfidfTransformer):
+    """scikit-learn's TfidfTransformer; ``transform`` runs one parallel pass per row.
+
+    Parameters
+    ----------
+    norm : {"l1", "l2"} or None, default "l2"
+    use_idf, smooth_idf, sublinear_tf : bool
+        As in :class:`sklearn.feature_extraction.text.TfidfTransformer`.
+    backend : {"cpu", "numpy"}, optional
+
+    Notes
+    -----
+    ``idf_ = log((1 + n) / (1 + df)) + 1`` (smooth) or ``log(n / df) + 1``; rows
+    are scaled as there (sums in float64, all-zero rows left alone). Values agree
+    with scikit-learn to floating-point rounding of the row norms.
+    """
+
+    _parameter_constraints: dict = {
+        **_sk.TfidfTransformer._parameter_constraints, **_BACKEND_CONSTRAINT
+    }
+
+    def __init__(self, *, norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=False,
+                 backend=None):
+        super().__init__(norm=norm, use_idf=use_idf, smooth_idf=smooth_idf,
+                         sublinear_tf=sublinear_tf)
+        self.backend = backend
+
+    def fit(self, X, y=None):
+        """Learn ``idf_`` from a count matrix X (n_samples, n_features)."""
+        self._validate_params()
+        X = validate_data(self, X, accept_sparse=("csr", "csc"))
+        if not sp.issparse(X):
+            X = sp.csr_matrix(X)
+        dtype = X.dtype if X.dtype in (np.float64, np.float32) else np.float64
+        if self.use_idf:
+            if X.format == "csr":
+                df = np.bincount(X.indices, minlength=X.shape[1])
+            else:
+                df = np.diff(X.indptr)
+            self._set_idf(df, X.shape[0], dtype)
+        return self
+
+    def _set_idf(self, df: np.ndarray, n_samples: int, dtype) -> None:
+        df = df.astype(dtype, copy=True)
+        df += float(self.smooth_idf)
+        n_samples += int(self.smooth_idf)
+        idf = np.full_like(df, fill_value=n_samples, dtype=dtype)
+        idf /= df
+        np.log(idf, out=idf)
+        idf += 1.0
+        self.idf_ = idf
+
+    def _fit_document_frequencies(self, df: np.ndarray, n_samples: int, dtype) -> None:
+        """fit() from document frequencies alone (a one-pass fit over batches)."""
+        self._validate_params()
+        self.n_features_in_ = int(df.shape[0])
+        if self.use_idf:
+            self._set_idf(df, n_samples, dtype if dtype in (np.float32, np.float64)
+                          else np.float64)
+
+    def transform(self, X, copy=True):
+        """TF-IDF of a count matrix: scipy CSR float64 (or float32 for float32 input)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          copy=copy, reset=False)
+        if not sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=X.dtype)
+        X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
+        idf = getattr(self, "idf_", None)
+        if _resolve(self.backend) == "cpu":
+            idf_arr = idf if idf is not None else np.ones(1, X.dtype)
+            from ..kernels import text as K
+
+            K.tfidf_rows(X.indptr, X.indices, X.data, idf_arr, idf is not None,
+                         bool(self.sublinear_tf), _NORM_CODE[self.norm])
+            return X
+        return _reference.tfidf(X, idf, idf is not None, self.sublinear_tf, self.norm)
+
+
+class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
+    """scikit-learn's TfidfVectorizer (CountVectorizer then TfidfTransformer), compiled.
+
+    Parameters
+    ----------
+    All of :class:`sklearn.feature_extraction.text.TfidfVectorizer`'s, same defaults
+    (``dtype=np.float64``, ``norm="l2"``, ``use_idf=True``, ``smooth_idf=True``,
+    ``sublinear_tf=False``), plus ``backend`` as in :class:`CountVectorizer`.
+
+    Notes
+    -----
+    Same vocabulary, columns and CSR structure as scikit-learn; values within
+    1e-12 relative (float64) of its, the difference being the order of the
+    row-norm sums.
+
+    Examples
+    --------
+    >>> from mmfeat.text import TfidfVectorizer
+    >>> X = TfidfVectorizer().fit_transform(["the cat sat", "the cat"])
+    >>> X.shape
+    (2, 3)
+    """
+
+    _parameter_constraints: dict = {
+        **_sk.TfidfVectorizer._parameter_constraints, **_BACKEND_CONSTRAINT
+    }
+
+    def __init__(
+        self,
+        *,
+        input="content",
+        encoding="utf-8",
+        decode_error="strict",
+        strip_accents=None,
+        lowercase=True,
+        preprocessor=None,
+        tokenizer=None,
+        analyzer="word",
+        stop_words=None,
+        token_pattern=DEFAULT_TOKEN_PATTERN,
+        ngram_range=(1, 1),
+        max_df=1.0,
+        min_df=1,
+        max_features=None,
+        vocabulary=None,
+        binary=False,
+        dtype=np.float64,
+        norm="l2",
+        use_idf=True,
+        smooth_idf=True,
+        sublinear_tf=False,
+        backend=None,
+    ):
+        CountVectorizer.__init__(
+            self, input=input, encoding=encoding, decode_error=decode_error,
+            strip_accents=strip_accents, lowercase=lowercase, preprocessor=preprocessor,
+            tokenizer=tokenizer, analyzer=analyzer, stop_words=stop_words,
+            token_pattern=token_pattern, ngram_range=ngram_range, max_df=max_df,
+            min_df=min_df, max_features=max_features, vocabulary=vocabulary, binary=binary,
+            dtype=dtype, backend=backend,
+        )
+        self.norm = norm
+        self.use_idf = use_idf
+        self.smooth_idf = smooth_idf
+        self.sublinear_tf = sublinear_tf
+
+    def _new_tfidf(self) -> TfidfTransformer:
+        return TfidfTransformer(norm=self.norm, use_idf=self.use_idf,
+                                smooth_idf=self.smooth_idf, sublinear_tf=self.sublinear_tf,
+                                backend=self.backend)
+
+    def fit(self, raw_documents, y=None):
+        """Learn the vocabulary and idf (``raw_documents`` may be an iterable of batches).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        self._warn_for_unused_params()
+        self._tfidf = self._new_tfidf()
+        self._fit_counts(raw_documents)
+        return self
+
+    def _fit_counts(self, raw_documents):
+        """Fit the vocabulary; then fit ``_tfidf`` (from document frequencies for batches)."""
+        batches, docs = self._as_batches(raw_documents)
+        if not batches or self.vocabulary is not None:
+            if batches:
+                docs = [d for b in docs for d in (list(b) if not isinstance(b, list) else b)]
+            self._tfidf.fit(CountVectorizer.fit_transform(self, docs))
+            return
+        # one pass over the batches: the document frequencies are all idf needs
+        self._fit(docs, keep_entries=False)
+        df, n_docs = self._batch_df
+        del self._batch_df
+        self._tfidf._fit_document_frequencies(df, n_docs, np.dtype(self.dtype).type)
+
+    def _learn_vocabulary(self, c):
+        vocabulary, col_of, n_cols = super()._learn_vocabulary(c)
+        df = np.zeros(n_cols, np.int64)
+        keep = col_of >= 0
+        df[col_of[keep]] = c.df[keep]
+        self._batch_df = (df, c.n_docs)
+        return vocabulary, col_of, n_cols
+
+    def fit_transform(self, raw_documents, y=None):
+        """Learn vocabulary and idf; return the TF-IDF matrix (n_documents, n_terms).
+
+        Returns
+        -------
+        X : scipy.sparse.csr_matrix, dtype ``dtype`` (float64 or float32)
+        """
+        self._check_params()
+        self._tfidf = self._new_tfidf()
+        X = CountVectorizer.fit_transform(self, raw_documents)
+        self._tfidf.fit(X)
+        return self._tfidf.transform(X, copy=False)
+
+    def transform(self, raw_documents):
+        """TF-IDF of ``raw_documents`` with the fitted vocabulary and idf."""
+        check_is_fitted(self, msg="The TF-IDF vectorizer is not fitted")
+        X = CountVectorizer.transform(self, raw_documents)
+        return self._tfidf.transform(X, copy=False)
+
+
+class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
+    """scikit-learn's HashingVectorizer with compiled tokenization and MurmurHash3.
+
+    Parameters
+    ----------
+    All of :class:`sklearn.feature_extraction.text.HashingVectorizer`'s, same
+    defaults (``n_features=2**20``, ``alternate_sign=True``, ``norm="l2"``), plus
+    ``backend`` as in :class:`CountVectorizer`.
+
+    Notes
+    -----
+    The matrix equals scikit-learn's: column ``abs(murmurhash3_32(term)) %
+    n_features`` of the term's UTF-8 bytes (seed 0), sign from the hash, sorted
+    indices, buckets that cancel to 0 kept as explicit zeros.
+
+    Examples
+    --------
+    >>> from mmfeat.text import HashingVectorizer
+    >>> HashingVectorizer(n_features=16).transform(["the cat sat"]).shape
+    (1, 16)
+    """
+
+    _parameter_constraints: dict = {
+        **_sk.HashingVectorizer._parameter_constraints, **_BACKEND_CONSTRAINT
+    }
+
+    def __init__(
+        self,
+        *,
+        input="content",
+        encoding="utf-8",
+        decode_error="strict",
+        strip_accents=None,
+        lowercase=True,
+        preprocessor=None,
+        tokenizer=None,
+        stop_words=None,
+        token_pattern=DEFAULT_TOKEN_PATTERN,
+        ngram_range=(1, 1),
+        analyzer="word",
+        n_features=(2**20),
+        binary=False,
+        norm="l2",
+        alternate_sign=True,
+        dtype=np.float64,
+        backend=None,
+    ):
+        super().__init__(
+            input=input, encoding=encoding, decode_error=decode_error,
+            strip_accents=strip_accents, lowercase=lowercase, preprocessor=preprocessor,
+            tokenizer=tokenizer, stop_words=stop_words, token_pattern=token_pattern,
+            ngram_range=ngram_range, analyzer=analyzer, n_features=n_features, binary=binary,
+            norm=norm, alternate_sign=alternate_sign, dtype=dtype,
+        )
+        self.backend = backend
+
+    def fit(self, X, y=None):
+        """Only validates the parameters (the transformer is stateless)."""
+        check_not_str(X)
+        self._validate_params()
+        self._warn_for_unused_params()
+        self._validate_ngram_range()
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Same as ``fit(X).transform(X)``."""
+        return self.fit(X, y).transform(X)
+
+    def transform(self, X):
+        """Hashed (n_documents, n_features) matrix: scipy CSR of ``dtype``.
+
+        ``X`` may also be an iterable of batches; the result is one stacked matrix.
+        """
+        check_not_str(X)
+        self._validate_params()
+        self._validate_ngram_range()
+        backend = _resolve(self.backend)
+        batches, docs = self._as_batches(X)
+        if batches:
+            return sp.vstack([self.transform(b) for b in docs], format="csr")
+        an = self._compiled_analysis() if backend == "cpu" else None
+        parts = None
+        if an is not None:
+            try:
+                parts = _cpu.hashing_counts(self._buffers(docs), an, self.n_features,
+                                            self.alternate_sign)
+            except NeedsReference:
+                parts = None
+        if parts is None:
+            parts = _reference.hashing_counts(self.build_analyzer(), docs, self.n_features,
+                                              self.alternate_sign)
+        doc_off, idx, val = parts
+        n_docs = doc_off.shape[0] - 1
+        if n_docs == 0:
+            raise ValueError("Cannot vectorize empty sequence.")
+        idx_t = np.int32 if doc_off[-1] <= np.iinfo(np.int32).max else np.int64
+        Xh = sp.csr_matrix((n_docs, self.n_features), dtype=self.dtype)
+        Xh.data = val.astype(self.dtype)
+        Xh.indices = idx.astype(idx_t)
+        Xh.indptr = doc_off.astype(idx_t)
+        Xh.has_sorted_indices = True
+        if self.binary:
+            Xh.data.fill(1)
+        if self.norm is not None:
+            if backend == "cpu":
+                from ..kernels import text as K
+
+                K.tfidf_rows(Xh.indptr, Xh.indices, Xh.data, np.ones(1, Xh.dtype), False,
+                             False, _NORM_CODE[self.norm])
+            else:
+                _reference.tfidf(Xh, None, False, False, self.norm)
+        return Xh

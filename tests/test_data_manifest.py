@@ -199,6 +199,12 @@ def test_read_manifest_errors(tmp_path):
         read_manifest(tmp_path / "res.csv")
     with pytest.raises(TypeError, match="path must be"):
         read_manifest(3)
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(ValueError, match="is empty"):
+        read_manifest(tmp_path / "empty.jsonl")
+    (tmp_path / "header.csv").write_text("id,text\n")
+    kept, rejects = clean(read_manifest(tmp_path / "header.csv"))
+    assert len(kept) == len(rejects) == 0
 
 
 def test_clean_errors():

@@ -23,14 +23,24 @@ from .clean import (
 )
 from .convert import decode_audio, decode_images, normalize_text, read_texts
 from .integrate import IntegrationReport, integrate
-from .manifest import MODALITIES, MODALITY_COLUMNS, PATH_COLUMNS, modality_columns, read_manifest
+from .manifest import (
+    MODALITIES,
+    MODALITY_COLUMNS,
+    OUTSIDE_COLUMN,
+    PATH_COLUMNS,
+    ROW_COLUMN,
+    modality_columns,
+    read_manifest,
+)
 
 __all__ = [
     "IntegrationReport",
     "MODALITIES",
     "MODALITY_COLUMNS",
+    "OUTSIDE_COLUMN",
     "PATH_COLUMNS",
     "REJECT_COLUMNS",
+    "ROW_COLUMN",
     "clean",
     "decode_audio",
     "decode_images",

@@ -218,6 +218,8 @@ def read_manifest(path, *, allow_outside: bool = False) -> pd.DataFrame:
         frame = _read_table(path, kind)
     except Exception as exc:  # parser errors differ per format and engine
         raise ValueError(f"could not read manifest {str(path)!r} as {kind}: {exc}") from exc
+    if len(frame.columns) == 0:
+        raise ValueError(f"manifest {str(path)!r} is empty (no columns, no rows)")
     if "id" not in frame.columns:
         raise ValueError(
             f"manifest {str(path)!r} has no 'id' column (columns: {list(frame.columns)})"

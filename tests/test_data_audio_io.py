@@ -24,6 +24,8 @@ def _write(path, data, sr, subtype):
         data = np.round(data * 32767).astype(np.int16)
     elif subtype == "PCM_32":
         data = np.round(data * (2**31 - 1)).astype(np.int32)
+    elif subtype == "PCM_24":
+        data = np.round(data * (2**23 - 1)).astype(np.int32) << 8  # 24 significant bits
     else:
         data = data.astype(np.float32)
     sf.write(path, data, sr, subtype=subtype)
@@ -37,6 +39,7 @@ CASES = [
     ("wav", "FLOAT", 3),
     ("flac", "PCM_16", 2),
     ("flac", "PCM_24", 1),
+    ("ogg", "VORBIS", 2),
 ]
 
 

@@ -82,7 +82,7 @@ class _Features:
 )
 def test_make_model_sklearn(name, cls, params):
     m = make_model(name, "cpu", random_state=5, **params)
-    assert [s for s, _ in m.steps] == ["scaler", "model"]
+    assert [s for s, _ in m.steps] == ["drop", "scaler", "model"]
     assert type(m.named_steps["scaler"]) is preprocessing.StandardScaler
     est = m.named_steps["model"]
     assert type(est) is cls
@@ -92,8 +92,35 @@ def test_make_model_sklearn(name, cls, params):
     if "random_state" in got:
         assert got["random_state"] == 5
     assert model_library(m) == "scikit-learn"
-    bare = make_model(name, scale=False, **params)
+    bare = make_model(name, scale=False, drop=None, **params)
     assert [s for s, _ in bare.steps] == ["model"]
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "pyarrow"])
+def test_make_model_fits_a_feature_frame_with_id(library, split):
+    tr, te, y_tr, _ = split
+    pytest.importorskip(library)
+
+    def frame(X):
+        cols = {"id": [f"item{i}" for i in range(len(X))]}
+        cols.update({f"f{j}": X[:, j] for j in range(X.shape[1])})
+        df = pd.DataFrame(cols)
+        if library == "polars":
+            import polars
+
+            return polars.from_pandas(df)
+        if library == "pyarrow":
+            import pyarrow
+
+            return pyarrow.Table.from_pandas(df)
+        return df
+
+    ref = make_model("logistic").fit(tr["left"], y_tr).predict_proba(te["left"])
+    m = make_model("logistic").fit(frame(tr["left"]), y_tr)
+    # a frame may reach the model as float64 where the array stays float32: solver-level gaps
+    np.testing.assert_allclose(m.predict_proba(frame(te["left"])), ref, atol=1e-3)
+    with pytest.raises(ValueError):  # without the drop step the string ids reach the scaler
+        make_model("logistic", drop=None).fit(frame(tr["left"]), y_tr)
 
 
 def test_make_model_sklearn_defaults_overridable():
@@ -111,6 +138,8 @@ def test_make_model_errors():
         make_model("knn", n_neighbours=3)
     with pytest.raises(TypeError, match="scale"):
         make_model("knn", scale="yes")
+    with pytest.raises(TypeError, match="columns"):
+        make_model("knn", drop=(1,)).fit(np.ones((4, 2)), [0, 1, 0, 1])
 
 
 def _fake_cuml(monkeypatch):

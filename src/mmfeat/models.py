@@ -41,6 +41,7 @@ from .backend import is_cupy_array, resolve_backend
 
 __all__ = [
     "MODEL_NAMES",
+    "DropColumns",
     "make_model",
     "model_library",
     "evaluate",
@@ -96,9 +97,55 @@ _GRIDS: dict[str, dict[str, list]] = {
 
 MODEL_STEP = "model"
 SCALER_STEP = "scaler"
+DROP_STEP = "drop"
 
 
 # --- the estimator factory --------------------------------------------------------
+
+
+class DropColumns(TransformerMixin, BaseEstimator):
+    """Drop named columns (default ``id``) from a data frame; pass arrays through.
+
+    Lets a :func:`make_model` pipeline be fitted straight on
+    :meth:`FeatureSet.to_frame`, whose ``id`` column is not a feature. Works on
+    every frame narwhals knows (pandas, polars, pyarrow, cuDF); a pyarrow table
+    leaves as a NumPy array because scikit-learn does not read pyarrow tables.
+    Columns that are absent are ignored; nothing is learned.
+
+    Parameters
+    ----------
+    columns : tuple of str, default ("id",)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mmfeat.models import DropColumns
+    >>> DropColumns().fit_transform(pd.DataFrame({"id": ["a"], "f0": [1.0]})).columns.tolist()
+    ['f0']
+    """
+
+    def __init__(self, columns=("id",)):
+        self.columns = columns
+
+    def fit(self, X, y=None):
+        if isinstance(self.columns, str) or not all(isinstance(c, str) for c in self.columns):
+            raise TypeError(f"columns must be a tuple of column names, got {self.columns!r}")
+        return self
+
+    def transform(self, X):
+        if isinstance(X, np.ndarray) or is_cupy_array(X):
+            return X
+        import narwhals as nw
+
+        frame = nw.from_native(X, eager_only=True, pass_through=True)
+        if not isinstance(frame, nw.DataFrame):
+            return X
+        present = [c for c in self.columns if c in frame.columns]
+        if present:
+            frame = frame.drop(present)
+        if type(X).__module__.split(".")[0] == "pyarrow":
+            return frame.to_numpy()
+        return frame.to_native()
 
 
 def _check_model_name(name: Any, argname: str = "name") -> str:
@@ -139,6 +186,7 @@ def make_model(
     *,
     scale: bool = True,
     random_state: int | None = 0,
+    drop=("id",),
     **params: Any,
 ):
     """A classifier from cuML on the GPU, else from scikit-learn, behind a scaler.
@@ -159,6 +207,10 @@ def make_model(
     random_state : int or None, default 0
         Passed to the estimators that take one (scikit-learn's logistic
         regression, linear SVM and random forest; cuML's random forest).
+    drop : tuple of str or None, default ("id",)
+        Columns a data frame input loses first (step ``"drop"``,
+        :class:`DropColumns`), so the pipeline fits straight on
+        :meth:`FeatureSet.to_frame`; arrays pass through. None: no such step.
     **params
         The estimator's own parameters (``C=``, ``n_estimators=``, ...), passed
         unchanged to whichever library is chosen.
@@ -166,8 +218,9 @@ def make_model(
     Returns
     -------
     sklearn.pipeline.Pipeline
-        Steps ``[("scaler", StandardScaler), ("model", estimator)]``, or only
-        ``("model", ...)`` when ``scale=False``; parameters are addressed as
+        Steps ``[("drop", DropColumns), ("scaler", StandardScaler), ("model",
+        estimator)]``, without ``"drop"`` when ``drop=None`` and without
+        ``"scaler"`` when ``scale=False``; parameters are addressed as
         ``"model__C"``. :func:`model_library` names the library.
 
     Raises
@@ -185,15 +238,15 @@ def make_model(
     -----
     Defaults that differ from the library's: scikit-learn's logistic regression
     gets ``max_iter=1000`` (cuML's default) and its random forest ``n_jobs=-1``;
-    both can be overridden through ``**params``. Features must be numeric: drop
-    the ``id`` column of :meth:`FeatureSet.to_frame` before fitting.
+    both can be overridden through ``**params``. Every other column of a frame
+    must be a numeric feature.
 
     Examples
     --------
     >>> from mmfeat.models import make_model, model_library
     >>> m = make_model("logistic", C=0.5)
     >>> [step for step, _ in m.steps], m.get_params()["model__C"], model_library(m)
-    (['scaler', 'model'], 0.5, 'scikit-learn')
+    (['drop', 'scaler', 'model'], 0.5, 'scikit-learn')
     """
     _check_model_name(name)
     if not isinstance(scale, bool):
@@ -218,6 +271,10 @@ def make_model(
     from sklearn.pipeline import Pipeline
 
     steps = []
+    if drop is not None:
+        if isinstance(drop, str):
+            drop = (drop,)
+        steps.append((DROP_STEP, DropColumns(tuple(drop))))
     if scale:
         scaler_module = "cuml.preprocessing" if library == "cuML" else "sklearn.preprocessing"
         steps.append((SCALER_STEP, _load_class(scaler_module, "StandardScaler")()))
@@ -789,7 +846,9 @@ def ablation(
             est.fit(sub_train[names[0]], y_train)
             X_test = sub_test[names[0]]
         elif how == "early":
-            inner = make_model(model, backend, scale=False, random_state=random_state, **params)
+            inner = make_model(
+                model, backend, scale=False, drop=None, random_state=random_state, **params
+            )
             est = Pipeline([("fusion", EarlyFusion()), *inner.steps])
             est.fit(sub_train, y_train)
             X_test = sub_test

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from mmfeat.data import clean, format_summary, read_manifest, reject_failures, summarize
@@ -254,3 +256,36 @@ def test_symlinked_folder_and_dot_paths(tmp_path):
     assert dict(zip(rejects["row"], rejects["reason"], strict=True)) == {
         0: "path outside manifest folder", 3: "not a file"}
     assert kept["_row"].tolist() == [1, 2, 4, 5]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", ""])), max_size=12),
+    data=st.data(),
+    on_missing=st.sampled_from(["reject", "impute"]),
+)
+def test_counts_always_add_up(ids, data, on_missing):
+    n = len(ids)
+    text = data.draw(st.lists(st.one_of(st.none(), st.just("t"), st.just(" ")),
+                              min_size=n, max_size=n))
+    frame = pd.DataFrame({"id": pd.Series(ids, dtype=object),
+                          "text": pd.Series(text, dtype=object)})
+    kept, rejects = clean(frame, on_missing=on_missing)
+    assert len(kept) + len(rejects) == n
+    assert set(kept["_row"]).isdisjoint(rejects["row"])  # positions when no _row came in
+    assert sorted(rejects["row"].tolist()) == rejects["row"].tolist()
+    assert kept["id"].is_unique
+    first = {}
+    for i, ident in enumerate(ids):
+        if ident not in (None, "") and ident not in first:
+            first[ident] = i
+    expected_reasons = {
+        i: ("missing id" if ident in (None, "") else
+            "duplicate id" if first[ident] != i else
+            ("missing value" if on_missing == "reject" else "all modalities missing")
+            if text[i] in (None, " ") else None)
+        for i, ident in enumerate(ids)
+    }
+    got = dict(zip(rejects["row"], rejects["reason"], strict=True))
+    assert got == {i: r for i, r in expected_reasons.items() if r is not None}
+    assert summarize(n, rejects)["kept"] == len(kept)

@@ -138,8 +138,9 @@ def clean(
     -------
     clean : DataFrame
         The kept rows in manifest order, index reset, without ``_outside``;
-        ``_row`` kept. With ``on_missing="impute"``, a boolean
-        ``<modality>_missing`` column per checked modality.
+        with ``_row`` (added from the position when the input had none).
+        With ``on_missing="impute"``, a boolean ``<modality>_missing``
+        column per checked modality.
     rejects : DataFrame
         One row per rejected manifest row, in manifest order: ``id``, ``row``
         (0-based data row), ``modality`` (None for id problems), ``reason``,
@@ -191,7 +192,9 @@ def clean(
 
     frame = manifest.reset_index(drop=True)
     n = len(frame)
-    rows = frame[ROW_COLUMN].tolist() if ROW_COLUMN in frame.columns else list(range(n))
+    if ROW_COLUMN not in frame.columns:
+        frame[ROW_COLUMN] = range(n)  # so later rejects still name the original row
+    rows = frame[ROW_COLUMN].tolist()
     ids = frame["id"].tolist()
     outside = frame[OUTSIDE_COLUMN].tolist() if OUTSIDE_COLUMN in frame.columns else [None] * n
 

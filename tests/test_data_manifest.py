@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import json
 import os
 
@@ -22,14 +23,16 @@ def _png(path, value=128):
 
 def _write(rows, path):
     frame = pd.DataFrame(rows)
-    if path.suffix == ".csv":
-        frame.to_csv(path, index=False)
+    if ".csv" in path.suffixes:
+        frame.to_csv(path, index=False)  # compression inferred from the suffix
     elif path.suffix in (".parquet", ".pq"):
         frame.to_parquet(path, index=False)
     else:
-        with open(path, "w", encoding="utf-8") as f:
-            for rec in rows:
-                f.write(json.dumps(rec) + "\n")
+        text = "".join(json.dumps(rec) + "\n" for rec in rows)
+        if path.suffix == ".bz2":
+            path.write_bytes(bz2.compress(text.encode()))
+        else:
+            path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ EXPECTED_REJECT = {
 }
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl", ".csv.gz", ".ndjson.bz2"])
 def test_every_row_accounted_for(dataset, suffix):
     root, rows = dataset
     path = root / f"manifest{suffix}"
@@ -179,6 +182,10 @@ def test_many_rows_threaded_stat(tmp_path):
 def test_read_manifest_errors(tmp_path):
     with pytest.raises(ValueError, match="suffix '.txt'"):
         read_manifest(tmp_path / "m.txt")
+    with pytest.raises(ValueError, match="suffix '.parquet.gz'"):
+        read_manifest(tmp_path / "m.parquet.gz")
+    with pytest.raises(ValueError, match="suffix ''"):
+        read_manifest(tmp_path / "manifest")
     with pytest.raises(FileNotFoundError, match="m.csv"):
         read_manifest(tmp_path / "m.csv")
     (tmp_path / "noid.csv").write_text("key,image\n1,a.png\n")

@@ -48,6 +48,8 @@ _SUFFIXES = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
+# compression pandas infers from the last suffix; the one before names the format
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
 # pandas' default NA spellings, kept for the columns that are not ids, paths or text
 _DEFAULT_NA = [
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
@@ -160,7 +162,8 @@ def read_manifest(path, *, allow_outside: bool = False) -> pd.DataFrame:
     Parameters
     ----------
     path : str or path-like
-        ``.csv``, ``.parquet`` / ``.pq`` or ``.jsonl`` / ``.ndjson``.
+        ``.csv``, ``.parquet`` / ``.pq`` or ``.jsonl`` / ``.ndjson``; CSV and
+        JSON Lines may be compressed (``.csv.gz``, ``.jsonl.zst``, ...).
     allow_outside : bool, default False
         Accept paths that resolve outside the manifest's folder (absolute
         paths elsewhere, ``../``, symlinks pointing out).
@@ -206,11 +209,18 @@ def read_manifest(path, *, allow_outside: bool = False) -> pd.DataFrame:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a string or path-like, got {type(path).__name__}")
     path = Path(path)
-    kind = _SUFFIXES.get(path.suffix.lower())
-    if kind is None:
+    suffixes = [s.lower() for s in path.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] in _COMPRESSED
+    fmt = suffixes[-2] if compressed and len(suffixes) > 1 else ""
+    if not compressed:
+        fmt = suffixes[-1] if suffixes else ""
+    kind = _SUFFIXES.get(fmt)
+    if kind is None or (compressed and kind == "parquet"):  # parquet compresses inside
+        shown = "".join(suffixes[-2:]) if compressed else fmt
         raise ValueError(
-            f"manifest {str(path)!r} has suffix {path.suffix!r}; expected one of "
-            f"{sorted(_SUFFIXES)} (CSV, Parquet or JSON Lines)"
+            f"manifest {str(path)!r} has suffix {shown!r}; expected one of "
+            f"{sorted(_SUFFIXES)} (CSV, Parquet or JSON Lines; CSV and JSON Lines "
+            f"may be compressed: {', '.join(_COMPRESSED)})"
         )
     if not path.is_file():
         raise FileNotFoundError(f"manifest {str(path)!r} does not exist or is not a file")

@@ -5,6 +5,8 @@
 ``mmfeat bench image``
     each image op's time and throughput beside OpenCV and scikit-image on a
     generated batch of photographs (the code lives in ``mmfeat._bench``).
+``mmfeat demo`` / ``mmfeat extract`` / ``mmfeat train``
+    the multimodal pipeline (``mmfeat._cli_pipeline``, ``mmfeat.jobs``).
 """
 
 from __future__ import annotations
@@ -89,6 +91,12 @@ def _build_parser() -> argparse.ArgumentParser:
     img.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     img.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     img.set_defaults(func=_cmd_bench_image, parser=img)
+
+    from . import _cli_pipeline
+
+    _cli_pipeline.add_demo(sub)
+    _cli_pipeline.add_extract(sub)
+    _cli_pipeline.add_train(sub)
     return parser
 
 
@@ -156,10 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad arguments print a message naming the argument and exit with status 2
     (argparse's convention).
     """
+    from ._cli_pipeline import run
+
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        return int(run(args.func, args, args.command) or 0)
     except BrokenPipeError:  # `mmfeat info | head`: stop quietly, as Unix tools do
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the interpreter closes it
         return 1

@@ -757,6 +757,7 @@ def ablation(
     fusion=("early", "late"),
     stratify: bool = True,
     backend: str | None = None,
+    split=None,
     **params: Any,
 ):
     """Accuracy and macro F1 of each modality alone, all together, and all but one.
@@ -780,6 +781,9 @@ def ablation(
         Keep the class proportions equal in both parts of the split.
     backend : {"numpy", "cpu", "cuda"}, optional
         As in :func:`make_model`.
+    split : (train_index, test_index), optional
+        Row indices of a given split (a manifest's split column, say); then
+        ``test_size`` and ``stratify`` are not used.
 
     Returns
     -------
@@ -828,12 +832,19 @@ def ablation(
     if y_host.shape[0] != n:
         raise ValueError(f"y has {y_host.shape[0]} labels but features have {n} rows")
 
-    idx_train, idx_test = train_test_split(
-        np.arange(n),
-        test_size=test_size,
-        random_state=random_state,
-        stratify=y_host if stratify else None,
-    )
+    if split is not None:
+        idx_train, idx_test = (np.asarray(i, dtype=np.intp).ravel() for i in split)
+        if not len(idx_train) or not len(idx_test):
+            raise ValueError("split must hold non-empty train and test indices")
+        if max(idx_train.max(), idx_test.max()) >= n or min(idx_train.min(), idx_test.min()) < 0:
+            raise ValueError(f"split indices must lie in [0, {n})")
+    else:
+        idx_train, idx_test = train_test_split(
+            np.arange(n),
+            test_size=test_size,
+            random_state=random_state,
+            stratify=y_host if stratify else None,
+        )
     y_train, y_test = y_host[idx_train], y_host[idx_test]
     train, test = _take(blocks, idx_train), _take(blocks, idx_test)
     labels = np.unique(y_host)

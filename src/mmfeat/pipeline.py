@@ -36,6 +36,47 @@ from .data.manifest import MODALITIES, ROW_COLUMN
 from .fusion import FeatureSet, concat
 
 _INTERNAL = (ROW_COLUMN, "_outside", "_pos")
+
+
+def default_extractors(
+    modalities=MODALITIES,
+    *,
+    sr: int = 16000,
+    text_components: int = 64,
+    image_grid=(4, 4),
+    backend: str | None = None,
+) -> dict:
+    """The extractors ``mmfeat demo`` and ``mmfeat extract`` use, per modality.
+
+    - image: :class:`~mmfeat.image.ImageFeatures` on an ``image_grid`` of
+      cells: per cell a coarse HSV histogram (4 x 2 x 2), colour moments, edge
+      density and a 9-bin gradient histogram (a HOG-like description of shape);
+    - text: :class:`~mmfeat.text.TextFeatures` (TF-IDF + LSA) with
+      ``text_components`` components;
+    - audio: :class:`~mmfeat.audio.AudioFeatures` at ``sr`` (25 ms windows,
+      10 ms hop, MFCC and deltas pooled, spectral and waveform statistics).
+
+    Returns
+    -------
+    dict[str, transformer]
+    """
+    out = {}
+    for m in modalities:
+        if m == "image":
+            from .image import ImageFeatures
+
+            out[m] = ImageFeatures(hsv_bins=(4, 2, 2), grid=image_grid, backend=backend)
+        elif m == "text":
+            from .text import TextFeatures
+
+            out[m] = TextFeatures(n_components=text_components, backend=backend)
+        elif m == "audio":
+            from .audio import AudioFeatures
+
+            out[m] = AudioFeatures(sr=sr, backend=backend)
+        else:
+            raise ValueError(f"unknown modality {m!r}; expected one of {MODALITIES}")
+    return out
 _ON_MISSING = ("reject", "impute")
 
 
@@ -126,7 +167,7 @@ class FeaturePipeline(BaseEstimator):
 
     def fit_transform(self, data, y=None) -> FeatureSet:
         """``fit`` then ``transform`` in one pass over the data."""
-        return self._collect(self._fit_and_iter(data, y, transform=True))
+        return self._collect((f, r) for _, f, r in self._fit_and_iter(data, y, transform=True))
 
     def transform(self, data, y=None) -> FeatureSet:
         """Features of every row of ``data`` that survives cleaning and decoding."""
@@ -139,9 +180,15 @@ class FeaturePipeline(BaseEstimator):
         The rejects of the cleaning step come with the first batch. After the
         last batch ``rejects_``, ``summary_`` and ``timings_`` are set.
         """
+        for _, features, rejects in self._iter_indexed(data, y):
+            yield features, rejects
+
+    def _iter_indexed(self, data, y=None, *, skip=()):
+        """Yield ``(batch index, features, rejects)``, leaving out the batches in ``skip``
+        (neither decoded nor extracted: ``mmfeat extract --resume`` has them already)."""
         self._check_fitted()
         frame, rejects, n_input = self._prepare(data, y)
-        yield from self._run(frame, rejects, n_input)
+        yield from self._run(frame, rejects, n_input, skip=frozenset(skip))
 
     def get_feature_names_out(self) -> list[str]:
         """The table columns of every block, in extractor order."""
@@ -258,17 +305,16 @@ class FeaturePipeline(BaseEstimator):
         if transform:
             return gen
         for _ in gen:
-            break  # the first batch fits the batch-fitted extractors
+            break  # the first non-empty batch has fitted the batch-fitted extractors
         gen.close()
-        if not self._fitted_first_batch:  # nothing survived cleaning
-            raise ValueError("no rows left to fit on after cleaning; see rejects_")
         return None
 
     # -- the batch loop -------------------------------------------------------------
-    def _run(self, frame, rejects, n_input, *, fitting: bool = False):
+    def _run(self, frame, rejects, n_input, *, fitting: bool = False, skip=frozenset()):
         modalities = list(self.extractors_)
         size = self.batch_size
         batches = [frame.iloc[i : i + size] for i in range(0, len(frame), size)]
+        todo = [b for b in range(len(batches)) if b not in skip]
         timings = self.timings_
         for key in ["decode", *modalities]:
             timings.setdefault(key, 0.0)
@@ -278,19 +324,25 @@ class FeaturePipeline(BaseEstimator):
         bar = tqdm(total=len(frame), disable=not show, unit="row", desc="extract")
         context = use_backend(self.backend) if self.backend else nullcontext()
         collected = []
-        pending = rejects  # the cleaning rejects travel with the first batch
+        yielded = False
+        # The cleaning rejects travel with batch 0 (already written when it is skipped).
+        pending = empty_rejects() if 0 in skip else rejects
         with ThreadPoolExecutor(max_workers=1) as pool, context:
-            future = pool.submit(self._decode, batches[0]) if batches else None
-            for b, batch in enumerate(batches):
+            future = pool.submit(self._decode, batches[todo[0]]) if todo else None
+            for k, b in enumerate(todo):
+                batch = batches[b]
                 decoded, failures, decode_s = future.result()
-                if b + 1 < len(batches):  # decode the next batch while this one extracts
-                    future = pool.submit(self._decode, batches[b + 1])
+                if k + 1 < len(todo):  # decode the next batch while this one extracts
+                    future = pool.submit(self._decode, batches[todo[k + 1]])
                 timings["decode"] += decode_s
                 for m in modalities:
                     batch, pending, keep = _reject_positions(batch, pending, failures[m], m)
                     decoded = {k: [v[i] for i in keep] for k, v in decoded.items()}
                     failures = {k: _remap(f, keep) for k, f in failures.items()}
-                if fitting and not self._fitted_first_batch and len(batch):
+                bar.update(len(batches[b]))
+                if fitting and not self._fitted_first_batch:
+                    if not len(batch):
+                        continue  # nothing to fit on yet; its rejects go with the next batch
                     for m in modalities:
                         if m != "text":
                             self.extractors_[m].fit(
@@ -302,17 +354,24 @@ class FeaturePipeline(BaseEstimator):
                     t0 = time.perf_counter()
                     blocks[m] = self._extract(m, decoded[m])
                     timings[m] += time.perf_counter() - t0
-                bar.update(len(batches[b]))
                 collected.append(pending)
-                yield self._feature_set(batch, blocks), pending
+                yielded = True
+                yield b, self._feature_set(batch, blocks), pending
                 pending = empty_rejects()
         bar.close()
-        if not batches:
+        if not yielded and not skip:
             collected.append(pending)
-            yield self._feature_set(frame, {m: None for m in modalities}), pending
         nonempty = [r for r in collected if len(r)]
         self.rejects_ = pd.concat(nonempty, ignore_index=True) if nonempty else empty_rejects()
         self.summary_ = summarize(n_input, self.rejects_)
+        if not yielded:
+            if fitting and not self._fitted_first_batch and modalities != ["text"]:
+                raise ValueError(
+                    f"no rows left to fit on: all {n_input} were rejected "
+                    f"({self.summary_['by_reason']}); see rejects_"
+                )
+            if not skip:
+                yield 0, self._feature_set(frame.iloc[:0], {m: None for m in modalities}), pending
 
     def _decode(self, batch):
         """Load every modality of one batch: (values per modality, failures, seconds)."""

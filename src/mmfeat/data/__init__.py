@@ -10,6 +10,7 @@ The steps, each usable alone:
   :func:`reject_failures` moves those rows into the rejects table
 - :func:`integrate`: join per-modality tables on their id
 - :func:`load`: one audio file, as ``librosa.load`` reads it
+- :func:`demo_dataset`: the generated multimodal dataset of ``mmfeat demo``
 """
 
 from .audio_io import load
@@ -22,6 +23,7 @@ from .clean import (
     summarize,
 )
 from .convert import decode_audio, decode_images, normalize_text, read_texts
+from .demo import DemoDataset, demo_dataset
 from .integrate import IntegrationReport, integrate
 from .manifest import (
     MODALITIES,
@@ -34,6 +36,8 @@ from .manifest import (
 )
 
 __all__ = [
+    "DemoDataset",
+    "demo_dataset",
     "IntegrationReport",
     "MODALITIES",
     "MODALITY_COLUMNS",

@@ -1,0 +1,299 @@
+"""``mmfeat demo``, ``mmfeat extract`` and ``mmfeat train``: the pipeline commands.
+
+Each ``add_*`` function registers a subcommand on the parser of
+:mod:`mmfeat.cli`; each ``cmd_*`` runs it and returns the exit status. User
+errors (a missing file, a bad column, nothing left after cleaning) print one
+line ``mmfeat <command>: error: ...`` and return 1; argparse's own errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A problem with the user's input; printed as one line, exit status 1."""
+
+
+def _say(*parts, file=None):
+    print(*parts, file=file or sys.stdout, flush=True)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {value}")
+    return value
+
+
+def _image_size(text: str):
+    try:
+        parts = [int(p) for p in text.lower().replace("x", ",").split(",") if p]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected SIZE or HxW (e.g. 64 or 64x96), got {text!r}")
+    return (parts[0], parts[-1])
+
+
+def _backend_arg(p):
+    from .backend import BACKENDS
+
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="compute backend (default: cpu; cuda needs CuPy and a GPU)")
+
+
+def _check_backend(backend):
+    if backend == "cuda":
+        from .backend import BackendUnavailableError, require_cuda
+
+        try:
+            require_cuda()
+        except BackendUnavailableError as exc:
+            raise UserError(f"--backend cuda: {exc}") from None
+
+
+def _format_table(frame) -> str:
+    cols = list(frame.columns)
+    rows = [[str(c) for c in cols]]
+    for rec in frame.itertuples(index=False):
+        rows.append([f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# -- demo --------------------------------------------------------------------------
+def add_demo(sub):
+    p = sub.add_parser(
+        "demo",
+        help="build the multimodal demo dataset, extract, fuse, train and evaluate",
+        description="Generate the built-in multimodal dataset (digit images, synthetic "
+        "vowel audio, topic sentences; no download), extract image, text and audio "
+        "features, and train and evaluate a model on each modality alone and on all "
+        "of them fused. Prints the time of each stage and the ablation table.",
+    )
+    p.add_argument("--n", type=_positive_int, default=4000,
+                   help="items in the dataset (default: %(default)s)")
+    p.add_argument("--classes", type=int, choices=range(2, 11), default=5, metavar="K",
+                   help="classes, 2-10 (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed (default: %(default)s)")
+    p.add_argument("--model", default="logistic",
+                   help="logistic, linear_svm, random_forest or knn (default: %(default)s)")
+    p.add_argument("--batch-size", type=_positive_int, default=4096,
+                   help="items extracted per batch (default: %(default)s)")
+    _backend_arg(p)
+    p.add_argument("--write-manifest", metavar="DIR",
+                   help="also write the dataset as PNG/WAV files plus DIR/manifest.csv")
+    p.add_argument("--json", metavar="PATH", help="write timings and results as JSON")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args) -> int:
+    from .data.demo import demo_dataset
+    from .models import MODEL_NAMES, ablation
+    from .pipeline import FeaturePipeline, default_extractors
+
+    if args.model not in MODEL_NAMES:
+        raise UserError(f"--model must be one of {', '.join(MODEL_NAMES)}, got {args.model!r}")
+    _check_backend(args.backend)
+    from .backend import resolve_backend
+
+    backend = resolve_backend(args.backend)
+    _say(f"mmfeat demo: {args.n} items, {args.classes} classes, backend {backend}")
+    times = {}
+    t0 = time.perf_counter()
+    data = demo_dataset(args.n, n_classes=args.classes, seed=args.seed)
+    times["generate"] = time.perf_counter() - t0
+    if args.write_manifest:
+        t0 = time.perf_counter()
+        path = data.write_manifest(args.write_manifest)
+        times["write manifest"] = time.perf_counter() - t0
+        _say(f"wrote {len(data)} items and {path}")
+
+    pipe = FeaturePipeline(
+        default_extractors(sr=data.sr, backend=args.backend),
+        batch_size=args.batch_size, backend=args.backend,
+    )
+    t0 = time.perf_counter()
+    features = pipe.fit_transform({**data.modalities, "id": data.ids, "label": data.labels})
+    times["extract"] = time.perf_counter() - t0
+    for stage in ("image", "text", "audio"):
+        times[f"  {stage}"] = pipe.timings_.get(stage, 0.0)
+    t0 = time.perf_counter()
+    table = ablation(features, data.labels, model=args.model, backend=args.backend)
+    times["train + evaluate (ablation)"] = time.perf_counter() - t0
+
+    _say("\nstage times")
+    for name, secs in times.items():
+        _say(f"  {name:<30} {secs:8.2f} s")
+    per_item = times["extract"] / len(data) * 1e6
+    _say(f"  extraction throughput          {len(data) / times['extract']:8.0f} items/s "
+         f"({per_item:.0f} us/item)")
+    dims = ", ".join(f"{m} {b.shape[1]}" for m, b in features.blocks.items())
+    _say(f"\nfeatures: {features.n_features} columns ({dims})")
+    _say(f"\nablation ({args.model}, one stratified 75/25 split)\n")
+    _say(_format_table(table))
+    single = table[table["fusion"] == "none"]
+    fused = table[(table["setting"] == "all")]
+    best_single = single.loc[single["accuracy"].idxmax()]
+    best_fused = fused.loc[fused["accuracy"].idxmax()]
+    _say(f"\nbest single modality: {best_single['setting']} accuracy "
+         f"{best_single['accuracy']:.3f}")
+    _say(f"fused ({best_fused['fusion']} fusion) accuracy: {best_fused['accuracy']:.3f} "
+         f"({best_fused['accuracy'] - best_single['accuracy']:+.3f})")
+    if args.json:
+        out = {
+            "n": len(data), "classes": args.classes, "backend": backend, "model": args.model,
+            "seconds": {k.strip(): v for k, v in times.items()},
+            "ablation": table.to_dict(orient="records"),
+        }
+        Path(args.json).write_text(json.dumps(out, indent=2))
+        _say(f"wrote {args.json}")
+    return 0
+
+
+# -- extract -----------------------------------------------------------------------
+def add_extract(sub):
+    p = sub.add_parser(
+        "extract",
+        help="clean, decode and extract the features of a manifest into Parquet",
+        description="Read a manifest (CSV, Parquet or JSON Lines with id, optional label, "
+        "and image / text / text_path / audio columns), clean it, decode its files and "
+        "write one Parquet table: id, label, one float32 column per feature and every "
+        "other manifest column. Rows that cannot be used go to the rejects CSV with their "
+        "reason; the counts add up. With --resume a killed run continues where it stopped.",
+    )
+    p.add_argument("manifest", help="the manifest file")
+    p.add_argument("-o", "--output", required=True, help="the features Parquet file to write")
+    p.add_argument("--rejects", metavar="CSV",
+                   help="where to write the rejected rows (default: OUTPUT's name + .rejects.csv)")
+    _backend_arg(p)
+    p.add_argument("--batch-size", type=_positive_int, default=1024,
+                   help="rows decoded and extracted at a time (default: %(default)s)")
+    p.add_argument("--image-size", type=_image_size, default=(64, 64), metavar="HxW",
+                   help="size images are resized to (default: 64x64)")
+    p.add_argument("--sr", type=_positive_int, default=16000,
+                   help="audio sample rate clips are resampled to (default: %(default)s)")
+    p.add_argument("--text-components", type=_positive_int, default=64,
+                   help="LSA dimensions of the text embedding (default: %(default)s)")
+    p.add_argument("--on-missing", choices=("reject", "impute"), default="reject",
+                   help="a missing modality value rejects the row, or imputes zeros plus a "
+                   "missing-indicator column (default: %(default)s)")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="accept paths that resolve outside the manifest's folder")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run (reuses OUTPUT.parts/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=cmd_extract)
+
+
+def cmd_extract(args) -> int:
+    from .jobs import ExtractJob
+
+    _check_backend(args.backend)
+    manifest = Path(args.manifest)
+    if not manifest.is_file():
+        raise UserError(f"manifest {args.manifest!r} not found")
+    job = ExtractJob(
+        manifest, Path(args.output),
+        rejects=Path(args.rejects) if args.rejects else None,
+        batch_size=args.batch_size, image_size=args.image_size, sr=args.sr,
+        text_components=args.text_components, on_missing=args.on_missing,
+        allow_outside=args.allow_outside, backend=args.backend,
+        progress=None if not args.quiet else False,
+    )
+    try:
+        summary = job.run(resume=args.resume)
+    except (ValueError, TypeError, FileExistsError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    if not args.quiet:
+        from .data import format_summary
+
+        _say(format_summary(summary))
+        _say(f"wrote {job.output} ({summary['kept']} rows) and {job.rejects} "
+             f"({summary['rejected']} rows)")
+    return 0
+
+
+# -- train -------------------------------------------------------------------------
+def add_train(sub):
+    p = sub.add_parser(
+        "train",
+        help="train and evaluate a model on a features Parquet file",
+        description="Train a model on the features written by `mmfeat extract` (or any "
+        "Parquet file with float feature columns named image_*, text_*, audio_*), "
+        "evaluate it on held-out rows and print accuracy, macro precision/recall/F1, "
+        "the confusion matrix and the per-modality ablation.",
+    )
+    p.add_argument("features", help="the features Parquet file")
+    p.add_argument("--label", required=True, metavar="COL", help="the label column")
+    p.add_argument("--model", default="logistic",
+                   help="logistic, linear_svm, random_forest or knn (default: %(default)s)")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--split-col", metavar="COL",
+                       help="column whose value 'test' marks the held-out rows "
+                       "(every other value is training)")
+    split.add_argument("--test-size", type=_fraction, default=0.2,
+                       help="fraction held out, stratified (default: %(default)s)")
+    p.add_argument("--tune", action="store_true",
+                   help="cross-validated search of the model's key parameters first")
+    p.add_argument("--report", metavar="JSON", help="write the evaluation as JSON")
+    p.add_argument("--save", metavar="PATH",
+                   help="save the trained model (joblib; load only files you trust)")
+    p.add_argument("--seed", type=int, default=0, help="split and model seed")
+    _backend_arg(p)
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from .jobs import train
+
+    _check_backend(args.backend)
+    if not Path(args.features).is_file():
+        raise UserError(f"features file {args.features!r} not found")
+    try:
+        report = train(
+            Path(args.features), label=args.label, model=args.model,
+            split_col=args.split_col, test_size=args.test_size, tune=args.tune,
+            save=args.save, seed=args.seed, backend=args.backend, log=_say,
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UserError(str(exc).strip("'\"")) from None
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, default=str))
+        _say(f"wrote {args.report}")
+    return 0
+
+
+def run(func, args, command: str) -> int:
+    """Run ``func(args)``; a UserError becomes one line on stderr and status 1."""
+    try:
+        return func(args)
+    except UserError as exc:
+        print(f"mmfeat {command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"mmfeat {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["add_demo", "add_extract", "add_train", "run", "UserError"]

@@ -1,1 +1,68 @@
-"""mmfeat.audio (in progress)."""
+"""Audio features with librosa 0.11's names, parameters and numbers, on whole batches.
+
+``y`` is ``(..., T)``: every leading index is a mono clip. Clips of different
+lengths go through :func:`pad_batch` -> ``(y, lengths)``; every frame-wise function
+takes ``lengths=`` and treats each clip as ending at its own length.
+
+Spectra: :func:`stft`, :func:`spectrogram`, :func:`mel_filterbank`,
+:func:`melspectrogram`, :func:`power_to_db`, :func:`amplitude_to_db`, :func:`mfcc`,
+:func:`delta`. Descriptors: :func:`spectral_centroid`, :func:`spectral_bandwidth`,
+:func:`spectral_rolloff`, :func:`spectral_flatness`, :func:`zero_crossing_rate`,
+:func:`rms`, :func:`waveform_stats`. Transformer: :class:`AudioFeatures`.
+Backends: ``"numpy"`` (reference) and ``"cpu"`` (Numba + scipy.fft + BLAS).
+"""
+
+from .descriptors import (
+    WAVEFORM_STAT_NAMES,
+    pad_batch,
+    rms,
+    spectral_bandwidth,
+    spectral_centroid,
+    spectral_flatness,
+    spectral_rolloff,
+    waveform_stats,
+    zero_crossing_rate,
+)
+from .features import AudioFeatures
+from .spectral import (
+    amplitude_to_db,
+    delta,
+    mel_filterbank,
+    melspectrogram,
+    mfcc,
+    power_to_db,
+    spectrogram,
+    stft,
+)
+
+
+def load(path, sr=None, mono=True):
+    """Read an audio file as float32 in [-1, 1], optionally resampled and mixed to mono.
+
+    A thin wrapper over :func:`mmfeat.data.audio_io.load` (soundfile for WAV, FLAC
+    and OGG; soxr for resampling, as librosa; int16/int32 PCM scaled to [-1, 1]).
+
+    Parameters
+    ----------
+    path : str or path-like
+    sr : float, optional
+        Target rate; None keeps the file's rate.
+    mono : bool, default True
+
+    Returns
+    -------
+    y : ndarray, (T,) mono or (channels, T)
+    sr : float
+        The rate of ``y``.
+    """
+    from ..data.audio_io import load as _load
+
+    return _load(path, sr=sr, mono=mono)
+
+
+__all__ = [
+    "WAVEFORM_STAT_NAMES", "AudioFeatures", "amplitude_to_db", "delta", "load",
+    "mel_filterbank", "melspectrogram", "mfcc", "pad_batch", "power_to_db", "rms",
+    "spectral_bandwidth", "spectral_centroid", "spectral_flatness", "spectral_rolloff",
+    "spectrogram", "stft", "waveform_stats", "zero_crossing_rate",
+]

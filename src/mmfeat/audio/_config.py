@@ -1,0 +1,10 @@
+"""Tunables of the audio backends (kept here so that tests can shrink them)."""
+
+#: working-set bytes per chunk of clips in the CPU spectral pipeline (frames, rFFT
+#: output and power spectrum of one chunk), so memory stays bounded for long inputs.
+#: Chunks are large on purpose: every chunk costs several parallel regions, and on a
+#: busy 2-core machine each region's OpenMP barrier costs milliseconds (2 MB chunks
+#: ran 20x slower than 64 MB ones for 512 one-second clips under load)
+CPU_CHUNK_BYTES = 64 << 20
+#: rFFT worker threads for scipy.fft (-1: all cores)
+FFT_WORKERS = -1

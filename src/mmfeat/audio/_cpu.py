@@ -1,0 +1,197 @@
+"""The ``cpu`` backend: Numba framing/windowing, scipy.fft on all cores, BLAS mel
+and DCT projections, processed in chunks of whole clips.
+
+Arguments arrive validated and normalised by the public layer: ``y`` (N, T)
+C-contiguous float32/float64, ``lengths`` and ``nvalid`` (N,) int64. No Python
+loop runs over clips; the only loop is over chunks of clips
+(``_config.CPU_CHUNK_BYTES``), so frames of the whole batch never exist at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+import scipy.ndimage
+
+from ..kernels import audio as K
+from . import _config, _filters
+from ._checks import complex_dtype, n_frames
+
+_MODES = {"constant": K.PAD_CONSTANT, "reflect": K.PAD_REFLECT, "edge": K.PAD_EDGE}
+
+
+def _chunks(N: int, bytes_per_clip: int):
+    step = max(1, int(_config.CPU_CHUNK_BYTES // max(bytes_per_clip, 1)))
+    for s in range(0, N, step):
+        yield slice(s, min(N, s + step))
+
+
+def _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, sl):
+    """rFFT of the windowed frames of the clips in ``sl``: (n, t, F) complex."""
+    w = _filters.fft_window(window, win_length, n_fft, y.dtype)
+    nf = n_frames(y.shape[1], n_fft, hop, center)
+    fr = np.empty((sl.stop - sl.start, nf, n_fft), dtype=y.dtype)
+    K.frame_window(y[sl], lengths[sl], nvalid[sl], w, hop, n_fft // 2 if center else 0,
+                   _MODES[pad_mode], fr)
+    return scipy.fft.rfft(fr, axis=-1, workers=_config.FFT_WORKERS, overwrite_x=True)
+
+
+def _per_clip_bytes(T, n_fft, hop, center, itemsize):
+    nf = n_frames(T, n_fft, hop, center)
+    return nf * (n_fft * itemsize * 3 + 64)
+
+
+def stft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode):
+    N, T = y.shape
+    nf = n_frames(T, n_fft, hop, center)
+    out = np.empty((N, nf, n_fft // 2 + 1), dtype=complex_dtype(y.dtype))
+    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)):
+        out[sl] = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                              pad_mode, sl)
+    # (N, F, t) view of frame-major memory: the layout librosa's Fortran-order result has
+    return out.transpose(0, 2, 1)
+
+
+def _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
+                  power):
+    """Yield (slice, |STFT|**power as (n, t, F)) chunk by chunk."""
+    N, T = y.shape
+    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)):
+        X = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                        pad_mode, sl)
+        P = np.empty(X.shape, dtype=y.dtype)
+        K.power_spectrum(X.reshape(-1, X.shape[-1]), float(power),
+                         P.reshape(-1, P.shape[-1]))
+        yield sl, P
+
+
+def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
+                power):
+    N, T = y.shape
+    out = np.empty((N, n_frames(T, n_fft, hop, center), n_fft // 2 + 1), dtype=y.dtype)
+    for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                               pad_mode, power):
+        out[sl] = P
+    return out.transpose(0, 2, 1)
+
+
+def _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
+                power, basis):
+    """Yield (slice, mel power (n, t, M)): one BLAS matmul per chunk of clips."""
+    bt = np.ascontiguousarray(basis.T)
+    for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                               pad_mode, power):
+        n, nt, F = P.shape
+        yield sl, (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
+
+
+def melspectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
+                   power, basis):
+    N, T = y.shape
+    out = np.empty((N, n_frames(T, n_fft, hop, center), basis.shape[0]), dtype=y.dtype)
+    for sl, M in _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                             pad_mode, power, basis):
+        out[sl] = M
+    return out.transpose(0, 2, 1)
+
+
+def mfcc(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, power,
+         basis, amin, ref_db, top_db, dct):
+    """Mel -> dB (per-clip top_db, in place) -> DCT matmul, chunk by chunk."""
+    N, T = y.shape
+    nf = n_frames(T, n_fft, hop, center)
+    out = np.empty((N, nf, dct.shape[0]), dtype=y.dtype)
+    dt = np.ascontiguousarray(dct.T)
+    use_top = top_db is not None
+    for sl, M in _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                             pad_mode, power, basis):
+        K.to_db(M, nvalid[sl], float(amin), float(ref_db),
+                float(top_db) if use_top else 0.0, use_top)
+        n, nt, m = M.shape
+        out[sl] = (M.reshape(n * nt, m) @ dt).reshape(n, nt, -1)
+    _zero_invalid(out, nvalid)
+    return out.transpose(0, 2, 1)
+
+
+def _zero_invalid(out, nvalid):
+    """Frame-major (N, t, C): zero rows at or past each clip's frame count."""
+    t = np.arange(out.shape[1])
+    out[t[None, :] >= nvalid[:, None]] = 0
+
+
+def descriptors(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
+                sr, p=2.0, roll_percent=0.85, amin=1e-10, flat_power=2.0):
+    """(N, 4, t): centroid, bandwidth, rolloff, flatness from the magnitude spectrum."""
+    N, T = y.shape
+    freq = _filters.fft_frequencies(sr=sr, n_fft=n_fft)
+    out = np.empty((N, 4, n_frames(T, n_fft, hop, center)), dtype=np.float64)
+    for sl, S in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                               pad_mode, 1.0):
+        K.spectral_stats(S, freq, nvalid[sl], float(p), y.dtype.type(roll_percent),
+                         float(amin), float(flat_power), out[sl])
+    return out.astype(y.dtype)
+
+
+def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
+                       flat_power=2.0):
+    """Same as :func:`descriptors` on a given magnitude spectrogram (N, F, t)."""
+    Sf = np.ascontiguousarray(np.swapaxes(S, 1, 2))
+    out = np.empty((S.shape[0], 4, S.shape[2]), dtype=np.float64)
+    K.spectral_stats(Sf, np.asarray(freq, np.float64), nvalid, float(p),
+                     Sf.dtype.type(roll_percent), float(amin), float(flat_power), out)
+    return out.astype(S.dtype)
+
+
+def zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold,
+            want_zcr=True, want_rms=True):
+    N, T = y.shape
+    nf = n_frames(T, frame_length, hop, center)
+    z = np.empty((N, nf if want_zcr else 0), dtype=np.float64)
+    r = np.empty((N, nf if want_rms else 0), dtype=np.float64)
+    K.zcr_rms(y, lengths, nvalid, frame_length, hop, frame_length // 2 if center else 0,
+              _MODES[pad_mode], float(threshold), z, r)
+    return z.astype(y.dtype)[:, None, :], r.astype(y.dtype)[:, None, :]
+
+
+def waveform_stats(y, lengths, threshold):
+    out = np.empty((y.shape[0], 6), dtype=np.float64)
+    K.waveform_stats(y, lengths, float(threshold), out)
+    return out
+
+
+def delta(data, width, order, nvalid):
+    """(N, C, t) Savitzky-Golay derivative per row over its first nvalid frames; rows
+    with nvalid >= width only (the caller routes shorter rows to the reference)."""
+    taps, edge = _filters.savgol_tables(width, order)
+    out = scipy.ndimage.correlate1d(data, taps.astype(data.dtype), axis=-1,
+                                    mode="constant")
+    K.delta_fix_edges(data, out, nvalid, edge, width // 2)
+    return out
+
+
+def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spectral):
+    """One pass for ``AudioFeatures``: MFCC (N, n_mfcc, t) and, when ``spectral``,
+    (N, 6, t) centroid, bandwidth, rolloff, flatness, zcr, rms, sharing each chunk's
+    FFT between the mel path and the descriptors (Hann window, centred, constant)."""
+    N, T = y.shape
+    nf = n_frames(T, n_fft, hop, True)
+    mf = np.empty((N, nf, dct.shape[0]), dtype=y.dtype)
+    stats = np.empty((N, 6, nf), dtype=np.float64) if spectral else None
+    bt = np.ascontiguousarray(basis.T)
+    dt = np.ascontiguousarray(dct.T)
+    freq = _filters.fft_frequencies(sr=sr, n_fft=n_fft)
+    for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, "hann", True,
+                               "constant", 2.0):
+        n, nt, F = P.shape
+        M = (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
+        if spectral:
+            np.sqrt(P, out=P)
+            K.spectral_stats(P, freq, nvalid[sl], 2.0, y.dtype.type(0.85), 1e-10, 2.0,
+                             stats[sl])
+        K.to_db(M, nvalid[sl], 1e-10, 0.0, 80.0, True)
+        mf[sl] = (M.reshape(n * nt, -1) @ dt).reshape(n, nt, -1)
+    _zero_invalid(mf, nvalid)
+    if spectral:
+        K.zcr_rms(y, lengths, nvalid, n_fft, hop, n_fft // 2, K.PAD_CONSTANT, 1e-10,
+                  stats[:, 4], stats[:, 5])
+    return np.ascontiguousarray(mf.transpose(0, 2, 1)), stats

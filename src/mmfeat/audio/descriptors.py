@@ -1,0 +1,375 @@
+"""Spectral descriptors, frame-wise zero-crossing rate and RMS, waveform statistics,
+and :func:`pad_batch` for clips of different lengths.
+
+librosa 0.11's names, parameters and defaults; ``y`` is ``(..., T)`` and
+``lengths=`` marks each clip's end in a padded batch, as in :mod:`.spectral`.
+Frame-wise outputs are ``(..., 1, n_frames)`` as librosa's; frames past a clip's
+end are 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _filters
+from ._checks import as_audio, check_real, float_dtype, frame_params
+from ._dispatch import Batch
+from .spectral import _frames_of, _spectrogram
+
+#: column names of :func:`waveform_stats`
+WAVEFORM_STAT_NAMES = ("mean", "std", "peak", "rms", "zcr", "crest_factor")
+
+
+def pad_batch(clips, *, dtype=np.float32):
+    """Stack 1-D clips of different lengths into one zero-padded batch.
+
+    Parameters
+    ----------
+    clips : sequence of 1-D arrays
+        Mono audio; float, or int8/16/32/uint8 PCM (scaled to [-1, 1)).
+    dtype : float32 or float64, default float32
+
+    Returns
+    -------
+    y : (N, T_max) ndarray of ``dtype``
+        Clip n in ``y[n, :lengths[n]]``, zeros after it (T_max = 0 when all are empty).
+    lengths : (N,) int64
+
+    Raises
+    ------
+    ValueError
+        a clip is not 1-D (stereo ``(T, 2)`` clips: mix down with ``x.mean(axis=1)``),
+        or contains NaN/inf.
+    TypeError
+        ``clips`` is an array or string rather than a sequence of clips.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mmfeat.audio import pad_batch
+    >>> y, n = pad_batch([np.ones(3, np.float32), np.ones(5, np.float32)])
+    >>> y.shape, n.tolist()
+    ((2, 5), [3, 5])
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    if isinstance(clips, (str, bytes)) or clips is None:
+        raise TypeError(f"clips must be a sequence of 1-D arrays, got {type(clips).__name__}")
+    if isinstance(clips, np.ndarray) and clips.ndim != 1 or (
+        isinstance(clips, np.ndarray) and clips.dtype != object
+    ):
+        if isinstance(clips, np.ndarray) and clips.ndim == 2:
+            clips = list(clips)
+        else:
+            raise TypeError("clips must be a sequence of 1-D arrays (a list), got an array "
+                            f"of shape {clips.shape}")
+    items = []
+    for i, c in enumerate(clips):
+        a = as_audio(c, f"clips[{i}]")
+        if a.ndim != 1:
+            raise ValueError(
+                f"clips[{i}] must be 1-D mono audio, got shape {a.shape}"
+                + ("; mix stereo down with x.mean(axis=1)" if a.ndim == 2 else ""))
+        items.append(a)
+    lengths = np.array([a.shape[0] for a in items], dtype=np.int64)
+    T = int(lengths.max()) if len(items) else 0
+    y = np.zeros((len(items), T), dtype=dtype)
+    for i, a in enumerate(items):
+        y[i, : a.shape[0]] = a
+    return y, lengths
+
+
+def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, lengths,
+               backend):
+    """(Batch or None, S (N, F, t), nvalid (N,), n_fft, lead)."""
+    if S is not None:
+        S = np.asarray(S)
+        if S.ndim < 2 or np.iscomplexobj(S):
+            raise ValueError(f"S must be a real (..., F, t) spectrogram, got shape {S.shape}, "
+                             f"dtype {S.dtype}")
+        if S.size and S.min() < 0:
+            raise ValueError("S must be non-negative (a magnitude spectrogram)")
+        S = S.astype(float_dtype(S.dtype), copy=False)
+        lead = S.shape[:-2]
+        S3 = S.reshape(-1, *S.shape[-2:])
+        nv = np.full(S3.shape[0], S.shape[-1], dtype=np.int64)
+        return None, S3, nv, 2 * (S.shape[-2] - 1), lead
+    if y is None:
+        raise ValueError("either y or S must be given")
+    n_fft, hop, win, window, center, pad_mode = frame_params(
+        n_fft, hop_length, win_length, window, center, pad_mode)
+    b = Batch(y, lengths, backend)
+    nv = _frames_of(b, n_fft, hop, center)
+    S3 = _spectrogram(b, nv, n_fft, hop, win, window, center, pad_mode, 1.0)
+    return b, S3, nv, n_fft, b.lead
+
+
+def _freq(freq, sr, n_fft, F):
+    if freq is None:
+        return _filters.fft_frequencies(sr=check_real(sr, "sr", positive=True), n_fft=n_fft)
+    freq = np.asarray(freq, dtype=np.float64)
+    if freq.shape != (F,):
+        raise ValueError(f"freq must have shape ({F},) (one per frequency bin), got "
+                         f"{freq.shape}")
+    return freq
+
+
+def _stats(b, S3, freq, nv, **kw):
+    """(N, 4, t) centroid, bandwidth, rolloff, flatness with the backend of ``b``."""
+    from . import _cpu, _reference
+
+    if b is not None and b.backend == "numpy":
+        cen = _reference.spectral_centroid(S3, freq)
+        out = np.concatenate([
+            cen,
+            _reference.spectral_bandwidth(S3, freq, cen, kw.get("p", 2.0)),
+            _reference.spectral_rolloff(S3, freq, kw.get("roll_percent", 0.85)),
+            _reference.spectral_flatness(S3, kw.get("amin", 1e-10), kw.get("flat_power", 2.0)),
+        ], axis=1)
+        t = np.arange(out.shape[-1])
+        out = np.where((t[None, :] < nv[:, None])[:, None, :], out, 0)
+        return out.astype(S3.dtype)
+    return _cpu.descriptors_from_S(S3, freq, nv, **kw)
+
+
+def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, freq=None,
+                      win_length=None, window="hann", center=True, pad_mode="constant",
+                      lengths=None, backend=None):
+    """Magnitude-weighted mean frequency of each frame, as
+    ``librosa.feature.spectral_centroid``.
+
+    Parameters
+    ----------
+    y : array, (..., T), optional
+    sr : float, default 22050
+    S : array, (..., 1 + n_fft // 2, t), optional
+        Magnitude spectrogram instead of y.
+    n_fft, hop_length, win_length, window, center, pad_mode
+        As :func:`mmfeat.audio.spectrogram`.
+    freq : (1 + n_fft // 2,) array, optional
+        Bin frequencies (default: the FFT bin centres).
+    lengths, backend
+        As :func:`mmfeat.audio.stft`.
+
+    Returns
+    -------
+    (..., 1, n_frames) float32 (float64 for float64 input); 0 for silent frames.
+    """
+    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
+                                        pad_mode, lengths, backend)
+    f = _freq(freq, sr, n_fft, S3.shape[1])
+    return _stats(b, S3, f, nv)[:, 0:1].reshape(lead + (1, S3.shape[-1]))
+
+
+def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
+                       win_length=None, window="hann", center=True, pad_mode="constant",
+                       freq=None, centroid=None, norm=True, p=2.0, lengths=None,
+                       backend=None):
+    """p-th order spectral bandwidth of each frame, as
+    ``librosa.feature.spectral_bandwidth``: ``(sum_f S[f] |f - centroid|^p)^(1/p)``
+    with S normalised to unit sum when ``norm``.
+
+    Parameters
+    ----------
+    As :func:`spectral_centroid`, plus ``centroid`` ((..., 1, t), optional), ``norm``
+    (bool, default True) and ``p`` (float > 0, default 2).
+
+    Returns
+    -------
+    (..., 1, n_frames) float32 (float64 for float64 input)
+    """
+    p = check_real(p, "p", positive=True)
+    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
+                                        pad_mode, lengths, backend)
+    f = _freq(freq, sr, n_fft, S3.shape[1])
+    if centroid is None and norm:
+        return _stats(b, S3, f, nv, p=p)[:, 1:2].reshape(lead + (1, S3.shape[-1]))
+    from . import _reference
+
+    if centroid is None:
+        centroid = _stats(b, S3, f, nv)[:, 0:1]
+    centroid = np.asarray(centroid, dtype=np.float64).reshape(S3.shape[0], 1, S3.shape[-1])
+    W = S3.astype(np.float64)
+    if norm:
+        W = _reference._normalize_l1(S3)
+    out = np.sum(W * np.abs(f[None, :, None] - centroid) ** p, axis=1, keepdims=True) ** (1 / p)
+    return out.astype(S3.dtype).reshape(lead + (1, S3.shape[-1]))
+
+
+def spectral_rolloff(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
+                     win_length=None, window="hann", center=True, pad_mode="constant",
+                     freq=None, roll_percent=0.85, lengths=None, backend=None):
+    """Frequency below which ``roll_percent`` of each frame's magnitude lies, as
+    ``librosa.feature.spectral_rolloff`` (the first bin whose running sum reaches
+    ``roll_percent`` of the total, summed in the input's float type as librosa does).
+
+    Parameters
+    ----------
+    As :func:`spectral_centroid`, plus ``roll_percent`` (0 < roll_percent < 1,
+    default 0.85).
+
+    Returns
+    -------
+    (..., 1, n_frames) float32 (float64 for float64 input)
+    """
+    roll_percent = check_real(roll_percent, "roll_percent")
+    if not 0.0 < roll_percent < 1.0:
+        raise ValueError(f"roll_percent must lie between 0 and 1, got {roll_percent}")
+    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
+                                        pad_mode, lengths, backend)
+    f = _freq(freq, sr, n_fft, S3.shape[1])
+    return _stats(b, S3, f, nv, roll_percent=roll_percent)[:, 2:3].reshape(
+        lead + (1, S3.shape[-1]))
+
+
+def spectral_flatness(y=None, *, S=None, n_fft=2048, hop_length=512, win_length=None,
+                      window="hann", center=True, pad_mode="constant", amin=1e-10,
+                      power=2.0, lengths=None, backend=None):
+    """Geometric over arithmetic mean of ``max(amin, S**power)`` per frame, as
+    ``librosa.feature.spectral_flatness`` (S the magnitude spectrogram).
+
+    Parameters
+    ----------
+    As :func:`spectral_centroid` (no sr), plus ``amin`` (> 0, default 1e-10) and
+    ``power`` (> 0, default 2).
+
+    Returns
+    -------
+    (..., 1, n_frames) float32 (float64 for float64 input); 1 for silent frames.
+    """
+    amin = check_real(amin, "amin", positive=True)
+    power = check_real(power, "power", positive=True)
+    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
+                                        pad_mode, lengths, backend)
+    f = _filters.fft_frequencies(sr=2.0, n_fft=n_fft)[: S3.shape[1]]
+    if f.shape[0] != S3.shape[1]:
+        f = np.zeros(S3.shape[1])
+    return _stats(b, S3, f, nv, amin=amin, flat_power=power)[:, 3:4].reshape(
+        lead + (1, S3.shape[-1]))
+
+
+def _frame_args(frame_length, hop_length, center, pad_mode="constant"):
+    fl, hop, _, _, center, pad_mode = frame_params(frame_length, hop_length, None, "hann",
+                                                   center, pad_mode)
+    return fl, hop, center, pad_mode
+
+
+def _zcr_rms(y, frame_length, hop_length, center, pad_mode, threshold, lengths, backend,
+             want_zcr):
+    fl, hop, center, pad_mode = _frame_args(frame_length, hop_length, center, pad_mode)
+    b = Batch(y, lengths, backend)
+    if not center:
+        from ._checks import warn_short
+
+        warn_short(fl, b.y.shape[1], False, b.lengths if b.has_lengths else None)
+    nv = b.nvalid(fl, hop, center)
+    if b.backend == "numpy":
+        if want_zcr:
+            out = b.impl.zero_crossing_rate(b.y, b.lengths, fl, hop, center, threshold)
+        else:
+            out = b.impl.rms(b.y, b.lengths, fl, hop, center, pad_mode)
+        return b.unflatten(out.astype(b.y.dtype))
+    z, r = b.impl.zcr_rms(b.y, b.lengths, nv, fl, hop, center, pad_mode, threshold,
+                          want_zcr, not want_zcr)
+    return b.unflatten(z if want_zcr else r)
+
+
+def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True,
+                       threshold=1e-10, lengths=None, backend=None):
+    """Fraction of sign changes per frame, as ``librosa.feature.zero_crossing_rate``.
+
+    Centred frames are padded with the edge sample (librosa's choice); samples with
+    ``|y| <= threshold`` count as positive zero; the count is divided by
+    ``frame_length``.
+
+    Parameters
+    ----------
+    y : array, (..., T)
+    frame_length : int, default 2048
+    hop_length : int, default 512
+    center : bool, default True
+    threshold : float >= 0, default 1e-10
+    lengths, backend
+        As :func:`mmfeat.audio.stft`.
+
+    Returns
+    -------
+    (..., 1, n_frames) float32 (float64 for float64 input; librosa returns float64)
+    """
+    threshold = check_real(threshold, "threshold", nonneg=True)
+    return _zcr_rms(y, frame_length, hop_length, center, "edge", threshold, lengths,
+                    backend, True)
+
+
+def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
+        pad_mode="constant", lengths=None, backend=None):
+    """Root-mean-square of each frame, as ``librosa.feature.rms``.
+
+    Parameters
+    ----------
+    y : array, (..., T), optional
+    S : array, (..., 1 + frame_length // 2, t), optional
+        A magnitude spectrogram; RMS by Parseval as librosa does.
+    frame_length : int, default 2048
+    hop_length : int, default 512
+    center : bool, default True
+    pad_mode : {"constant", "reflect", "edge"}, default "constant"
+    lengths, backend
+        As :func:`mmfeat.audio.stft`.
+
+    Returns
+    -------
+    (..., 1, n_frames) float32 (float64 for float64 input); sums run in float64.
+    """
+    if S is not None:
+        S = np.asarray(S)
+        if S.ndim < 2:
+            raise ValueError(f"S must be (..., F, t), got shape {S.shape}")
+        fl, _, _, _ = _frame_args(frame_length, hop_length, center, pad_mode)
+        if S.shape[-2] != fl // 2 + 1:
+            raise ValueError(
+                f"Since S.shape[-2] is {S.shape[-2]}, frame_length is expected to be "
+                f"{S.shape[-2] * 2 - 2} or {S.shape[-2] * 2 - 1}; found {fl}")
+        x = np.abs(S).astype(np.float64) ** 2
+        x[..., 0, :] *= 0.5
+        if fl % 2 == 0:
+            x[..., -1, :] *= 0.5
+        out = np.sqrt(2 * np.sum(x, axis=-2, keepdims=True) / fl**2)
+        return out.astype(float_dtype(np.abs(S).dtype))
+    if y is None:
+        raise ValueError("either y or S must be given")
+    return _zcr_rms(y, frame_length, hop_length, center, pad_mode, 0.0, lengths, backend,
+                    False)
+
+
+def waveform_stats(y, lengths=None, *, threshold=1e-10, backend=None):
+    """Per-clip statistics of the samples: mean, std, peak ``|y|``, RMS, zero-crossing
+    rate and crest factor (names in :data:`WAVEFORM_STAT_NAMES`).
+
+    Parameters
+    ----------
+    y : array, (..., T)
+    lengths : array of int, shape y.shape[:-1], optional
+        Only ``y[n, :lengths[n]]`` counts.
+    threshold : float >= 0, default 1e-10
+        Samples with ``|y| <= threshold`` count as zero for the crossings.
+    backend : {"numpy", "cpu"}, optional
+
+    Returns
+    -------
+    (..., 6) float32 (float64 for float64 input)
+        std is the population std (ddof 0); zcr = sign changes between neighbours /
+        L (librosa's zero_crossing_rate over one frame of the whole clip); crest
+        factor = peak / RMS, 0 for a silent clip. An empty clip gives all zeros.
+    """
+    threshold = check_real(threshold, "threshold", nonneg=True)
+    b = Batch(y, lengths, backend)
+    out = b.impl.waveform_stats(b.y, b.lengths, threshold)
+    return b.unflatten(out.astype(b.y.dtype))
+
+
+__all__ = [
+    "WAVEFORM_STAT_NAMES", "pad_batch", "rms", "spectral_bandwidth", "spectral_centroid",
+    "spectral_flatness", "spectral_rolloff", "waveform_stats", "zero_crossing_rate",
+]

@@ -34,7 +34,7 @@ class Batch:
         lengths = check_lengths(lengths, y.shape)
         self.has_lengths = lengths is not None
         self.lead = y.shape[:-1]
-        self.y = y.reshape(-1, y.shape[-1])
+        self.y = y.reshape(int(np.prod(self.lead, dtype=np.int64)), y.shape[-1])
         N, T = self.y.shape
         self.lengths = (np.full(N, T, dtype=np.int64) if lengths is None
                         else np.ascontiguousarray(lengths.reshape(-1)))

@@ -92,7 +92,7 @@ def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, le
             raise ValueError("S must be non-negative (a magnitude spectrogram)")
         S = S.astype(float_dtype(S.dtype), copy=False)
         lead = S.shape[:-2]
-        S3 = S.reshape(-1, *S.shape[-2:])
+        S3 = S.reshape(int(np.prod(lead)), *S.shape[-2:])
         nv = np.full(S3.shape[0], S.shape[-1], dtype=np.int64)
         return None, S3, nv, 2 * (S.shape[-2] - 1), lead
     if y is None:

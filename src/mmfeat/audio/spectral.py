@@ -287,7 +287,7 @@ def _ref_value(ref, S):
         return ref
     if S.ndim < 3:
         return float(ref(S))
-    flat = S.reshape(-1, *S.shape[-2:])
+    flat = S.reshape(int(np.prod(S.shape[:-2])), *S.shape[-2:])
     vals = np.array([float(ref(c)) for c in flat], dtype=np.float64)
     return vals.reshape(S.shape[:-2] + (1, 1))
 
@@ -488,7 +488,8 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
         if data.ndim < 2:
             raise ValueError("lengths= needs data of shape (..., C, t)")
         nv = check_lengths(lengths, data.shape[:-2] + data.shape[-1:], "lengths").reshape(-1)
-    d3 = data.reshape(-1, data.shape[-2] if data.ndim >= 2 else 1, data.shape[-1])
+    d3 = data.reshape(int(np.prod(data.shape[:-2])), data.shape[-2] if data.ndim >= 2 else 1,
+                      data.shape[-1])
     long = nv >= width
     if be == "cpu":
         out = np.empty_like(d3)

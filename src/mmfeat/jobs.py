@@ -152,13 +152,14 @@ class ExtractJob:
                 raise
             _atomic_write(pipe_path, lambda p: joblib.dump(pipe, p))
 
-        n_batches = max(1, -(-len(frame) // self.batch_size))
-        done = {i for i in range(n_batches) if (self.parts / _part(i)).exists()}
+        # At most this many batches: cleaning may leave fewer rows than the manifest has.
+        n_max = max(1, -(-len(frame) // self.batch_size))
+        done = {i for i in range(n_max) if (self.parts / _part(i)).exists()}
         for i, features, rejects in pipe._iter_indexed(frame, skip=done):
             _atomic_write(self.parts / _rejects_part(i),
                           lambda p, r=rejects: r.to_csv(p, index=False))
             _atomic_write(self.parts / _part(i), lambda p, f=features: f.write_parquet(p))
-        return self._finish(n_input, n_batches)
+        return self._finish(n_input, pipe._n_batches)
 
     def _finish(self, n_input: int, n_batches: int) -> dict:
         import pyarrow as pa

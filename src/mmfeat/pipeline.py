@@ -33,7 +33,7 @@ from .data import clean, empty_rejects, read_manifest, summarize
 from .data.clean import REJECT_COLUMNS
 from .data.convert import decode_audio, decode_images, normalize_text, read_texts
 from .data.manifest import MODALITIES, ROW_COLUMN
-from .fusion import FeatureSet, concat
+from .fusion import FeatureSet, column_name, concat
 
 _INTERNAL = (ROW_COLUMN, "_outside", "_pos")
 
@@ -193,7 +193,7 @@ class FeaturePipeline(BaseEstimator):
     def get_feature_names_out(self) -> list[str]:
         """The table columns of every block, in extractor order."""
         self._check_fitted()
-        return [c for cols in self._block_columns().values() for c in cols]
+        return [column_name(m, c) for m, cols in self._block_columns().items() for c in cols]
 
     # -- validation -------------------------------------------------------------
     def _check_params(self):
@@ -314,6 +314,8 @@ class FeaturePipeline(BaseEstimator):
         modalities = list(self.extractors_)
         size = self.batch_size
         batches = [frame.iloc[i : i + size] for i in range(0, len(frame), size)]
+        # Batches are cut after cleaning: ExtractJob needs their count, not the manifest's.
+        self._n_batches = max(1, len(batches))
         todo = [b for b in range(len(batches)) if b not in skip]
         timings = self.timings_
         for key in ["decode", *modalities]:

@@ -16,8 +16,10 @@ whose formants overlap other classes', misleading words), and the views are
 corrupted independently, so fusing them recovers most of what each one loses.
 
 Items are generated in fixed chunks of :data:`CHUNK` items, each from its own
-seeded stream, so the first ``k`` items of ``demo_dataset(n)`` do not depend
-on ``n`` and a dataset can be generated part by part.
+seeded stream, so the first ``k * CHUNK`` items of ``demo_dataset(n)`` do not
+depend on ``n`` and a dataset can be generated part by part. Inside a chunk
+they do: the random draws of a partial chunk are sized to its items (only
+the labels are drawn for the whole chunk).
 """
 
 from __future__ import annotations

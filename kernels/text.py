@@ -45,7 +45,7 @@ _M32 = np.uint64(0xFFFFFFFF)
 # --- UTF-8 ----------------------------------------------------------------------
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _decode(buf, i):
     """(code point, byte length) of the UTF-8 sequence starting at buf[i]."""
     b = np.int64(buf[i])
@@ -60,7 +60,7 @@ def _decode(buf, i):
             | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F)), 4
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _encode(cp, out, o):
     """Write code point cp as UTF-8 at out[o]; return the number of bytes."""
     if cp < 0x80:
@@ -113,7 +113,7 @@ def _final_sigma(buf, b0, b1, i, cls):
 # --- hashing --------------------------------------------------------------------
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def hash64(buf, s, e):
     """64-bit FNV-1a of buf[s:e] with a final avalanche (murmur3's fmix64)."""
     h = _FNV_OFFSET
@@ -127,7 +127,7 @@ def hash64(buf, s, e):
     return h
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _rotl32(x, r):
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
 
@@ -175,7 +175,7 @@ def murmur3_32(buf, s, e):
     return v
 
 
-@numba.njit(inline="always", **_jit)
+@numba.njit(**_jit)
 def _same_bytes(a, s1, n1, b, s2, n2):
     if n1 != n2:
         return False
@@ -203,6 +203,26 @@ def _is_stop(out, s, e, stop_h, stop_buf, stop_off):
 
 
 @numba.njit(**_jit)
+def _lower_at(buf, i, b0, b1, cls, low, low_ext, lower):
+    """Code points of the (lower-cased) non-ASCII character at buf[i]: (n, c0, c1, c2, bytes)."""
+    cp, nb = _decode(buf, i)
+    if not lower:
+        return 1, cp, np.int64(-1), np.int64(-1), nb
+    m = low[cp]
+    if m >= 0:
+        if cp == 0x3A3 and _final_sigma(buf, b0, b1, i, cls):
+            return 1, np.int64(0x3C2), np.int64(-1), np.int64(-1), nb
+        return 1, np.int64(m), np.int64(-1), np.int64(-1), nb
+    r = -m - 1
+    w = low_ext.shape[1]
+    c0 = np.int64(low_ext[r, 0])
+    c1 = np.int64(low_ext[r, 1]) if w > 1 else np.int64(-1)
+    c2 = np.int64(low_ext[r, 2]) if w > 2 else np.int64(-1)
+    n = 1 + np.int64(c1 >= 0) + np.int64(c2 >= 0)
+    return n, c0, c1, c2, nb
+
+
+@numba.njit(**_jit)
 def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop_off,
                     out, o0):
     """Processed text of doc [b0, b1) written at out[o0:]; returns its byte length."""
@@ -212,37 +232,37 @@ def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_bu
     space_run = 0  # char: consecutive re-\s characters seen (collapsed at >= 2)
     space_at = o0
     in_word = False  # char_wb: inside a str.split() word
+    has_stop = stop_h.shape[0] > 0
     i = b0
-    ext = np.empty(low_ext.shape[1], np.int64)
     while i < b1:
-        cp, nb = _decode(buf, i)
-        ne = 1
-        ext[0] = cp
-        if lower:
-            m = low[cp]
-            if m >= 0:
-                ext[0] = m
-                if cp == 0x3A3 and _final_sigma(buf, b0, b1, i, cls):
-                    ext[0] = 0x3C2
-            else:
-                ne = 0
-                for q in range(low_ext.shape[1]):
-                    if low_ext[-m - 1, q] >= 0:
-                        ext[q] = low_ext[-m - 1, q]
-                        ne += 1
+        b = buf[i]
+        if b < 0x80:  # ASCII, inline: str.lower() maps exactly A-Z
+            ne = 1
+            c0 = np.int64(b)
+            if lower and 65 <= c0 <= 90:
+                c0 += 32
+            c1 = np.int64(-1)
+            c2 = np.int64(-1)
+            nb = 1
+        else:
+            ne, c0, c1, c2, nb = _lower_at(buf, i, b0, b1, cls, low, low_ext, lower)
         i += nb
         for q in range(ne):
-            c = ext[q]
+            c = c0 if q == 0 else (c1 if q == 1 else c2)
             cc = cls[c]
             if kind == KIND_WORD:
                 if cc & WORD:
                     if run_len == 0:
                         run_start = o
-                    o += _encode(c, out, o)
+                    if c < 0x80:
+                        out[o] = c
+                        o += 1
+                    else:
+                        o += _encode(c, out, o)
                     run_len += 1
                 elif run_len > 0:
-                    if run_len >= 2 and not _is_stop(out, run_start, o, stop_h, stop_buf,
-                                                     stop_off):
+                    if run_len >= 2 and not (has_stop and _is_stop(out, run_start, o, stop_h,
+                                                                   stop_buf, stop_off)):
                         out[o] = 32
                         o += 1
                     else:
@@ -271,7 +291,8 @@ def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_bu
                         in_word = True
                     o += _encode(c, out, o)
     if kind == KIND_WORD:
-        if run_len >= 2 and not _is_stop(out, run_start, o, stop_h, stop_buf, stop_off):
+        if run_len >= 2 and not (has_stop and _is_stop(out, run_start, o, stop_h, stop_buf,
+                                                       stop_off)):
             out[o] = 32
             o += 1
         elif run_len > 0:
@@ -369,107 +390,117 @@ def preprocess(buf, offs, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop
 
 
 @numba.njit(**_jit)
-def _ngram_spans(out, s, e, kind, min_n, max_n, m, span_s, span_e):
-    """Write the m n-gram byte spans of a processed text in scikit-learn's order."""
-    k = 0
-    if kind != KIND_CHAR_WB:
-        nu = _count_units(out, s, e, kind)
-        starts = np.empty(nu + 1, np.int64)
-        _unit_bounds(out, s, e, kind, starts)
-        for n in range(min_n, max_n + 1):
-            for i in range(nu - n + 1):
-                span_s[k] = starts[i]
-                # word: a token ends one byte before the next token's start (the space)
-                span_e[k] = starts[i + n] - 1 if kind == KIND_WORD else starts[i + n]
-                k += 1
-        return k
-    nu = _count_units(out, s, e, KIND_CHAR)
-    starts = np.empty(nu + 1, np.int64)
-    _unit_bounds(out, s, e, KIND_CHAR, starts)
-    w0 = 0  # unit index of the space opening the current padded word
-    for u in range(1, nu):
-        if out[starts[u]] != 32:
-            continue
-        L = u - w0 + 1
-        for n in range(min_n, max_n + 1):
-            if n >= L:
-                span_s[k] = starts[w0]
-                span_e[k] = starts[u + 1]
-                k += 1
-                break
-            for i in range(w0, u - n + 2):
-                span_s[k] = starts[i]
-                span_e[k] = starts[i + n]
-                k += 1
-        w0 = u
-    return k
+def _add_term(out, ss, ee, tab, g, nu, u_hash, u_count, u_start, u_len):
+    """Count n-gram out[ss:ee] in the doc table; returns (distinct so far, collision)."""
+    h = hash64(out, ss, ee)
+    mask = tab.shape[0] - 1
+    slot = np.int64(h & np.uint64(mask))
+    while True:
+        k = tab[slot]
+        if k == 0:
+            tab[slot] = nu + 1
+            u_hash[g + nu] = h
+            u_count[g + nu] = 1
+            u_start[g + nu] = ss
+            u_len[g + nu] = ee - ss
+            return nu + 1, False
+        r = g + k - 1
+        if u_hash[r] == h:
+            u_count[r] += 1
+            return nu, not _same_bytes(out, ss, ee - ss, out, u_start[r], u_len[r])
+        slot = (slot + 1) & mask
 
 
 @numba.njit(**_pjit)
 def doc_terms(out, out_start, plen, kind, min_n, max_n, ng_off,
-              u_hash, u_count, u_start, u_len, n_unique):
+              u_hash, u_count, u_start, u_len, n_unique, collision):
     """Stage 2 (parallel): each document's distinct n-grams, in order of first occurrence.
 
     Doc d writes ``n_unique[d]`` entries at ``ng_off[d]`` of ``u_hash`` (64-bit
     hash), ``u_count`` (occurrences in d), ``u_start``/``u_len`` (the bytes of
-    its first occurrence in ``out``).
+    its first occurrence in ``out``); ``collision[d]`` flags two different
+    n-grams of d with one hash.
     """
     n_docs = plen.shape[0]
     for d in prange(n_docs):
         m = ng_off[d + 1] - ng_off[d]
+        n_unique[d] = 0
+        collision[d] = False
         if m == 0:
-            n_unique[d] = 0
             continue
         s = out_start[d]
-        span_s = np.empty(m, np.int64)
-        span_e = np.empty(m, np.int64)
-        _ngram_spans(out, s, s + plen[d], kind, min_n, max_n, m, span_s, span_e)
-        h = np.empty(m, np.uint64)
-        for k in range(m):
-            h[k] = hash64(out, span_s[k], span_e[k])
-        order = np.argsort(h)
-        first = np.empty(m, np.int64)
-        cnt = np.empty(m, np.int64)
-        nu = 0
-        k = 0
-        while k < m:
-            hk = h[order[k]]
-            f = order[k]
-            c = 0
-            while k < m and h[order[k]] == hk:
-                if order[k] < f:
-                    f = order[k]
-                c += 1
-                k += 1
-            first[nu] = f
-            cnt[nu] = c
-            nu += 1
-        by_pos = np.argsort(first[:nu])
+        e = s + plen[d]
+        size = 16
+        while size < 2 * m:
+            size *= 2
+        tab = np.zeros(size, np.int32)
         g = ng_off[d]
-        for q in range(nu):
-            r = by_pos[q]
-            f = first[r]
-            u_hash[g + q] = h[f]
-            u_count[g + q] = cnt[r]
-            u_start[g + q] = span_s[f]
-            u_len[g + q] = span_e[f] - span_s[f]
+        nu = 0
+        bad = False
+        if kind != KIND_CHAR_WB:
+            nunits = _count_units(out, s, e, kind)
+            starts = np.empty(nunits + 1, np.int64)
+            _unit_bounds(out, s, e, kind, starts)
+            trim = 1 if kind == KIND_WORD else 0  # a token ends before its space
+            for n in range(min_n, max_n + 1):
+                for i in range(nunits - n + 1):
+                    nu, c = _add_term(out, starts[i], starts[i + n] - trim, tab, g, nu,
+                                      u_hash, u_count, u_start, u_len)
+                    bad |= c
+        else:
+            nunits = _count_units(out, s, e, KIND_CHAR)
+            starts = np.empty(nunits + 1, np.int64)
+            _unit_bounds(out, s, e, KIND_CHAR, starts)
+            w0 = 0
+            for u in range(1, nunits):
+                if out[starts[u]] != 32:
+                    continue
+                L = u - w0 + 1
+                for n in range(min_n, max_n + 1):
+                    if n >= L:
+                        nu, c = _add_term(out, starts[w0], starts[u + 1], tab, g, nu,
+                                          u_hash, u_count, u_start, u_len)
+                        bad |= c
+                        break
+                    for i in range(w0, u - n + 2):
+                        nu, c = _add_term(out, starts[i], starts[i + n], tab, g, nu,
+                                          u_hash, u_count, u_start, u_len)
+                        bad |= c
+                w0 = u
         n_unique[d] = nu
+        collision[d] = bad
 
 
 @numba.njit(**_pjit)
-def compact(ng_off, n_unique, new_off, src, dst):
+def compact(ng_off, n_unique, new_off, src_a, dst_a, src_b, dst_b):
     """Move each doc's entries from src[ng_off[d]:] to dst[new_off[d]:] (parallel)."""
     for d in prange(n_unique.shape[0]):
         for q in range(n_unique[d]):
-            dst[new_off[d] + q] = src[ng_off[d] + q]
+            dst_a[new_off[d] + q] = src_a[ng_off[d] + q]
+            dst_b[new_off[d] + q] = src_b[ng_off[d] + q]
 
 
 # --- the vocabulary: an open-addressing table of 64-bit hashes -> term id ----------
 
 
 @numba.njit(**_jit)
-def merge_vocabulary(u_hash, u_count, u_start, u_len, out, table, n_terms, term_off,
-                     term_buf, term_hash, df, tf, u_term):
+def _entries(ng_off, n_unique):
+    """Entry positions of all documents (doc d: ng_off[d] .. + n_unique[d]), in order."""
+    total = 0
+    for d in range(n_unique.shape[0]):
+        total += n_unique[d]
+    pos = np.empty(total, np.int64)
+    k = 0
+    for d in range(n_unique.shape[0]):
+        for q in range(n_unique[d]):
+            pos[k] = ng_off[d] + q
+            k += 1
+    return pos
+
+
+@numba.njit(**_jit)
+def merge_vocabulary(ng_off, n_unique, u_hash, u_count, u_start, u_len, out, table, n_terms,
+                     term_off, term_buf, term_hash, df, tf, u_term):
     """Serial: give every new distinct n-gram the next term id (first-occurrence order).
 
     ``table`` holds term id + 1 per slot (0 = empty; size a power of two, at most
@@ -479,7 +510,7 @@ def merge_vocabulary(u_hash, u_count, u_start, u_len, out, table, n_terms, term_
     mask = table.shape[0] - 1
     nb = term_off[n_terms]
     collision = False
-    for e in range(u_hash.shape[0]):
+    for e in _entries(ng_off, n_unique):
         h = u_hash[e]
         slot = np.int64(h & np.uint64(mask))
         while True:
@@ -526,10 +557,20 @@ def build_table(term_buf, term_off, n_terms, table, term_hash):
 
 
 @numba.njit(**_pjit)
-def lookup_terms(u_hash, u_start, u_len, out, table, term_hash, term_off, term_buf, u_term):
+def lookup_terms(ng_off, n_unique, u_hash, u_start, u_len, out, table, term_hash, term_off,
+                 term_buf, u_term):
     """Parallel: term id of each entry in a fixed vocabulary, -1 if absent (bytes checked)."""
     mask = table.shape[0] - 1
-    for e in prange(u_hash.shape[0]):
+    for d in prange(n_unique.shape[0]):
+        for e in range(ng_off[d], ng_off[d] + n_unique[d]):
+            _lookup_one(e, u_hash, u_start, u_len, out, table, term_hash, term_off, term_buf,
+                        u_term, mask)
+
+
+@numba.njit(**_jit)
+def _lookup_one(e, u_hash, u_start, u_len, out, table, term_hash, term_off, term_buf, u_term,
+                mask):
+    if True:
         h = u_hash[e]
         slot = np.int64(h & np.uint64(mask))
         res = -1
@@ -558,6 +599,51 @@ def gather_terms(term_off, term_buf, order, new_off, new_buf):
             new_buf[o + q] = term_buf[s + q]
 
 
+@numba.njit(**_jit)
+def _sift(keys, vals, lo, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and keys[lo + child] < keys[lo + child + 1]:
+            child += 1
+        if keys[lo + root] >= keys[lo + child]:
+            return
+        a = lo + root
+        b = lo + child
+        keys[a], keys[b] = keys[b], keys[a]
+        vals[a], vals[b] = vals[b], vals[a]
+        root = child
+
+
+@numba.njit(**_jit)
+def sort_pairs(keys, vals, lo, hi):
+    """Sort keys[lo:hi] ascending in place, vals alongside (heapsort: keys are distinct).
+
+    Written out rather than np.argsort, whose compilation alone costs seconds.
+    """
+    n = hi - lo
+    if n <= 32:
+        for i in range(lo + 1, hi):
+            k = keys[i]
+            v = vals[i]
+            j = i
+            while j > lo and keys[j - 1] > k:
+                keys[j] = keys[j - 1]
+                vals[j] = vals[j - 1]
+                j -= 1
+            keys[j] = k
+            vals[j] = v
+        return
+    for start in range(n // 2 - 1, -1, -1):
+        _sift(keys, vals, lo, start, n)
+    for end in range(n - 1, 0, -1):
+        a = lo + end
+        keys[lo], keys[a] = keys[a], keys[lo]
+        vals[lo], vals[a] = vals[a], vals[lo]
+        _sift(keys, vals, lo, 0, end)
+
+
 # --- the count matrix ------------------------------------------------------------------
 
 
@@ -576,28 +662,54 @@ def row_nnz(doc_off, u_term, col_of, nnz):
 def fill_csr(doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data):
     """Row d: the kept entries sorted by order_key[term] (scikit-learn's in-row order)."""
     for d in prange(indptr.shape[0] - 1):
-        p = indptr[d]
-        n = indptr[d + 1] - p
-        if n == 0:
-            continue
-        keys = np.empty(n, np.int64)
-        cols = np.empty(n, np.int64)
-        vals = np.empty(n, np.int64)
-        c = 0
-        for e in range(doc_off[d], doc_off[d + 1]):
-            t = u_term[e]
-            if t >= 0 and col_of[t] >= 0:
-                keys[c] = order_key[t]
-                cols[c] = col_of[t]
-                vals[c] = 1 if binary else u_count[e]
-                c += 1
-        o = np.argsort(keys)
-        for q in range(n):
-            indices[p + q] = cols[o[q]]
-            data[p + q] = vals[o[q]]
+        _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data)
+
+
+@numba.njit(**_jit)
+def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data):
+    p = indptr[d]
+    n = indptr[d + 1] - p
+    if n == 0:
+        return
+    # sort (key, entry) pairs, keys written into indices, entries into data
+    c = p
+    for e in range(doc_off[d], doc_off[d + 1]):
+        t = u_term[e]
+        if t >= 0 and col_of[t] >= 0:
+            indices[c] = order_key[t]
+            data[c] = e
+            c += 1
+    sort_pairs(indices, data, p, p + n)
+    for j in range(p, p + n):
+        e = data[j]
+        indices[j] = col_of[u_term[e]]
+        data[j] = 1 if binary else u_count[e]
 
 
 # --- HashingVectorizer ----------------------------------------------------------------
+
+
+@numba.njit(**_jit)
+def _add_hashed(out, ss, ee, n_features, alternate_sign, tab, g, nu, h_index, h_value):
+    h = murmur3_32(out, ss, ee)
+    if h == -2147483648:  # abs() would overflow int32: scikit-learn's special case
+        j = (2147483647 - (n_features - 1)) % n_features
+    else:
+        j = abs(h) % n_features
+    v = (1 if h >= 0 else -1) if alternate_sign else 1
+    mask = tab.shape[0] - 1
+    slot = (j * 0x9E3779B1) & mask
+    while True:
+        k = tab[slot]
+        if k == 0:
+            tab[slot] = nu + 1
+            h_index[g + nu] = j
+            h_value[g + nu] = v
+            return nu + 1
+        if h_index[g + k - 1] == j:
+            h_value[g + k - 1] += v
+            return nu
+        slot = (slot + 1) & mask
 
 
 @numba.njit(**_pjit)
@@ -609,35 +721,45 @@ def hashed_counts(out, out_start, plen, kind, min_n, max_n, ng_off, n_features,
     """
     for d in prange(plen.shape[0]):
         m = ng_off[d + 1] - ng_off[d]
+        n_unique[d] = 0
         if m == 0:
-            n_unique[d] = 0
             continue
         s = out_start[d]
-        span_s = np.empty(m, np.int64)
-        span_e = np.empty(m, np.int64)
-        _ngram_spans(out, s, s + plen[d], kind, min_n, max_n, m, span_s, span_e)
-        idx = np.empty(m, np.int64)
-        val = np.empty(m, np.int64)
-        for k in range(m):
-            h = murmur3_32(out, span_s[k], span_e[k])
-            if h == -2147483648:
-                idx[k] = (2147483647 - (n_features - 1)) % n_features
-            else:
-                idx[k] = abs(h) % n_features
-            val[k] = (1 if h >= 0 else -1) if alternate_sign else 1
-        o = np.argsort(idx)
+        e = s + plen[d]
+        size = 16
+        while size < 2 * m:
+            size *= 2
+        tab = np.zeros(size, np.int32)
         g = ng_off[d]
         nu = 0
-        k = 0
-        while k < m:
-            j = idx[o[k]]
-            v = 0
-            while k < m and idx[o[k]] == j:
-                v += val[o[k]]
-                k += 1
-            h_index[g + nu] = j
-            h_value[g + nu] = v
-            nu += 1
+        if kind != KIND_CHAR_WB:
+            nunits = _count_units(out, s, e, kind)
+            starts = np.empty(nunits + 1, np.int64)
+            _unit_bounds(out, s, e, kind, starts)
+            trim = 1 if kind == KIND_WORD else 0
+            for n in range(min_n, max_n + 1):
+                for i in range(nunits - n + 1):
+                    nu = _add_hashed(out, starts[i], starts[i + n] - trim, n_features,
+                                     alternate_sign, tab, g, nu, h_index, h_value)
+        else:
+            nunits = _count_units(out, s, e, KIND_CHAR)
+            starts = np.empty(nunits + 1, np.int64)
+            _unit_bounds(out, s, e, KIND_CHAR, starts)
+            w0 = 0
+            for u in range(1, nunits):
+                if out[starts[u]] != 32:
+                    continue
+                L = u - w0 + 1
+                for n in range(min_n, max_n + 1):
+                    if n >= L:
+                        nu = _add_hashed(out, starts[w0], starts[u + 1], n_features,
+                                         alternate_sign, tab, g, nu, h_index, h_value)
+                        break
+                    for i in range(w0, u - n + 2):
+                        nu = _add_hashed(out, starts[i], starts[i + n], n_features,
+                                         alternate_sign, tab, g, nu, h_index, h_value)
+                w0 = u
+        sort_pairs(h_index, h_value, g, g + nu)
         n_unique[d] = nu
 
 

@@ -6,6 +6,13 @@ matrices) whose built-in analyzers run as Numba kernels; ``TextFeatures`` turns
 documents into a dense float32 (N, k) block for fusion.
 """
 
+from .features import TextFeatures
 from .vectorizers import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 
-__all__ = ["CountVectorizer", "HashingVectorizer", "TfidfTransformer", "TfidfVectorizer"]
+__all__ = [
+    "CountVectorizer",
+    "HashingVectorizer",
+    "TextFeatures",
+    "TfidfTransformer",
+    "TfidfVectorizer",
+]

@@ -20,7 +20,7 @@ from ._input import TextBuffers
 from ._tables import get_tables
 
 #: input bytes per chunk (the n-gram work arrays take ~ 40 bytes per n-gram)
-CHUNK_BYTES = 1 << 22
+CHUNK_BYTES = 1 << 24
 
 KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
 
@@ -113,26 +113,44 @@ def _factor(an: Analysis) -> int:
     return (an.max_n - an.min_n + 1) * (4 if an.kind != K.KIND_WORD else 1)
 
 
-def doc_entries(tb: TextBuffers, an: Analysis):
-    """Distinct n-grams per document of one chunk: hashes, counts, spans, doc offsets."""
+class DocEntries:
+    """One chunk's distinct n-grams per document, in ``doc_terms``' gapped layout."""
+
+    def __init__(self, out, ng_off, n_unique, u_hash, u_count, u_start, u_len):
+        self.out = out
+        self.ng_off = ng_off
+        self.n_unique = n_unique
+        self.u_hash = u_hash
+        self.u_count = u_count
+        self.u_start = u_start
+        self.u_len = u_len
+
+    def packed(self, u_term: np.ndarray):
+        """(doc_off, term, count) without the gaps."""
+        doc_off = np.zeros(self.n_unique.shape[0] + 1, np.int64)
+        np.cumsum(self.n_unique, out=doc_off[1:])
+        m = int(doc_off[-1])
+        terms = np.empty(m, np.int64)
+        counts = np.empty(m, np.int64)
+        K.compact(self.ng_off, self.n_unique, doc_off, u_term, terms, self.u_count, counts)
+        return doc_off, terms, counts
+
+
+def doc_entries(tb: TextBuffers, an: Analysis) -> DocEntries:
+    """Distinct n-grams per document of one chunk: hashes, counts, spans."""
     out, out_start, plen, ng_off = _stage1(tb, an)
     total = int(ng_off[-1])
     u_hash = np.empty(total, np.uint64)
     u_count = np.empty(total, np.int64)
     u_start = np.empty(total, np.int64)
-    u_len = np.empty(total, np.int64)
+    u_len = np.zeros(total, np.int64)  # zero in the gaps: its sum bounds the new bytes
     n_unique = np.empty(len(tb), np.int64)
+    collision = np.empty(len(tb), np.bool_)
     K.doc_terms(out, out_start, plen, an.kind, an.min_n, an.max_n, ng_off, u_hash, u_count,
-                u_start, u_len, n_unique)
-    doc_off = np.zeros(len(tb) + 1, np.int64)
-    np.cumsum(n_unique, out=doc_off[1:])
-    m = int(doc_off[-1])
-    packed = []
-    for src in (u_hash, u_count, u_start, u_len):
-        dst = np.empty(m, src.dtype)
-        K.compact(ng_off, n_unique, doc_off, src, dst)
-        packed.append(dst)
-    return out, doc_off, packed
+                u_start, u_len, n_unique, collision)
+    if collision.any():
+        raise HashCollision
+    return DocEntries(out, ng_off, n_unique, u_hash, u_count, u_start, u_len)
 
 
 def _pow2_at_least(n: int) -> int:
@@ -172,11 +190,13 @@ class VocabularyBuilder:
             self.table = np.zeros(_pow2_at_least(2 * need), np.int64)
             K.rehash(self.term_hash, self.n_terms, self.table)
 
-    def merge(self, out: np.ndarray, packed) -> np.ndarray:
-        u_hash, u_count, u_start, u_len = packed
-        self._reserve(u_hash.shape[0], int(u_len.sum()))
-        u_term = np.empty(u_hash.shape[0], np.int64)
-        n, _, collision = K.merge_vocabulary(u_hash, u_count, u_start, u_len, out, self.table,
+    def merge(self, de: DocEntries) -> np.ndarray:
+        """Term id of every entry of the chunk (gapped layout), new terms added."""
+        n_new = int(de.n_unique.sum())
+        self._reserve(n_new, int(de.u_len.sum()))
+        u_term = np.empty(de.u_hash.shape[0], np.int64)
+        n, _, collision = K.merge_vocabulary(de.ng_off, de.n_unique, de.u_hash, de.u_count,
+                                             de.u_start, de.u_len, de.out, self.table,
                                              self.n_terms, self.term_off, self.term_buf,
                                              self.term_hash, self.df, self.tf, u_term)
         if collision:
@@ -199,13 +219,14 @@ def count_fit(batches: Iterable[TextBuffers], an: Analysis, keep_entries: bool):
     n_docs = 0
     for tb in batches:
         for a, b in _chunks(tb, _factor(an)):
-            out, doc_off, packed = doc_entries(tb.slice(a, b), an)
-            u_term = vb.merge(out, packed)
+            de = doc_entries(tb.slice(a, b), an)
+            u_term = vb.merge(de)
             n_docs += b - a
             if keep_entries:
+                doc_off, t, c = de.packed(u_term)
                 offs.append(doc_off)
-                terms.append(u_term)
-                counts.append(packed[1])
+                terms.append(t)
+                counts.append(c)
     entries = _join_entries(offs, terms, counts) if keep_entries else None
     return vb, n_docs, entries
 
@@ -237,21 +258,21 @@ class FixedVocabulary:
         if not K.build_table(self.term_buf, self.term_off, n, self.table, self.term_hash):
             raise HashCollision
 
-    def lookup(self, out: np.ndarray, packed) -> np.ndarray:
-        u_hash, _, u_start, u_len = packed
-        u_term = np.empty(u_hash.shape[0], np.int64)
-        K.lookup_terms(u_hash, u_start, u_len, out, self.table, self.term_hash, self.term_off,
-                       self.term_buf, u_term)
+    def lookup(self, de: DocEntries) -> np.ndarray:
+        u_term = np.empty(de.u_hash.shape[0], np.int64)
+        K.lookup_terms(de.ng_off, de.n_unique, de.u_hash, de.u_start, de.u_len, de.out,
+                       self.table, self.term_hash, self.term_off, self.term_buf, u_term)
         return u_term
 
 
 def count_transform(tb: TextBuffers, an: Analysis, vocab: FixedVocabulary):
     offs, terms, counts = [], [], []
     for a, b in _chunks(tb, _factor(an)):
-        out, doc_off, packed = doc_entries(tb.slice(a, b), an)
+        de = doc_entries(tb.slice(a, b), an)
+        doc_off, t, c = de.packed(vocab.lookup(de))
         offs.append(doc_off)
-        terms.append(vocab.lookup(out, packed))
-        counts.append(packed[1])
+        terms.append(t)
+        counts.append(c)
     return _join_entries(offs, terms, counts)
 
 
@@ -298,8 +319,7 @@ def hashing_counts(tb: TextBuffers, an: Analysis, n_features: int, alternate_sig
         m = int(doc_off[-1])
         ci = np.empty(m, np.int64)
         cv = np.empty(m, np.int64)
-        K.compact(ng_off, n_unique, doc_off, h_index, ci)
-        K.compact(ng_off, n_unique, doc_off, h_value, cv)
+        K.compact(ng_off, n_unique, doc_off, h_index, ci, h_value, cv)
         offs.append(doc_off)
         idxs.append(ci)
         vals.append(cv)

@@ -1,0 +1,285 @@
+"""mmfeat.text vectorizers against scikit-learn on real multilingual text: same CSR, bit for bit.
+
+"Same" means: the same matrix type and dtype, the same ``indptr``, the same
+``indices`` in the same order (scikit-learn's fitted matrices keep columns in
+order of first occurrence within a row), values within 1e-6, and the same
+``vocabulary_`` (also in iteration order), feature names and ``idf_``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction import text as sk
+
+import mmfeat.text as mt
+
+# Sentences people write, in many scripts, with the characters that make
+# lower-casing and \w tricky: Greek capital sigma at word ends, Turkish dotted
+# capital I (lower-cases to two code points), German sharp s, ligatures,
+# combining marks, CJK, RTL scripts, digits of other scripts, emoji.
+MULTILINGUAL = [
+    "The quick brown fox jumps over the lazy dog. The dog sleeps!",
+    "Der schnelle braune Fuchs springt über den faulen Hund; STRASSE und Straße.",
+    "Le cœur a ses raisons que la raison ne connaît point — Pascal, 1670.",
+    "¿Dónde está la biblioteca? Está en la calle Mayor, número 12.",
+    "ΟΔΥΣΣΕΥΣ ΚΑΙ ΠΗΝΕΛΟΠΗ. Ο Οδυσσέας γύρισε στην Ιθάκη ΜΕΤΑ ΑΠΟ ΠΟΛΛΑ ΧΡΟΝΙΑ.",
+    "İSTANBUL'da yaşıyorum; Iğdır ve İzmir de güzel şehirlerdir. DİYARBAKIR",
+    "Москва — столица России. МОСКВА БОЛЬШАЯ, а Петербург красивый.",
+    "مرحبا بالعالم! هذه جملة عربية قصيرة ١٢٣ للاختبار.",
+    "שלום עולם, זה משפט בעברית עם מספרים 42.",
+    "नमस्ते दुनिया, यह हिन्दी का एक वाक्य है। १२३",
+    "東京は日本の首都です。東京タワーは高い。",
+    "北京是中国的首都，北京烤鸭很好吃。",
+    "서울은 대한민국의 수도입니다. 서울 타워!",
+    "ภาษาไทยไม่มีช่องว่างระหว่างคำ แต่มีระหว่างประโยค",
+    "Tiếng Việt có nhiều dấu: người, được, những, trường học.",
+    "Գրաբար և աշխարհաբար. ՀԱՅԱՍՏԱՆ",
+    "ქართული ენა ძალიან ლამაზია.",
+    "ﬁnancial ofﬁce — ligatures; ｆｕｌｌｗｉｄｔｈ ＬＥＴＴＥＲＳ and ½ ² ³ ⅷ",
+    "emoji 🙂 are not words 🙂🙂 but snake_case_names and x2 are",
+    "tabs\tand\nnew\n\nlines   and  spaces\u00a0non-breaking\u2003em\u3000ideographic",
+    "",
+    "a b c d e f",
+    "ΣΑΣ ΣΟΦΟΣ Σ.Σ. ΑΣ' ΑΣ· σοφΟΣ ΈΝΑΣ",
+    "The the THE tHe cat CAT Cat",
+]
+
+
+@functools.lru_cache(maxsize=1)
+def stdlib_paragraphs() -> list[str]:
+    """Docstrings of standard-library modules and their functions (real English prose)."""
+    import collections
+    import csv
+    import json
+    import os
+    import pathlib
+    import statistics
+    import string
+    import textwrap
+
+    out = []
+    for mod in (collections, csv, json, os, pathlib, statistics, string, textwrap, re):
+        for _, obj in inspect.getmembers(mod):
+            doc = inspect.getdoc(obj)
+            if doc:
+                out.extend(p for p in doc.split("\n\n") if p.strip())
+    return out[:400]
+
+
+def corpus() -> list[str]:
+    return MULTILINGUAL + stdlib_paragraphs()
+
+
+def assert_same_csr(a, b):
+    assert type(a) is type(b), (type(a), type(b))
+    assert a.shape == b.shape
+    assert a.dtype == b.dtype
+    assert a.indptr.dtype == b.indptr.dtype and a.indices.dtype == b.indices.dtype
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_allclose(a.data, b.data, rtol=1e-6, atol=1e-9)
+
+
+def assert_same_fit(ours, theirs):
+    assert ours.vocabulary_ == theirs.vocabulary_
+    assert list(ours.vocabulary_) == list(theirs.vocabulary_)
+    assert ours.fixed_vocabulary_ == theirs.fixed_vocabulary_
+    np.testing.assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
+
+
+COUNT_PARAMS = [
+    {},
+    {"ngram_range": (1, 2)},
+    {"ngram_range": (2, 3)},
+    {"analyzer": "char", "ngram_range": (1, 3)},
+    {"analyzer": "char_wb", "ngram_range": (2, 5)},
+    {"analyzer": "char_wb", "ngram_range": (1, 1), "lowercase": False},
+    {"lowercase": False, "ngram_range": (1, 2)},
+    {"stop_words": "english"},
+    {"stop_words": ["the", "und", "και", "東京"], "ngram_range": (1, 2)},
+    {"min_df": 2, "max_df": 0.5},
+    {"min_df": 0.01, "max_df": 40},
+    {"max_features": 50},
+    {"max_features": 20, "binary": True, "ngram_range": (1, 2)},
+    {"binary": True},
+    {"dtype": np.float32},
+    {"dtype": np.int32, "analyzer": "char", "ngram_range": (3, 3)},
+]
+
+
+@pytest.mark.parametrize("params", COUNT_PARAMS, ids=lambda p: repr(p)[:60])
+def test_count_vectorizer_matches_sklearn(params):
+    docs = corpus()
+    ours, theirs = mt.CountVectorizer(**params), sk.CountVectorizer(**params)
+    assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_fit(ours, theirs)
+    new = docs[::-3] + ["unseen words only ζζζ", ""]
+    assert_same_csr(ours.transform(new), theirs.transform(new))
+
+
+TFIDF_PARAMS = [
+    {},
+    {"norm": "l1", "ngram_range": (1, 2)},
+    {"norm": None, "use_idf": False},
+    {"smooth_idf": False, "sublinear_tf": True},
+    {"sublinear_tf": True, "analyzer": "char_wb", "ngram_range": (2, 4), "dtype": np.float32},
+    {"max_features": 30, "min_df": 2, "stop_words": "english"},
+]
+
+
+@pytest.mark.parametrize("params", TFIDF_PARAMS, ids=lambda p: repr(p)[:60])
+def test_tfidf_vectorizer_matches_sklearn(params):
+    docs = corpus()
+    ours, theirs = mt.TfidfVectorizer(**params), sk.TfidfVectorizer(**params)
+    assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_fit(ours, theirs)
+    if params.get("use_idf", True):
+        np.testing.assert_allclose(ours.idf_, theirs.idf_, rtol=1e-12)
+    assert_same_csr(ours.transform(docs[:40]), theirs.transform(docs[:40]))
+    assert_same_csr(ours.fit(docs).transform(docs[5:9]), theirs.fit(docs).transform(docs[5:9]))
+
+
+HASH_PARAMS = [
+    {},
+    {"n_features": 64, "alternate_sign": False, "norm": None},
+    {"n_features": 32, "binary": True, "norm": "l1", "ngram_range": (1, 2)},
+    {"n_features": 2**18, "analyzer": "char_wb", "ngram_range": (2, 4), "dtype": np.float32},
+    {"n_features": 7, "analyzer": "char", "norm": None},  # many cancelling buckets
+]
+
+
+@pytest.mark.parametrize("params", HASH_PARAMS, ids=lambda p: repr(p)[:60])
+def test_hashing_vectorizer_matches_sklearn(params):
+    docs = corpus()
+    assert_same_csr(mt.HashingVectorizer(**params).fit_transform(docs),
+                    sk.HashingVectorizer(**params).fit_transform(docs))
+
+
+@pytest.mark.parametrize("vocabulary", [
+    ["the", "fox", "東京", "straße", "οδυσσεασ", "absent"],
+    {"dog": 2, "the": 0, "москва": 1},
+    {"the", "dog", "cœur"},
+])
+def test_fixed_vocabulary(vocabulary):
+    docs = corpus()
+    ours = mt.TfidfVectorizer(vocabulary=vocabulary)
+    theirs = sk.TfidfVectorizer(vocabulary=vocabulary)
+    assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_fit(ours, theirs)
+    assert_same_csr(ours.transform(docs[:10]), theirs.transform(docs[:10]))
+
+
+SLOW_PATH_PARAMS = [
+    {"token_pattern": r"(?u)\b\w+\b"},
+    {"preprocessor": lambda d: d.upper()},
+    {"tokenizer": str.split, "token_pattern": None},
+    {"analyzer": lambda d: d.split()[:3]},
+    {"strip_accents": "unicode"},
+    {"strip_accents": "ascii", "analyzer": "char_wb"},
+]
+
+
+@pytest.mark.parametrize("params", SLOW_PATH_PARAMS, ids=lambda p: repr(p)[:50])
+def test_parameters_the_compiled_path_does_not_cover_are_honoured(params):
+    docs = corpus()[:80]
+    ours, theirs = mt.CountVectorizer(**params), sk.CountVectorizer(**params)
+    assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_fit(ours, theirs)
+
+
+def test_bytes_documents_use_the_declared_encoding():
+    docs = [d.encode("utf-8") for d in MULTILINGUAL[:8]]
+    assert_same_csr(mt.CountVectorizer().fit_transform(docs),
+                    sk.CountVectorizer().fit_transform(docs))
+    latin = ["caf\xe9 na\xefve".encode("latin-1"), b"plain ascii"]
+    assert_same_csr(mt.CountVectorizer(encoding="latin-1").fit_transform(latin),
+                    sk.CountVectorizer(encoding="latin-1").fit_transform(latin))
+    bad = [b"ok text", b"\xff\xfe broken \xc3 bytes"]
+    assert_same_csr(mt.CountVectorizer(decode_error="ignore").fit_transform(bad),
+                    sk.CountVectorizer(decode_error="ignore").fit_transform(bad))
+    assert_same_csr(mt.HashingVectorizer(decode_error="replace").fit_transform(bad),
+                    sk.HashingVectorizer(decode_error="replace").fit_transform(bad))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_backends_agree(backend):
+    docs = corpus()
+    params = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True}
+    ours = mt.TfidfVectorizer(backend=backend, **params)
+    theirs = sk.TfidfVectorizer(**params)
+    assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_fit(ours, theirs)
+    hv = {"n_features": 128}
+    assert_same_csr(mt.HashingVectorizer(backend=backend, **hv).transform(docs),
+                    sk.HashingVectorizer(**hv).transform(docs))
+
+
+def test_lone_surrogates_fall_back_to_the_reference():
+    docs = ["ok words here", "broken \ud800 surrogate text"]
+    assert_same_csr(mt.CountVectorizer().fit_transform(docs),
+                    sk.CountVectorizer().fit_transform(docs))
+
+
+def test_input_containers():
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pa = pytest.importorskip("pyarrow")
+    docs = MULTILINGUAL
+    expect = sk.TfidfVectorizer().fit_transform(docs)
+    containers = [
+        tuple(docs),
+        np.array(docs),
+        np.array(docs, dtype=object),
+        pd.Series(docs),
+        pd.Series(docs, dtype=object),
+        pl.Series(docs),
+        pa.array(docs),
+        pa.array(docs, type=pa.large_string()),
+        pa.chunked_array([docs[:5], docs[5:]]),
+        pa.array(["dropped"] + docs).slice(1),
+        iter(docs),
+    ]
+    for c in containers:
+        assert_same_csr(mt.TfidfVectorizer().fit_transform(c), expect)
+
+
+def test_fit_on_batches_equals_fit_on_the_whole_corpus():
+    docs = corpus()
+    params = {"min_df": 2, "max_df": 0.6, "ngram_range": (1, 2)}
+    whole = sk.TfidfVectorizer(**params).fit(docs)
+
+    def batches():
+        for i in range(0, len(docs), 37):
+            yield docs[i:i + 37]
+
+    ours = mt.TfidfVectorizer(**params).fit(batches())
+    assert_same_fit(ours, whole)
+    np.testing.assert_allclose(ours.idf_, whole.idf_, rtol=1e-12)
+    streamed = ours.transform(batches())
+    assert_same_csr(streamed, whole.transform(docs))
+    cv = mt.CountVectorizer(**params).fit(batches())
+    assert_same_fit(cv, sk.CountVectorizer(**params).fit(docs))
+    hv = mt.HashingVectorizer(n_features=256)
+    assert_same_csr(hv.transform(batches()), sk.HashingVectorizer(n_features=256).transform(docs))
+
+
+def test_drop_in_api():
+    ours = mt.TfidfVectorizer(ngram_range=(1, 2))
+    assert isinstance(ours, sk.TfidfVectorizer)
+    params = sk.TfidfVectorizer().get_params()
+    assert {k: v for k, v in ours.get_params().items() if k != "backend"}.keys() == params.keys()
+    X = ours.fit_transform(MULTILINGUAL)
+    assert isinstance(X, sp.csr_matrix)
+    inv = ours.inverse_transform(X[:2])
+    ref = sk.TfidfVectorizer(ngram_range=(1, 2)).fit(MULTILINGUAL).inverse_transform(X[:2])
+    for a, b in zip(inv, ref, strict=True):
+        np.testing.assert_array_equal(a, b)
+    from sklearn.base import clone
+
+    assert clone(ours).get_params()["ngram_range"] == (1, 2)

@@ -463,7 +463,12 @@ def fit_tfidf(documents, client=None, *, vectorizer=None, split_every=SPLIT_EVER
 
 
 def _transform_part(vec, docs):
-    return vec.transform(list(docs))
+    docs = list(docs)
+    if not docs:  # scikit-learn's transformers refuse 0 samples; a partition may have none
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((0, len(vec.vocabulary_)), dtype=vec.dtype)
+    return vec.transform(docs)
 
 
 def transform_tfidf(vectorizer, documents, client=None, *, compute=True):
@@ -552,6 +557,10 @@ def _fit_text(est, text_parts, client):
     from sklearn.base import clone
     from sklearn.pipeline import Pipeline
 
+    from .text import TextFeatures
+
+    if isinstance(est, TextFeatures) and est.embedding is None:
+        return _fit_text_features(est, text_parts, client)
     split = _tfidf_split(est)
     if split is None:
         # unknown text extractor: fit it on the client on the whole corpus
@@ -570,6 +579,32 @@ def _fit_text(est, text_parts, client):
     for i, (_, step) in enumerate(rest):
         X = step.fit_transform(X) if i + 1 < len(rest) else step.fit(X)
     return Pipeline([(pipeline.steps[0][0], fitted), *rest])
+
+
+def _fit_text_features(est, text_parts, client):
+    """:class:`mmfeat.text.TextFeatures` fitted as its ``fit`` does, with the TF-IDF fitted
+    on global statistics and the SVD on the gathered (N, n_terms) TF-IDF matrix."""
+    import scipy.sparse as sp
+    from sklearn.base import clone
+    from sklearn.decomposition import TruncatedSVD
+
+    from .text import TfidfVectorizer
+
+    out = clone(est)
+    out._check()
+    vec = fit_tfidf(text_parts, client,
+                    vectorizer=TfidfVectorizer(backend=out.backend, **out.tfidf_params))
+    X = sp.vstack(transform_tfidf(vec, text_parts, client), format="csr")
+    n_docs, n_terms = X.shape
+    # the same clamping and SVD settings as TextFeatures.fit_transform
+    out.vectorizer_ = vec
+    out.n_components_ = max(1, min(int(out.n_components), n_terms, n_docs))
+    if n_terms < 2:
+        out.svd_ = None
+    else:
+        out.svd_ = TruncatedSVD(n_components=out.n_components_, algorithm="randomized",
+                                n_iter=5, random_state=out.random_state).fit(X)
+    return out
 
 
 # ---------------------------------------------------------------------------------
@@ -776,28 +811,33 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
         if npartitions is None:
             npartitions = max(PARTITIONS_PER_THREAD * _n_threads(c),
                               math.ceil(len(kept) / PARTITION_ROWS))
+        # Partitions and the pipeline travel inside the task specs (not scattered):
+        # the scheduler can then rerun any task whose worker died, inputs included.
         frames = _split(kept, min(npartitions, len(kept)))
-        frame_futs = c.scatter(frames)
         text_est = None
         if "text" in modalities:
-            loader = c.scatter(_text_loader(pipeline), broadcast=True)
-            text_futs = c.map(_load_texts, [loader] * len(frame_futs), frame_futs, pure=False)
+            loader = c.submit(_identity, _text_loader(pipeline), pure=False)
+            text_futs = [c.submit(_load_texts, loader, f, pure=False) for f in frames]
             text_est = _fit_text(pipeline.extractors["text"], text_futs, c)
-            del text_futs
+            del text_futs, loader
         try:
             fitted = _fit_pipeline(pipeline, kept, text_est)
         except _NothingDecodes as exc:
             clean_rejects = pd.concat([clean_rejects, exc.rejects], ignore_index=True)
             finish_empty()
-        pipe_fut = c.scatter(fitted, broadcast=True)
+        pipe_fut = c.submit(_identity, fitted, pure=False)
         futures = [
             c.submit(_extract_partition, pipe_fut, f, i, str(output), retries=retries,
                      pure=False)
-            for i, f in enumerate(frame_futs)
+            for i, f in enumerate(frames)
         ]
         results = c.gather(futures)
     return _finish(output, rejects_path, n_input, kept, clean_rejects, results, summarize,
                    empty_rejects)
+
+
+def _identity(obj):
+    return obj
 
 
 def _text_loader(pipeline):

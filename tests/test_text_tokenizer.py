@@ -1,0 +1,129 @@
+"""The compiled analyzers equal Python: re.findall on doc.lower(), scikit-learn char n-grams.
+
+The word tokenizer must equal ``re.findall(r"(?u)\\b\\w\\w+\\b", doc.lower())`` on
+all of Unicode, including characters whose lower case is longer (U+0130) and
+the context-dependent final sigma; checked on every code point and on
+hypothesis-drawn text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction import text as sk
+
+import mmfeat.text as mt
+from mmfeat.text import _cpu, _input
+
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def compiled_tokens(docs: list[str], lowercase: bool = True) -> list[list[str]]:
+    """Tokens of the compiled word analyzer (its processed text: tokens + one space each)."""
+    tb = _input.to_buffers(docs)
+    an = _cpu.Analysis("word", lowercase, (1, 1), None)
+    out, out_start, plen, _ = _cpu._stage1(tb, an)
+    res = []
+    for d in range(len(docs)):
+        text = bytes(out[out_start[d]: out_start[d] + plen[d]]).decode("utf-8")
+        res.append(text.split(" ")[:-1])
+    return res
+
+
+def all_code_points(step: int = 1) -> list[str]:
+    """Every code point but the surrogates, in documents of 4096 characters."""
+    cps = [c for c in range(0, 0x110000, step) if not 0xD800 <= c < 0xE000]
+    text = "".join(map(chr, cps))
+    return [text[i:i + 4096] for i in range(0, len(text), 4096)]
+
+
+def test_tokenizer_on_every_code_point():
+    docs = all_code_points()
+    for lower in (True, False):
+        got = compiled_tokens(docs, lower)
+        for doc, toks in zip(docs, got, strict=True):
+            assert toks == TOKEN.findall(doc.lower() if lower else doc)
+
+
+def test_tokenizer_on_every_code_point_between_letters():
+    # each character alone between two word characters, and after a capital sigma
+    cps = [c for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000]
+    docs = ["".join(f"A{chr(c)}Σ " for c in cps[i:i + 2048]) for i in range(0, len(cps), 2048)]
+    for doc, toks in zip(docs, compiled_tokens(docs), strict=True):
+        assert toks == TOKEN.findall(doc.lower())
+
+
+SPECIAL = "ΣσςΑΒİIıi\u0307ß.·'’\u0345\u02b0 \t\n_-0١Ǆǅǆ"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+                | st.text(st.sampled_from(SPECIAL), max_size=30), max_size=6))
+def test_tokenizer_equals_re_findall_on_random_text(docs):
+    for doc, toks in zip(docs, compiled_tokens(docs), strict=True):
+        assert toks == TOKEN.findall(doc.lower())
+
+
+def _compiled_counts(doc: str, **params) -> Counter:
+    cv = mt.CountVectorizer(**params)
+    try:
+        X = cv.fit_transform([doc])
+    except ValueError:  # empty vocabulary
+        return Counter()
+    names = cv.get_feature_names_out()
+    return Counter({names[j]: int(v) for j, v in zip(X.indices, X.data, strict=True)})
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    doc=st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+    | st.text(st.sampled_from(SPECIAL + "  \u3000\u2003ab"), max_size=30),
+    analyzer=st.sampled_from(["char", "char_wb", "word"]),
+    lo=st.integers(1, 3),
+    span=st.integers(0, 2),
+    lowercase=st.booleans(),
+)
+def test_analyzers_equal_sklearn_on_random_text(doc, analyzer, lo, span, lowercase):
+    params = dict(analyzer=analyzer, ngram_range=(lo, lo + span), lowercase=lowercase)
+    expect = Counter(sk.CountVectorizer(**params).build_analyzer()(doc))
+    assert _compiled_counts(doc, **params) == expect
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.text(st.sampled_from("ab cd\u00e9\u0130 \u03a3"), max_size=12), min_size=1,
+                max_size=8),
+       st.integers(1, 64), st.booleans())
+def test_hashing_equals_sklearn_on_random_text(docs, n_features, alternate_sign):
+    params = dict(n_features=n_features, alternate_sign=alternate_sign, norm=None,
+                  analyzer="char_wb", ngram_range=(1, 3))
+    a = mt.HashingVectorizer(**params).transform(docs)
+    b = sk.HashingVectorizer(**params).transform(docs)
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_murmurhash_equals_sklearn():
+    from mmfeat.kernels import text as K
+    from sklearn.utils import murmurhash3_32
+
+    words = ["", "a", "ab", "abc", "abcd", "abcde", "straße", "東京タワー", "🙂🙂🙂", "x" * 101]
+    for w in words:
+        b = np.frombuffer(w.encode("utf-8"), np.uint8) if w else np.zeros(0, np.uint8)
+        assert K.murmur3_32(b, 0, b.shape[0]) == murmurhash3_32(w.encode("utf-8"), seed=0)
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char_wb"])
+def test_stop_words_after_lowercasing(analyzer):
+    docs = ["The THE the Über über", "ÜBER alles"]
+    params = dict(stop_words=["the", "über"], analyzer=analyzer)
+    a = mt.CountVectorizer(**params)
+    b = sk.CountVectorizer(**params)
+    Xa, Xb = a.fit_transform(docs), b.fit_transform(docs)
+    assert a.vocabulary_ == b.vocabulary_
+    np.testing.assert_array_equal(Xa.toarray(), Xb.toarray())

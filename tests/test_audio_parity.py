@@ -341,3 +341,19 @@ def test_float16_computes_in_float32(clips):
     assert out.dtype == np.float32
     ref = librosa.feature.melspectrogram(y=c.astype(np.float32), sr=SR, **SPEC)
     assert rel_err(out, ref) <= 1e-4
+
+
+def test_cpu_mel_paths_and_chunking_agree(batch, monkeypatch):
+    """Sparse fused power->mel vs stored power spectrum + BLAS matmul, and tiny chunks
+    (every clip its own chunk) vs one chunk: the same numbers."""
+    from mmfeat.audio import _config
+
+    y, lengths = batch
+    kw = dict(sr=SR, **SPEC, n_mels=40, lengths=lengths, backend="cpu")
+    sparse = A.mfcc(y, **kw)
+    mel_sparse = A.melspectrogram(y, **kw)
+    monkeypatch.setattr(_config, "MEL_SPARSE", False)
+    monkeypatch.setattr(_config, "CPU_CHUNK_BYTES", 1)
+    np.testing.assert_allclose(A.mfcc(y, **kw), sparse, atol=2e-3)
+    np.testing.assert_allclose(A.melspectrogram(y, **kw), mel_sparse, rtol=1e-5,
+                               atol=1e-6 * float(mel_sparse.max()))

@@ -8,3 +8,9 @@
 CPU_CHUNK_BYTES = 64 << 20
 #: rFFT worker threads for scipy.fft (-1: all cores)
 FFT_WORKERS = -1
+#: mel projection as a sparse Numba pass fused with the power spectrum (True) or as
+#: a stored power spectrum times the dense basis in one BLAS matmul (False). A mel
+#: filter spans a few FFT bins, so the sparse pass does ~2 multiply-adds per bin
+#: against n_mels for the matmul: 512 one-second clips, 64 mels: 36 ms for the matmul
+#: alone vs ~10 ms for the fused pass (2-core machine)
+MEL_SPARSE = True

@@ -75,14 +75,40 @@ def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     return out.transpose(0, 2, 1)
 
 
+def _support(basis):
+    """Per filter the [lo, hi) range of bins holding its nonzero weights."""
+    nz = basis != 0
+    any_ = nz.any(axis=1)
+    lo = np.where(any_, nz.argmax(axis=1), 0).astype(np.int64)
+    hi = np.where(any_, basis.shape[1] - nz[:, ::-1].argmax(axis=1), 0).astype(np.int64)
+    return lo, hi
+
+
 def _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
                 power, basis):
-    """Yield (slice, mel power (n, t, M)): one BLAS matmul per chunk of clips."""
-    bt = np.ascontiguousarray(basis.T)
-    for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                               pad_mode, power):
-        n, nt, F = P.shape
-        yield sl, (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
+    """Yield (slice, mel power (n, t, M)) chunk by chunk.
+
+    With ``_config.MEL_SPARSE`` the power spectrum and the projection are one Numba
+    pass over each filter's support (the power spectrum is never stored); otherwise
+    the power spectrum is stored and projected with one BLAS matmul per chunk.
+    """
+    if not _config.MEL_SPARSE:
+        bt = np.ascontiguousarray(basis.T)
+        for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window,
+                                   center, pad_mode, power):
+            n, nt, F = P.shape
+            yield sl, (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
+        return
+    lo, hi = _support(basis)
+    N, T = y.shape
+    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)):
+        X = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                        pad_mode, sl)
+        n, nt, F = X.shape
+        M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
+        K.power_mel(X.reshape(n * nt, F), float(power), basis, lo, hi,
+                    M.reshape(n * nt, -1))
+        yield sl, M
 
 
 def melspectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
@@ -95,28 +121,24 @@ def melspectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, p
     return out.transpose(0, 2, 1)
 
 
+def _log_dct(M, nvalid, amin, ref_db, top_db, dt, out):
+    """dB in place with the per-clip floor, then the DCT, in one Numba pass."""
+    f = M.dtype.type
+    use_top = top_db is not None
+    K.db_dct(M, nvalid, f(amin), f(ref_db), f(top_db if use_top else 0.0), use_top, dt, out)
+
+
 def mfcc(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, power,
          basis, amin, ref_db, top_db, dct):
-    """Mel -> dB (per-clip top_db, in place) -> DCT matmul, chunk by chunk."""
+    """Mel -> dB (per-clip top_db) -> DCT, chunk by chunk."""
     N, T = y.shape
     nf = n_frames(T, n_fft, hop, center)
     out = np.empty((N, nf, dct.shape[0]), dtype=y.dtype)
     dt = np.ascontiguousarray(dct.T)
-    use_top = top_db is not None
     for sl, M in _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
                              pad_mode, power, basis):
-        K.to_db(M, nvalid[sl], float(amin), float(ref_db),
-                float(top_db) if use_top else 0.0, use_top)
-        n, nt, m = M.shape
-        out[sl] = (M.reshape(n * nt, m) @ dt).reshape(n, nt, -1)
-    _zero_invalid(out, nvalid)
+        _log_dct(M, nvalid[sl], amin, ref_db, top_db, dt, out[sl])
     return out.transpose(0, 2, 1)
-
-
-def _zero_invalid(out, nvalid):
-    """Frame-major (N, t, C): zero rows at or past each clip's frame count."""
-    t = np.arange(out.shape[1])
-    out[t[None, :] >= nvalid[:, None]] = 0
 
 
 def descriptors(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
@@ -188,9 +210,7 @@ def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spe
             np.sqrt(P, out=P)
             K.spectral_stats(P, freq, nvalid[sl], 2.0, y.dtype.type(0.85), 1e-10, 2.0,
                              stats[sl])
-        K.to_db(M, nvalid[sl], 1e-10, 0.0, 80.0, True)
-        mf[sl] = (M.reshape(n * nt, -1) @ dt).reshape(n, nt, -1)
-    _zero_invalid(mf, nvalid)
+        _log_dct(M, nvalid[sl], 1e-10, 0.0, 80.0, dt, mf[sl])
     if spectral:
         K.zcr_rms(y, lengths, nvalid, n_fft, hop, n_fft // 2, K.PAD_CONSTANT, 1e-10,
                   stats[:, 4], stats[:, 5])

@@ -124,13 +124,27 @@ def test_fit_then_transform_equals_fit_transform(demo, reference):
     np.testing.assert_array_equal(relabelled.labels, demo.labels + 10)
 
 
-@pytest.mark.parametrize("batch_size", [1, 5, 1000])
+@pytest.mark.parametrize("batch_size", [5, 1000])
 def test_batch_size_does_not_change_features(demo, reference, batch_size):
     _, fs = reference
     got = FeaturePipeline(_extractors(demo.sr), batch_size=batch_size).fit_transform(_data(demo))
     assert list(got.ids) == list(fs.ids)
     for m in fs.blocks:
         np.testing.assert_allclose(got.blocks[m], fs.blocks[m], rtol=1e-5, atol=1e-6,
+                                   err_msg=m)
+
+
+def test_batch_size_one(demo, reference):
+    pipe, fs = reference
+    one = pipe.set_params(batch_size=1)
+    try:
+        got = one.transform(_data(demo, image=demo.images[:9], text=demo.texts[:9],
+                                  audio=demo.audio[:9], id=demo.ids[:9], label=demo.labels[:9]))
+    finally:
+        pipe.set_params(batch_size=7)
+    assert list(got.ids) == list(fs.ids[:9])
+    for m in fs.blocks:
+        np.testing.assert_allclose(got.blocks[m], fs.blocks[m][:9], rtol=1e-5, atol=1e-6,
                                    err_msg=m)
 
 
@@ -188,6 +202,24 @@ def test_missing_values_imputed(demo, reference):
     np.testing.assert_allclose(fs.blocks["image"][:, :-1], full.blocks["image"], atol=1e-6)
     frame = fs.to_frame()
     assert frame["audio_missing"].tolist() == [float(i in (5, 20)) for i in range(N)]
+
+
+def test_image_list_and_non_string_text(demo):
+    images = list(demo.images)
+    images[2] = None
+    texts = list(demo.texts)
+    texts[4] = 5
+    pipe = FeaturePipeline(_extractors(demo.sr, ("image", "text")), batch_size=5)
+    fs = pipe.fit_transform({"image": images, "text": texts, "id": demo.ids})
+    assert pipe.rejects_[["row", "modality", "reason"]].values.tolist() == [
+        [2, "image", "missing value"], [4, "text", "not a string"]]
+    keep = [i for i in range(N) if i not in (2, 4)]
+    np.testing.assert_allclose(
+        fs.blocks["image"], ImageFeatures(hsv_bins=4).fit_transform(demo.images[keep]),
+        atol=1e-6)
+    imp = FeaturePipeline(_extractors(demo.sr, ("image", "text")), on_missing="impute")
+    fs = imp.fit_transform({"image": images, "text": demo.texts})
+    assert np.flatnonzero(fs.blocks["image"][:, -1]).tolist() == [2]
 
 
 def test_impute_rejects_a_row_with_nothing(demo):
@@ -273,6 +305,7 @@ def _doctored_manifest(d, root):
         text_paths.append(f"texts/{item}.txt")
     m = m.drop(columns=["text"]).assign(text_path=text_paths)
     m.insert(2, "split", ["train", "test"] * (len(m) // 2) + ["train"] * (len(m) % 2))
+    m["flag_missing"] = np.arange(len(m)) % 3 == 0  # a user's column, not clean's flag
     expected = {}
     m.loc[1, "image"] = "images/nope.png"
     expected[1] = "file not found"
@@ -325,10 +358,11 @@ def test_manifest_every_row_accounted_for(demo, tmp_path, batch_size):
     assert (modality[2], modality[4], modality[7], modality[6]) == (
         "image", "audio", "text", "image")
     # the extra manifest column passes through to the FeatureSet and its frames
-    assert list(fs.extra.columns) == ["split"]
+    assert list(fs.extra.columns) == ["split", "flag_missing"]
     assert fs.extra["split"].tolist() == [["train", "test"][i % 2] for i in kept_rows]
     frame = fs.to_frame("pandas")
     assert frame["split"].tolist() == fs.extra["split"].tolist()
+    assert frame["flag_missing"].tolist() == [i % 3 == 0 for i in kept_rows]
     assert frame["label"].tolist() == [int(d.labels[i]) for i in kept_rows]
     assert not {"_row", "_outside", "text_path", "image", "audio"} & set(frame.columns)
 
@@ -342,6 +376,7 @@ def test_manifest_impute_keeps_empty_cells(demo, tmp_path):
     still = {r: v for r, v in expected.items() if r not in empty}
     assert dict(zip(pipe.rejects_["row"], pipe.rejects_["reason"].map(_reason_head),
                     strict=True)) == still
+    assert list(fs.extra.columns) == ["split", "flag_missing"]  # not clean's audio_missing
     pos = list(fs.ids).index(d.ids[9])
     assert fs.blocks["audio"][pos, -1] == 1.0 and not fs.blocks["audio"][pos, :-1].any()
     assert fs.blocks["audio"][:, -1].sum() == 1.0
@@ -402,9 +437,14 @@ def test_default_extractors_with_real_text_features(demo):
     fs = pipe.fit_transform(_data(demo))
     assert fs.blocks["text"].shape == (N, 5)
     assert fs.blocks["text"].dtype == np.float32
-    one = FeaturePipeline(default_extractors(sr=demo.sr, text_components=5), batch_size=1)
-    np.testing.assert_allclose(one.fit_transform(_data(demo)).to_numpy(), fs.to_numpy(),
-                               rtol=1e-5, atol=1e-5)
+    names = [str(n) for n in pipe.extractors_["text"].get_feature_names_out()]
+    assert fs.block_columns["text"] == [n if n.startswith("text_") else f"text_{n}"
+                                        for n in names]
+    assert not any(c.startswith("text_text_") for c in fs.feature_names)
+    # TextFeatures is fitted on the whole corpus: batches of one give the same rows
+    head = {k: v[:6] for k, v in _data(demo).items()}
+    one = pipe.set_params(batch_size=1).transform(head)
+    np.testing.assert_allclose(one.to_numpy(), fs.to_numpy()[:6], rtol=1e-5, atol=1e-5)
     texts = list(demo.texts)
     texts[4] = None
     imp = FeaturePipeline(default_extractors(sr=demo.sr, text_components=5),

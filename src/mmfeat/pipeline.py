@@ -474,7 +474,7 @@ class FeaturePipeline(BaseEstimator):
         extra_cols = [
             c for c in batch.columns
             if c not in ("id", "label", "text_path", *MODALITIES, *_INTERNAL)
-            and not str(c).endswith("_missing")
+            and c not in {f"{m}_missing" for m in MODALITIES}  # clean's flags, not the user's
         ]
         extra = batch[extra_cols].reset_index(drop=True) if extra_cols else None
         return FeatureSet(blocks, names, batch["id"].to_numpy(), labels, extra)

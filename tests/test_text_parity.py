@@ -69,7 +69,7 @@ def stdlib_paragraphs() -> list[str]:
             doc = inspect.getdoc(obj)
             if doc:
                 out.extend(p for p in doc.split("\n\n") if p.strip())
-    return out[:400]
+    return out[:200]
 
 
 def corpus() -> list[str]:

@@ -61,7 +61,7 @@ def test_tokenizer_on_every_code_point_between_letters():
 SPECIAL = "ΣσςΑΒİIıi\u0307ß.·'’\u0345\u02b0 \t\n_-0١Ǆǅǆ"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
                 | st.text(st.sampled_from(SPECIAL), max_size=30), max_size=6))
 def test_tokenizer_equals_re_findall_on_random_text(docs):
@@ -79,7 +79,7 @@ def _compiled_counts(doc: str, **params) -> Counter:
     return Counter({names[j]: int(v) for j, v in zip(X.indices, X.data, strict=True)})
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     doc=st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
     | st.text(st.sampled_from(SPECIAL + "  \u3000\u2003ab"), max_size=30),

@@ -14,3 +14,7 @@ FFT_WORKERS = -1
 #: against n_mels for the matmul: 512 one-second clips, 64 mels: 36 ms for the matmul
 #: alone vs ~10 ms for the fused pass (2-core machine)
 MEL_SPARSE = True
+#: cuda: frames per block of the STFT pipeline (None: as many as fit in
+#: ``mmfeat.config.GPU_MEMORY_FRACTION`` of free device memory). Long signals are
+#: framed, transformed and reduced block by block, so memory stays bounded.
+CUDA_FRAMES_PER_BLOCK: int | None = None

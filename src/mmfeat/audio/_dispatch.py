@@ -7,18 +7,22 @@ import importlib
 
 import numpy as np
 
-from ..backend import BackendUnavailableError, resolve_backend, to_host
+from ..backend import BackendUnavailableError, require_cuda, resolve_backend, to_backend
 from ._checks import as_audio, check_lengths, valid_frame_counts
 
-_MODULES = {"numpy": "._reference", "cpu": "._cpu"}
+_MODULES = {"numpy": "._reference", "cpu": "._cpu", "cuda": "._cuda"}
+#: the ops the cuda backend implements
+CUDA_OPS = ("stft", "spectrogram", "melspectrogram", "mfcc")
 
 
-def impl(backend: str):
-    if backend not in _MODULES:
-        raise BackendUnavailableError(
-            f"backend {backend!r} is not implemented for mmfeat.audio yet; use 'cpu' "
-            "(default for NumPy input) or 'numpy'"
-        )
+def impl(backend: str, op: str | None = None):
+    if backend == "cuda":
+        if op is not None and op not in CUDA_OPS:
+            raise BackendUnavailableError(
+                f"mmfeat.audio.{op} has no cuda backend yet (cuda runs {', '.join(CUDA_OPS)});"
+                " use backend='cpu'"
+            )
+        require_cuda()
     return importlib.import_module(_MODULES[backend], __package__)
 
 
@@ -27,10 +31,10 @@ class Batch:
 
     __slots__ = ("backend", "y", "lengths", "lead", "has_lengths")
 
-    def __init__(self, y, lengths=None, backend=None, argname="y"):
+    def __init__(self, y, lengths=None, backend=None, argname="y", op=None):
         self.backend = resolve_backend(backend, y)
-        impl(self.backend)
-        y = to_host(as_audio(y, argname))
+        impl(self.backend, op)
+        y = to_backend(as_audio(y, argname), self.backend)
         lengths = check_lengths(lengths, y.shape)
         self.has_lengths = lengths is not None
         self.lead = y.shape[:-1]

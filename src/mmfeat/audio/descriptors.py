@@ -99,7 +99,7 @@ def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, le
         raise ValueError("either y or S must be given")
     n_fft, hop, win, window, center, pad_mode = frame_params(
         n_fft, hop_length, win_length, window, center, pad_mode)
-    b = Batch(y, lengths, backend)
+    b = Batch(y, lengths, backend, op="spectral descriptors")
     nv = _frames_of(b, n_fft, hop, center)
     S3 = _spectrogram(b, nv, n_fft, hop, win, window, center, pad_mode, 1.0)
     return b, S3, nv, n_fft, b.lead
@@ -258,7 +258,7 @@ def _frame_args(frame_length, hop_length, center, pad_mode="constant"):
 def _zcr_rms(y, frame_length, hop_length, center, pad_mode, threshold, lengths, backend,
              want_zcr):
     fl, hop, center, pad_mode = _frame_args(frame_length, hop_length, center, pad_mode)
-    b = Batch(y, lengths, backend)
+    b = Batch(y, lengths, backend, op="zero_crossing_rate" if want_zcr else "rms")
     if not center:
         from ._checks import warn_short
 
@@ -364,7 +364,7 @@ def waveform_stats(y, lengths=None, *, threshold=1e-10, backend=None):
         factor = peak / RMS, 0 for a silent clip. An empty clip gives all zeros.
     """
     threshold = check_real(threshold, "threshold", nonneg=True)
-    b = Batch(y, lengths, backend)
+    b = Batch(y, lengths, backend, op="waveform_stats")
     out = b.impl.waveform_stats(b.y, b.lengths, threshold)
     return b.unflatten(out.astype(b.y.dtype))
 

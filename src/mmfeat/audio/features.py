@@ -176,7 +176,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             X = np.zeros((N, 1), np.float32)
             lengths = np.zeros(N, np.int64)
         be = resolve_backend(self.backend, X)
-        b = Batch(X, lengths, be, "X")
+        b = Batch(X, lengths, be, "X", op="AudioFeatures")
         nv = b.nvalid(n_fft, hop, True)
         with warnings.catch_warnings():
             # short clips are expected here; empty-filter warnings were given by fit

@@ -57,7 +57,7 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
     pad_mode : {"constant", "reflect", "edge"}, default "constant"
     lengths : array of int, shape y.shape[:-1], optional
         True length of each clip in a zero-padded batch.
-    backend : {"numpy", "cpu"}, optional
+    backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
     -------
@@ -83,7 +83,7 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
     """
     n_fft, hop, win, window, center, pad_mode = frame_params(
         n_fft, hop_length, win_length, window, center, pad_mode)
-    b = Batch(y, lengths, backend)
+    b = Batch(y, lengths, backend, op="stft")
     nvalid = _frames_of(b, n_fft, hop, center)
     out = b.impl.stft(b.y, b.lengths, nvalid, n_fft, hop, win, window, center, pad_mode) \
         if b.backend != "numpy" else b.impl.stft(b.y, b.lengths, n_fft, hop, win, window,
@@ -117,7 +117,7 @@ def spectrogram(y, *, n_fft=2048, hop_length=512, win_length=None, window="hann"
     n_fft, hop, win, window, center, pad_mode = frame_params(
         n_fft, hop_length, win_length, window, center, pad_mode)
     power = _check_power(power)
-    b = Batch(y, lengths, backend)
+    b = Batch(y, lengths, backend, op="spectrogram")
     nvalid = _frames_of(b, n_fft, hop, center)
     return b.unflatten(_spectrogram(b, nvalid, n_fft, hop, win, window, center, pad_mode,
                                     power))
@@ -219,7 +219,7 @@ def melspectrogram(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, win_
     n_fft, hop, win, window, center, pad_mode = frame_params(
         n_fft, hop_length, win_length, window, center, pad_mode)
     power = _check_power(power)
-    b = Batch(y, lengths, backend)
+    b = Batch(y, lengths, backend, op="melspectrogram")
     basis = _basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, b.y.dtype)
     nvalid = _frames_of(b, n_fft, hop, center)
     if b.backend == "numpy":
@@ -409,7 +409,7 @@ def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
     n_fft, hop, win, window, center, pad_mode = frame_params(
         n_fft, hop_length, win_length, window, center, pad_mode)
     power = _check_power(power)
-    b = Batch(y, lengths, backend)
+    b = Batch(y, lengths, backend, op="mfcc")
     basis = _basis(sr, n_fft, n_mels, fmin, fmax, htk, mel_norm, b.y.dtype)
     nvalid = _frames_of(b, n_fft, hop, center)
     if b.backend == "numpy":
@@ -445,7 +445,7 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
         is differentiated over its first ``lengths[n]`` frames as if it ended there
         and frames past it are 0. A clip with fewer than ``width`` frames uses the
         largest odd window it has (>= 3 and > order); with fewer, its delta is 0.
-    backend : {"numpy", "cpu"}, optional
+    backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
     -------
@@ -458,7 +458,7 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
         frames along ``axis`` (librosa's error).
     """
     be = resolve_backend(backend, data)
-    impl(be)
+    impl(be, "delta")
     data = np.asarray(data)
     if data.dtype.kind not in "fiu":
         raise TypeError(f"data must be a real array, got dtype {data.dtype}")

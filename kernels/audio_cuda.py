@@ -1,0 +1,128 @@
+"""Numba CUDA kernels for the audio ops; imported only on first GPU use.
+
+Layout contract as in :mod:`audio` (CPU): ``y`` (N, T) C-contiguous float32/64,
+``lengths``/``nvalid`` (N,) int64 on the device, frame-major spectra. Kernels are
+1-D grid-stride loops over flattened outputs; frames are processed in blocks
+``[t0, t0 + tb)`` so that a long signal never needs all of its frames at once.
+The padding arithmetic is :mod:`audio`'s plain-Python ``pad_index_py``, compiled
+here as a device function, so CPU and GPU pad identically.
+"""
+
+import math
+
+import numpy as np
+
+# numba-cuda (0.2x) still names np.row_stack, which NumPy 2.5 removed (see image_cuda)
+if not hasattr(np, "row_stack"):
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402
+
+from .audio import pad_index_py  # noqa: E402
+
+pad_index = cuda.jit(device=True)(pad_index_py)
+
+
+@cuda.jit
+def frame_window(y, lengths, nvalid, window, hop, pad, mode, t0, out):
+    """out[n, j, k] = window[k] * padded clip n at ``(t0 + j) * hop + k - pad``;
+    0 for frames at or past nvalid[n]."""
+    n_clips, tb, K = out.shape
+    total = n_clips * tb * K
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for p in range(start, total, stride):
+        n = p // (tb * K)
+        r = p - n * tb * K
+        j = r // K
+        k = r - j * K
+        t = t0 + j
+        v = window[0] * 0  # zero in the work type
+        if t < nvalid[n]:
+            i = pad_index(t * hop + k - pad, lengths[n], mode)
+            if i >= 0:
+                v = y[n, i] * window[k]
+        out[n, j, k] = v
+
+
+@cuda.jit
+def power(X, p, out):
+    """out = |X| ** p, element-wise over (R, F)."""
+    R, F = X.shape
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, R * F, stride):
+        r = q // F
+        f = q - r * F
+        re = X[r, f].real
+        im = X[r, f].imag
+        v = re * re + im * im
+        if p == 1.0:
+            v = math.sqrt(v)
+        elif p != 2.0:
+            v = math.sqrt(v) ** p
+        out[r, f] = v
+
+
+@cuda.jit
+def power_mel(X, p, basis, lo, hi, out):
+    """out[r, m] = sum over the filter's support of basis[m, f] |X[r, f]| ** p."""
+    R, M = out.shape
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, R * M, stride):
+        r = q // M
+        m = q - r * M
+        acc = basis[0, 0] * 0
+        for f in range(lo[m], hi[m]):
+            re = X[r, f].real
+            im = X[r, f].imag
+            v = re * re + im * im
+            if p == 1.0:
+                v = math.sqrt(v)
+            elif p != 2.0:
+                v = math.sqrt(v) ** p
+            acc += basis[m, f] * v
+        out[r, m] = acc
+
+
+@cuda.jit
+def to_db_peak(S, nvalid, amin, ref_db, peak):
+    """In place on S (n, t, M): ``10 log10(max(amin, S)) - ref_db``; peak[n] gets the
+    maximum over the clip's valid frames (atomic max)."""
+    n_clips, nt, M = S.shape
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, n_clips * nt * M, stride):
+        n = q // (nt * M)
+        r = q - n * nt * M
+        t = r // M
+        m = r - t * M
+        v = 10 * math.log10(max(amin, S[n, t, m])) - ref_db
+        S[n, t, m] = v
+        if t < nvalid[n]:
+            cuda.atomic.max(peak, n, v)
+
+
+@cuda.jit
+def floor_dct(S, nvalid, peak, top_db, use_top, dct_t, out):
+    """out[n, t, k] = sum_m dct_t[m, k] max(S[n, t, m], peak[n] - top_db); 0 past the
+    clip's end."""
+    n_clips, nt, K = out.shape
+    M = S.shape[2]
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, n_clips * nt * K, stride):
+        n = q // (nt * K)
+        r = q - n * nt * K
+        t = r // K
+        k = r - t * K
+        acc = out[n, t, k] * 0
+        if t < nvalid[n]:
+            floor = peak[n] - top_db
+            for m in range(M):
+                v = S[n, t, m]
+                if use_top and v < floor:
+                    v = floor
+                acc += dct_t[m, k] * v
+        out[n, t, k] = acc

@@ -76,6 +76,18 @@ def test_to_frame_bad_library():
         _make().to_frame("excel")
 
 
+def test_gpu_outputs_without_gpu_libraries_say_what_is_missing():
+    import importlib.util
+
+    if importlib.util.find_spec("cudf") is not None:
+        pytest.skip("cuDF is installed here")
+    with pytest.raises(ImportError, match=r"to_frame\('cudf'\) needs (cupy|cudf)"):
+        _make().to_frame("cudf")
+    if importlib.util.find_spec("cupy") is None:
+        with pytest.raises(ImportError, match=r"to_cupy\(\) needs cupy"):
+            _make().to_cupy()
+
+
 def test_parquet_round_trip_with_metadata(tmp_path):
     import pyarrow.parquet as pq
 

@@ -119,6 +119,7 @@ class FeatureSet:
 
     def to_cupy(self):
         """(N, D) float32 CuPy array (blocks already on the device stay there)."""
+        _require("to_cupy()", "cupy")
         import cupy as cp
 
         return cp.concatenate([cp.asarray(b) for b in self.blocks.values()], axis=1)
@@ -140,6 +141,8 @@ class FeatureSet:
         if library not in FRAME_LIBRARIES:
             raise ValueError(f"library must be one of {FRAME_LIBRARIES}, got {library!r}")
         on_device = library == "cudf"
+        if on_device:
+            _require("to_frame('cudf')", "cupy", "cudf")
         data = {"id": self.ids.astype(str)}
         for name, block in self.blocks.items():
             if on_device:
@@ -176,6 +179,20 @@ class FeatureSet:
         path = Path(path)
         pq.write_table(table.replace_schema_metadata(meta), path)
         return path
+
+
+def _require(what: str, *modules: str) -> None:
+    """A clear ImportError, naming the missing GPU library, instead of a bare one."""
+    import importlib
+
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ImportError(
+                f"{what} needs {name}, which does not import here ({exc}); it comes with "
+                "mmfeat[gpu] on a machine with an NVIDIA GPU"
+            ) from exc
 
 
 def read_parquet(path) -> FeatureSet:

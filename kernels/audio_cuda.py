@@ -98,7 +98,9 @@ def to_db_peak(S, nvalid, amin, ref_db, peak):
         r = q - n * nt * M
         t = r // M
         m = r - t * M
-        v = 10 * math.log10(max(amin, S[n, t, m])) - ref_db
+        # every operand in S's float type (amin, ref_db arrive typed): the atomic max
+        # needs v to match peak's type, and float32 stays float32 as in librosa
+        v = (amin * 0 + 10) * math.log10(max(amin, S[n, t, m])) - ref_db
         S[n, t, m] = v
         if t < nvalid[n]:
             cuda.atomic.max(peak, n, v)

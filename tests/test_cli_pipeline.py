@@ -340,6 +340,12 @@ def test_train_user_errors(features, tmp_path, capsys):
     assert exc.value.code == 2 and "--label" in capsys.readouterr().err
     assert main(["train", str(features), "--label", "label", "--model", "xgboost"]) == 1
     assert "xgboost" in capsys.readouterr().err
+    # outputs in a folder that does not exist: said before training, not as a traceback after
+    for opt in ("--report", "--save"):
+        assert main(["train", str(features), "--label", "label",
+                     opt, str(tmp_path / "no" / "such" / "file")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"mmfeat train: error: {opt}: folder") and err.count("\n") == 1
 
 
 # -- a real process ------------------------------------------------------------------
@@ -397,6 +403,8 @@ def test_demo_bad_arguments(capsys):
     assert exc.value.code == 2 and "--classes" in capsys.readouterr().err
     assert main(["demo", "--n", "10", "--model", "xgboost"]) == 1
     assert "--model" in capsys.readouterr().err
+    assert main(["demo", "--n", "10", "--json", "/no/such/folder/r.json"]) == 1
+    assert "--json: folder" in capsys.readouterr().err
 
 
 def test_demo_write_manifest_is_what_extract_reads(tmp_path):

@@ -70,6 +70,12 @@ def _check_backend(backend):
             raise UserError(f"--backend cuda: {exc}") from None
 
 
+def _check_out_dir(path, argname: str) -> None:
+    """Fail before the work, not after it, when an output's folder does not exist."""
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise UserError(f"{argname}: folder {str(Path(path).parent)!r} does not exist")
+
+
 def _format_table(frame) -> str:
     cols = list(frame.columns)
     rows = [[str(c) for c in cols]]
@@ -115,6 +121,7 @@ def cmd_demo(args) -> int:
     if args.model not in MODEL_NAMES:
         raise UserError(f"--model must be one of {', '.join(MODEL_NAMES)}, got {args.model!r}")
     _check_backend(args.backend)
+    _check_out_dir(args.json, "--json")
     from .backend import resolve_backend
 
     backend = resolve_backend(args.backend)
@@ -270,6 +277,8 @@ def cmd_train(args) -> int:
     _check_backend(args.backend)
     if not Path(args.features).is_file():
         raise UserError(f"features file {args.features!r} not found")
+    _check_out_dir(args.report, "--report")
+    _check_out_dir(args.save, "--save")
     try:
         report = train(
             Path(args.features), label=args.label, model=args.model,

@@ -237,6 +237,11 @@ def spectral_flatness(y=None, *, S=None, n_fft=2048, hop_length=512, win_length=
     Returns
     -------
     (..., 1, n_frames) float32 (float64 for float64 input); 1 for silent frames.
+
+    Notes
+    -----
+    The cpu backend sums in float64 where librosa sums float32 values, so frames
+    whose spectrum is mostly at ``amin`` can differ by ~1e-4 relative.
     """
     amin = check_real(amin, "amin", positive=True)
     power = check_real(power, "power", positive=True)

@@ -9,7 +9,19 @@ Spectra: :func:`stft`, :func:`spectrogram`, :func:`mel_filterbank`,
 :func:`delta`. Descriptors: :func:`spectral_centroid`, :func:`spectral_bandwidth`,
 :func:`spectral_rolloff`, :func:`spectral_flatness`, :func:`zero_crossing_rate`,
 :func:`rms`, :func:`waveform_stats`. Transformer: :class:`AudioFeatures`.
-Backends: ``"numpy"`` (reference) and ``"cpu"`` (Numba + scipy.fft + BLAS).
+Backends: ``"numpy"`` (reference), ``"cpu"`` (Numba + scipy.fft on all cores, the
+default for NumPy input) and ``"cuda"`` (CuPy's cuFFT + Numba CUDA kernels, the
+default for CuPy input) for :func:`stft`, :func:`spectrogram`,
+:func:`melspectrogram` and :func:`mfcc`; the other ops raise
+``BackendUnavailableError`` on ``"cuda"``.
+
+Parity with librosa 0.11, per clip, on synthetic speech (vowels through formant
+filters, fricatives, chirps, a clip 50 dB down, clips shorter than n_fft), n_fft
+512, hop 160, 64 mels: STFT and mel spectra within 1e-6 of each clip's maximum
+(the tests require 1e-4), MFCC within 5e-4 dB (required: 0.01 dB), spectral
+centroid/bandwidth/flatness and RMS within 2e-6 relative, rolloff and
+zero-crossing rate identical. ``top_db`` floors each clip at its own peak
+(librosa 0.11 floors a batch at the batch's peak).
 """
 
 from .descriptors import (

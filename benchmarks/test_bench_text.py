@@ -114,16 +114,27 @@ def test_text_op(benchmark, corpus, op, impl):
 
 # --- summary without pytest ------------------------------------------------------------
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork + exec, so a child
+# would report its parent's peak
 _RSS_SCRIPT = """
-import resource, sys
+import sys
 sys.path.insert(0, {here!r})
-from test_bench_text import CORPORA, make
+from test_bench_text import CORPORA, make, vm_hwm_kib
 docs = CORPORA[{corpus!r}]()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-make({impl!r}, {op!r})(docs)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before, after)
+fn = make({impl!r}, {op!r})
+before = vm_hwm_kib()
+fn(docs)
+print(before, vm_hwm_kib())
 """
+
+
+def vm_hwm_kib() -> int:
+    """Peak resident set size of this process so far (KiB), from /proc/self/status."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def peak_rss_kib(impl: str, op: str, corpus: str) -> tuple[int, int]:

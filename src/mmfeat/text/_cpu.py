@@ -20,7 +20,7 @@ from ._input import TextBuffers
 from ._tables import get_tables
 
 #: input bytes per chunk (the n-gram work arrays take ~ 40 bytes per n-gram)
-CHUNK_BYTES = 1 << 24
+CHUNK_BYTES = 1 << 22
 
 KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
 
@@ -32,23 +32,8 @@ class HashCollision(Exception):
 @functools.lru_cache(maxsize=1)
 def _growth() -> tuple[int, int]:
     """(num, den): lower-casing turns n UTF-8 bytes into at most n * num / den bytes."""
-    t = get_tables()
-    cp = np.arange(t.low.shape[0], dtype=np.int64)
-
-    def nbytes(c):
-        return np.where(c < 0x80, 1, np.where(c < 0x800, 2, np.where(c < 0x10000, 3, 4)))
-
-    own = nbytes(cp)
-    single = t.low >= 0
-    lowered = np.where(single, nbytes(np.maximum(t.low, 0)), 0)
-    for k in np.flatnonzero(~single):
-        row = t.low_ext[-t.low[k] - 1]
-        lowered[k] = int(nbytes(row[row >= 0]).sum())
-    ratio = (lowered / own).max()
-    # small rational bound >= ratio (1.5 on current Unicode: U+0130, U+023A, ...)
-    den = 2
-    num = int(np.ceil(ratio * den))
-    return num, den
+    den = 2  # a small rational bound >= the ratio (1.5 today: U+0130, U+023A, ...)
+    return int(np.ceil(get_tables().growth * den)), den
 
 
 class Analysis:
@@ -130,8 +115,8 @@ class DocEntries:
         doc_off = np.zeros(self.n_unique.shape[0] + 1, np.int64)
         np.cumsum(self.n_unique, out=doc_off[1:])
         m = int(doc_off[-1])
-        terms = np.empty(m, np.int64)
-        counts = np.empty(m, np.int64)
+        terms = np.empty(m, np.int32)  # term ids < 2**31: the hash table's int64 slots
+        counts = np.empty(m, np.int32)
         K.compact(self.ng_off, self.n_unique, doc_off, u_term, terms, self.u_count, counts)
         return doc_off, terms, counts
 
@@ -141,9 +126,9 @@ def doc_entries(tb: TextBuffers, an: Analysis) -> DocEntries:
     out, out_start, plen, ng_off = _stage1(tb, an)
     total = int(ng_off[-1])
     u_hash = np.empty(total, np.uint64)
-    u_count = np.empty(total, np.int64)
+    u_count = np.empty(total, np.int32)
     u_start = np.empty(total, np.int64)
-    u_len = np.zeros(total, np.int64)  # zero in the gaps: its sum bounds the new bytes
+    u_len = np.zeros(total, np.int32)  # zero in the gaps: its sum bounds the new bytes
     n_unique = np.empty(len(tb), np.int64)
     collision = np.empty(len(tb), np.bool_)
     K.doc_terms(out, out_start, plen, an.kind, an.min_n, an.max_n, ng_off, u_hash, u_count,
@@ -193,7 +178,7 @@ class VocabularyBuilder:
     def merge(self, de: DocEntries) -> np.ndarray:
         """Term id of every entry of the chunk (gapped layout), new terms added."""
         n_new = int(de.n_unique.sum())
-        self._reserve(n_new, int(de.u_len.sum()))
+        self._reserve(n_new, int(de.u_len.sum(dtype=np.int64)))
         u_term = np.empty(de.u_hash.shape[0], np.int64)
         n, _, collision = K.merge_vocabulary(de.ng_off, de.n_unique, de.u_hash, de.u_count,
                                              de.u_start, de.u_len, de.out, self.table,
@@ -231,9 +216,11 @@ def count_fit(batches: Iterable[TextBuffers], an: Analysis, keep_entries: bool):
     return vb, n_docs, entries
 
 
-def _join_entries(offs, terms, counts):
+def _join_entries(offs, terms, counts, dtype=np.int32):
     if not offs:
-        return np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(1, np.int64), np.zeros(0, dtype), np.zeros(0, dtype)
+    if len(offs) == 1:
+        return offs[0], terms[0], counts[0]
     shift = 0
     parts = [np.zeros(1, np.int64)]
     for o in offs:
@@ -323,4 +310,4 @@ def hashing_counts(tb: TextBuffers, an: Analysis, n_features: int, alternate_sig
         offs.append(doc_off)
         idxs.append(ci)
         vals.append(cv)
-    return _join_entries(offs, idxs, vals)
+    return _join_entries(offs, idxs, vals, np.int64)

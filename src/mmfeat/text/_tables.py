@@ -28,7 +28,7 @@ SPLIT_SPACE = 4  # a separator of ``str.split()``
 CASE_IGNORABLE = 8  # skipped when str.lower() looks for a final-sigma context
 CASED = 16  # cased and not case-ignorable (ends the final-sigma context search)
 
-_VERSION = 1
+_VERSION = 2
 
 
 class TextTables:
@@ -36,13 +36,28 @@ class TextTables:
 
     ``low[c] >= 0`` is the single code point ``c.lower()``; ``low[c] = -(k + 1)``
     points at row ``k`` of ``low_ext``, the code points of a longer lower-case
-    form padded with -1 (U+0130 lowers to two code points).
+    form padded with -1 (U+0130 lowers to two code points). ``growth`` is the
+    largest ratio of UTF-8 bytes after and before lower-casing one character.
     """
 
-    def __init__(self, cls: np.ndarray, low: np.ndarray, low_ext: np.ndarray):
+    def __init__(self, cls: np.ndarray, low: np.ndarray, low_ext: np.ndarray, growth: float):
         self.cls = cls
         self.low = low
         self.low_ext = low_ext
+        self.growth = float(growth)
+
+
+def _utf8_len(cp: np.ndarray) -> np.ndarray:
+    return (1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000)).astype(np.int8)
+
+
+def _growth(low: np.ndarray, low_ext: np.ndarray) -> float:
+    own = _utf8_len(np.arange(N_CODEPOINTS, dtype=np.int32))
+    lowered = _utf8_len(np.maximum(low, 0))
+    for k in np.flatnonzero(low < 0):
+        row = low_ext[-low[k] - 1]
+        lowered[k] = int(_utf8_len(row[row >= 0]).sum())
+    return float((lowered / own).max())
 
 
 def _build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,7 +93,7 @@ def _build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     low_ext = np.full((max(len(ext), 1), width), -1, np.int32)
     for k, e in enumerate(ext):
         low_ext[k, : len(e)] = e
-    return cls, low, low_ext
+    return cls, low, low_ext, _growth(low, low_ext)
 
 
 def _cache_file() -> Path:
@@ -94,16 +109,16 @@ def get_tables() -> TextTables:
     path = _cache_file()
     try:
         with np.load(path) as z:
-            return TextTables(z["cls"], z["low"], z["low_ext"])
+            return TextTables(z["cls"], z["low"], z["low_ext"], float(z["growth"]))
     except Exception:  # missing or unreadable cache: rebuild
         pass
-    cls, low, low_ext = _build()
+    cls, low, low_ext, growth = _build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, cls=cls, low=low, low_ext=low_ext)
+            np.savez(fh, cls=cls, low=low, low_ext=low_ext, growth=growth)
         os.replace(tmp, path)
     except OSError:  # a read-only home: keep the tables in memory only
         pass
-    return TextTables(cls, low, low_ext)
+    return TextTables(cls, low, low_ext, growth)

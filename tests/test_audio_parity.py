@@ -352,8 +352,12 @@ def test_cpu_mel_paths_and_chunking_agree(batch, monkeypatch):
     kw = dict(sr=SR, **SPEC, n_mels=40, lengths=lengths, backend="cpu")
     sparse = A.mfcc(y, **kw)
     mel_sparse = A.melspectrogram(y, **kw)
+    D = A.stft(y, **SPEC, lengths=lengths)
+    S = A.spectrogram(y, **SPEC, lengths=lengths)
     monkeypatch.setattr(_config, "MEL_SPARSE", False)
     monkeypatch.setattr(_config, "CPU_CHUNK_BYTES", 1)
+    np.testing.assert_array_equal(A.stft(y, **SPEC, lengths=lengths), D)
+    np.testing.assert_array_equal(A.spectrogram(y, **SPEC, lengths=lengths), S)
     np.testing.assert_allclose(A.mfcc(y, **kw), sparse, atol=2e-3)
     np.testing.assert_allclose(A.melspectrogram(y, **kw), mel_sparse, rtol=1e-5,
                                atol=1e-6 * float(mel_sparse.max()))

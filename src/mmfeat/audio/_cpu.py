@@ -44,8 +44,12 @@ def _per_clip_bytes(T, n_fft, hop, center, itemsize):
 def stft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode):
     N, T = y.shape
     nf = n_frames(T, n_fft, hop, center)
+    chunks = list(_chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)))
+    if len(chunks) == 1:  # the rFFT output is the result: no copy
+        return _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                           pad_mode, slice(0, N)).transpose(0, 2, 1)
     out = np.empty((N, nf, n_fft // 2 + 1), dtype=complex_dtype(y.dtype))
-    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)):
+    for sl in chunks:
         out[sl] = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
                               pad_mode, sl)
     # (N, F, t) view of frame-major memory: the layout librosa's Fortran-order result has
@@ -68,9 +72,14 @@ def _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pa
 def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
                 power):
     N, T = y.shape
+    parts = _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
+                          pad_mode, power)
+    sl, P = next(parts)
+    if sl.stop == N:  # one chunk: its power spectrum is the result
+        return P.transpose(0, 2, 1)
     out = np.empty((N, n_frames(T, n_fft, hop, center), n_fft // 2 + 1), dtype=y.dtype)
-    for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                               pad_mode, power):
+    out[sl] = P
+    for sl, P in parts:
         out[sl] = P
     return out.transpose(0, 2, 1)
 

@@ -47,6 +47,7 @@ import copy
 import math
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from numbers import Integral
@@ -72,7 +73,7 @@ PARTITIONS_PER_THREAD = 4
 # merge fan-in of the statistics tree (dask.bag's split_every default is 8)
 SPLIT_EVERY = 8
 # rows the client decodes to fit the (stateless) image/audio extractors
-FIT_ROWS = 256
+FIT_ROWS = 16
 # scikit-learn's CountVectorizer parameters that decide which terms a document has
 _ANALYZER_PARAMS = (
     "input", "encoding", "decode_error", "strip_accents", "lowercase", "preprocessor",
@@ -141,12 +142,27 @@ def make_client(client=None, *, workers=None, scheduler=None, cluster=None,
     else:
         from distributed import LocalCluster
 
+        n_workers = workers or os.cpu_count() or 1
+        cluster_kwargs.setdefault("env", _worker_env(n_workers * threads_per_worker))
         local = LocalCluster(
-            n_workers=workers or os.cpu_count() or 1, threads_per_worker=threads_per_worker,
-            processes=True, **cluster_kwargs,
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
+            **cluster_kwargs,
         )
     with local, Client(local) as c:
         yield c
+
+
+_THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                     "OPENBLAS_NUM_THREADS")
+
+
+def _worker_env(total_threads: int) -> dict:
+    """Numba and BLAS threads per local worker process: the cores shared out among the
+    worker threads. Oversubscribed parallel kernels stall at their barriers, and
+    distributed's default of one BLAS thread would leave a lone worker slower than
+    the single-process pipeline. Variables the user set are passed on as they are."""
+    per_worker = str(max(1, (os.cpu_count() or 1) // max(1, total_threads)))
+    return {k: os.environ.get(k, per_worker) for k in _THREAD_VARIABLES}
 
 
 def _cuda_cluster(workers, threads_per_worker, **kwargs):
@@ -623,6 +639,7 @@ def _extract_partition(pipe, frame, index: int, output: str):
     from .jobs import _atomic_write
 
     out = Path(output)
+    t0 = time.perf_counter()
     pipe = copy.copy(pipe)  # transform sets attributes; tasks on one worker share pipe
     pipe.progress = False
     features = pipe.transform(frame)
@@ -631,7 +648,9 @@ def _extract_partition(pipe, frame, index: int, output: str):
                   lambda p: rejects.to_csv(p, index=False))
     # the feature part last: its presence means the partition is complete
     _atomic_write(out / _part_name(index), features.write_parquet)
-    return {"index": index, "input": len(frame), "kept": len(features), "rejects": rejects}
+    timings = dict(pipe.timings_, total=time.perf_counter() - t0)
+    return {"index": index, "input": len(frame), "kept": len(features), "rejects": rejects,
+            "timings": timings}
 
 
 def _default_pipeline(frame, *, batch_size, image_size, sr, text_components, on_missing,
@@ -645,6 +664,17 @@ def _default_pipeline(frame, *, batch_size, image_size, sr, text_components, on_
         batch_size=batch_size, on_missing=on_missing, image_size=image_size, sr=sr,
         allow_outside=allow_outside, backend=backend, progress=False,
     )
+
+
+def _default_npartitions(n_rows: int, n_threads: int, batch_size: int) -> int:
+    """Partitions of at least one pipeline batch where possible (every extractor call has
+    a fixed cost), ``PARTITIONS_PER_THREAD`` per thread at most (balance, and little to
+    redo when a worker is lost), a whole number per thread, at most ``PARTITION_ROWS``
+    rows each."""
+    n = min(PARTITIONS_PER_THREAD * n_threads, math.ceil(n_rows / batch_size))
+    n = math.ceil(max(n, 1) / n_threads) * n_threads
+    n = max(n, math.ceil(n_rows / PARTITION_ROWS))
+    return max(1, min(n, n_rows))
 
 
 def _split(frame: pd.DataFrame, npartitions: int) -> list[pd.DataFrame]:
@@ -720,7 +750,8 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
         CSV of every rejected row (``id``, ``row``, ``modality``, ``reason``,
         ``detail``); default ``OUTPUT`` with the suffix ``.rejects.csv``.
     npartitions : int, optional
-        Default: 4 per worker thread, at most 20,000 rows each.
+        Default: one per worker thread or more, up to 4 per thread while each
+        still holds a whole ``batch_size`` of rows, and at most 20,000 rows each.
     workers, scheduler, cluster
         See :func:`make_client`: ``workers=N`` starts a local cluster of N
         processes, ``scheduler="tcp://..."`` joins a running one,
@@ -809,8 +840,7 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
 
     with make_client(client, workers=workers, scheduler=scheduler, cluster=cluster) as c:
         if npartitions is None:
-            npartitions = max(PARTITIONS_PER_THREAD * _n_threads(c),
-                              math.ceil(len(kept) / PARTITION_ROWS))
+            npartitions = _default_npartitions(len(kept), _n_threads(c), pipeline.batch_size)
         # Partitions and the pipeline travel inside the task specs (not scattered):
         # the scheduler can then rerun any task whose worker died, inputs included.
         frames = _split(kept, min(npartitions, len(kept)))
@@ -906,7 +936,12 @@ def _finish(output, rejects_path, n_input, kept, clean_rejects, results, summari
     shutil.rmtree(output / "_rejects", ignore_errors=True)
     for tmp in output.glob(".part-*.tmp-*"):  # left by a worker killed mid-write
         tmp.unlink(missing_ok=True)
-    summary.update(partitions=len(results), output=str(output), rejects=str(rejects_path))
+    timings = {}
+    for r in results:
+        for k, v in r["timings"].items():
+            timings[k] = timings.get(k, 0.0) + v
+    summary.update(partitions=len(results), output=str(output), rejects=str(rejects_path),
+                   worker_seconds=timings)
     return summary
 
 

@@ -138,3 +138,16 @@ def test_bad_inputs(clips):
         af.transform(clips, lengths=[1, 2, 3, 4, 5])
     with pytest.raises(ValueError, match="X must be"):
         af.transform(np.zeros((2, 3, 100), np.float32))
+
+
+def test_load_wrapper_reads_wav(tmp_path, clips):
+    import soundfile as sf
+
+    path = tmp_path / "clip.wav"
+    sf.write(path, clips[3], SR, subtype="PCM_16")
+    y, sr = A.load(path)
+    want, want_sr = sf.read(path, dtype="float32")  # what librosa.load returns for it
+    assert sr == want_sr == SR and y.dtype == np.float32
+    np.testing.assert_array_equal(y, want)
+    y8, sr8 = A.load(path, sr=8000)
+    assert sr8 == 8000 and abs(y8.shape[0] - clips[3].shape[0] // 2) <= 1

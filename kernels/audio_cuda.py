@@ -119,7 +119,7 @@ def floor_dct(S, nvalid, peak, top_db, use_top, dct_t, out):
         r = q - n * nt * K
         t = r // K
         k = r - t * K
-        acc = out[n, t, k] * 0
+        acc = dct_t[0, 0] * 0  # typed zero (out is uninitialised: it may hold NaN)
         if t < nvalid[n]:
             floor = peak[n] - top_db
             for m in range(M):

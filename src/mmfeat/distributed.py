@@ -465,8 +465,10 @@ def fit_tfidf(documents, client=None, *, vectorizer=None, split_every=SPLIT_EVER
     --------
     >>> from mmfeat.distributed import fit_tfidf
     >>> vec = fit_tfidf([["the cat sat", "the dog"], ["a cat"]], min_df=2)
-    >>> sorted(vec.vocabulary_)
-    ['cat']
+    >>> vec.vocabulary_  # as TfidfVectorizer(min_df=2).fit(all three documents)
+    {'the': 1, 'cat': 0}
+    >>> transform_tfidf(vec, [["the cat"], ["dog"]])[1].nnz
+    0
     """
     vec = _new_vectorizer(vectorizer, tfidf_params)
     if isinstance(split_every, bool) or not isinstance(split_every, Integral) or split_every < 2:
@@ -779,6 +781,11 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
 
     Notes
     -----
+    On a multi-machine cluster the manifest's files and ``output`` must be
+    reachable under the same paths from the client and every worker (a shared
+    file system): workers decode the files and write the parts, the client
+    reads the parts' ids back to check them.
+
     Equal to ``FeaturePipeline.fit_transform`` on one machine: same rows in the
     same order, same rejects, features equal to float32 rounding (see the
     module docstring for how each extractor is fitted). With

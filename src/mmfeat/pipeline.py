@@ -135,7 +135,7 @@ class FeaturePipeline(BaseEstimator):
     >>> fs = FeaturePipeline({"image": ImageFeatures(hsv_bins=4)}).fit_transform(
     ...     {"image": d.images, "id": d.ids, "label": d.labels})
     >>> fs.blocks["image"].shape
-    (16, 87)
+    (16, 83)
     """
 
     def __init__(

@@ -241,6 +241,21 @@ def test_extract_everything_rejected(manifest, tmp_path, capsys):
     assert not out.with_name(out.name + ".parts").exists()
 
 
+def test_extract_no_text_at_all(tmp_path, capsys, text_extractor):
+    # every text missing: the rows' reasons, not the vectorizer's "empty vocabulary"
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("id,label,text\na,0,\nb,1,\n")
+    out = tmp_path / "f.parquet"
+    assert _extract(manifest, out) == 1
+    err = capsys.readouterr().err
+    assert "no rows left to extract: all 2 rows were rejected" in err
+    assert pd.read_csv(out.with_suffix(".rejects.csv"))["reason"].tolist() == ["missing value"] * 2
+    # a failed fit leaves nothing to resume, so nothing blocks the next run
+    assert not out.with_name(out.name + ".parts").exists()
+    assert _extract(manifest, out, "--on-missing", "impute") == 1
+    assert "all modalities missing" in capsys.readouterr().err
+
+
 def test_extract_user_errors(tmp_path, manifest, capsys):
     assert _extract(tmp_path / "nope.csv", tmp_path / "f.parquet") == 1
     err = capsys.readouterr().err

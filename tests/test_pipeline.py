@@ -236,6 +236,15 @@ def test_everything_rejected_raises(demo):
     with pytest.raises(ValueError, match="no rows left"):
         pipe.fit({"audio": [None] * 4})
     assert pipe.summary_["rejected"] == 4
+    # text is fitted before any batch: the same message, not the vectorizer's
+    pipe = FeaturePipeline(_extractors(demo.sr, ("text",)))
+    with pytest.raises(ValueError, match="no rows left to fit on: all 3 were rejected"):
+        pipe.fit({"text": [None, "", float("nan")]})
+    assert pipe.summary_ == {"input": 3, "kept": 0, "rejected": 3,
+                             "by_reason": {"missing value": 3}}
+    pipe = FeaturePipeline(_extractors(demo.sr, ("text", "audio")), on_missing="impute")
+    with pytest.raises(ValueError, match="no text to fit the text extractor on"):
+        pipe.fit({"text": [None] * 3, "audio": demo.audio[:3]})
 
 
 def test_bad_arguments_raise_clear_errors(demo):

@@ -149,6 +149,7 @@ class ExtractJob:
                         f"no rows left to extract: all {n_input} rows were rejected "
                         f"({pipe.summary_['by_reason']}); see {self.rejects}"
                     ) from None
+                shutil.rmtree(self.parts)  # nothing to resume: no pipeline was fitted
                 raise
             _atomic_write(pipe_path, lambda p: joblib.dump(pipe, p))
 

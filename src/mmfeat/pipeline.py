@@ -296,8 +296,21 @@ class FeaturePipeline(BaseEstimator):
                 t0 = time.perf_counter()
                 texts, failures = self._load_modality("text", frame)
                 frame, rejects = _reject(frame, rejects, failures, "text")
-                texts = [t for i, t in enumerate(texts) if i not in {f[0] for f in failures}]
+                failed = {f[0] for f in failures}
+                texts = [t for i, t in enumerate(texts) if i not in failed]
                 present = [t for t in texts if t is not None]
+                if not present:
+                    # Say why instead of the vectorizer's "empty vocabulary".
+                    self.rejects_, self.summary_ = rejects, summarize(n_input, rejects)
+                    if not len(frame):
+                        raise ValueError(
+                            f"no rows left to fit on: all {n_input} were rejected "
+                            f"({self.summary_['by_reason']}); see rejects_"
+                        )
+                    raise ValueError(
+                        f"no text to fit the text extractor on: none of the {len(frame)} "
+                        "kept rows has a text"
+                    )
                 self.extractors_["text"].fit(present)
                 self.timings_["text"] = time.perf_counter() - t0
             self._fitted_first_batch = False

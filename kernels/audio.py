@@ -261,32 +261,45 @@ def delta_fix_edges(data, out, nvalid, edge, half):
 def power_mel(X, power, basis, lo, hi, out):
     """out[r, m] = sum_f basis[m, f] |X[r, f]| ** power over the filter's support
     ``lo[m] <= f < hi[m]`` only (a mel filter covers a few bins, so this is a sparse
-    product: ~2 multiply-adds per bin instead of n_mels). Rows go in blocks that share
-    one scratch row of powers, so the power spectrum is never stored."""
+    product: ~2 multiply-adds per bin instead of n_mels).
+
+    Rows go in blocks of 16 whose powers sit transposed in a scratch (F, 16), so the
+    innermost loop runs across the block's rows: a SIMD multiply-add with no
+    reduction chain (a filter's support is too short to vectorise along f). The
+    power spectrum is never stored. Sums in the input's float type (float32 for
+    float32, as librosa's float32 einsum).
+    """
     R, F = X.shape
     M = basis.shape[0]
-    block = 64
+    B = 16
     zero = basis.dtype.type(0)
-    for b in prange((R + block - 1) // block):
-        buf = np.empty(F, dtype=basis.dtype)
-        for r in range(b * block, min(R, (b + 1) * block)):
+    for blk in prange((R + B - 1) // B):
+        r0 = blk * B
+        nb = min(B, R - r0)
+        buf = np.zeros((F, B), dtype=basis.dtype)
+        acc = np.empty(B, dtype=basis.dtype)
+        for j in range(nb):
             for f in range(F):
-                re = X[r, f].real
-                im = X[r, f].imag
-                buf[f] = re * re + im * im
-            if power == 1.0:
-                for f in range(F):
-                    buf[f] = math.sqrt(buf[f])
-            elif power != 2.0:
-                for f in range(F):
-                    buf[f] = math.sqrt(buf[f]) ** power
-            for m in range(M):
-                # float32 sums for float32 input, as librosa's float32 einsum; over a
-                # filter's few bins the rounding stays ~1e-7 relative
-                acc = zero
-                for f in range(lo[m], hi[m]):
-                    acc += basis[m, f] * buf[f]
-                out[r, m] = acc
+                re = X[r0 + j, f].real
+                im = X[r0 + j, f].imag
+                buf[f, j] = re * re + im * im
+        if power == 1.0:
+            for f in range(F):
+                for j in range(B):
+                    buf[f, j] = math.sqrt(buf[f, j])
+        elif power != 2.0:
+            for f in range(F):
+                for j in range(B):
+                    buf[f, j] = math.sqrt(buf[f, j]) ** power
+        for m in range(M):
+            for j in range(B):
+                acc[j] = zero
+            for f in range(lo[m], hi[m]):
+                w = basis[m, f]
+                for j in range(B):
+                    acc[j] += w * buf[f, j]
+            for j in range(nb):
+                out[r0 + j, m] = acc[j]
 
 
 @numba.njit(**_pjit)

@@ -303,30 +303,23 @@ def power_mel(X, power, basis, lo, hi, out):
 
 
 @numba.njit(**_pjit)
-def db_dct(S, nvalid, amin, ref_db, top_db, use_top, dct_t, out):
-    """Fused log and DCT for MFCC, one clip per task.
-
-    In place on the mel power S (N, t, M): ``10 log10(max(amin, S)) - ref_db`` in
-    S's float type (float32 log10 for float32, as librosa's NumPy call), floored at
-    the clip's peak over its valid frames minus ``top_db``; then
+def floor_dct(S, nvalid, top_db, use_top, dct_t, out):
+    """Second half of MFCC, one clip per task, on decibels S (N, t, M): floor at the
+    clip's peak over its valid frames minus ``top_db`` (when ``use_top``), then
     ``out[n, t, :] = S[n, t, :] @ dct_t`` (dct_t (M, K)), accumulated along k so the
     inner loop is a SIMD axpy; frames past the clip's end are 0. Keeping the DCT in
-    the same parallel region avoids handing the cores from Numba's OpenMP threads
-    to OpenBLAS's and back for every chunk (measured ~100 ms for 512 clips under
-    load). ``amin``, ``ref_db``, ``top_db`` arrive in S's float type.
+    this parallel region avoids handing the cores from Numba's OpenMP threads to
+    OpenBLAS's and back for every chunk (~100 ms for 512 clips on a busy machine).
     """
     N, nt, M = S.shape
     K = dct_t.shape[1]
-    ten = S.dtype.type(10.0)
     for n in prange(N):
         nv = nvalid[n]
         peak = -np.inf
         for t in range(nv):
             for m in range(M):
-                v = ten * math.log10(max(amin, S[n, t, m])) - ref_db
-                S[n, t, m] = v
-                if v > peak:
-                    peak = v
+                if S[n, t, m] > peak:
+                    peak = S[n, t, m]
         floor = peak - top_db
         for t in range(nv):
             for k in range(K):

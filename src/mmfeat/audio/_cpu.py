@@ -131,10 +131,20 @@ def melspectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, p
 
 
 def _log_dct(M, nvalid, amin, ref_db, top_db, dt, out):
-    """dB in place with the per-clip floor, then the DCT, in one Numba pass."""
+    """Decibels in place, then the per-clip floor and the DCT in one Numba pass.
+
+    ``10 log10(x)`` is computed as ``(10 / ln 10) ln(x)``: NumPy's natural log is
+    SIMD for float32 and ~3x faster than its log10 (and than Numba's scalar libm
+    call); the two differ by float32 rounding, ~1e-5 dB.
+    """
     f = M.dtype.type
+    np.maximum(M, f(amin), out=M)
+    np.log(M, out=M)
+    M *= f(10.0 / np.log(10.0))
+    if ref_db:
+        M -= f(ref_db)
     use_top = top_db is not None
-    K.db_dct(M, nvalid, f(amin), f(ref_db), f(top_db if use_top else 0.0), use_top, dt, out)
+    K.floor_dct(M, nvalid, f(top_db if use_top else 0.0), use_top, dt, out)
 
 
 def mfcc(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, power,

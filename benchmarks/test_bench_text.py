@@ -177,6 +177,8 @@ def summary(repeat: int = 3) -> dict:
                 row[f"{impl}_peak_rss_mib"] = round(peak / 1024, 1)
                 row[f"{impl}_rss_growth_mib"] = round((peak - base) / 1024, 1)
             row["speedup"] = round(row["sklearn_s"] / row["mmfeat_s"], 2)
+            # shared machines: the ratio only means something next to the load
+            row["load_average_1min"] = round(os.getloadavg()[0], 2)
             row["peak_rss_ratio"] = round(row["mmfeat_peak_rss_mib"]
                                           / row["sklearn_peak_rss_mib"], 2)
             res["results"].append(row)

@@ -46,7 +46,8 @@ class Analysis:
         words = sorted(stop_words) if (stop_words and self.kind == K.KIND_WORD) else []
         tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
         h = np.empty(len(words), np.uint64)
-        K.hash_spans(tb.buf, tb.offs, h)
+        if words:  # a parallel launch costs milliseconds even for nothing
+            K.hash_spans(tb.buf, tb.offs, h)
         order = np.argsort(h, kind="stable")
         self.stop_h = np.ascontiguousarray(h[order])
         tb = _arrow_buffers(pa.array([words[i] for i in order], type=pa.large_string()))

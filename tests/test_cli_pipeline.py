@@ -94,11 +94,23 @@ def manifest(data_dir, request):
 
 
 @pytest.fixture(scope="module")
-def features(data_dir, tmp_path_factory):
-    """``mmfeat extract --batch-size 8`` of the shared manifest, run once."""
+def extract_run(data_dir, tmp_path_factory):
+    """``mmfeat extract --batch-size 8`` of the shared manifest, run once: (output, stdout)."""
+    import contextlib
+    import io
+
     out = tmp_path_factory.mktemp("features") / "features.parquet"
-    assert _extract(data_dir / "manifest.csv", out, "--batch-size", "8") == 0
-    return out
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rc = main(["extract", str(data_dir / "manifest.csv"), "-o", str(out),
+                   "--image-size", f"{SIZE}x{SIZE}", "--sr", str(SR), "--batch-size", "8"])
+    assert rc == 0
+    return out, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def features(extract_run):
+    return extract_run[0]
 
 
 def _extract(manifest, out, *extra):
@@ -106,13 +118,10 @@ def _extract(manifest, out, *extra):
 
 
 # -- extract ---------------------------------------------------------------------
-def test_extract_writes_features_and_rejects(manifest, tmp_path, capsys, dataset):
-    out = tmp_path / "out" / "features.parquet"
-    rc = main(["extract", str(manifest), "-o", str(out), "--image-size", f"{SIZE}x{SIZE}",
-               "--sr", str(SR), "--batch-size", "8"])
-    assert rc == 0
-    printed = capsys.readouterr().out
+def test_extract_writes_features_and_rejects(extract_run, dataset):
+    out, printed = extract_run
     assert f"rows: {N} in, {N - 2} kept, 2 rejected" in printed
+    assert f"({N - 2} rows)" in printed and "(2 rows)" in printed
     rejects_path = out.with_suffix(".rejects.csv")
     assert rejects_path.is_file() and not out.with_name(out.name + ".parts").exists()
     fs = read_parquet(out)

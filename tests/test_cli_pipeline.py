@@ -143,10 +143,13 @@ def test_extract_writes_features_and_rejects(extract_run, dataset):
 def test_extract_rejects_option_and_impute(manifest, tmp_path):
     m = pd.read_csv(manifest)
     m.loc[3, "audio"] = None
+    m.loc[5, "split"] = None  # an empty cell in a passthrough text column
     m.to_csv(manifest, index=False)
     out, rej = tmp_path / "f.parquet", tmp_path / "r" / "bad.csv"
     assert _extract(manifest, out, "--rejects", str(rej), "--on-missing", "impute") == 0
     fs = read_parquet(out)
+    split = fs.extra["split"]
+    assert split.isna().tolist() == [i == 5 for i in range(N) if i not in (6, 11)]
     assert fs.block_columns["audio"][-1] == "audio_missing"
     assert fs.blocks["audio"][list(fs.ids).index(m.loc[3, "id"]), -1] == 1.0
     assert len(pd.read_csv(rej)) == 2 and len(fs) == N - 2

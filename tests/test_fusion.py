@@ -71,6 +71,25 @@ def test_to_frame_each_library(library):
     assert bare.columns == ["id", *fs.feature_names]
 
 
+@pytest.mark.parametrize("library", ["pandas", "polars", "pyarrow"])
+def test_missing_values_in_text_columns(library, tmp_path):
+    # an empty cell in a CSV's text column arrives as NaN among strings
+    import narwhals as nw
+
+    extra = pd.DataFrame({"split": ["train", np.nan, "test"],
+                          "n": pd.array([1, None, 3], dtype="Int64")})
+    fs = FeatureSet({"image": np.ones((3, 2))}, {"image": ["a", "b"]}, ["x", "y", "z"],
+                    labels=np.array(["cat", None, "dog"], dtype=object), extra=extra)
+    frame = nw.from_native(fs.to_frame(library), eager_only=True)
+    assert frame["split"].to_list()[::2] == ["train", "test"]
+    assert frame["split"].is_null().to_list() == [False, True, False] or library == "pandas"
+    assert frame["label"].to_list()[::2] == ["cat", "dog"]
+    if library == "pyarrow":
+        back = read_parquet(fs.write_parquet(tmp_path / "f.parquet"))
+        assert back.extra["split"].isna().tolist() == [False, True, False]
+        assert list(back.labels[::2]) == ["cat", "dog"]
+
+
 def test_to_frame_bad_library():
     with pytest.raises(ValueError, match="library must be one of"):
         _make().to_frame("excel")

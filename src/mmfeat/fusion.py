@@ -154,11 +154,11 @@ class FeatureSet:
             for j, col in enumerate(self.block_columns[name]):
                 data[col] = block[:, j]
         if label and self.labels is not None:
-            data["label"] = self.labels
+            data["label"] = _nulls_as_none(self.labels)
         if extra and self.extra is not None:
             for col in self.extra.columns:
                 if col not in data:
-                    data[col] = self.extra[col].to_numpy()
+                    data[col] = _nulls_as_none(self.extra[col].to_numpy())
         return nw.from_dict(data, backend=library).to_native()
 
     def metadata(self) -> dict:
@@ -179,6 +179,20 @@ class FeatureSet:
         path = Path(path)
         pq.write_table(table.replace_schema_metadata(meta), path)
         return path
+
+
+def _nulls_as_none(values: np.ndarray) -> np.ndarray:
+    """An object column's NaN / pd.NA as None: pyarrow and polars read None as null but
+    refuse a float NaN among strings (an empty cell of a CSV text column)."""
+    if values.dtype != object:
+        return values
+    import pandas as pd
+
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return values
 
 
 def _require(what: str, *modules: str) -> None:

@@ -18,3 +18,7 @@ MEL_SPARSE = True
 #: ``mmfeat.config.GPU_MEMORY_FRACTION`` of free device memory). Long signals are
 #: framed, transformed and reduced block by block, so memory stays bounded.
 CUDA_FRAMES_PER_BLOCK: int | None = None
+#: stft (complex output) frames the whole batch at once when the frames take at most
+#: this many bytes: the rFFT's own output is then returned without a copy, and the
+#: frames are no larger than that output. Above it, chunks of CPU_CHUNK_BYTES.
+STFT_ONE_SHOT_BYTES = 512 << 20

@@ -45,7 +45,8 @@ def stft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode):
     N, T = y.shape
     nf = n_frames(T, n_fft, hop, center)
     chunks = list(_chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)))
-    if len(chunks) == 1:  # the rFFT output is the result: no copy
+    if len(chunks) == 1 or N * nf * n_fft * y.itemsize <= _config.STFT_ONE_SHOT_BYTES:
+        # the rFFT output is the result: no copy (frames are as large as the output)
         return _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
                            pad_mode, slice(0, N)).transpose(0, 2, 1)
     out = np.empty((N, nf, n_fft // 2 + 1), dtype=complex_dtype(y.dtype))

@@ -26,6 +26,8 @@ from numba import prange
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
 _pjit = dict(parallel=True, **_jit)
+# tiny helpers: LLVM-level inlining (no IR-level inline="always", which compiles slowly)
+_jit_inline = dict(forceinline=True, **_jit)
 
 KIND_WORD = 0
 KIND_CHAR = 1
@@ -45,7 +47,7 @@ _M32 = np.uint64(0xFFFFFFFF)
 # --- UTF-8 ----------------------------------------------------------------------
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def _decode(buf, i):
     """(code point, byte length) of the UTF-8 sequence starting at buf[i]."""
     b = np.int64(buf[i])
@@ -60,7 +62,7 @@ def _decode(buf, i):
             | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F)), 4
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def _encode(cp, out, o):
     """Write code point cp as UTF-8 at out[o]; return the number of bytes."""
     if cp < 0x80:
@@ -113,7 +115,7 @@ def _final_sigma(buf, b0, b1, i, cls):
 # --- hashing --------------------------------------------------------------------
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def hash64(buf, s, e):
     """64-bit FNV-1a of buf[s:e] with a final avalanche (murmur3's fmix64)."""
     h = _FNV_OFFSET
@@ -127,7 +129,7 @@ def hash64(buf, s, e):
     return h
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def _rotl32(x, r):
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
 
@@ -175,7 +177,7 @@ def murmur3_32(buf, s, e):
     return v
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def _same_bytes(a, s1, n1, b, s2, n2):
     if n1 != n2:
         return False

@@ -769,7 +769,10 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
     -------
     dict
         ``{"input", "kept", "rejected", "by_reason", "partitions", "output",
-        "rejects"}``; ``kept + rejected == input``.
+        "rejects", "client_seconds", "worker_seconds"}``; ``kept + rejected ==
+        input``. ``client_seconds``: wall time of each phase (``clean``,
+        ``start``, ``fit_text``, ``fit_other``, ``transform``, ``finish``);
+        ``worker_seconds``: the pipeline's stage times summed over partitions.
 
     Raises
     ------
@@ -831,6 +834,7 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
 
     _prepare_output(output, overwrite)
     n_input = len(frame)
+    clock = _Clock()
     # one global cleaning pass: duplicates are found across partitions
     kept, clean_rejects = clean(frame, modalities=modalities, on_missing=pipeline.on_missing)
 
@@ -844,6 +848,7 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
 
     if not len(kept):
         finish_empty()
+    clock.lap("clean")
 
     with make_client(client, workers=workers, scheduler=scheduler, cluster=cluster) as c:
         if npartitions is None:
@@ -851,17 +856,20 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
         # Partitions and the pipeline travel inside the task specs (not scattered):
         # the scheduler can then rerun any task whose worker died, inputs included.
         frames = _split(kept, min(npartitions, len(kept)))
+        clock.lap("start")
         text_est = None
         if "text" in modalities:
             loader = c.submit(_identity, _text_loader(pipeline), pure=False)
             text_futs = [c.submit(_load_texts, loader, f, pure=False) for f in frames]
             text_est = _fit_text(pipeline.extractors["text"], text_futs, c)
             del text_futs, loader
+            clock.lap("fit_text")
         try:
             fitted = _fit_pipeline(pipeline, kept, text_est)
         except _NothingDecodes as exc:
             clean_rejects = pd.concat([clean_rejects, exc.rejects], ignore_index=True)
             finish_empty()
+        clock.lap("fit_other")
         pipe_fut = c.submit(_identity, fitted, pure=False)
         futures = [
             c.submit(_extract_partition, pipe_fut, f, i, str(output), retries=retries,
@@ -869,8 +877,25 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
             for i, f in enumerate(frames)
         ]
         results = c.gather(futures)
-    return _finish(output, rejects_path, n_input, kept, clean_rejects, results, summarize,
-                   empty_rejects)
+        clock.lap("transform")
+    summary = _finish(output, rejects_path, n_input, kept, clean_rejects, results, summarize,
+                      empty_rejects)
+    clock.lap("finish")
+    summary["client_seconds"] = clock.laps
+    return summary
+
+
+class _Clock:
+    """Seconds per phase of a run, for the summary (where the time of a run goes)."""
+
+    def __init__(self):
+        self.laps = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._t
+        self._t = now
 
 
 def _identity(obj):

@@ -126,6 +126,7 @@ def test_audio_op(benchmark, clips, op, impl):
 
 def run(n: int = N_CLIPS, repeat: int = 7) -> dict:
     """Interleaved timings of every entry; ratio = anchor time / mmfeat time."""
+    load_before = os.getloadavg()
     y = make_clips(n)
     fns = {(op, impl): make() for op in IMPLS for impl, make in IMPLS[op].items()}
     for fn in fns.values():
@@ -159,9 +160,24 @@ def run(n: int = N_CLIPS, repeat: int = 7) -> dict:
             "repeat": repeat, "librosa": _version("librosa"),
             "timer": "time.perf_counter, entries interleaved round-robin after a warm-up",
             "ratio": "anchor seconds / mmfeat seconds (> 1: mmfeat is faster)",
+            # other processes share the 2 cores: parallel code (mmfeat) loses more to
+            # them than single-threaded librosa, so ratios fall as the load rises
+            "loadavg_1_5_15_before": load_before, "loadavg_1_5_15_after": os.getloadavg(),
         },
         "results": results,
     }
+
+
+def _summary(reports):
+    """Per (op, impl): the median ratio of each run, with that run's 1-minute load."""
+    out = {}
+    for rep in reports:
+        load = rep["config"]["loadavg_1_5_15_before"][0]
+        for r in rep["results"]:
+            key = f"{r['op']}/{r['impl']}"
+            out.setdefault(key, []).append({"ratio_median": round(r["ratio_median"], 3),
+                                            "load1": round(load, 2)})
+    return out
 
 
 def _version(name):
@@ -175,10 +191,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="mmfeat audio vs librosa (CPU)")
     p.add_argument("--n", type=int, default=N_CLIPS)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--runs", type=int, default=1, help="independent runs to record")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
-    report = run(args.n, args.repeat)
-    for r in report["results"]:
+    reports = [run(args.n, args.repeat) for _ in range(max(1, args.runs))]
+    report = reports[0] if len(reports) == 1 else {
+        "machine": reports[0]["machine"], "runs": reports,
+        "summary": _summary(reports)}
+    for r in (rr for rep in reports for rr in rep["results"]):
         print(f"{r['op']:15s} {r['impl']:12s} median {r['seconds_median'] * 1e3:8.1f} ms  "
               f"min {r['seconds_min'] * 1e3:8.1f} ms  ratio(median) {r['ratio_median']:5.2f}  "
               f"ratio(min) {r['ratio_min']:5.2f}")

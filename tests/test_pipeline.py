@@ -523,14 +523,14 @@ def test_demo_dataset_bad_arguments(kwargs, error, match):
 
 
 def test_demo_each_modality_imperfect_and_fusion_better():
-    """The demo's promise on 1500 items: no view alone is enough, early fusion beats each.
+    """The demo's promise on 1000 items: no view alone is enough, early fusion beats each.
 
     (A linear SVM with strong regularisation: the same ranking as the demo's
     logistic regression at a fraction of the fitting time.)
     """
     from mmfeat.models import ablation
 
-    d = demo_dataset(1500, seed=0)
+    d = demo_dataset(1000, seed=0)
     if _real_text_features() is not None:
         ex = default_extractors(sr=d.sr)
     else:  # until TextFeatures lands: the same TF-IDF + LSA idea from scikit-learn

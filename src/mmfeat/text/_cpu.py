@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +25,34 @@ from ._tables import get_tables
 CHUNK_BYTES = 1 << 22
 
 KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(
+            max_workers=max(numba.config.NUMBA_NUM_THREADS, 1), thread_name_prefix="mmfeat-text"
+        )
+    return _POOL
+
+
+def parallel_for(kernel, n: int, *args) -> None:
+    """Run ``kernel(d0, d1, *args)`` over [0, n) in ranges on threads (kernels are nogil).
+
+    ``numba.get_num_threads()`` threads (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)
+    take ranges of about n / (4 * threads) items, so that uneven documents balance.
+    """
+    threads = numba.get_num_threads()
+    if threads <= 1 or n < 256:
+        kernel(0, n, *args)
+        return
+    step = max(64, -(-n // (4 * threads)))
+    futures = [_pool().submit(kernel, d0, min(n, d0 + step), *args) for d0 in range(0, n, step)]
+    for f in futures:
+        f.result()
 
 
 class HashCollision(Exception):
@@ -47,12 +77,12 @@ class Analysis:
         tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
         h = np.empty(len(words), np.uint64)
         if words:  # a parallel launch costs milliseconds even for nothing
-            K.hash_spans(tb.buf, tb.offs, h)
+            parallel_for(K.hash_spans, len(words), tb.buf, tb.offs, h)
         order = np.argsort(h, kind="stable")
         self.stop_h = np.ascontiguousarray(h[order])
         tb = _arrow_buffers(pa.array([words[i] for i in order], type=pa.large_string()))
         self.stop_off = np.ascontiguousarray(tb.offs - tb.offs[0])
-        self.stop_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]):int(tb.offs[-1])])
+        self.stop_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]) : int(tb.offs[-1])])
         if self.stop_buf.shape[0] == 0:
             self.stop_buf = np.zeros(1, np.uint8)
 
@@ -68,8 +98,12 @@ def _chunks(tb: TextBuffers, factor: int) -> Iterable[tuple[int, int]]:
     if n == 0:
         return
     limit = max(CHUNK_BYTES // max(factor, 1), 1 << 16)
-    starts = np.searchsorted(tb.offs, tb.offs[0] + np.arange(0, int(tb.offs[-1] - tb.offs[0]),
-                                                              limit), side="right") - 1
+    starts = (
+        np.searchsorted(
+            tb.offs, tb.offs[0] + np.arange(0, int(tb.offs[-1] - tb.offs[0]), limit), side="right"
+        )
+        - 1
+    )
     bounds = np.unique(np.concatenate([np.clip(starts, 0, n), [n]]))
     if bounds[0] != 0:
         bounds = np.concatenate([[0], bounds])
@@ -88,8 +122,26 @@ def _stage1(tb: TextBuffers, an: Analysis):
     out = np.empty(max(int(out_start[-1]), 1), np.uint8)
     plen = np.empty(len(tb), np.int64)
     ng = np.empty(len(tb), np.int64)
-    K.preprocess(tb.buf, tb.offs, t.cls, t.low, t.low_ext, an.kind, an.lower, an.stop_h,
-                 an.stop_buf, an.stop_off, an.min_n, an.max_n, out_start, out, plen, ng)
+    parallel_for(
+        K.preprocess,
+        len(tb),
+        tb.buf,
+        tb.offs,
+        t.cls,
+        t.low,
+        t.low_ext,
+        an.kind,
+        an.lower,
+        an.stop_h,
+        an.stop_buf,
+        an.stop_off,
+        an.min_n,
+        an.max_n,
+        out_start,
+        out,
+        plen,
+        ng,
+    )
     ng_off = np.zeros(len(tb) + 1, np.int64)
     np.cumsum(ng, out=ng_off[1:])
     return out, out_start, plen, ng_off
@@ -118,7 +170,17 @@ class DocEntries:
         m = int(doc_off[-1])
         terms = np.empty(m, np.int32)  # term ids < 2**31: the hash table's int64 slots
         counts = np.empty(m, np.int32)
-        K.compact(self.ng_off, self.n_unique, doc_off, u_term, terms, self.u_count, counts)
+        parallel_for(
+            K.compact,
+            self.n_unique.shape[0],
+            self.ng_off,
+            self.n_unique,
+            doc_off,
+            u_term,
+            terms,
+            self.u_count,
+            counts,
+        )
         return doc_off, terms, counts
 
 
@@ -132,8 +194,23 @@ def doc_entries(tb: TextBuffers, an: Analysis) -> DocEntries:
     u_len = np.zeros(total, np.int32)  # zero in the gaps: its sum bounds the new bytes
     n_unique = np.empty(len(tb), np.int64)
     collision = np.empty(len(tb), np.bool_)
-    K.doc_terms(out, out_start, plen, an.kind, an.min_n, an.max_n, ng_off, u_hash, u_count,
-                u_start, u_len, n_unique, collision)
+    parallel_for(
+        K.doc_terms,
+        len(tb),
+        out,
+        out_start,
+        plen,
+        an.kind,
+        an.min_n,
+        an.max_n,
+        ng_off,
+        u_hash,
+        u_count,
+        u_start,
+        u_len,
+        n_unique,
+        collision,
+    )
     if collision.any():
         raise HashCollision
     return DocEntries(out, ng_off, n_unique, u_hash, u_count, u_start, u_len)
@@ -181,10 +258,23 @@ class VocabularyBuilder:
         n_new = int(de.n_unique.sum())
         self._reserve(n_new, int(de.u_len.sum(dtype=np.int64)))
         u_term = np.empty(de.u_hash.shape[0], np.int64)
-        n, _, collision = K.merge_vocabulary(de.ng_off, de.n_unique, de.u_hash, de.u_count,
-                                             de.u_start, de.u_len, de.out, self.table,
-                                             self.n_terms, self.term_off, self.term_buf,
-                                             self.term_hash, self.df, self.tf, u_term)
+        n, _, collision = K.merge_vocabulary(
+            de.ng_off,
+            de.n_unique,
+            de.u_hash,
+            de.u_count,
+            de.u_start,
+            de.u_len,
+            de.out,
+            self.table,
+            self.n_terms,
+            self.term_off,
+            self.term_buf,
+            self.term_hash,
+            self.df,
+            self.tf,
+            u_term,
+        )
         if collision:
             raise HashCollision
         self.n_terms = int(n)
@@ -237,7 +327,7 @@ class FixedVocabulary:
         arr = pa.array(terms, type=pa.large_string())  # UnicodeEncodeError: caller falls back
         tb = _arrow_buffers(arr)
         self.term_off = tb.offs - tb.offs[0]
-        self.term_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]): int(tb.offs[-1])])
+        self.term_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]) : int(tb.offs[-1])])
         if self.term_buf.shape[0] == 0:
             self.term_buf = np.zeros(1, np.uint8)
         n = len(terms)
@@ -248,8 +338,21 @@ class FixedVocabulary:
 
     def lookup(self, de: DocEntries) -> np.ndarray:
         u_term = np.empty(de.u_hash.shape[0], np.int64)
-        K.lookup_terms(de.ng_off, de.n_unique, de.u_hash, de.u_start, de.u_len, de.out,
-                       self.table, self.term_hash, self.term_off, self.term_buf, u_term)
+        parallel_for(
+            K.lookup_terms,
+            de.n_unique.shape[0],
+            de.ng_off,
+            de.n_unique,
+            de.u_hash,
+            de.u_start,
+            de.u_len,
+            de.out,
+            self.table,
+            self.term_hash,
+            self.term_off,
+            self.term_buf,
+            u_term,
+        )
         return u_term
 
 
@@ -274,15 +377,30 @@ def assemble_csr(n_docs, doc_off, u_term, u_count, col_of, order_key, binary, n_
     import scipy.sparse as sp
 
     nnz = np.empty(n_docs, np.int64)
-    K.row_nnz(doc_off, u_term, col_of, nnz)
+    parallel_for(K.row_nnz, n_docs, doc_off, u_term, col_of, nnz)
     indptr = np.zeros(n_docs + 1, np.int64)
     np.cumsum(nnz, out=indptr[1:])
     total = int(indptr[-1])
     indices = np.empty(total, np.int64)
     data = np.empty(total, np.int64)
-    K.fill_csr(doc_off, u_term, u_count, col_of, order_key, bool(binary), indptr, indices, data)
-    idx_t = np.int32 if total <= np.iinfo(np.int32).max and n_cols <= np.iinfo(np.int32).max \
+    parallel_for(
+        K.fill_csr,
+        n_docs,
+        doc_off,
+        u_term,
+        u_count,
+        col_of,
+        order_key,
+        bool(binary),
+        indptr,
+        indices,
+        data,
+    )
+    idx_t = (
+        np.int32
+        if total <= np.iinfo(np.int32).max and n_cols <= np.iinfo(np.int32).max
         else np.int64
+    )
     X = sp.csr_matrix((n_docs, n_cols), dtype=dtype)
     X.data = data.astype(dtype, copy=False)
     X.indices = indices.astype(idx_t)
@@ -300,14 +418,28 @@ def hashing_counts(tb: TextBuffers, an: Analysis, n_features: int, alternate_sig
         h_index = np.empty(total, np.int64)
         h_value = np.empty(total, np.int64)
         n_unique = np.empty(len(sub), np.int64)
-        K.hashed_counts(out, out_start, plen, an.kind, an.min_n, an.max_n, ng_off,
-                        int(n_features), bool(alternate_sign), h_index, h_value, n_unique)
+        parallel_for(
+            K.hashed_counts,
+            len(sub),
+            out,
+            out_start,
+            plen,
+            an.kind,
+            an.min_n,
+            an.max_n,
+            ng_off,
+            int(n_features),
+            bool(alternate_sign),
+            h_index,
+            h_value,
+            n_unique,
+        )
         doc_off = np.zeros(len(sub) + 1, np.int64)
         np.cumsum(n_unique, out=doc_off[1:])
         m = int(doc_off[-1])
         ci = np.empty(m, np.int64)
         cv = np.empty(m, np.int64)
-        K.compact(ng_off, n_unique, doc_off, h_index, ci, h_value, cv)
+        parallel_for(K.compact, len(sub), ng_off, n_unique, doc_off, h_index, ci, h_value, cv)
         offs.append(doc_off)
         idxs.append(ci)
         vals.append(cv)

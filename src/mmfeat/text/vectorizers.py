@@ -58,14 +58,17 @@ class _FastPathMixin:
         stop = self.get_stop_words() if self.analyzer == "word" else None
         if self.analyzer == "word":
             # scikit-learn warns here when stop words and preprocessing disagree
-            self._check_stop_words_consistency(stop, self.build_preprocessor(),
-                                               self.build_tokenizer())
+            self._check_stop_words_consistency(
+                stop, self.build_preprocessor(), self.build_tokenizer()
+            )
         return _cpu.Analysis(self.analyzer, self.lowercase, self.ngram_range, stop)
 
     def _as_batches(self, raw_documents):
         """(is_batches, iterable): an iterable whose items are document collections."""
-        if callable(self.analyzer) or self.input != "content" or not is_batch_iterable(
-            raw_documents
+        if (
+            callable(self.analyzer)
+            or self.input != "content"
+            or not is_batch_iterable(raw_documents)
         ):
             return False, raw_documents
         it = iter(raw_documents)
@@ -74,14 +77,17 @@ class _FastPathMixin:
         except StopIteration:
             return False, []
         if is_document_batch(first):
+
             def chain():
                 yield first
                 yield from it
+
             return True, chain()
 
         def docs():
             yield first
             yield from it
+
         return False, list(docs())
 
     def _buffers(self, docs) -> TextBuffers:
@@ -140,7 +146,8 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     """
 
     _parameter_constraints: dict = {
-        **_sk.CountVectorizer._parameter_constraints, **_BACKEND_CONSTRAINT
+        **_sk.CountVectorizer._parameter_constraints,
+        **_BACKEND_CONSTRAINT,
     }
 
     def __init__(
@@ -166,11 +173,23 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         backend=None,
     ):
         super().__init__(
-            input=input, encoding=encoding, decode_error=decode_error,
-            strip_accents=strip_accents, lowercase=lowercase, preprocessor=preprocessor,
-            tokenizer=tokenizer, stop_words=stop_words, token_pattern=token_pattern,
-            ngram_range=ngram_range, analyzer=analyzer, max_df=max_df, min_df=min_df,
-            max_features=max_features, vocabulary=vocabulary, binary=binary, dtype=dtype,
+            input=input,
+            encoding=encoding,
+            decode_error=decode_error,
+            strip_accents=strip_accents,
+            lowercase=lowercase,
+            preprocessor=preprocessor,
+            tokenizer=tokenizer,
+            stop_words=stop_words,
+            token_pattern=token_pattern,
+            ngram_range=ngram_range,
+            analyzer=analyzer,
+            max_df=max_df,
+            min_df=min_df,
+            max_features=max_features,
+            vocabulary=vocabulary,
+            binary=binary,
+            dtype=dtype,
         )
         self.backend = backend
 
@@ -215,8 +234,9 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         stream = (self._buffers(b) for b in docs) if batches else [self._buffers(docs)]
         vb, n_docs, entries = _cpu.count_fit(stream, an, keep_entries)
         n = vb.n_terms
-        c = _reference.Counted(n_docs, vb.terms(), vb.df[:n].copy(), vb.tf[:n].copy(),
-                               *(entries or (None, None, None)))
+        c = _reference.Counted(
+            n_docs, vb.terms(), vb.df[:n].copy(), vb.tf[:n].copy(), *(entries or (None, None, None))
+        )
         return c
 
     def _fixed_table(self) -> _cpu.FixedVocabulary:
@@ -238,10 +258,28 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     def _matrix(self, c: _reference.Counted, col_of, order_key, n_cols):
         backend = _resolve(self.backend)
         if backend == "cpu" and c.u_term is not None:
-            return _cpu.assemble_csr(c.n_docs, c.doc_off, c.u_term, c.u_count, col_of, order_key,
-                                     self.binary, n_cols, self.dtype)
-        return _reference.assemble_csr(c.n_docs, c.doc_off, c.u_term, c.u_count, col_of,
-                                       order_key, self.binary, n_cols, self.dtype)
+            return _cpu.assemble_csr(
+                c.n_docs,
+                c.doc_off,
+                c.u_term,
+                c.u_count,
+                col_of,
+                order_key,
+                self.binary,
+                n_cols,
+                self.dtype,
+            )
+        return _reference.assemble_csr(
+            c.n_docs,
+            c.doc_off,
+            c.u_term,
+            c.u_count,
+            col_of,
+            order_key,
+            self.binary,
+            n_cols,
+            self.dtype,
+        )
 
     def _learn_vocabulary(self, c: _reference.Counted):
         """Sort, prune (min_df, max_df, max_features) as scikit-learn; col_of per term id."""
@@ -356,7 +394,11 @@ def _stack_counted(parts: list[_reference.Counted]) -> _reference.Counted:
         offs.append(p.doc_off[1:] + shift)
         shift += int(p.doc_off[-1])
     return _reference.Counted(
-        sum(p.n_docs for p in parts), None, None, None, np.concatenate(offs),
+        sum(p.n_docs for p in parts),
+        None,
+        None,
+        None,
+        np.concatenate(offs),
         np.concatenate([p.u_term for p in parts]) if parts else np.zeros(0, np.int64),
         np.concatenate([p.u_count for p in parts]) if parts else np.zeros(0, np.int64),
     )
@@ -383,13 +425,16 @@ class TfidfTransformer(_sk.TfidfTransformer):
     """
 
     _parameter_constraints: dict = {
-        **_sk.TfidfTransformer._parameter_constraints, **_BACKEND_CONSTRAINT
+        **_sk.TfidfTransformer._parameter_constraints,
+        **_BACKEND_CONSTRAINT,
     }
 
-    def __init__(self, *, norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=False,
-                 backend=None):
-        super().__init__(norm=norm, use_idf=use_idf, smooth_idf=smooth_idf,
-                         sublinear_tf=sublinear_tf)
+    def __init__(
+        self, *, norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=False, backend=None
+    ):
+        super().__init__(
+            norm=norm, use_idf=use_idf, smooth_idf=smooth_idf, sublinear_tf=sublinear_tf
+        )
         self.backend = backend
 
     def fit(self, X, y=None):
@@ -422,14 +467,14 @@ class TfidfTransformer(_sk.TfidfTransformer):
         self._validate_params()
         self.n_features_in_ = int(df.shape[0])
         if self.use_idf:
-            self._set_idf(df, n_samples, dtype if dtype in (np.float32, np.float64)
-                          else np.float64)
+            self._set_idf(df, n_samples, dtype if dtype in (np.float32, np.float64) else np.float64)
 
     def transform(self, X, copy=True):
         """TF-IDF of a count matrix: scipy CSR float64 (or float32 for float32 input)."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          copy=copy, reset=False)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], copy=copy, reset=False
+        )
         if not sp.issparse(X):
             X = sp.csr_matrix(X, dtype=X.dtype)
         X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
@@ -438,8 +483,17 @@ class TfidfTransformer(_sk.TfidfTransformer):
             idf_arr = idf if idf is not None else np.ones(1, X.dtype)
             from ..kernels import text as K
 
-            K.tfidf_rows(X.indptr, X.indices, X.data, idf_arr, idf is not None,
-                         bool(self.sublinear_tf), _NORM_CODE[self.norm])
+            _cpu.parallel_for(
+                K.tfidf_rows,
+                X.shape[0],
+                X.indptr,
+                X.indices,
+                X.data,
+                idf_arr,
+                idf is not None,
+                bool(self.sublinear_tf),
+                _NORM_CODE[self.norm],
+            )
             return X
         return _reference.tfidf(X, idf, idf is not None, self.sublinear_tf, self.norm)
 
@@ -468,7 +522,8 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
     """
 
     _parameter_constraints: dict = {
-        **_sk.TfidfVectorizer._parameter_constraints, **_BACKEND_CONSTRAINT
+        **_sk.TfidfVectorizer._parameter_constraints,
+        **_BACKEND_CONSTRAINT,
     }
 
     def __init__(
@@ -498,12 +553,25 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
         backend=None,
     ):
         CountVectorizer.__init__(
-            self, input=input, encoding=encoding, decode_error=decode_error,
-            strip_accents=strip_accents, lowercase=lowercase, preprocessor=preprocessor,
-            tokenizer=tokenizer, analyzer=analyzer, stop_words=stop_words,
-            token_pattern=token_pattern, ngram_range=ngram_range, max_df=max_df,
-            min_df=min_df, max_features=max_features, vocabulary=vocabulary, binary=binary,
-            dtype=dtype, backend=backend,
+            self,
+            input=input,
+            encoding=encoding,
+            decode_error=decode_error,
+            strip_accents=strip_accents,
+            lowercase=lowercase,
+            preprocessor=preprocessor,
+            tokenizer=tokenizer,
+            analyzer=analyzer,
+            stop_words=stop_words,
+            token_pattern=token_pattern,
+            ngram_range=ngram_range,
+            max_df=max_df,
+            min_df=min_df,
+            max_features=max_features,
+            vocabulary=vocabulary,
+            binary=binary,
+            dtype=dtype,
+            backend=backend,
         )
         self.norm = norm
         self.use_idf = use_idf
@@ -511,9 +579,13 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
         self.sublinear_tf = sublinear_tf
 
     def _new_tfidf(self) -> TfidfTransformer:
-        return TfidfTransformer(norm=self.norm, use_idf=self.use_idf,
-                                smooth_idf=self.smooth_idf, sublinear_tf=self.sublinear_tf,
-                                backend=self.backend)
+        return TfidfTransformer(
+            norm=self.norm,
+            use_idf=self.use_idf,
+            smooth_idf=self.smooth_idf,
+            sublinear_tf=self.sublinear_tf,
+            backend=self.backend,
+        )
 
     def fit(self, raw_documents, y=None):
         """Learn the vocabulary and idf (``raw_documents`` may be an iterable of batches).
@@ -593,7 +665,8 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
     """
 
     _parameter_constraints: dict = {
-        **_sk.HashingVectorizer._parameter_constraints, **_BACKEND_CONSTRAINT
+        **_sk.HashingVectorizer._parameter_constraints,
+        **_BACKEND_CONSTRAINT,
     }
 
     def __init__(
@@ -618,11 +691,22 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
         backend=None,
     ):
         super().__init__(
-            input=input, encoding=encoding, decode_error=decode_error,
-            strip_accents=strip_accents, lowercase=lowercase, preprocessor=preprocessor,
-            tokenizer=tokenizer, stop_words=stop_words, token_pattern=token_pattern,
-            ngram_range=ngram_range, analyzer=analyzer, n_features=n_features, binary=binary,
-            norm=norm, alternate_sign=alternate_sign, dtype=dtype,
+            input=input,
+            encoding=encoding,
+            decode_error=decode_error,
+            strip_accents=strip_accents,
+            lowercase=lowercase,
+            preprocessor=preprocessor,
+            tokenizer=tokenizer,
+            stop_words=stop_words,
+            token_pattern=token_pattern,
+            ngram_range=ngram_range,
+            analyzer=analyzer,
+            n_features=n_features,
+            binary=binary,
+            norm=norm,
+            alternate_sign=alternate_sign,
+            dtype=dtype,
         )
         self.backend = backend
 
@@ -654,13 +738,15 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
         parts = None
         if an is not None:
             try:
-                parts = _cpu.hashing_counts(self._buffers(docs), an, self.n_features,
-                                            self.alternate_sign)
+                parts = _cpu.hashing_counts(
+                    self._buffers(docs), an, self.n_features, self.alternate_sign
+                )
             except NeedsReference:
                 parts = None
         if parts is None:
-            parts = _reference.hashing_counts(self.build_analyzer(), docs, self.n_features,
-                                              self.alternate_sign)
+            parts = _reference.hashing_counts(
+                self.build_analyzer(), docs, self.n_features, self.alternate_sign
+            )
         doc_off, idx, val = parts
         n_docs = doc_off.shape[0] - 1
         if n_docs == 0:
@@ -677,8 +763,17 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
             if backend == "cpu":
                 from ..kernels import text as K
 
-                K.tfidf_rows(Xh.indptr, Xh.indices, Xh.data, np.ones(1, Xh.dtype), False,
-                             False, _NORM_CODE[self.norm])
+                _cpu.parallel_for(
+                    K.tfidf_rows,
+                    Xh.shape[0],
+                    Xh.indptr,
+                    Xh.indices,
+                    Xh.data,
+                    np.ones(1, Xh.dtype),
+                    False,
+                    False,
+                    _NORM_CODE[self.norm],
+                )
             else:
                 _reference.tfidf(Xh, None, False, False, self.norm)
         return Xh

@@ -9,6 +9,7 @@ iterable of batches in one pass.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,11 +29,14 @@ KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_PID = -1
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
+    global _POOL, _POOL_PID
+    # a forked child inherits the executor but not its threads: start a new one there
+    if _POOL is None or _POOL_PID != os.getpid():
+        _POOL_PID = os.getpid()
         _POOL = ThreadPoolExecutor(
             max_workers=max(numba.config.NUMBA_NUM_THREADS, 1), thread_name_prefix="mmfeat-text"
         )

@@ -421,6 +421,29 @@ def test_demo_prints_ablation_and_writes_manifest(tmp_path, capsys, text_extract
     assert fs.blocks["text"].shape[1] == 8
 
 
+def test_demo_eval_max_samples_the_ablation(tmp_path, capsys):
+    """Above --eval-max items the ablation runs on a stratified sample of that size."""
+    result = tmp_path / "demo.json"
+    assert main(["demo", "--n", "120", "--classes", "3", "--model", "knn",
+                 "--eval-max", "80", "--json", str(result)]) == 0
+    out = capsys.readouterr().out
+    assert "a stratified sample of 80" in out
+    # the test part of the 75/25 split of 80 rows: 20 rows, so accuracies are k/20
+    acc = pd.DataFrame(json.loads(result.read_text())["ablation"])["accuracy"]
+    assert np.allclose(acc * 20, np.round(acc * 20))
+
+
+def test_resume_with_another_backend_refuses(manifest, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "f.parquet"
+    monkeypatch.setattr(FeatureSet, "write_parquet",
+                        lambda self, path: (_ for _ in ()).throw(_Killed()))
+    with pytest.raises(_Killed):
+        _extract(manifest, out, "--batch-size", "5", "--backend", "numpy")
+    monkeypatch.undo()
+    assert _extract(manifest, out, "--batch-size", "5", "--resume") == 1
+    assert "backend" in capsys.readouterr().err
+
+
 def test_demo_bad_arguments(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["demo", "--n", "0"])

@@ -194,6 +194,10 @@ def test_concat_rows_in_order():
         concat([])
     with pytest.raises(ValueError, match="same blocks"):
         concat([a, a.select(["image", "text"])])
+    unlabelled = _make(n=2, seed=3, labels=False, id_prefix="u")
+    for pair in ([a, unlabelled], [unlabelled, a]):
+        with pytest.raises(ValueError, match="all have labels or all have none"):
+            concat(pair)
 
 
 def test_bad_shapes_and_names_raise():

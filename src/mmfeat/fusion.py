@@ -73,6 +73,12 @@ class FeatureSet:
                 )
             self.blocks[name] = block.astype(np.float32, copy=False)
             self.block_columns[name] = [column_name(name, f) for f in names]
+        if any(is_cupy_array(b) for b in self.blocks.values()):
+            # one device for all blocks (an extractor without a GPU path, audio say,
+            # gives NumPy): the set lives where most of the work happened
+            import cupy as cp
+
+            self.blocks = {m: cp.asarray(b) for m, b in self.blocks.items()}
         self.feature_names = [c for cols in self.block_columns.values() for c in cols]
         if len(set(self.feature_names)) != len(self.feature_names):
             raise ValueError("feature names must be unique across blocks")
@@ -264,6 +270,9 @@ def concat(sets) -> FeatureSet:
             blocks[m] = cp.concatenate([cp.asarray(p) for p in parts])
         else:
             blocks[m] = np.concatenate(parts)
+    with_labels = [s.labels is not None for s in sets]
+    if any(with_labels) and not all(with_labels):
+        raise ValueError("FeatureSets to concatenate must all have labels or all have none")
     labels = None if first.labels is None else np.concatenate([s.labels for s in sets])
     extra = None
     if first.extra is not None:

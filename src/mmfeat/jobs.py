@@ -90,6 +90,7 @@ class ExtractJob:
             "text_components": self.text_components,
             "on_missing": self.on_missing,
             "allow_outside": self.allow_outside,
+            "backend": self.backend,
         }
 
     def _pipeline(self, frame):

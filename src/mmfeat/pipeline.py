@@ -54,7 +54,8 @@ def default_extractors(
     - text: :class:`~mmfeat.text.TextFeatures` (TF-IDF + LSA) with
       ``text_components`` components;
     - audio: :class:`~mmfeat.audio.AudioFeatures` at ``sr`` (25 ms windows,
-      10 ms hop, MFCC and deltas pooled, spectral and waveform statistics).
+      10 ms hop, MFCC and deltas pooled, spectral and waveform statistics);
+      with ``backend="cuda"`` it runs on the CPU (it has no GPU path yet).
 
     Returns
     -------
@@ -73,7 +74,9 @@ def default_extractors(
         elif m == "audio":
             from .audio import AudioFeatures
 
-            out[m] = AudioFeatures(sr=sr, backend=backend)
+            # AudioFeatures has no GPU path yet: on cuda it runs on the CPU and its
+            # block joins the others on the device (FeatureSet moves it)
+            out[m] = AudioFeatures(sr=sr, backend="cpu" if backend == "cuda" else backend)
         else:
             raise ValueError(f"unknown modality {m!r}; expected one of {MODALITIES}")
     return out

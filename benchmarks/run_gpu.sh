@@ -9,11 +9,14 @@
 # 3. prints the device and library versions and `mmfeat info`;
 # 4. runs the tests marked gpu (log: $OUT/gpu_tests.log when OUT is set);
 # 5. runs benchmarks/gpu_bench.py on a device-resident batch of 64 1024x1024 images
-#    and writes $DEST/gpu_image.json, DEST=${OUT:-benchmarks/results}.
+#    and writes $DEST/gpu_image.json, DEST=${OUT:-benchmarks/results};
+# 6. runs the audio (vs torchaudio), text and whole-pipeline GPU benchmarks
+#    ($DEST/gpu_audio.json, gpu_text.json, gpu_pipeline.json).
 #
 # Environment: PYTHON (default python3), MMFEAT_GPU_N / MMFEAT_GPU_SIZE (batch, default
 # 64 / 1024), MMFEAT_GPU_TEST_TIMEOUT (seconds for the test step, default 300),
-# MMFEAT_GPU_BENCH_ARGS (extra arguments for gpu_bench.py).
+# MMFEAT_GPU_BENCH_ARGS (extra arguments for gpu_bench.py), MMFEAT_GPU_AUDIO_N (clips,
+# default 10000), MMFEAT_GPU_PIPELINE_N (demo items, default 100000), MMFEAT_GPU_SKIP.
 # The exit status is non-zero when the install, the gpu tests or the benchmark fail;
 # the benchmark runs even when tests fail.
 set -eu
@@ -127,8 +130,37 @@ else
 fi
 set -e
 
+# The other suites: each runs even when an earlier one failed; its exit status is
+# collected for the summary. Skip one with MMFEAT_GPU_SKIP="audio text pipeline".
+extra_rc=0
+extra_bench() {  # name, then the command; log in $LOG_DIR/gpu_bench_<name>.log
+    local name=$1
+    shift
+    case " ${MMFEAT_GPU_SKIP:-} " in *" $name "*) echo "skipped $name"; return 0 ;; esac
+    section "gpu $name benchmark"
+    set +e
+    "$@" 2>&1 | tee "${LOG_DIR:-/tmp}/gpu_bench_$name.log"
+    local rc=${PIPESTATUS[0]}
+    set -e
+    echo "$name benchmark: exit $rc"
+    if [ "$rc" -ne 0 ]; then extra_rc=1; fi
+}
+if [ -f benchmarks/gpu_bench_audio.py ]; then
+    extra_bench audio "$PY" benchmarks/gpu_bench_audio.py --n "${MMFEAT_GPU_AUDIO_N:-10000}" \
+        --json "$DEST/gpu_audio.json"
+fi
+if [ -f benchmarks/gpu_bench_text.py ]; then
+    extra_bench text "$PY" benchmarks/gpu_bench_text.py --json "$DEST/gpu_text.json"
+fi
+# The whole demo pipeline on the device, time per stage (generation is on the CPU
+# and not part of the extraction time).
+extra_bench pipeline "$PY" benchmarks/bench_pipeline.py --backend cuda --skip-baseline \
+    --n "${MMFEAT_GPU_PIPELINE_N:-100000}" --json "$DEST/gpu_pipeline.json"
+
 section "summary"
-echo "gpu tests: exit $test_rc; gpu benchmark: exit $bench_rc; results in $DEST/gpu_image.json"
-if [ "$test_rc" -ne 0 ] || [ "$bench_rc" -ne 0 ]; then
+echo "gpu tests: exit $test_rc; image benchmark: exit $bench_rc; other benchmarks:" \
+     "$([ "$extra_rc" -eq 0 ] && echo ok || echo 'some failed')"
+echo "results in $DEST/"
+if [ "$test_rc" -ne 0 ] || [ "$bench_rc" -ne 0 ] || [ "$extra_rc" -ne 0 ]; then
     exit 1
 fi

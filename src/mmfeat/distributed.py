@@ -19,7 +19,9 @@ How :func:`extract` runs
 1. On the client: the manifest is read and cleaned once
    (:func:`mmfeat.data.read_manifest`, :func:`mmfeat.data.clean`), so duplicate
    ids are found across the whole manifest, not per partition; the kept rows
-   are cut into contiguous partitions and scattered to the workers.
+   are cut into contiguous pandas partitions, which travel inside the task
+   specs (not scattered), so the scheduler can rerun any task whose worker
+   died, its inputs included.
 2. The text extractor is fitted with global statistics: each partition's
    texts are loaded on its worker (kept there), per-partition document and
    term frequencies are tree-reduced, and the vocabulary and idf follow from
@@ -29,9 +31,12 @@ How :func:`extract` runs
    single-machine fit sees exactly this matrix, so the components agree).
    Any other text extractor is fitted on the client on all gathered texts.
 3. The image and audio extractors are fitted on the client on the first
-   decodable rows: they learn nothing from data (their ``fit`` checks
-   parameters), see :class:`~mmfeat.pipeline.FeaturePipeline`.
-4. The fitted pipeline is broadcast to every worker; one task per partition
+   decodable rows (up to 16 at a time): they learn nothing from data (their
+   ``fit`` checks parameters), see :class:`~mmfeat.pipeline.FeaturePipeline`.
+   An extractor that did learn from its first batch would see 16 rows here
+   instead of ``batch_size``.
+4. The fitted pipeline is one task result that every worker fetches (and the
+   scheduler can recompute); one task per partition
    runs ``pipeline.transform(partition)`` and writes ``part-XXXXX.parquet``
    (and its rejects) under a temporary name, then renames it. A task whose
    worker dies is rerun by the scheduler and rewrites the same file, so a

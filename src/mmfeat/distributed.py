@@ -75,6 +75,9 @@ __all__ = [
 # small enough that a lost worker costs little and 4 partitions per thread balance load
 PARTITION_ROWS = 20_000
 PARTITIONS_PER_THREAD = 4
+# pipeline batches per partition where the data allows: a partition's first batch is
+# decoded before any extraction overlaps it, so short partitions lose that overlap
+BATCHES_PER_PARTITION = 4
 # merge fan-in of the statistics tree (dask.bag's split_every default is 8)
 SPLIT_EVERY = 8
 # rows the client decodes to fit the (stateless) image/audio extractors
@@ -674,11 +677,13 @@ def _default_pipeline(frame, *, batch_size, image_size, sr, text_components, on_
 
 
 def _default_npartitions(n_rows: int, n_threads: int, batch_size: int) -> int:
-    """Partitions of at least one pipeline batch where possible (every extractor call has
-    a fixed cost), ``PARTITIONS_PER_THREAD`` per thread at most (balance, and little to
+    """Partitions of ``BATCHES_PER_PARTITION`` pipeline batches where possible (each
+    partition starts with a decode nothing overlaps, and every extractor call has a
+    fixed cost), ``PARTITIONS_PER_THREAD`` per thread at most (balance, and little to
     redo when a worker is lost), a whole number per thread, at most ``PARTITION_ROWS``
     rows each."""
-    n = min(PARTITIONS_PER_THREAD * n_threads, math.ceil(n_rows / batch_size))
+    n = min(PARTITIONS_PER_THREAD * n_threads,
+            math.ceil(n_rows / (BATCHES_PER_PARTITION * batch_size)))
     n = math.ceil(max(n, 1) / n_threads) * n_threads
     n = max(n, math.ceil(n_rows / PARTITION_ROWS))
     return max(1, min(n, n_rows))
@@ -758,7 +763,7 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
         ``detail``); default ``OUTPUT`` with the suffix ``.rejects.csv``.
     npartitions : int, optional
         Default: one per worker thread or more, up to 4 per thread while each
-        still holds a whole ``batch_size`` of rows, and at most 20,000 rows each.
+        still holds 4 batches of ``batch_size`` rows, and at most 20,000 rows each.
     workers, scheduler, cluster
         See :func:`make_client`: ``workers=N`` starts a local cluster of N
         processes, ``scheduler="tcp://..."`` joins a running one,

@@ -52,7 +52,8 @@ def default_extractors(
       cells: per cell a coarse HSV histogram (4 x 2 x 2), colour moments, edge
       density and a 9-bin gradient histogram (a HOG-like description of shape);
     - text: :class:`~mmfeat.text.TextFeatures` (TF-IDF + LSA) with
-      ``text_components`` components;
+      ``text_components`` components; with ``backend="cuda"`` it runs on the CPU
+      (no GPU path yet);
     - audio: :class:`~mmfeat.audio.AudioFeatures` at ``sr`` (25 ms windows,
       10 ms hop, MFCC and deltas pooled, spectral and waveform statistics);
       with ``backend="cuda"`` it runs on the CPU (it has no GPU path yet).
@@ -70,7 +71,9 @@ def default_extractors(
         elif m == "text":
             from .text import TextFeatures
 
-            out[m] = TextFeatures(n_components=text_components, backend=backend)
+            # the text vectorizers have no GPU path yet: as for audio below
+            out[m] = TextFeatures(n_components=text_components,
+                                  backend="cpu" if backend == "cuda" else backend)
         elif m == "audio":
             from .audio import AudioFeatures
 

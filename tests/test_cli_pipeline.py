@@ -140,6 +140,22 @@ def test_extract_writes_features_and_rejects(extract_run, dataset):
     assert frame["label"].tolist() == [int(dataset.labels[i]) for i in kept]
 
 
+def test_extract_on_dask_equals_the_single_machine_run(manifest, features, tmp_path, capsys):
+    """``--workers 1``: a local Dask cluster; a folder of parts with the same rows and values."""
+    out = tmp_path / "dask.parquet"
+    assert main(["extract", str(manifest), "-o", str(out), "--image-size", f"{SIZE}x{SIZE}",
+                 "--sr", str(SR), "--batch-size", "8", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert f"rows: {N} in, {N - 2} kept, 2 rejected" in printed
+    assert out.is_dir() and list(out.glob("part-*.parquet"))
+    single, on_dask = read_parquet(features), read_parquet(out)
+    assert list(on_dask.ids) == list(single.ids)
+    np.testing.assert_allclose(on_dask.to_numpy(), single.to_numpy(), rtol=1e-5, atol=1e-6)
+    assert main(["extract", str(manifest), "-o", str(tmp_path / "x"), "--workers", "1",
+                 "--resume"]) == 1
+    assert "--resume works only without --workers" in capsys.readouterr().err
+
+
 def test_extract_rejects_option_and_impute(manifest, tmp_path):
     m = pd.read_csv(manifest)
     m.loc[3, "audio"] = None

@@ -236,6 +236,14 @@ def add_extract(sub):
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run (reuses OUTPUT.parts/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    dask = p.add_mutually_exclusive_group()
+    dask.add_argument("--workers", type=_positive_int, metavar="N",
+                      help="run on a local Dask cluster of N worker processes (with --backend "
+                      "cuda: dask-cuda, one worker per GPU); OUTPUT becomes a folder of "
+                      "part-*.parquet files")
+    dask.add_argument("--scheduler", metavar="ADDRESS",
+                      help="run on an existing Dask cluster (e.g. tcp://host:8786); the files "
+                      "and OUTPUT must be on a file system every worker sees")
     p.set_defaults(func=cmd_extract)
 
 
@@ -246,6 +254,8 @@ def cmd_extract(args) -> int:
     manifest = Path(args.manifest)
     if not manifest.is_file():
         raise UserError(f"manifest {args.manifest!r} not found")
+    if args.workers or args.scheduler:
+        return _extract_on_dask(args, manifest)
     job = ExtractJob(
         manifest, Path(args.output),
         rejects=Path(args.rejects) if args.rejects else None,
@@ -263,6 +273,37 @@ def cmd_extract(args) -> int:
 
         _say(format_summary(summary))
         _say(f"wrote {job.output} ({summary['kept']} rows) and {job.rejects} "
+             f"({summary['rejected']} rows)")
+    return 0
+
+
+def _extract_on_dask(args, manifest: Path) -> int:
+    if args.resume:
+        raise UserError("--resume works only without --workers/--scheduler")
+    try:
+        from . import distributed
+    except ImportError as exc:
+        raise UserError(
+            f"--workers/--scheduler need Dask: pip install 'mmfeat[dask]' ({exc})"
+        ) from None
+    try:
+        summary = distributed.extract(
+            manifest, output=Path(args.output),
+            rejects=Path(args.rejects) if args.rejects else None,
+            workers=args.workers, scheduler=args.scheduler,
+            cluster="cuda" if args.backend == "cuda" and args.scheduler is None else None,
+            batch_size=args.batch_size, image_size=args.image_size, sr=args.sr,
+            text_components=args.text_components, on_missing=args.on_missing,
+            allow_outside=args.allow_outside, backend=args.backend,
+        )
+    except (ValueError, TypeError, FileExistsError, OSError, ImportError) as exc:
+        raise UserError(str(exc)) from None
+    if not args.quiet:
+        from .data import format_summary
+
+        _say(format_summary(summary))
+        _say(f"wrote {summary['output']} ({summary['kept']} rows in "
+             f"{summary['partitions']} parts) and {summary['rejects']} "
              f"({summary['rejected']} rows)")
     return 0
 

@@ -32,9 +32,9 @@ DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _BACKEND_CONSTRAINT = {"backend": [StrOptions({"numpy", "cpu", "cuda"}), None]}
 
 
-def _resolve(backend: str | None) -> str:
+def _resolve(backend: str | None, cuda_ok: bool = False) -> str:
     name = resolve_backend(backend)
-    if name == "cuda":
+    if name == "cuda" and not cuda_ok:
         raise ValueError(
             "backend='cuda' is not available for the text vectorizers yet; use 'cpu' "
             "(Numba) or 'numpy' (reference)"
@@ -730,8 +730,14 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
         check_not_str(X)
         self._validate_params()
         self._validate_ngram_range()
-        backend = _resolve(self.backend)
+        backend = _resolve(self.backend, cuda_ok=True)
         batches, docs = self._as_batches(X)
+        if backend == "cuda":  # device CSR (see mmfeat.text._cuda for what it supports)
+            from . import _cuda
+
+            if batches:
+                return _cuda.vstack([self.transform(b) for b in docs])
+            return _cuda.hashing_transform(self, docs)
         if batches:
             return sp.vstack([self.transform(b) for b in docs], format="csr")
         an = self._compiled_analysis() if backend == "cpu" else None

@@ -1,0 +1,309 @@
+"""Numba CUDA kernels for the text vectorizers; imported only on first GPU use.
+
+Layout contract as in :mod:`kernels.text` (CPU): documents arrive Arrow-style
+(``buf`` uint8 valid UTF-8, ``offs`` int64 n_docs + 1), ``cls``/``low``/``low_ext``
+are the Unicode tables of :mod:`mmfeat.text._tables` on the device.
+
+The scalar functions are device twins of the CPU kernels' (the CPU ones are
+``njit`` dispatchers that call other dispatchers, which a CUDA kernel cannot):
+UTF-8 decode/encode, CPython's Final_Sigma rule, the lower-case lookup and
+MurmurHash3_x86_32. ``tests/cudasim/test_text_sim.py`` checks each twin against
+its CPU original on the same bytes, so they cannot drift unnoticed.
+
+Kernels (one thread per document, grid-stride):
+
+* ``preprocess_word``: the default word analyzer's processed text, the kept
+  tokens (>= 2 word characters of the lower-cased text) each followed by one
+  space, so that a word n-gram is the contiguous span ``" ".join(tokens)``;
+  writes its byte length and its token count.
+* ``hash_word_ngrams``: for every n-gram, its HashingVectorizer key
+  ``row * n_features + column`` and sign (MurmurHash3, seed 0, of its bytes).
+* ``normalize_rows``: l1 / l2 per CSR row, accumulating in float64 and skipping
+  all-zero rows, as scikit-learn's ``inplace_csr_row_normalize_l1/l2``.
+"""
+
+import math
+
+import numpy as np
+
+# numba-cuda (0.2x) still names np.row_stack, which NumPy 2.5 removed; its typing
+# registry then fails to load and no kernel compiles. It was an alias of vstack.
+if not hasattr(np, "row_stack"):
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402
+
+WORD = 1
+CASE_IGNORABLE = 8
+CASED = 16
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+# --- scalar device functions (twins of kernels/text.py) ---------------------------
+
+
+@cuda.jit(device=True)
+def decode(buf, i):
+    """(code point, byte length) of the UTF-8 sequence starting at buf[i]."""
+    b = np.int64(buf[i])
+    if b < 0x80:
+        return b, np.int64(1)
+    if b < 0xE0:
+        return ((b & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F), np.int64(2)
+    if b < 0xF0:
+        return (((b & 0x0F) << 12) | ((np.int64(buf[i + 1]) & 0x3F) << 6)
+                | (np.int64(buf[i + 2]) & 0x3F)), np.int64(3)
+    return (((b & 0x07) << 18) | ((np.int64(buf[i + 1]) & 0x3F) << 12)
+            | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F)), np.int64(4)
+
+
+@cuda.jit(device=True)
+def encode(cp, out, o):
+    """Write code point cp as UTF-8 at out[o]; return the number of bytes."""
+    if cp < 0x80:
+        out[o] = cp
+        return np.int64(1)
+    if cp < 0x800:
+        out[o] = 0xC0 | (cp >> 6)
+        out[o + 1] = 0x80 | (cp & 0x3F)
+        return np.int64(2)
+    if cp < 0x10000:
+        out[o] = 0xE0 | (cp >> 12)
+        out[o + 1] = 0x80 | ((cp >> 6) & 0x3F)
+        out[o + 2] = 0x80 | (cp & 0x3F)
+        return np.int64(3)
+    out[o] = 0xF0 | (cp >> 18)
+    out[o + 1] = 0x80 | ((cp >> 12) & 0x3F)
+    out[o + 2] = 0x80 | ((cp >> 6) & 0x3F)
+    out[o + 3] = 0x80 | (cp & 0x3F)
+    return np.int64(4)
+
+
+@cuda.jit(device=True)
+def final_sigma(buf, b0, b1, i, cls):
+    """CPython's Final_Sigma test for the U+03A3 at buf[i] (2 bytes) in doc [b0, b1)."""
+    j = i
+    found = False
+    while j > b0:
+        j -= 1
+        while (buf[j] & 0xC0) == 0x80:
+            j -= 1
+        cp, _ = decode(buf, j)
+        c = cls[cp]
+        if c & CASE_IGNORABLE:
+            continue
+        found = (c & CASED) != 0
+        break
+    if not found:
+        return False
+    j = i + 2
+    while j < b1:
+        cp, n = decode(buf, j)
+        c = cls[cp]
+        if c & CASE_IGNORABLE:
+            j += n
+            continue
+        return (c & CASED) == 0
+    return True
+
+
+@cuda.jit(device=True)
+def lower_at(buf, i, b0, b1, cls, low, low_ext, lower):
+    """Code points of the (lower-cased) character at buf[i]: (n, c0, c1, c2, bytes)."""
+    cp, nb = decode(buf, i)
+    none = np.int64(-1)
+    if not lower:
+        return np.int64(1), cp, none, none, nb
+    if cp < 0x80:  # str.lower() maps exactly A-Z in ASCII
+        if 65 <= cp <= 90:
+            cp += 32
+        return np.int64(1), cp, none, none, nb
+    m = np.int64(low[cp])
+    if m >= 0:
+        if cp == 0x3A3 and final_sigma(buf, b0, b1, i, cls):
+            return np.int64(1), np.int64(0x3C2), none, none, nb
+        return np.int64(1), m, none, none, nb
+    r = -m - 1
+    w = low_ext.shape[1]
+    c0 = np.int64(low_ext[r, 0])
+    c1 = np.int64(low_ext[r, 1]) if w > 1 else none
+    c2 = np.int64(low_ext[r, 2]) if w > 2 else none
+    n = np.int64(1)
+    if c1 >= 0:
+        n += 1
+    if c2 >= 0:
+        n += 1
+    return n, c0, c1, c2, nb
+
+
+@cuda.jit(device=True)
+def _rotl32(x, r):
+    return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
+
+
+@cuda.jit(device=True)
+def _mix_k(k):
+    k = (k * np.uint64(0xCC9E2D51)) & _M32
+    k = _rotl32(k, 15)
+    return (k * np.uint64(0x1B873593)) & _M32
+
+
+@cuda.jit(device=True)
+def murmur3_32(buf, s, e):
+    """MurmurHash3_x86_32 (seed 0) of buf[s:e] as a signed int32 (scikit-learn's)."""
+    h = np.uint64(0)
+    n = e - s
+    nblocks = n // 4
+    for b in range(nblocks):
+        p = s + 4 * b
+        k = (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8))
+             | (np.uint64(buf[p + 2]) << np.uint64(16)) | (np.uint64(buf[p + 3]) << np.uint64(24)))
+        h ^= _mix_k(k)
+        h = _rotl32(h, 13)
+        h = (h * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
+    t = s + 4 * nblocks
+    rem = n & 3
+    k = np.uint64(0)
+    if rem == 3:
+        k ^= np.uint64(buf[t + 2]) << np.uint64(16)
+    if rem >= 2:
+        k ^= np.uint64(buf[t + 1]) << np.uint64(8)
+    if rem >= 1:
+        k ^= np.uint64(buf[t])
+        h ^= _mix_k(k)
+    h ^= np.uint64(n)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _M32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _M32
+    h ^= h >> np.uint64(16)
+    v = np.int64(h)
+    if v >= 0x80000000:
+        v -= 0x100000000
+    return v
+
+
+@cuda.jit(device=True)
+def hashed_column(h, n_features):
+    """scikit-learn's column of a signed 32-bit hash (abs(INT_MIN) special-cased)."""
+    if h == -2147483648:
+        return (2147483647 - (n_features - 1)) % n_features
+    return abs(h) % n_features
+
+
+# --- stage 1: the word analyzer's processed text ----------------------------------
+
+
+@cuda.jit(device=True)
+def _close_run(out, o, run_start, run_len):
+    """End of a run of word characters: keep it (>= 2 characters, then a space) or drop it."""
+    if run_len >= 2:
+        out[o] = 32
+        return o + 1, np.int64(1)
+    return run_start, np.int64(0)
+
+
+@cuda.jit
+def preprocess_word(buf, offs, cls, low, low_ext, lower, out_start, out, plen, ntok):
+    """Per document: kept tokens of ``(?u)\\b\\w\\w+\\b`` on ``doc.lower()``, each + " "."""
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for d in range(start, plen.shape[0], stride):
+        b0 = offs[d]
+        b1 = offs[d + 1]
+        o0 = out_start[d]
+        o = o0
+        run_start = o0
+        run_len = 0
+        nt = 0
+        i = b0
+        while i < b1:
+            ne, c0, c1, c2, nb = lower_at(buf, i, b0, b1, cls, low, low_ext, lower)
+            i += nb
+            for q in range(ne):
+                c = c0
+                if q == 1:
+                    c = c1
+                elif q == 2:
+                    c = c2
+                if cls[c] & WORD:
+                    if run_len == 0:
+                        run_start = o
+                    o += encode(c, out, o)
+                    run_len += 1
+                elif run_len > 0:
+                    o, kept = _close_run(out, o, run_start, run_len)
+                    nt += kept
+                    run_len = 0
+        if run_len > 0:
+            o, kept = _close_run(out, o, run_start, run_len)
+            nt += kept
+        plen[d] = o - o0
+        ntok[d] = nt
+
+
+# --- stage 2: hashed n-grams ------------------------------------------------------------
+
+
+@cuda.jit
+def hash_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, n_features, alternate_sign,
+                     keys, signs):
+    """Per document d: key ``d * n_features + column`` and sign of every word n-gram.
+
+    The n-grams ending at a token are found by walking back over the spaces of the
+    processed text, so no per-thread array of token starts is needed.
+    """
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for d in range(start, plen.shape[0], stride):
+        s = out_start[d]
+        e = s + plen[d]
+        g = ng_off[d]
+        t0 = s  # start of the current token
+        for k in range(s, e):
+            if out[k] != 32:
+                continue
+            p = t0  # start of the n-gram ending with this token
+            for n in range(1, max_n + 1):
+                if n > 1:
+                    if p == s:
+                        break
+                    p -= 1  # the space ending the previous token
+                    while p > s and out[p - 1] != 32:
+                        p -= 1
+                if n >= min_n:
+                    h = murmur3_32(out, p, k)
+                    keys[g] = np.int64(d) * n_features + hashed_column(h, n_features)
+                    if alternate_sign and h < 0:
+                        signs[g] = -1
+                    else:
+                        signs[g] = 1
+                    g += 1
+            t0 = k + 1
+
+
+# --- normalisation -----------------------------------------------------------------------
+
+
+@cuda.jit
+def normalize_rows(indptr, data, norm):
+    """In place, per row: divide by the l1 (norm 1) or l2 (norm 2) norm unless it is 0."""
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for i in range(start, indptr.shape[0] - 1, stride):
+        a = indptr[i]
+        b = indptr[i + 1]
+        s = 0.0
+        for j in range(a, b):
+            x = np.float64(data[j])
+            if norm == 1:
+                s += abs(x)
+            else:
+                s += x * x
+        if s == 0.0:
+            continue
+        if norm == 2:
+            s = math.sqrt(s)
+        for j in range(a, b):
+            data[j] = data[j] / s

@@ -1,0 +1,184 @@
+"""The text cuda path under the CUDA simulator: HashingVectorizer(backend="cuda") equals
+scikit-learn's, and the device twins of the scalar functions equal the CPU kernels'.
+
+Runs only with ``NUMBA_ENABLE_CUDASIM=1`` (see conftest.py); the simulator runs one
+Python thread per CUDA thread, so the documents are few and short.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer as SkHashing
+from sklearn.utils import murmurhash3_32
+
+from mmfeat.text import HashingVectorizer
+
+SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+DOCS = [
+    "Hello World, hello!",
+    "",
+    "a b c . !",  # no token of two word characters
+    "İstanbul ΣΟΦΟΣ σοφός ΟΔΟΣ. ΑΣ",  # İ lowers to two code points; final sigma
+    "Straße naïve café 東京タワー テスト",
+    "x1 y2 _z __ 42",
+    "ÀÉÎ àéî ǅemal ﬁne",
+    "Ünïcödé\tand\nspaces\u00a0here\u2003too",
+]
+
+
+def assert_same(got, want):
+    assert isinstance(got, sp.csr_matrix), type(got)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got.indptr, want.indptr)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_allclose(got.data, want.data, rtol=0, atol=1e-6)
+
+
+PARAMS = [
+    {},
+    {"n_features": 16},  # collisions, buckets that cancel to explicit zeros
+    {"ngram_range": (1, 2), "n_features": 2**10},
+    {"ngram_range": (2, 3), "dtype": np.float32},
+    {"norm": "l1", "binary": True},
+    {"norm": None, "alternate_sign": False},
+    {"lowercase": False, "n_features": 64},
+]
+
+
+@pytest.mark.parametrize("params", PARAMS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
+def test_hashing_matches_sklearn(params):
+    got = HashingVectorizer(backend="cuda", **params).fit_transform(DOCS)
+    assert_same(got, SkHashing(**params).fit_transform(DOCS))
+
+
+def test_hashing_inputs_and_batches():
+    want = SkHashing(n_features=32).transform(DOCS)
+    vec = HashingVectorizer(backend="cuda", n_features=32)
+    assert_same(vec.transform(pa.array(DOCS)), want)
+    assert_same(vec.transform(np.array(DOCS, dtype=object)), want)
+    # an iterable of batches gives one stacked matrix
+    assert_same(vec.transform(iter([DOCS[:3], DOCS[3:]])), want)
+
+
+def test_hashing_documents_without_tokens():
+    docs = ["", "a", "! ?", ""]
+    got = HashingVectorizer(backend="cuda").transform(docs)
+    assert_same(got, SkHashing().transform(docs))
+    assert got.nnz == 0
+
+
+def test_hashing_errors():
+    with pytest.raises(ValueError, match="empty sequence"):
+        HashingVectorizer(backend="cuda").transform([])
+    with pytest.raises(TypeError, match=r"raw_documents\[1\]"):
+        HashingVectorizer(backend="cuda").transform(["ok", None])
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"analyzer": "char"}, "analyzer"),
+        ({"analyzer": lambda d: d.split()}, "analyzer"),
+        ({"tokenizer": str.split}, "tokenizer"),
+        ({"preprocessor": str.upper}, "preprocessor"),
+        ({"strip_accents": "unicode"}, "strip_accents"),
+        ({"stop_words": "english"}, "stop_words"),
+        ({"token_pattern": r"\w+"}, "token_pattern"),
+        ({"dtype": np.int64}, "dtype"),
+    ],
+)
+def test_hashing_unsupported_parameters_raise(params, name):
+    with pytest.raises(ValueError, match=f"backend='cuda': {name}="):
+        HashingVectorizer(backend="cuda", **params).transform(["some text"])
+
+
+# --- the device twins against the CPU kernels ------------------------------------------
+
+WORDS = ["", "a", "ab", "abc", "abcd", "hello", "naïve café", "東京", "İi̇", "σοφός ς", "😀x",
+         "0123456789abcdefg"]
+
+
+def _spans(words):
+    data = [w.encode("utf-8") for w in words]
+    offs = np.zeros(len(data) + 1, np.int64)
+    offs[1:] = np.cumsum([len(b) for b in data])
+    buf = np.frombuffer(b"".join(data) or b"\0", np.uint8).copy()
+    return buf, offs
+
+
+if SIMULATOR:  # numba.cuda only in the simulator's process (the main run skips this file)
+    from mmfeat.kernels import text_cuda as KC
+    from numba import cuda
+
+    @cuda.jit
+    def _hash_all(buf, offs, n_features, h, col):
+        i = cuda.grid(1)
+        if i < h.shape[0]:
+            v = KC.murmur3_32(buf, offs[i], offs[i + 1])
+            h[i] = v
+            col[i] = KC.hashed_column(v, n_features)
+
+    @cuda.jit
+    def _column_of_int_min(out):
+        out[0] = KC.hashed_column(np.int64(-2147483648), np.int64(1000))
+
+    @cuda.jit
+    def _walk(buf, cls, low, low_ext, cps, lowered, reenc):
+        """One thread: decode, lower-case in context and re-encode every character."""
+        if cuda.grid(1) != 0:
+            return
+        i = 0
+        k = 0
+        o = 0
+        while i < buf.shape[0]:
+            cp, nb = KC.decode(buf, i)
+            ne, c0, c1, c2, _ = KC.lower_at(buf, i, 0, buf.shape[0], cls, low, low_ext, True)
+            cps[k] = cp
+            lowered[k, 0] = c0
+            lowered[k, 1] = c1
+            lowered[k, 2] = c2
+            o += KC.encode(cp, reenc, o)
+            i += nb
+            k += 1
+
+
+def test_murmur3_device_twin():
+    from mmfeat.kernels import text as K
+
+    buf, offs = _spans(WORDS)
+    n = len(WORDS)
+    h = np.zeros(n, np.int64)
+    col = np.zeros(n, np.int64)
+    _hash_all[1, 32](buf, offs, np.int64(1000), h, col)
+    for i, w in enumerate(WORDS):
+        want = murmurhash3_32(w.encode("utf-8"), positive=False)
+        assert h[i] == want == K.murmur3_32(buf, offs[i], offs[i + 1]), w
+        assert col[i] == abs(want) % 1000
+    # INT_MIN's column is scikit-learn's special case (abs() would overflow int32)
+    c = np.zeros(1, np.int64)
+    _column_of_int_min[1, 1](c)
+    assert c[0] == (2147483647 - 999) % 1000
+
+
+def test_decode_encode_lower_twins():
+    from mmfeat.text._tables import get_tables
+
+    t = get_tables()
+    text = "AzÀΣς İ 東😀Σa ΑΣ ǅ"
+    buf = np.frombuffer(text.encode("utf-8"), np.uint8).copy()
+    n = len(text)
+    cps = np.zeros(n, np.int64)
+    lowered = np.full((n, 3), -1, np.int64)
+    reenc = np.zeros(buf.shape[0], np.uint8)
+    _walk[1, 1](buf, t.cls, t.low, t.low_ext, cps, lowered, reenc)
+    assert [chr(c) for c in cps] == list(text)
+    np.testing.assert_array_equal(reenc, buf)
+    # per-character lower-casing in context equals str.lower() of the whole text
+    got = "".join(chr(c) for row in lowered for c in row if c >= 0)
+    assert got == text.lower()

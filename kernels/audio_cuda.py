@@ -18,7 +18,7 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
-from .audio import pad_index_py  # noqa: E402
+from .audio import is_negative_py, pad_index_py  # noqa: E402
 
 pad_index = cuda.jit(device=True)(pad_index_py)
 
@@ -128,3 +128,127 @@ def floor_dct(S, nvalid, peak, top_db, use_top, dct_t, out):
                     v = floor
                 acc += dct_t[m, k] * v
         out[n, t, k] = acc
+
+
+is_negative = cuda.jit(device=True)(is_negative_py)
+
+
+@cuda.jit
+def spectral_stats(S, freq, nvalid, p, roll_percent, amin, flat_power, tiny, t0, out):
+    """Per frame of magnitudes S (n, tb, F) (frames ``t0 + j``): out[n, 0..3, t0 + j]
+    = centroid, bandwidth (p), rolloff (roll_percent), flatness (amin, flat_power);
+    0 past the clip's end. One thread per frame, the arithmetic of the CPU
+    ``spectral_stats`` (float64 sums; the rolloff's running sum in S's type, so the
+    crossing bin is librosa's); ``tiny`` is S's smallest normal number."""
+    n_clips, tb, F = S.shape
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, n_clips * tb, stride):
+        n = q // tb
+        j = q - n * tb
+        t = t0 + j
+        if t >= nvalid[n]:
+            for c in range(4):
+                out[n, c, t] = 0
+            continue
+        total = 0.0
+        for f in range(F):
+            total += S[n, j, f]
+        scale = 1.0 / total if total >= tiny else 1.0
+        cen = 0.0
+        for f in range(F):
+            cen += freq[f] * (S[n, j, f] * scale)
+        bw = 0.0
+        for f in range(F):
+            bw += (S[n, j, f] * scale) * abs(freq[f] - cen) ** p
+        acc = S[n, j, 0] - S[n, j, 0]
+        for f in range(F):
+            acc += S[n, j, f]
+        thresh = roll_percent * acc
+        acc = S[n, j, 0] - S[n, j, 0]
+        roll = freq[F - 1]
+        for f in range(F):
+            acc += S[n, j, f]
+            if not (acc < thresh):
+                roll = freq[f]
+                break
+        slog = 0.0
+        sarith = 0.0
+        for f in range(F):
+            v = max(amin, float(S[n, j, f]) ** flat_power)
+            slog += math.log(v)
+            sarith += v
+        out[n, 0, t] = cen
+        out[n, 1, t] = bw ** (1.0 / p)
+        out[n, 2, t] = roll
+        out[n, 3, t] = math.exp(slog / F) / (sarith / F)
+
+
+@cuda.jit
+def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, do_z, do_r,
+            zcr_out, rms_out):
+    """Per frame (one thread each) straight from the waveform, no frames stored:
+    zero-crossing rate (edge padding, as librosa) when ``do_z`` and RMS
+    (``rms_mode`` padding, float64 sum) when ``do_r``; 0 past the clip's end."""
+    N, nf = zcr_out.shape
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, N * nf, stride):
+        n = q // nf
+        t = q - n * nf
+        L = lengths[n]
+        if t >= nvalid[n]:
+            zcr_out[n, t] = 0
+            rms_out[n, t] = 0
+            continue
+        s = t * hop - pad
+        if do_z:
+            count = 0
+            prev = False
+            for k in range(frame_length):
+                j = pad_index(s + k, L, 2)  # PAD_EDGE
+                v = y[n, j] if j >= 0 else y[n, 0] * 0
+                neg = is_negative(v, threshold)
+                if k > 0 and neg != prev:
+                    count += 1
+                prev = neg
+            zcr_out[n, t] = count / frame_length
+        if do_r:
+            acc = 0.0
+            for k in range(frame_length):
+                j = pad_index(s + k, L, rms_mode)
+                if j >= 0:
+                    v = float(y[n, j])
+                    acc += v * v
+            rms_out[n, t] = math.sqrt(acc / frame_length)
+
+
+@cuda.jit
+def savgol_rows(data, nvalid, taps, edge, out):
+    """Savitzky-Golay derivative of each row of data (N, C, t) over its first
+    nvalid[n] frames (all rows here have nvalid >= width = len(taps)): the interior
+    by the correlation ``taps``, the first and last ``width // 2`` valid frames by
+    scipy's interp-mode fit (``edge`` (width, width)); 0 past the end."""
+    N, C, nt = data.shape
+    W = taps.shape[0]
+    half = W // 2
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, N * C * nt, stride):
+        n = q // (C * nt)
+        r = q - n * C * nt
+        c = r // nt
+        t = r - c * nt
+        nv = nvalid[n]
+        acc = 0.0
+        if t < half:
+            for k in range(W):
+                acc += edge[t, k] * data[n, c, k]
+        elif t >= nv - half and t < nv:
+            row = W - half + (t - (nv - half))
+            for k in range(W):
+                acc += edge[row, k] * data[n, c, nv - W + k]
+        elif t < nv:
+            for k in range(W):
+                acc += taps[k] * data[n, c, t - half + k]
+        out[n, c, t] = acc

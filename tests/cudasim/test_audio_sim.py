@@ -84,9 +84,94 @@ def test_mfcc_matches_librosa_per_clip(batch):
             assert np.all(got[i, :, ref.shape[1]:] == 0)
 
 
+def test_spectral_descriptors(batch):
+    y, lengths = batch
+    kw = dict(sr=8000, **KW, lengths=lengths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, extra in [(A.spectral_centroid, {}), (A.spectral_bandwidth, {"p": 1.5}),
+                          (A.spectral_rolloff, {"roll_percent": 0.5}),
+                          (A.spectral_flatness, {})]:
+            if fn is A.spectral_flatness:
+                kw.pop("sr", None)
+            want = fn(y, **kw, **extra, backend="numpy")
+            got = fn(y, **kw, **extra, backend="cuda")
+            assert got.dtype == np.float32 and got.shape == want.shape, fn.__name__
+            scale = max(float(np.abs(want).max()), 1.0)
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * scale,
+                                       err_msg=fn.__name__)
+        # a given magnitude spectrogram, and bandwidth with a given centroid
+        S = A.spectrogram(y, **KW, lengths=lengths, backend="numpy")
+        np.testing.assert_allclose(A.spectral_centroid(S=S, sr=8000, backend="cuda"),
+                                   A.spectral_centroid(S=S, sr=8000, backend="cpu"),
+                                   rtol=1e-5, atol=1e-3)
+        cen = A.spectral_centroid(S=S, sr=8000, backend="cpu")
+        np.testing.assert_allclose(
+            A.spectral_bandwidth(S=S, sr=8000, centroid=cen, backend="cuda"),
+            A.spectral_bandwidth(S=S, sr=8000, centroid=cen, backend="cpu"), rtol=1e-5)
+
+
+@pytest.mark.parametrize("center", [True, False])
+def test_zcr_rms_and_waveform_stats(batch, center):
+    y, lengths = batch
+    if not center:  # every clip must hold a frame
+        y, lengths = y[[0, 2]], lengths[[0, 2]]
+    kw = dict(frame_length=32, hop_length=16, center=center, lengths=lengths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, extra in [(A.zero_crossing_rate, {}), (A.rms, {}),
+                          (A.rms, {"pad_mode": "reflect"})]:
+            want = fn(y, **kw, **extra, backend="numpy")
+            got = fn(y, **kw, **extra, backend="cuda")
+            assert got.dtype == np.float32 and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    want = A.waveform_stats(y, lengths, backend="numpy")
+    got = A.waveform_stats(y, lengths, backend="cuda")
+    assert got.shape == want.shape == (len(y), 6)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_delta_kernel_equals_reference():
+    from mmfeat.audio import _cuda, _reference
+
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal((5, 2, 12)).astype(np.float32)
+    # frames: more than width, exactly width, a shorter window (5), too few, none
+    nv = np.array([12, 9, 6, 2, 0])
+    for order in (1, 2):
+        want = _reference.delta(data, 9, order, nv)
+        got = _cuda.delta(data, 9, order, nv)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_audio_features_on_cuda_equal_cpu():
+    rng = np.random.default_rng(7)
+    t = np.arange(200) / 8000
+    clips = [
+        (0.3 * np.sin(2 * np.pi * 700 * t) + 0.02 * rng.standard_normal(200)).astype(
+            np.float32),
+        (0.05 * rng.standard_normal(90)).astype(np.float32),
+        (0.2 * rng.standard_normal(20)).astype(np.float32),  # shorter than n_fft
+        np.zeros(0, np.float32),
+    ]
+    kw = dict(sr=8000, n_mfcc=5, n_mels=8, n_fft=32, win_length=32, hop_length=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = A.AudioFeatures(**kw, backend="cpu").fit_transform(clips)
+        est = A.AudioFeatures(**kw, backend="cuda")
+        got = est.fit_transform(clips)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32
+    assert got.shape == want.shape == (4, est.n_features_out_)
+    names = est.get_feature_names_out()
+    for j, name in enumerate(names):
+        # MFCC columns are dB (the cpu path's float32 log differs by ~1e-5 dB); the rest
+        # agree to float32 rounding of each column's scale (Hz for centroid/rolloff)
+        atol = 0.01 if name.startswith("mfcc") else 1e-5 * max(1.0, float(
+            np.abs(want[:, j]).max()))
+        np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-4, atol=atol, err_msg=name)
+
+
 def test_ops_without_a_cuda_kernel_say_so(batch):
     y, lengths = batch
     with pytest.raises(BackendUnavailableError, match="no cuda backend yet"):
-        A.spectral_centroid(y, backend="cuda")
-    with pytest.raises(BackendUnavailableError, match="no cuda backend yet"):
-        A.AudioFeatures(sr=8000, backend="cuda").fit_transform(list(y))
+        A.delta(np.ones((2, 3, 12), np.float32), backend="cuda")

@@ -2,7 +2,12 @@
 per shape, and frame blocks keep one shape), Numba CUDA kernels from
 ``mmfeat.kernels.audio_cuda`` for framing/windowing, power -> mel and dB -> DCT.
 
-Implemented: ``stft``, ``spectrogram``, ``melspectrogram``, ``mfcc``. Clips go in
+Implemented: ``stft``, ``spectrogram``, ``melspectrogram``, ``mfcc``, ``delta``
+(Savitzky-Golay per row over its valid frames), the spectral descriptors (one
+thread per frame), ``zero_crossing_rate``/``rms`` (one thread per frame straight
+from the waveform, no frames stored), ``waveform_stats`` (array-module reductions
+over chunks of clips) and :func:`audio_frames`, the one-pass MFCC + descriptors
+that ``AudioFeatures(backend="cuda")`` runs. Clips go in
 chunks (``backend.chunk_size``) and each chunk's frames in blocks
 (``_config.CUDA_FRAMES_PER_BLOCK`` or what fits in free memory), so a long signal
 never materialises all its frames. Under ``NUMBA_ENABLE_CUDASIM=1`` the arrays are
@@ -127,8 +132,9 @@ def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
 
 
 def _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                power, basis):
-    """(N, t, M) mel power, frame-major, filled block by block."""
+                power, basis, on_block=None):
+    """(N, t, M) mel power, frame-major, filled block by block; ``on_block(sl, t0, X)``
+    sees each block's spectrum too (the descriptors of :func:`audio_frames`)."""
     xp = device_xp()
     N, T = y.shape
     M = basis.shape[0]
@@ -145,6 +151,8 @@ def _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
         _launch(K.power_mel, n * nb * M, X.reshape(n * nb, F), float(power), b, lo, hi,
                 blk.reshape(n * nb, M))
         out[sl, t0 : t0 + nb] = blk
+        if on_block is not None:
+            on_block(sl, t0, X)
     return out
 
 
@@ -158,17 +166,166 @@ def melspectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, p
 
 def mfcc(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, power,
          basis, amin, ref_db, top_db, dct):
-    xp = device_xp()
     lengths, nvalid = _dev(lengths, nvalid)
     S = _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
                     power, basis)
+    return _db_dct(S, nvalid, amin, ref_db, top_db, dct).transpose(0, 2, 1)
+
+
+def _db_dct(S, nvalid, amin, ref_db, top_db, dct):
+    """Mel power (N, t, M) -> dB in place -> per-clip floor -> DCT: (N, t, K)."""
+    xp = device_xp()
     N, nt, M = S.shape
-    f = y.dtype.type
-    peak = xp.full(N, -np.inf, dtype=y.dtype)
+    f = S.dtype.type
+    peak = xp.full(N, -np.inf, dtype=S.dtype)
     _launch(K.to_db_peak, S.size, S, nvalid, f(amin), f(ref_db), peak)
     dct_t = xp.asarray(np.ascontiguousarray(dct.T))
-    out = xp.empty((N, nt, dct.shape[0]), dtype=y.dtype)
+    out = xp.empty((N, nt, dct.shape[0]), dtype=S.dtype)
     use_top = top_db is not None
     _launch(K.floor_dct, out.size, S, nvalid, peak, f(top_db if use_top else 0.0), use_top,
             dct_t, out)
-    return out.transpose(0, 2, 1)
+    return out
+
+
+def _stats_block(S, freq, nvalid, t0, out, p, roll_percent, amin, flat_power):
+    """Descriptors of magnitude frames S (n, tb, F) into out (n, 4, t) from frame t0."""
+    n, tb, _ = S.shape
+    if n * tb == 0:
+        return
+    _launch(K.spectral_stats, n * tb, S, freq, nvalid, float(p),
+            S.dtype.type(roll_percent), float(amin), float(flat_power),
+            float(np.finfo(S.dtype).tiny), t0, out)
+
+
+def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
+                       flat_power=2.0):
+    """(N, 4, t) centroid, bandwidth, rolloff, flatness of a magnitude spectrogram
+    S (N, F, t) on the device (0 past nvalid)."""
+    xp = device_xp()
+    Sf = xp.ascontiguousarray(xp.swapaxes(S, 1, 2))  # the cuda spectra are frame-major
+    N, nt, _ = Sf.shape
+    out = xp.zeros((N, 4, nt), dtype=np.float64)
+    _stats_block(Sf, xp.asarray(np.asarray(freq, np.float64)), xp.asarray(nvalid), 0, out,
+                 p, roll_percent, amin, flat_power)
+    return out.astype(S.dtype)
+
+
+def _zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold, want_zcr,
+             want_rms):
+    """(zcr (N, t), rms (N, t)) float64 on the device; an unwanted one is left 0."""
+    xp = device_xp()
+    N, T = y.shape
+    nf = n_frames(T, frame_length, hop, center)
+    z = xp.zeros((N, nf), dtype=np.float64)
+    r = xp.zeros((N, nf), dtype=np.float64)
+    if N * nf:
+        _launch(K.zcr_rms, N * nf, y, lengths, nvalid, frame_length, hop,
+                frame_length // 2 if center else 0, _MODES[pad_mode], float(threshold),
+                bool(want_zcr), bool(want_rms), z, r)
+    return z, r
+
+
+def zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold,
+            want_zcr=True, want_rms=True):
+    lengths, nvalid = _dev(lengths, nvalid)
+    z, r = _zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold,
+                    want_zcr, want_rms)
+    return z.astype(y.dtype)[:, None, :], r.astype(y.dtype)[:, None, :]
+
+
+def waveform_stats(y, lengths, threshold):
+    """(N, 6) float64 mean, std, peak, RMS, zcr, crest factor of ``y[n, :lengths[n]]``:
+    masked reductions in float64 over chunks of clips (a chunk's float64 copy is the
+    only scratch); the variance is two-pass, exact zero for a constant clip."""
+    xp = device_xp()
+    N, T = y.shape
+    L = xp.asarray(lengths)
+    out = xp.zeros((N, 6), dtype=np.float64)
+    if N == 0 or T == 0:
+        return out
+    idx = xp.arange(T)
+    step = chunk_size(N, T * 8 * 4)  # the float64 copy and its temporaries
+    for s in range(0, N, step):
+        sl = slice(s, min(N, s + step))
+        Ln = L[sl]
+        keep = idx[None, :] < Ln[:, None]
+        x = xp.where(keep, y[sl].astype(np.float64), 0.0)
+        cnt = xp.maximum(Ln, 1).astype(np.float64)
+        mean = x.sum(axis=1) / cnt
+        d = xp.where(keep, x - mean[:, None], 0.0)
+        var = (d * d).sum(axis=1) / cnt
+        rms_ = xp.sqrt((x * x).sum(axis=1) / cnt)
+        peak = xp.abs(x).max(axis=1)
+        neg = xp.signbit(xp.where(xp.abs(x) <= threshold, 0.0, x))
+        cross = (neg[:, 1:] != neg[:, :-1]) & keep[:, 1:]
+        zcr = cross.sum(axis=1) / cnt
+        crest = xp.where(rms_ > 0, peak / xp.where(rms_ > 0, rms_, 1.0), 0.0)
+        blk = xp.stack([mean, xp.sqrt(var), peak, rms_, zcr, crest], axis=1)
+        out[sl] = xp.where((Ln > 0)[:, None], blk, 0.0)
+    return out
+
+
+def delta(data, width, order, nvalid):
+    """(N, C, t) Savitzky-Golay derivative of each row over its first nvalid[n]
+    frames (host ``nvalid``), 0 past it. A row with fewer than ``width`` frames uses
+    the largest odd window it has (>= 3 and > order), else it is 0: the reference's
+    rule. Rows are grouped by that window, one launch per group."""
+    xp = device_xp()
+    data = xp.ascontiguousarray(data)
+    nvalid = np.asarray(nvalid, dtype=np.int64)
+    out = xp.zeros_like(data)
+    w = np.minimum(width, np.where(nvalid % 2 == 1, nvalid, nvalid - 1))
+    for wk in np.unique(w):
+        if wk < 3 or wk <= order:
+            continue  # too few frames for a slope: 0
+        rows = np.flatnonzero(w == wk)
+        taps, edge = _filters.savgol_tables(int(wk), order)
+        taps = _table(("savgol", int(wk), order), lambda t=taps: np.array(t))
+        edge = _table(("savgol_edge", int(wk), order), lambda e=edge: np.array(e))
+        if rows.size == data.shape[0]:
+            sub, res = data, out
+        else:
+            ri = xp.asarray(rows)
+            sub = xp.ascontiguousarray(data[ri])
+            res = xp.zeros_like(sub)
+        if res.size:
+            _launch(K.savgol_rows, res.size, sub, xp.asarray(nvalid[rows]), taps, edge, res)
+        if res is not out:
+            out[xp.asarray(rows)] = res
+    return out
+
+
+def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spectral):
+    """``AudioFeatures``' frame-wise pass on the device: MFCC (N, n_mfcc, t) and, when
+    ``spectral``, (N, 6, t) float64 centroid, bandwidth, rolloff, flatness, zcr, rms;
+    each block's FFT feeds both the mel projection and the descriptors (Hann window,
+    centred, constant padding, as the cpu ``audio_frames``)."""
+    xp = device_xp()
+    lengths, nvalid = _dev(lengths, nvalid)
+    N, T = y.shape
+    nf = n_frames(T, n_fft, hop, True)
+    stats = xp.zeros((N, 6, nf), dtype=np.float64) if spectral else None
+    on_block = None
+    if spectral:
+        freq = _table(("freq", float(sr), n_fft),
+                      lambda: _filters.fft_frequencies(sr=sr, n_fft=n_fft))
+        F = n_fft // 2 + 1
+
+        def on_block(sl, t0, X):
+            n, nb, _ = X.shape
+            mag = xp.empty((n, nb, F), dtype=y.dtype)
+            _launch(K.power, mag.size, X.reshape(n * nb, F), 1.0, mag.reshape(n * nb, F))
+            part = stats[sl, :4]
+            if not part.flags.c_contiguous:
+                part = xp.ascontiguousarray(part)
+            _stats_block(mag, freq, nvalid[sl], t0, part, 2.0, 0.85, 1e-10, 2.0)
+            stats[sl, :4] = part
+
+    S = _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, "hann", True, "constant",
+                    2.0, basis, on_block)
+    mf = _db_dct(S, nvalid, 1e-10, 0.0, 80.0, dct)
+    if spectral:
+        z, r = _zcr_rms(y, lengths, nvalid, n_fft, hop, True, "constant", 1e-10, True, True)
+        stats[:, 4] = z
+        stats[:, 5] = r
+    return xp.ascontiguousarray(mf.transpose(0, 2, 1)), stats

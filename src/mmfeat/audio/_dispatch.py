@@ -11,11 +11,17 @@ from ..backend import BackendUnavailableError, require_cuda, resolve_backend, to
 from ._checks import as_audio, check_lengths, valid_frame_counts
 
 _MODULES = {"numpy": "._reference", "cpu": "._cpu", "cuda": "._cuda"}
-#: the ops the cuda backend implements
-CUDA_OPS = ("stft", "spectrogram", "melspectrogram", "mfcc")
+#: the ops the cuda backend implements. ``delta`` is not yet among them: the kernel
+#: (``_cuda.delta``) runs inside ``AudioFeatures`` but the public function converts
+#: its input with NumPy.
+CUDA_OPS = ("stft", "spectrogram", "melspectrogram", "mfcc", "spectral_centroid",
+            "spectral_bandwidth", "spectral_rolloff", "spectral_flatness",
+            "zero_crossing_rate", "rms", "waveform_stats", "AudioFeatures")
 
 
 def impl(backend: str, op: str | None = None):
+    """The backend's implementation module; for cuda, ``op`` (a public name) must be in
+    :data:`CUDA_OPS`, else :class:`BackendUnavailableError` says what cuda runs."""
     if backend == "cuda":
         if op is not None and op not in CUDA_OPS:
             raise BackendUnavailableError(

@@ -5,15 +5,21 @@ librosa 0.11's names, parameters and defaults; ``y`` is ``(..., T)`` and
 ``lengths=`` marks each clip's end in a padded batch, as in :mod:`.spectral`.
 Frame-wise outputs are ``(..., 1, n_frames)`` as librosa's; frames past a clip's
 end are 0.
+
+Every function runs on the ``cuda`` backend too (CuPy in, CuPy out): the spectral
+descriptors as one device thread per frame over the cuda magnitude spectrogram (or
+a given ``S``), ``zero_crossing_rate``/``rms`` as one thread per frame reading the
+waveform (no frames stored), ``waveform_stats`` as array reductions on the device.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..backend import get_array_module, resolve_backend, to_backend
 from . import _filters
 from ._checks import as_audio, check_real, float_dtype, frame_params
-from ._dispatch import Batch
+from ._dispatch import Batch, impl
 from .spectral import _frames_of, _spectrogram
 
 #: column names of :func:`waveform_stats`
@@ -81,10 +87,17 @@ def pad_batch(clips, *, dtype=np.float32):
 
 
 def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, lengths,
-               backend):
-    """(Batch or None, S (N, F, t), nvalid (N,), n_fft, lead)."""
+               backend, op):
+    """(backend, S (N, F, t), nvalid (N,) host, n_fft, lead); a given S is described
+    by the cpu kernels, or on the device when the backend resolves to cuda."""
     if S is not None:
-        S = np.asarray(S)
+        be = resolve_backend(backend, S)
+        if be == "cuda":
+            impl(be, op)
+            S = to_backend(S, "cuda")
+        else:
+            be = "cpu"
+            S = np.asarray(S)
         if S.ndim < 2 or np.iscomplexobj(S):
             raise ValueError(f"S must be a real (..., F, t) spectrogram, got shape {S.shape}, "
                              f"dtype {S.dtype}")
@@ -94,15 +107,15 @@ def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, le
         lead = S.shape[:-2]
         S3 = S.reshape(int(np.prod(lead)), *S.shape[-2:])
         nv = np.full(S3.shape[0], S.shape[-1], dtype=np.int64)
-        return None, S3, nv, 2 * (S.shape[-2] - 1), lead
+        return be, S3, nv, 2 * (S.shape[-2] - 1), lead
     if y is None:
         raise ValueError("either y or S must be given")
     n_fft, hop, win, window, center, pad_mode = frame_params(
         n_fft, hop_length, win_length, window, center, pad_mode)
-    b = Batch(y, lengths, backend, op="spectral descriptors")
+    b = Batch(y, lengths, backend, op=op)
     nv = _frames_of(b, n_fft, hop, center)
     S3 = _spectrogram(b, nv, n_fft, hop, win, window, center, pad_mode, 1.0)
-    return b, S3, nv, n_fft, b.lead
+    return b.backend, S3, nv, n_fft, b.lead
 
 
 def _freq(freq, sr, n_fft, F):
@@ -115,11 +128,15 @@ def _freq(freq, sr, n_fft, F):
     return freq
 
 
-def _stats(b, S3, freq, nv, **kw):
-    """(N, 4, t) centroid, bandwidth, rolloff, flatness with the backend of ``b``."""
+def _stats(be, S3, freq, nv, **kw):
+    """(N, 4, t) centroid, bandwidth, rolloff, flatness with backend ``be``."""
     from . import _cpu, _reference
 
-    if b is not None and b.backend == "numpy":
+    if be == "cuda":
+        from . import _cuda
+
+        return _cuda.descriptors_from_S(S3, freq, nv, **kw)
+    if be == "numpy":
         cen = _reference.spectral_centroid(S3, freq)
         out = np.concatenate([
             cen,
@@ -157,7 +174,7 @@ def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, f
     (..., 1, n_frames) float32 (float64 for float64 input); 0 for silent frames.
     """
     b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend)
+                                        pad_mode, lengths, backend, "spectral_centroid")
     f = _freq(freq, sr, n_fft, S3.shape[1])
     return _stats(b, S3, f, nv)[:, 0:1].reshape(lead + (1, S3.shape[-1]))
 
@@ -181,7 +198,7 @@ def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
     """
     p = check_real(p, "p", positive=True)
     b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend)
+                                        pad_mode, lengths, backend, "spectral_bandwidth")
     f = _freq(freq, sr, n_fft, S3.shape[1])
     if centroid is None and norm:
         return _stats(b, S3, f, nv, p=p)[:, 1:2].reshape(lead + (1, S3.shape[-1]))
@@ -189,11 +206,13 @@ def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
 
     if centroid is None:
         centroid = _stats(b, S3, f, nv)[:, 0:1]
-    centroid = np.asarray(centroid, dtype=np.float64).reshape(S3.shape[0], 1, S3.shape[-1])
+    xp = get_array_module(S3)  # NumPy, or CuPy on the cuda backend
+    centroid = xp.asarray(centroid, dtype=np.float64).reshape(S3.shape[0], 1, S3.shape[-1])
     W = S3.astype(np.float64)
     if norm:
         W = _reference._normalize_l1(S3)
-    out = np.sum(W * np.abs(f[None, :, None] - centroid) ** p, axis=1, keepdims=True) ** (1 / p)
+    f = xp.asarray(f)
+    out = xp.sum(W * xp.abs(f[None, :, None] - centroid) ** p, axis=1, keepdims=True) ** (1 / p)
     return out.astype(S3.dtype).reshape(lead + (1, S3.shape[-1]))
 
 
@@ -217,7 +236,7 @@ def spectral_rolloff(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
     if not 0.0 < roll_percent < 1.0:
         raise ValueError(f"roll_percent must lie between 0 and 1, got {roll_percent}")
     b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend)
+                                        pad_mode, lengths, backend, "spectral_rolloff")
     f = _freq(freq, sr, n_fft, S3.shape[1])
     return _stats(b, S3, f, nv, roll_percent=roll_percent)[:, 2:3].reshape(
         lead + (1, S3.shape[-1]))
@@ -246,7 +265,7 @@ def spectral_flatness(y=None, *, S=None, n_fft=2048, hop_length=512, win_length=
     amin = check_real(amin, "amin", positive=True)
     power = check_real(power, "power", positive=True)
     b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend)
+                                        pad_mode, lengths, backend, "spectral_flatness")
     f = _filters.fft_frequencies(sr=2.0, n_fft=n_fft)[: S3.shape[1]]
     if f.shape[0] != S3.shape[1]:
         f = np.zeros(S3.shape[1])
@@ -328,7 +347,11 @@ def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
     (..., 1, n_frames) float32 (float64 for float64 input); sums run in float64.
     """
     if S is not None:
-        S = np.asarray(S)
+        be = resolve_backend(backend, S)
+        if be == "cuda":
+            impl(be, "rms")
+        S = to_backend(S, be)
+        xp = get_array_module(S)  # CuPy on the cuda backend: Parseval on the device
         if S.ndim < 2:
             raise ValueError(f"S must be (..., F, t), got shape {S.shape}")
         fl, _, _, _ = _frame_args(frame_length, hop_length, center, pad_mode)
@@ -336,12 +359,12 @@ def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
             raise ValueError(
                 f"Since S.shape[-2] is {S.shape[-2]}, frame_length is expected to be "
                 f"{S.shape[-2] * 2 - 2} or {S.shape[-2] * 2 - 1}; found {fl}")
-        x = np.abs(S).astype(np.float64) ** 2
+        x = xp.abs(S).astype(np.float64) ** 2
         x[..., 0, :] *= 0.5
         if fl % 2 == 0:
             x[..., -1, :] *= 0.5
-        out = np.sqrt(2 * np.sum(x, axis=-2, keepdims=True) / fl**2)
-        return out.astype(float_dtype(np.abs(S).dtype))
+        out = xp.sqrt(2 * xp.sum(x, axis=-2, keepdims=True) / fl**2)
+        return out.astype(float_dtype(xp.abs(S).dtype))
     if y is None:
         raise ValueError("either y or S must be given")
     return _zcr_rms(y, frame_length, hop_length, center, pad_mode, 0.0, lengths, backend,
@@ -359,7 +382,8 @@ def waveform_stats(y, lengths=None, *, threshold=1e-10, backend=None):
         Only ``y[n, :lengths[n]]`` counts.
     threshold : float >= 0, default 1e-10
         Samples with ``|y| <= threshold`` count as zero for the crossings.
-    backend : {"numpy", "cpu"}, optional
+    backend : {"numpy", "cpu", "cuda"}, optional
+        cuda: masked float64 reductions on the device over chunks of clips.
 
     Returns
     -------

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..backend import resolve_backend
+from ..backend import get_array_module, resolve_backend
 from . import _filters
 from ._checks import as_audio, check_int, check_lengths, check_real
 from ._dispatch import Batch
@@ -19,14 +19,23 @@ _SPECTRAL = ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "rms")
 
 
 def _pool(x, nv):
-    """Mean and population std over the first nv[n] frames of x (N, C, t) -> 2 x (N, C)."""
-    t = np.arange(x.shape[-1])
+    """Mean and population std over the first nv[n] frames of x (N, C, t) -> 2 x (N, C),
+    float64, with x's array module (NumPy, or CuPy on the cuda backend)."""
+    xp = get_array_module(x)
+    nv = xp.asarray(nv)
+    t = xp.arange(x.shape[-1])
     m = (t[None, :] < nv[:, None]).astype(np.float64)[:, None, :]
-    cnt = np.maximum(nv, 1).astype(np.float64)[:, None]
+    cnt = xp.maximum(nv, 1).astype(np.float64)[:, None]
     x = x.astype(np.float64)
     mean = (x * m).sum(-1) / cnt
     var = (((x - mean[..., None]) * m) ** 2).sum(-1) / cnt
     return mean, np.sqrt(var)
+
+
+def _device(a):
+    from ..backend import device_xp
+
+    return device_xp().asarray(a)
 
 
 class AudioFeatures(TransformerMixin, BaseEstimator):
@@ -54,7 +63,12 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         Centroid, bandwidth, rolloff, flatness, zero-crossing rate and RMS per frame.
     waveform : bool, default True
         :func:`waveform_stats` of the whole clip.
-    backend : {"numpy", "cpu"}, optional
+    backend : {"numpy", "cpu", "cuda"}, optional
+        Default: "cuda" for CuPy input, else "cpu". With "cuda" the whole transform
+        runs on the device (cuFFT, Numba CUDA kernels for the MFCC, deltas, spectral
+        descriptors, zero-crossing rate and RMS, CuPy reductions for the pooling and
+        the waveform statistics) and ``transform`` returns a CuPy array (NumPy under
+        ``NUMBA_ENABLE_CUDASIM=1``); a list of clips is padded on the host first.
 
     Attributes
     ----------
@@ -148,7 +162,7 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         return self.fit(X, y).transform(X, lengths=lengths)
 
     def transform(self, X, lengths=None):
-        """Clips -> (N, D) float32 features (NumPy).
+        """Clips -> (N, D) float32 features (NumPy; CuPy on the cuda backend).
 
         Parameters
         ----------
@@ -170,12 +184,13 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             X = X.astype(np.float32, copy=False)
             lengths = check_lengths(lengths, X.shape, "lengths")
         N = X.shape[0]
-        if N == 0:
-            return np.zeros((0, self.n_features_out_), dtype=np.float32)
-        if X.shape[1] == 0:
-            X = np.zeros((N, 1), np.float32)
-            lengths = np.zeros(N, np.int64)
         be = resolve_backend(self.backend, X)
+        if N == 0:
+            out = np.zeros((0, self.n_features_out_), dtype=np.float32)
+            return _device(out) if be == "cuda" else out
+        if X.shape[1] == 0:
+            X = get_array_module(X).zeros((N, 1), np.float32)
+            lengths = np.zeros(N, np.int64)
         b = Batch(X, lengths, be, "X", op="AudioFeatures")
         nv = b.nvalid(n_fft, hop, True)
         with warnings.catch_warnings():
@@ -188,16 +203,21 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         cols = []
         blocks = [mf]
         if self.deltas:
-            blocks.append(delta(mf, width=9, order=1, lengths=nv, backend=be))
-            blocks.append(delta(mf, width=9, order=2, lengths=nv, backend=be))
+            if be == "cuda":
+                from . import _cuda
+
+                blocks += [_cuda.delta(mf, 9, 1, nv), _cuda.delta(mf, 9, 2, nv)]
+            else:
+                blocks.append(delta(mf, width=9, order=1, lengths=nv, backend=be))
+                blocks.append(delta(mf, width=9, order=2, lengths=nv, backend=be))
         for blk in blocks:
             cols += list(_pool(blk, nv))
         if self.spectral:
             cols += list(_pool(stats, nv))
         if self.waveform:
             cols.append(waveform_stats(b.y, b.lengths, backend=be).astype(np.float64))
-        out = np.concatenate(cols, axis=1).astype(np.float32)
-        return out
+        xp = get_array_module(mf)
+        return xp.concatenate(cols, axis=1).astype(np.float32)
 
     def _frames(self, b, nv, sr, n_fft, win, hop, basis, dct):
         """(MFCC (N, n_mfcc, t), spectral stats (N, 6, t) or None)."""
@@ -217,6 +237,11 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                 r = R.rms(b.y, b.lengths, n_fft, hop, True, "constant")
                 stats = np.concatenate([four, z, r], axis=1)
             return mf.astype(np.float32), stats
+        if b.backend == "cuda":
+            from . import _cuda
+
+            return _cuda.audio_frames(b.y, b.lengths, nv, n_fft, hop, win, sr, basis, dct,
+                                      self.spectral)
         from . import _cpu
 
         return _cpu.audio_frames(b.y, b.lengths, nv, n_fft, hop, win, sr, basis, dct,

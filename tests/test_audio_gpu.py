@@ -39,3 +39,52 @@ def test_cuda_spectra_equal_cpu(batch, monkeypatch):
         C = A.mfcc(yd, **kw, n_mfcc=20, lifter=22)
         np.testing.assert_allclose(C.get(), A.mfcc(y, **kw, n_mfcc=20, lifter=22,
                                                    backend="cpu"), atol=0.01)
+
+
+def test_cuda_descriptors_equal_cpu(batch):
+    import cupy
+
+    y, lengths = batch
+    yd = cupy.asarray(y)
+    kw = dict(sr=SR, **KW, lengths=lengths)
+    for fn in (A.spectral_centroid, A.spectral_bandwidth, A.spectral_rolloff):
+        got = fn(yd, **kw)
+        assert isinstance(got, cupy.ndarray) and got.dtype == np.float32
+        # rolloff is a bin frequency: a sum rounded differently may cross one bin apart
+        want = fn(y, **kw, backend="cpu")
+        close = np.isclose(got.get(), want, rtol=1e-4, atol=1e-3)
+        assert close.mean() > 0.995, fn.__name__
+    kw.pop("sr")
+    np.testing.assert_allclose(A.spectral_flatness(yd, **kw).get(),
+                               A.spectral_flatness(y, **kw, backend="cpu"), rtol=1e-4,
+                               atol=1e-6)
+    for fn in (A.zero_crossing_rate, A.rms):
+        kw = dict(frame_length=512, hop_length=160, lengths=lengths)
+        np.testing.assert_allclose(fn(yd, **kw).get(), fn(y, **kw, backend="cpu"),
+                                   rtol=1e-5, atol=1e-7)
+    ws = A.waveform_stats(yd, lengths)
+    assert isinstance(ws, cupy.ndarray)
+    np.testing.assert_allclose(ws.get(), A.waveform_stats(y, lengths, backend="cpu"),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_cuda_audio_features_equal_cpu():
+    import cupy
+
+    clips = speech_clips() + [np.zeros(0, np.float32)]
+    want = A.AudioFeatures(sr=SR, backend="cpu").fit_transform(clips)
+    est = A.AudioFeatures(sr=SR, backend="cuda")
+    got = est.fit_transform(clips)
+    assert isinstance(got, cupy.ndarray) and got.dtype == np.float32
+    got = got.get()
+    assert got.shape == want.shape
+    for j, name in enumerate(est.get_feature_names_out()):
+        scale = max(1.0, float(np.abs(want[:, j]).max()))
+        # MFCC in dB; rolloff pooled over frames whose crossing bin may differ by one
+        atol = 0.02 if name.startswith("mfcc") else (
+            5.0 if name.startswith("rolloff") else 1e-4 * scale)
+        np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-3, atol=atol, err_msg=name)
+    # a 2-D CuPy batch with lengths gives the same rows
+    y, lengths = A.pad_batch(clips)
+    again = est.transform(cupy.asarray(y), lengths=lengths)
+    np.testing.assert_allclose(again.get(), got, rtol=1e-5, atol=1e-4)

@@ -109,6 +109,8 @@ def test_spectral_descriptors(batch):
         np.testing.assert_allclose(
             A.spectral_bandwidth(S=S, sr=8000, centroid=cen, backend="cuda"),
             A.spectral_bandwidth(S=S, sr=8000, centroid=cen, backend="cpu"), rtol=1e-5)
+        np.testing.assert_allclose(A.rms(S=S, frame_length=32, backend="cuda"),
+                                   A.rms(S=S, frame_length=32, backend="cpu"), rtol=1e-6)
 
 
 @pytest.mark.parametrize("center", [True, False])

@@ -305,6 +305,9 @@ def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spe
     N, T = y.shape
     nf = n_frames(T, n_fft, hop, True)
     stats = xp.zeros((N, 6, nf), dtype=np.float64) if spectral else None
+    # the four descriptors in their own array: a clip slice of it is contiguous, so
+    # each block's kernel writes its frames in place
+    four = xp.zeros((N, 4, nf), dtype=np.float64) if spectral else None
     on_block = None
     if spectral:
         freq = _table(("freq", float(sr), n_fft),
@@ -315,17 +318,14 @@ def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spe
             n, nb, _ = X.shape
             mag = xp.empty((n, nb, F), dtype=y.dtype)
             _launch(K.power, mag.size, X.reshape(n * nb, F), 1.0, mag.reshape(n * nb, F))
-            part = stats[sl, :4]
-            if not part.flags.c_contiguous:
-                part = xp.ascontiguousarray(part)
-            _stats_block(mag, freq, nvalid[sl], t0, part, 2.0, 0.85, 1e-10, 2.0)
-            stats[sl, :4] = part
+            _stats_block(mag, freq, nvalid[sl], t0, four[sl], 2.0, 0.85, 1e-10, 2.0)
 
     S = _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, "hann", True, "constant",
                     2.0, basis, on_block)
     mf = _db_dct(S, nvalid, 1e-10, 0.0, 80.0, dct)
     if spectral:
         z, r = _zcr_rms(y, lengths, nvalid, n_fft, hop, True, "constant", 1e-10, True, True)
+        stats[:, :4] = four
         stats[:, 4] = z
         stats[:, 5] = r
     return xp.ascontiguousarray(mf.transpose(0, 2, 1)), stats

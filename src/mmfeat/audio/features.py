@@ -29,7 +29,7 @@ def _pool(x, nv):
     x = x.astype(np.float64)
     mean = (x * m).sum(-1) / cnt
     var = (((x - mean[..., None]) * m) ** 2).sum(-1) / cnt
-    return mean, np.sqrt(var)
+    return mean, xp.sqrt(var)
 
 
 def _device(a):
@@ -64,7 +64,8 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
     waveform : bool, default True
         :func:`waveform_stats` of the whole clip.
     backend : {"numpy", "cpu", "cuda"}, optional
-        Default: "cuda" for CuPy input, else "cpu". With "cuda" the whole transform
+        Default: ``mmfeat.use_backend``'s, else "cuda" for CuPy input and "cpu"
+        otherwise. With "cuda" the whole transform
         runs on the device (cuFFT, Numba CUDA kernels for the MFCC, deltas, spectral
         descriptors, zero-crossing rate and RMS, CuPy reductions for the pooling and
         the waveform statistics) and ``transform`` returns a CuPy array (NumPy under

@@ -18,7 +18,9 @@ Kernels (one thread per document, grid-stride):
   writes its byte length and its token count.
 * ``hash_word_ngrams``: for every n-gram, its HashingVectorizer key
   ``row * n_features + column`` and sign (MurmurHash3, seed 0, of its bytes).
-* ``normalize_rows``: l1 / l2 per CSR row, accumulating in float64 and skipping
+* ``count_word_ngrams``: the same walk, each n-gram looked up in the fitted
+  vocabulary (an open-addressing table on the device): key ``row * n_cols + column``.
+* ``tfidf_rows``: sublinear tf, idf and l1 / l2 per CSR row, accumulating in float64 and skipping
   all-zero rows, as scikit-learn's ``inplace_csr_row_normalize_l1/l2``.
 """
 
@@ -150,8 +152,8 @@ def _mix_k(k):
 
 
 @cuda.jit(device=True)
-def murmur3_32(buf, s, e):
-    """MurmurHash3_x86_32 (seed 0) of buf[s:e] as a signed int32 (scikit-learn's)."""
+def murmur3_u32(buf, s, e):
+    """MurmurHash3_x86_32 (seed 0) of buf[s:e], unsigned (in a uint64)."""
     h = np.uint64(0)
     n = e - s
     nblocks = n // 4
@@ -178,7 +180,13 @@ def murmur3_32(buf, s, e):
     h ^= h >> np.uint64(13)
     h = (h * np.uint64(0xC2B2AE35)) & _M32
     h ^= h >> np.uint64(16)
-    v = np.int64(h)
+    return h
+
+
+@cuda.jit(device=True)
+def murmur3_32(buf, s, e):
+    """MurmurHash3_x86_32 (seed 0) of buf[s:e] as a signed int32 (scikit-learn's)."""
+    v = np.int64(murmur3_u32(buf, s, e))
     if v >= 0x80000000:
         v -= 0x100000000
     return v
@@ -283,17 +291,94 @@ def hash_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, n_features, alt
             t0 = k + 1
 
 
+@cuda.jit(device=True)
+def _same_bytes(a, s1, n1, b, s2, n2):
+    if n1 != n2:
+        return False
+    for k in range(n1):
+        if a[s1 + k] != b[s2 + k]:
+            return False
+    return True
+
+
+@cuda.jit(device=True)
+def lookup_term(out, s, e, table, term_hash, term_off, term_buf):
+    """Column of the term out[s:e] in the vocabulary's open-addressing table, or -1.
+
+    ``table[slot]`` holds column + 1 (0: empty), linear probing from
+    ``hash & (size - 1)``; ``term_hash`` is MurmurHash3 (unsigned) per column and a
+    hash hit is confirmed byte by byte, so colliding terms are never merged.
+    """
+    h = murmur3_u32(out, s, e)
+    mask = table.shape[0] - 1
+    slot = np.int64(h & np.uint64(mask))
+    while True:
+        t = np.int64(table[slot]) - 1
+        if t < 0:
+            return np.int64(-1)
+        if term_hash[t] == h and _same_bytes(out, s, e - s, term_buf, term_off[t],
+                                             term_off[t + 1] - term_off[t]):
+            return t
+        slot = (slot + 1) & mask
+
+
+@cuda.jit
+def count_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, table, term_hash, term_off,
+                      term_buf, n_cols, keys):
+    """Per document d: key ``d * n_cols + column`` of every word n-gram in the
+    vocabulary, -1 for the others (walked as in ``hash_word_ngrams``)."""
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for d in range(start, plen.shape[0], stride):
+        s = out_start[d]
+        e = s + plen[d]
+        g = ng_off[d]
+        t0 = s
+        for k in range(s, e):
+            if out[k] != 32:
+                continue
+            p = t0
+            for n in range(1, max_n + 1):
+                if n > 1:
+                    if p == s:
+                        break
+                    p -= 1
+                    while p > s and out[p - 1] != 32:
+                        p -= 1
+                if n >= min_n:
+                    t = lookup_term(out, p, k, table, term_hash, term_off, term_buf)
+                    if t >= 0:
+                        keys[g] = np.int64(d) * n_cols + t
+                    else:
+                        keys[g] = -1
+                    g += 1
+            t0 = k + 1
+
+
 # --- normalisation -----------------------------------------------------------------------
 
 
 @cuda.jit
-def normalize_rows(indptr, data, norm):
-    """In place, per row: divide by the l1 (norm 1) or l2 (norm 2) norm unless it is 0."""
+def tfidf_rows(indptr, indices, data, idf, use_idf, sublinear, norm):
+    """In place, per row: tf -> 1 + log(tf), times idf, then l1 (norm 1) / l2 (norm 2).
+
+    The norm accumulates in float64 and all-zero rows are left alone, as scikit-learn's
+    ``inplace_csr_row_normalize_l1/l2`` (and the CPU kernel ``tfidf_rows``).
+    """
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for i in range(start, indptr.shape[0] - 1, stride):
         a = indptr[i]
         b = indptr[i + 1]
+        for j in range(a, b):
+            x = data[j]
+            if sublinear:
+                x = math.log(x) + 1.0
+            if use_idf:
+                x = x * idf[indices[j]]
+            data[j] = x
+        if norm == 0:
+            continue
         s = 0.0
         for j in range(a, b):
             x = np.float64(data[j])

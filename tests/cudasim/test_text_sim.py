@@ -1,5 +1,6 @@
-"""The text cuda path under the CUDA simulator: HashingVectorizer(backend="cuda") equals
-scikit-learn's, and the device twins of the scalar functions equal the CPU kernels'.
+"""The text cuda path under the CUDA simulator: HashingVectorizer, CountVectorizer,
+TfidfVectorizer and TfidfTransformer with backend="cuda" equal scikit-learn's, and the
+device twins of the scalar functions equal the CPU kernels'.
 
 Runs only with ``NUMBA_ENABLE_CUDASIM=1`` (see conftest.py); the simulator runs one
 Python thread per CUDA thread, so the documents are few and short.
@@ -13,10 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer as SkCount
 from sklearn.feature_extraction.text import HashingVectorizer as SkHashing
+from sklearn.feature_extraction.text import TfidfTransformer as SkTfidfTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer as SkTfidf
 from sklearn.utils import murmurhash3_32
 
-from mmfeat.text import HashingVectorizer
+from mmfeat.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
@@ -29,7 +33,12 @@ DOCS = [
     "x1 y2 _z __ 42",
     "ÀÉÎ àéî ǅemal ﬁne",
     "Ünïcödé\tand\nspaces\u00a0here\u2003too",
+    "World again: hello, HELLO world",
 ]
+
+
+def _ids(params):
+    return ",".join(f"{k}={v}" for k, v in params.items())
 
 
 def assert_same(got, want):
@@ -51,7 +60,7 @@ PARAMS = [
 ]
 
 
-@pytest.mark.parametrize("params", PARAMS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize("params", PARAMS, ids=_ids)
 def test_hashing_matches_sklearn(params):
     got = HashingVectorizer(backend="cuda", **params).fit_transform(DOCS)
     assert_same(got, SkHashing(**params).fit_transform(DOCS))
@@ -94,8 +103,86 @@ def test_hashing_errors():
     ],
 )
 def test_hashing_unsupported_parameters_raise(params, name):
-    with pytest.raises(ValueError, match=f"backend='cuda': {name}="):
+    with pytest.raises(ValueError, match=f"backend='cuda' is not .* with {name}="):
         HashingVectorizer(backend="cuda", **params).transform(["some text"])
+
+
+# --- CountVectorizer / TfidfVectorizer / TfidfTransformer ---------------------------------
+
+NEW = ["hello there world", "σοφός ΣΟΦΟΣ istanbul", "", "İstanbul Hello WORLD world naïve"]
+
+COUNT_PARAMS = [
+    {"dtype": np.float64},
+    {"ngram_range": (1, 2), "dtype": np.float32, "binary": True},
+    {"min_df": 2, "dtype": np.float64},
+    {"max_features": 5, "dtype": np.float64},
+    {"lowercase": False, "dtype": np.float64},
+]
+
+
+@pytest.mark.parametrize("params", COUNT_PARAMS, ids=_ids)
+def test_count_matches_sklearn(params):
+    want = SkCount(**params).fit(DOCS)
+    vec = CountVectorizer(backend="cuda", **params).fit(DOCS)
+    assert vec.vocabulary_ == want.vocabulary_
+    assert_same(vec.transform(NEW), want.transform(NEW))
+    # fit_transform: scikit-learn's in-row order (first occurrence), not sorted columns
+    assert_same(CountVectorizer(backend="cuda", **params).fit_transform(DOCS),
+                SkCount(**params).fit_transform(DOCS))
+
+
+def test_count_fixed_vocabulary_and_batches():
+    vocab = ["world", "hello", "σοφός", "i̇stanbul", "zzz", "hello world"]
+    params = {"vocabulary": vocab, "ngram_range": (1, 2), "dtype": np.float64}
+    want = SkCount(**params).fit_transform(DOCS)
+    assert_same(CountVectorizer(backend="cuda", **params).fit_transform(DOCS), want)
+    assert_same(CountVectorizer(backend="cuda", **params).transform(iter([DOCS[:2], DOCS[2:]])),
+                want)
+
+
+TFIDF_PARAMS = [
+    {},
+    {"ngram_range": (1, 2), "sublinear_tf": True, "norm": "l1"},
+    {"use_idf": False, "dtype": np.float32},
+    {"smooth_idf": False, "norm": None, "min_df": 2},
+]
+
+
+@pytest.mark.parametrize("params", TFIDF_PARAMS, ids=_ids)
+def test_tfidf_matches_sklearn(params):
+    want = SkTfidf(**params)
+    got = TfidfVectorizer(backend="cuda", **params)
+    assert_same(got.fit_transform(DOCS), want.fit_transform(DOCS))
+    assert_same(got.transform(NEW), want.transform(NEW))
+    if params.get("use_idf", True):
+        np.testing.assert_allclose(got.idf_, want.idf_, rtol=0, atol=1e-12)
+    assert_same(TfidfVectorizer(backend="cuda", **params).fit(DOCS).transform(NEW),
+                want.transform(NEW))
+
+
+def test_tfidf_transformer_on_device_csr():
+    counts = SkCount().fit_transform(DOCS).astype(np.float64)
+    want = SkTfidfTransformer(sublinear_tf=True).fit(counts)
+    got = TfidfTransformer(backend="cuda", sublinear_tf=True).fit(counts)
+    np.testing.assert_allclose(got.idf_, want.idf_, rtol=0, atol=1e-12)
+    assert_same(got.transform(counts), want.transform(counts))
+    with pytest.raises(ValueError, match="features"):
+        got.transform(counts[:, :3])
+
+
+@pytest.mark.parametrize(
+    "cls, params, name",
+    [(CountVectorizer, {"analyzer": "char_wb"}, "analyzer"),
+     (TfidfVectorizer, {"analyzer": "char"}, "analyzer"),
+     (TfidfVectorizer, {"stop_words": ["world"]}, "stop_words"),
+     (CountVectorizer, {"dtype": np.int64}, "dtype")],  # the default: cupyx holds floats only
+)
+def test_count_unsupported_parameters_raise(cls, params, name):
+    with pytest.raises(ValueError, match=f"backend='cuda' is not .* with {name}="):
+        cls(backend="cuda", **params).fit_transform(DOCS)
+    vec = cls(**params).fit(DOCS)  # fitted on the CPU, then asked to transform on cuda
+    with pytest.raises(ValueError, match=f"backend='cuda' is not .* with {name}="):
+        vec.set_params(backend="cuda").transform(DOCS)
 
 
 # --- the device twins against the CPU kernels ------------------------------------------

@@ -28,7 +28,7 @@ from ._input import NeedsReference, TextBuffers
 from ._tables import get_tables
 
 _TABLES: dict = {}
-_NORM_CODE = {"l1": 1, "l2": 2}
+_NORM_CODE = {None: 0, "l1": 1, "l2": 2}
 
 
 def check_hashing_params(vec) -> None:
@@ -48,8 +48,9 @@ def check_hashing_params(vec) -> None:
     for name, ok, supported in checks:
         if not ok:
             raise ValueError(
-                f"backend='cuda': {name}={getattr(vec, name)!r} is not implemented on the GPU "
-                f"for text yet (supported: {name}={supported}); use backend='cpu'"
+                f"backend='cuda' is not available for the text vectorizers with "
+                f"{name}={getattr(vec, name)!r} (the GPU path supports {name}={supported}); "
+                "use backend='cpu'"
             )
 
 
@@ -95,19 +96,19 @@ def _kernels():
     return text_cuda
 
 
-def hashed_pairs(tb: TextBuffers, lowercase: bool, ngram_range, n_features: int,
-                 alternate_sign: bool):
-    """(keys, signs) on the device: ``row * n_features + column`` and +-1 per n-gram."""
+def _stage1(tb: TextBuffers, lowercase: bool, ngram_range):
+    """Documents to the device, processed text (``preprocess_word``), n-gram offsets."""
     K = _kernels()
     xp = device_xp()
     n_docs = len(tb)
     lo, hi = int(tb.offs[0]), int(tb.offs[-1])
-    buf = xp.asarray(np.ascontiguousarray(tb.buf[lo:hi]) if hi > lo else np.zeros(1, np.uint8))
-    offs = xp.asarray(np.ascontiguousarray(tb.offs - lo, dtype=np.int64))
+    # xp.array copies (the Arrow buffers are read-only; the simulator writes arguments back)
+    buf = xp.array(tb.buf[lo:hi] if hi > lo else np.zeros(1, np.uint8))
+    offs = xp.array(tb.offs - lo, dtype=np.int64)
     cls, low, low_ext = _device_tables()
     bound = _growth_bound(offs[1:] - offs[:-1], xp)
     out_start = xp.zeros(n_docs + 1, np.int64)
-    xp.cumsum(bound, out=out_start[1:])
+    out_start[1:] = xp.cumsum(bound)
     out = xp.empty(max(int(out_start[-1]), 1), np.uint8)
     plen = xp.empty(n_docs, np.int64)
     ntok = xp.empty(n_docs, np.int64)
@@ -118,21 +119,33 @@ def hashed_pairs(tb: TextBuffers, lowercase: bool, ngram_range, n_features: int,
     for n in range(min_n, max_n + 1):
         ng += xp.maximum(ntok - (n - 1), 0)
     ng_off = xp.zeros(n_docs + 1, np.int64)
-    xp.cumsum(ng, out=ng_off[1:])
+    ng_off[1:] = xp.cumsum(ng)
+    return out, out_start, plen, ng_off, min_n, max_n
+
+
+def hashed_pairs(tb: TextBuffers, lowercase: bool, ngram_range, n_features: int,
+                 alternate_sign: bool):
+    """(keys, signs) on the device: ``row * n_features + column`` and +-1 per n-gram."""
+    xp = device_xp()
+    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, lowercase, ngram_range)
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     signs = xp.empty(max(total, 1), np.int8)
-    _launch(K.hash_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
+    _launch(_kernels().hash_word_ngrams, len(tb), out, out_start, plen, min_n, max_n, ng_off,
             np.int64(n_features), bool(alternate_sign), keys, signs)
     return keys[:total], signs[:total]
 
 
 def pairs_to_csr(keys, signs, n_docs: int, n_features: int, dtype, binary: bool, norm):
-    """Sum the +-1 of equal keys (sort, then a scan), CSR with sorted column indices."""
+    """Sum the signs (None: 1 each) of equal keys (sort, then a scan); negative keys are
+    dropped. CSR with sorted column indices (scikit-learn's order)."""
     xp = device_xp()
     order = xp.argsort(keys)
     k = keys[order]
-    v = signs[order].astype(np.int64)
+    v = signs[order].astype(np.int64) if signs is not None else xp.ones(k.shape[0], np.int64)
+    first_kept = int(xp.searchsorted(k, 0)) if k.shape[0] else 0
+    k = k[first_kept:]
+    v = v[first_kept:]
     m = k.shape[0]
     if m:
         first = xp.empty(m, dtype=bool)
@@ -157,9 +170,11 @@ def pairs_to_csr(keys, signs, n_docs: int, n_features: int, dtype, binary: bool,
     data = sums.astype(dtype)
     if binary:
         data.fill(1)
+    indices = cols.astype(idx_t)
     if norm is not None and nnz:
-        _launch(_kernels().normalize_rows, n_docs, indptr, data, _NORM_CODE[norm])
-    return _csr(data, cols.astype(idx_t), indptr, (n_docs, n_features))
+        _launch(_kernels().tfidf_rows, n_docs, indptr, indices, data, xp.ones(1, data.dtype),
+                False, False, _NORM_CODE[norm])
+    return _csr(data, indices, indptr, (n_docs, n_features))
 
 
 def _csr(data, indices, indptr, shape):
@@ -172,8 +187,15 @@ def _csr(data, indices, indptr, shape):
 
         X = csp.csr_matrix((data, indices, indptr), shape=shape)
     # the columns of each row come out of the sort ascending (scikit-learn's order)
-    X.has_sorted_indices = True
+    _mark_sorted(X, True)
     return X
+
+
+def _mark_sorted(X, flag: bool) -> None:
+    try:
+        X.has_sorted_indices = flag
+    except AttributeError:  # a sparse class without the setter: it checks when asked
+        pass
 
 
 def vstack(blocks):
@@ -204,3 +226,160 @@ def hashing_transform(vec, docs):
                                vec.alternate_sign)
     return pairs_to_csr(keys, signs, n_docs, int(vec.n_features), vec.dtype, vec.binary,
                         vec.norm)
+
+
+# --- CountVectorizer / TfidfVectorizer.transform with a fitted vocabulary --------------
+
+
+def check_count_params(vec) -> None:
+    """As :func:`check_hashing_params`; the vocabulary itself is learnt on the CPU."""
+    check_hashing_params(vec)
+
+
+def _vocabulary_tables(vec):
+    """(table, term_hash, term_off, term_buf) of ``vocabulary_`` on the device, cached."""
+    from sklearn.utils import murmurhash3_32
+
+    from ..kernels import text as K
+
+    vocab = vec.vocabulary_
+    key = (id(vocab), len(vocab), 0 if cudasim_enabled() else device_xp().cuda.Device().id)
+    cached = getattr(vec, "_mm_cuda_vocabulary", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    n = len(vocab)
+    terms = [b""] * n
+    try:
+        for term, col in vocab.items():
+            terms[int(col)] = term.encode("utf-8")
+    except (UnicodeEncodeError, AttributeError):
+        raise ValueError(
+            "backend='cuda': vocabulary_ holds a term that is not a UTF-8 encodable str; "
+            "use backend='cpu'"
+        ) from None
+    term_off = np.zeros(n + 1, np.int64)
+    term_off[1:] = np.cumsum([len(t) for t in terms])
+    term_buf = np.frombuffer(b"".join(terms) or b"\0", np.uint8)
+    term_hash = np.array([murmurhash3_32(t, positive=True) for t in terms], np.uint64)
+    size = 16
+    while size < 2 * max(n, 1):
+        size *= 2
+    table = np.zeros(size, np.int32)
+    K.rehash(term_hash, n, table)  # linear probing from hash & (size - 1), as the lookup
+    xp = device_xp()
+    # xp.array copies: a writable array under the simulator, a device copy on a GPU
+    dev = tuple(xp.array(np.ascontiguousarray(a)) for a in (table, term_hash, term_off, term_buf))
+    vec._mm_cuda_vocabulary = (key, dev)
+    return dev
+
+
+def count_transform(vec, raw_documents):
+    """``CountVectorizer.transform`` on the device (vocabulary checked by the caller)."""
+    check_count_params(vec)
+    batches, docs = vec._as_batches(raw_documents)
+    if batches:
+        return vstack([count_transform(vec, b) for b in docs])
+    try:
+        tb = vec._buffers(docs)
+    except NeedsReference:
+        raise ValueError(
+            "backend='cuda': raw_documents contain text that UTF-8 cannot encode (lone "
+            "surrogates); use backend='cpu'"
+        ) from None
+    n_docs = len(tb)
+    xp = device_xp()
+    table, term_hash, term_off, term_buf = _vocabulary_tables(vec)
+    n_cols = len(vec.vocabulary_)
+    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, vec.lowercase, vec.ngram_range)
+    total = int(ng_off[-1])
+    keys = xp.empty(max(total, 1), np.int64)
+    _launch(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
+            table, term_hash, term_off, term_buf, np.int64(n_cols), keys)
+    return pairs_to_csr(keys[:total], None, n_docs, n_cols, vec.dtype, vec.binary, None)
+
+
+def fit_transform(vec, raw_documents):
+    """``fit`` (vocabulary on the CPU) then ``transform`` on the device."""
+    check_count_params(vec)
+    batches, docs = vec._as_batches(raw_documents)
+    if batches:
+        raise ValueError(
+            "backend='cuda': fit_transform of an iterable of batches is not implemented "
+            "(the batches are read once); call fit(batches) then transform(documents)"
+        )
+    from .vectorizers import CountVectorizer
+
+    docs = docs if hasattr(docs, "__len__") else list(docs)
+    # CountVectorizer's own fit/transform: TfidfVectorizer's would fit the idf twice
+    CountVectorizer.fit(vec, docs)
+    X = CountVectorizer.transform(vec, docs)
+    if vec.fixed_vocabulary_:
+        return X  # scikit-learn: sorted columns, as transform
+    return _first_occurrence_order(X, vec.vocabulary_)
+
+
+def _first_occurrence_order(X, vocabulary):
+    """Each row's entries in the order of their terms' first occurrence in the corpus.
+
+    scikit-learn's fit_transform sorts a row by term id (ids given in order of first
+    occurrence), then renames ids to alphabetical columns without re-sorting. The
+    fitted ``vocabulary_`` dict lists its terms in that first-occurrence order
+    (``CountVectorizer._learn_vocabulary`` inserts them so), which gives the rank.
+    """
+    xp = device_xp()
+    n_docs, n_cols = X.shape
+    rank = np.empty(n_cols, np.int64)
+    rank[np.fromiter(vocabulary.values(), np.int64, count=n_cols)] = np.arange(n_cols)
+    rank = xp.asarray(rank)
+    rows = xp.repeat(xp.arange(n_docs, dtype=np.int64), xp.diff(X.indptr).astype(np.int64))
+    order = xp.argsort(rows * n_cols + rank[X.indices])
+    Y = _csr(X.data[order], X.indices[order], X.indptr, X.shape)
+    _mark_sorted(Y, False)
+    return Y
+
+
+# --- TfidfTransformer on a device CSR ---------------------------------------------------
+
+
+def is_device_csr(X) -> bool:
+    return type(X).__module__.split(".")[0] == "cupyx"
+
+
+def as_device_csr(X, dtype=None):
+    """A float CSR on the device (cupyx; scipy under the simulator), a copy of X's data."""
+    if cudasim_enabled():
+        import scipy.sparse as sp
+
+        X = sp.csr_matrix(X)
+    else:
+        import cupyx.scipy.sparse as csp
+
+        X = csp.csr_matrix(X) if is_device_csr(X) else csp.csr_matrix(_host_csr(X))
+    if dtype is None:
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    return X.astype(dtype) if X.dtype != dtype else X.copy()
+
+
+def _host_csr(X):
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(X)
+
+
+def document_frequencies(X):
+    """(df on the host, n_samples) of a device CSR: its nonzeros per column."""
+    xp = device_xp()
+    X = as_device_csr(X)
+    df = xp.bincount(X.indices, minlength=X.shape[1])
+    return np.asarray(df.get() if hasattr(df, "get") else df), int(X.shape[0])
+
+
+def tfidf_transform(X, idf, sublinear: bool, norm):
+    """sublinear tf, idf and row normalisation of a device CSR, in place on a copy."""
+    xp = device_xp()
+    X = as_device_csr(X)
+    use_idf = idf is not None
+    idf_dev = xp.asarray(idf, dtype=X.dtype) if use_idf else xp.ones(1, X.dtype)
+    _launch(_kernels().tfidf_rows, X.shape[0], X.indptr, X.indices, X.data, idf_dev, use_idf,
+            bool(sublinear), _NORM_CODE[norm])
+    return X

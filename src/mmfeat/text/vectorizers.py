@@ -196,9 +196,9 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     # -- counting ------------------------------------------------------------------
     def _count(self, raw_documents, fixed: bool, keep_entries: bool = True):
         """Counted documents (terms in first-occurrence order, or the fixed vocabulary)."""
-        backend = _resolve(self.backend)
+        backend = _resolve(self.backend, cuda_ok=True)  # cuda: the vocabulary on the CPU
         batches, docs = self._as_batches(raw_documents)
-        an = self._compiled_analysis() if backend == "cpu" else None
+        an = self._compiled_analysis() if backend in ("cpu", "cuda") else None
         if an is not None:
             if not batches:
                 docs = list(docs) if not hasattr(docs, "__len__") else docs
@@ -256,8 +256,8 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         return table
 
     def _matrix(self, c: _reference.Counted, col_of, order_key, n_cols):
-        backend = _resolve(self.backend)
-        if backend == "cpu" and c.u_term is not None:
+        backend = _resolve(self.backend, cuda_ok=True)
+        if backend in ("cpu", "cuda") and c.u_term is not None:
             return _cpu.assemble_csr(
                 c.n_docs,
                 c.doc_off,
@@ -342,6 +342,11 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         -------
         X : scipy.sparse.csr_matrix of shape (n_documents, n_terms), dtype ``dtype``
         """
+        self._validate_params()
+        if _resolve(self.backend, cuda_ok=True) == "cuda":
+            from . import _cuda
+
+            return _cuda.fit_transform(self, raw_documents)
         return self._fit(raw_documents, keep_entries=True)
 
     def _fit(self, raw_documents, keep_entries: bool):
@@ -381,6 +386,10 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         """
         check_not_str(raw_documents)
         self._check_vocabulary()
+        if _resolve(self.backend, cuda_ok=True) == "cuda":
+            from . import _cuda
+
+            return _cuda.count_transform(self, raw_documents)
         c = self._count(raw_documents, fixed=True)
         n = len(self.vocabulary_)
         ident = np.arange(n, dtype=np.int64)
@@ -440,6 +449,15 @@ class TfidfTransformer(_sk.TfidfTransformer):
     def fit(self, X, y=None):
         """Learn ``idf_`` from a count matrix X (n_samples, n_features)."""
         self._validate_params()
+        if self._on_device(X):
+            from . import _cuda
+
+            df, n_samples = _cuda.document_frequencies(X)
+            self.n_features_in_ = int(X.shape[1])
+            if self.use_idf:
+                dt = X.dtype if X.dtype in (np.float64, np.float32) else np.float64
+                self._set_idf(df, n_samples, dt)
+            return self
         X = validate_data(self, X, accept_sparse=("csr", "csc"))
         if not sp.issparse(X):
             X = sp.csr_matrix(X)
@@ -451,6 +469,13 @@ class TfidfTransformer(_sk.TfidfTransformer):
                 df = np.diff(X.indptr)
             self._set_idf(df, X.shape[0], dtype)
         return self
+
+    def _on_device(self, X) -> bool:
+        """backend='cuda', or a cupyx CSR input: the device path (mmfeat.text._cuda)."""
+        return (
+            _resolve(self.backend, cuda_ok=True) == "cuda"
+            or type(X).__module__.split(".")[0] == "cupyx"
+        )
 
     def _set_idf(self, df: np.ndarray, n_samples: int, dtype) -> None:
         df = df.astype(dtype, copy=True)
@@ -472,6 +497,16 @@ class TfidfTransformer(_sk.TfidfTransformer):
     def transform(self, X, copy=True):
         """TF-IDF of a count matrix: scipy CSR float64 (or float32 for float32 input)."""
         check_is_fitted(self)
+        if self._on_device(X):
+            from . import _cuda
+
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but TfidfTransformer is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            idf = getattr(self, "idf_", None)
+            return _cuda.tfidf_transform(X, idf, self.sublinear_tf, self.norm)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], copy=copy, reset=False
         )

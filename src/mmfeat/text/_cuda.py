@@ -143,7 +143,7 @@ def pairs_to_csr(keys, signs, n_docs: int, n_features: int, dtype, binary: bool,
     order = xp.argsort(keys)
     k = keys[order]
     v = signs[order].astype(np.int64) if signs is not None else xp.ones(k.shape[0], np.int64)
-    first_kept = int(xp.searchsorted(k, 0)) if k.shape[0] else 0
+    first_kept = int((k < 0).sum())  # the dropped keys sort first
     k = k[first_kept:]
     v = v[first_kept:]
     m = k.shape[0]
@@ -331,7 +331,8 @@ def _first_occurrence_order(X, vocabulary):
     rank = np.empty(n_cols, np.int64)
     rank[np.fromiter(vocabulary.values(), np.int64, count=n_cols)] = np.arange(n_cols)
     rank = xp.asarray(rank)
-    rows = xp.repeat(xp.arange(n_docs, dtype=np.int64), xp.diff(X.indptr).astype(np.int64))
+    # row of each entry (cupy.repeat takes no array of repeats)
+    rows = xp.searchsorted(X.indptr[1:], xp.arange(X.indices.shape[0]), side="right")
     order = xp.argsort(rows * n_cols + rank[X.indices])
     Y = _csr(X.data[order], X.indices[order], X.indptr, X.shape)
     _mark_sorted(Y, False)

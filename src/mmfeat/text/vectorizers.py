@@ -109,14 +109,17 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     vocabulary, binary, dtype
         As in :class:`sklearn.feature_extraction.text.CountVectorizer` (1.9), same
         defaults and meaning.
-    backend : {"cpu", "numpy"}, optional
+    backend : {"cpu", "numpy", "cuda"}, optional
         ``"cpu"`` (the default) runs the Numba kernels for the built-in analyzers
         (``word`` with the default ``token_pattern``, ``char``, ``char_wb``; any
         ``lowercase``, ``stop_words``, ``ngram_range``), and the reference for the
         rest (a custom ``token_pattern``, ``preprocessor``, ``tokenizer`` or
         callable ``analyzer``, ``strip_accents``, ``input`` other than
         ``"content"``), which is honoured, only slower. ``"numpy"`` always runs
-        the reference. ``"cuda"`` is not implemented for text yet.
+        the reference. ``"cuda"`` (see :mod:`mmfeat.text._cuda`): ``transform``
+        and ``fit_transform`` return a ``cupyx.scipy.sparse.csr_matrix`` computed
+        on the GPU for the default word analyzer and a float ``dtype``, the
+        vocabulary being learnt on the CPU; other parameters raise ValueError.
 
     Attributes
     ----------
@@ -424,7 +427,9 @@ class TfidfTransformer(_sk.TfidfTransformer):
     norm : {"l1", "l2"} or None, default "l2"
     use_idf, smooth_idf, sublinear_tf : bool
         As in :class:`sklearn.feature_extraction.text.TfidfTransformer`.
-    backend : {"cpu", "numpy"}, optional
+    backend : {"cpu", "numpy", "cuda"}, optional
+        ``"cuda"``, or a ``cupyx.scipy.sparse`` input: ``fit`` and ``transform``
+        run on the GPU and ``transform`` returns a cupyx CSR.
 
     Notes
     -----

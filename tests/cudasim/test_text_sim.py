@@ -66,6 +66,23 @@ def test_hashing_matches_sklearn(params):
     assert_same(got, SkHashing(**params).fit_transform(DOCS))
 
 
+def test_hashing_random_unicode_matches_sklearn():
+    """Random code points (surrogates excluded) with the special cases mixed in: the
+    device tokenizer equals re.findall(r"(?u)\\b\\w\\w+\\b", doc.lower()) via the hashes."""
+    rng = np.random.default_rng(3)
+    special = np.array([ord(c) for c in "İΣσςΑa _7 \u0345\u0307ǅﬁß"])
+    docs = []
+    for _ in range(6):
+        cps = np.where(rng.random(40) < 0.4, rng.choice(special, 40),
+                       rng.integers(0, 0x30000, 40))
+        cps = np.where((cps >= 0xD800) & (cps < 0xE000), 0x41, cps)
+        docs.append("".join(map(chr, cps)))
+    params = {"norm": None, "alternate_sign": False, "ngram_range": (1, 2)}
+    got = HashingVectorizer(backend="cuda", **params).transform(docs)
+    assert_same(got, SkHashing(**params).transform(docs))
+    assert got.nnz > 20
+
+
 def test_hashing_inputs_and_batches():
     want = SkHashing(n_features=32).transform(DOCS)
     vec = HashingVectorizer(backend="cuda", n_features=32)

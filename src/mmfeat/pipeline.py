@@ -53,10 +53,10 @@ def default_extractors(
       density and a 9-bin gradient histogram (a HOG-like description of shape);
     - text: :class:`~mmfeat.text.TextFeatures` (TF-IDF + LSA) with
       ``text_components`` components; with ``backend="cuda"`` it runs on the CPU
-      (no GPU path yet);
+      (no GPU path for TextFeatures yet) and its block joins the others on the
+      device (:class:`~mmfeat.fusion.FeatureSet` moves it);
     - audio: :class:`~mmfeat.audio.AudioFeatures` at ``sr`` (25 ms windows,
-      10 ms hop, MFCC and deltas pooled, spectral and waveform statistics);
-      with ``backend="cuda"`` it runs on the CPU (it has no GPU path yet).
+      10 ms hop, MFCC and deltas pooled, spectral and waveform statistics).
 
     Returns
     -------
@@ -77,9 +77,7 @@ def default_extractors(
         elif m == "audio":
             from .audio import AudioFeatures
 
-            # AudioFeatures has no GPU path yet: on cuda it runs on the CPU and its
-            # block joins the others on the device (FeatureSet moves it)
-            out[m] = AudioFeatures(sr=sr, backend="cpu" if backend == "cuda" else backend)
+            out[m] = AudioFeatures(sr=sr, backend=backend)
         else:
             raise ValueError(f"unknown modality {m!r}; expected one of {MODALITIES}")
     return out

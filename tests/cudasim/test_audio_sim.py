@@ -15,7 +15,6 @@ import pytest
 
 import mmfeat.audio as A
 from mmfeat.audio import _config
-from mmfeat.backend import BackendUnavailableError
 
 pytestmark = pytest.mark.cudasim
 
@@ -173,7 +172,16 @@ def test_audio_features_on_cuda_equal_cpu():
         np.testing.assert_allclose(got[:, j], want[:, j], rtol=1e-4, atol=atol, err_msg=name)
 
 
-def test_ops_without_a_cuda_kernel_say_so(batch):
-    y, lengths = batch
-    with pytest.raises(BackendUnavailableError, match="no cuda backend yet"):
-        A.delta(np.ones((2, 3, 12), np.float32), backend="cuda")
+def test_public_delta_on_cuda_equals_cpu():
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal((2, 3, 12)).astype(np.float32)
+    for order in (1, 2):
+        want = A.delta(data, order=order, backend="cpu")
+        got = A.delta(data, order=order, backend="cuda")
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
+        want = A.delta(data, order=order, lengths=[12, 7], backend="cpu")
+        got = A.delta(data, order=order, lengths=[12, 7], backend="cuda")
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="mode='interp' and axis=-1"):
+        A.delta(data, mode="nearest", backend="cuda")
+

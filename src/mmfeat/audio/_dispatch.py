@@ -14,7 +14,7 @@ _MODULES = {"numpy": "._reference", "cpu": "._cpu", "cuda": "._cuda"}
 #: the ops the cuda backend implements. ``delta`` is not yet among them: the kernel
 #: (``_cuda.delta``) runs inside ``AudioFeatures`` but the public function converts
 #: its input with NumPy.
-CUDA_OPS = ("stft", "spectrogram", "melspectrogram", "mfcc", "spectral_centroid",
+CUDA_OPS = ("stft", "spectrogram", "melspectrogram", "mfcc", "delta", "spectral_centroid",
             "spectral_bandwidth", "spectral_rolloff", "spectral_flatness",
             "zero_crossing_rate", "rms", "waveform_stats", "AudioFeatures")
 

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import scipy.signal
 
-from ..backend import resolve_backend
+from ..backend import resolve_backend, to_backend
 from . import _filters, _reference
 from ._checks import (
     check_int,
@@ -459,7 +459,7 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
     """
     be = resolve_backend(backend, data)
     impl(be, "delta")
-    data = np.asarray(data)
+    data = to_backend(data, "cuda") if be == "cuda" else np.asarray(data)
     if data.dtype.kind not in "fiu":
         raise TypeError(f"data must be a real array, got dtype {data.dtype}")
     data = data.astype(float_dtype(data.dtype), copy=False)
@@ -478,6 +478,8 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
             raise ValueError(
                 f"when mode='interp', width={width} cannot exceed data.shape[axis]="
                 f"{data.shape[axis]}")
+        if be == "cuda" and (mode != "interp" or not last_axis):
+            raise ValueError("backend='cuda' runs delta with mode='interp' and axis=-1")
         if be == "numpy" or mode != "interp" or not last_axis:
             return scipy.signal.savgol_filter(data, width, order, deriv=order, axis=axis,
                                               mode=mode)
@@ -498,6 +500,8 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
                                           nv[long])
         if (~long).any():
             out[~long] = _reference.delta(d3[~long], width, order, nv[~long])
+    elif be == "cuda":
+        out = impl("cuda").delta(d3, width, order, nv)
     else:
         out = _reference.delta(d3, width, order, nv)
     return out.reshape(data.shape)

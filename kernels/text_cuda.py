@@ -204,17 +204,23 @@ def hashed_column(h, n_features):
 
 
 @cuda.jit(device=True)
-def _close_run(out, o, run_start, run_len):
-    """End of a run of word characters: keep it (>= 2 characters, then a space) or drop it."""
-    if run_len >= 2:
+def _close_run(out, o, run_start, run_len, has_stop, stop_table, stop_hash, stop_off, stop_buf):
+    """End of a run of word characters: keep it (>= 2 characters and not a stop word,
+    then a space) or drop it."""
+    if run_len >= 2 and not (has_stop and lookup_term(out, run_start, o, stop_table, stop_hash,
+                                                      stop_off, stop_buf) >= 0):
         out[o] = 32
         return o + 1, np.int64(1)
     return run_start, np.int64(0)
 
 
 @cuda.jit
-def preprocess_word(buf, offs, cls, low, low_ext, lower, out_start, out, plen, ntok):
-    """Per document: kept tokens of ``(?u)\\b\\w\\w+\\b`` on ``doc.lower()``, each + " "."""
+def preprocess_word(buf, offs, cls, low, low_ext, lower, has_stop, stop_table, stop_hash,
+                    stop_off, stop_buf, out_start, out, plen, ntok):
+    """Per document: kept tokens of ``(?u)\\b\\w\\w+\\b`` on ``doc.lower()``, each + " ".
+
+    Tokens found in the stop-word table (``has_stop``) are dropped before n-grams
+    are formed, as scikit-learn does."""
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for d in range(start, plen.shape[0], stride):
@@ -241,11 +247,13 @@ def preprocess_word(buf, offs, cls, low, low_ext, lower, out_start, out, plen, n
                     o += encode(c, out, o)
                     run_len += 1
                 elif run_len > 0:
-                    o, kept = _close_run(out, o, run_start, run_len)
+                    o, kept = _close_run(out, o, run_start, run_len, has_stop, stop_table,
+                                         stop_hash, stop_off, stop_buf)
                     nt += kept
                     run_len = 0
         if run_len > 0:
-            o, kept = _close_run(out, o, run_start, run_len)
+            o, kept = _close_run(out, o, run_start, run_len, has_stop, stop_table, stop_hash,
+                                 stop_off, stop_buf)
             nt += kept
         plen[d] = o - o0
         ntok[d] = nt

@@ -10,8 +10,8 @@ kernel normalises its rows. Arrays are CuPy (NumPy under
 (``scipy.sparse.csr_matrix`` under the simulator).
 
 What runs here: the default word analyzer (``analyzer="word"``, the default
-``token_pattern``, no ``tokenizer``/``preprocessor``/``strip_accents``/
-``stop_words``, ``input="content"``) with any ``lowercase``, ``ngram_range``,
+``token_pattern``, no ``tokenizer``/``preprocessor``/``strip_accents``,
+``input="content"``) with any ``lowercase``, ``stop_words``, ``ngram_range``,
 ``n_features``, ``alternate_sign``, ``binary``, ``norm`` and ``dtype``. Anything
 else raises a ValueError naming the parameter, never a silent CPU fallback.
 """
@@ -40,7 +40,6 @@ def check_hashing_params(vec) -> None:
         ("tokenizer", vec.tokenizer is None, "None"),
         ("preprocessor", vec.preprocessor is None, "None"),
         ("strip_accents", not vec.strip_accents, "None"),
-        ("stop_words", vec.stop_words is None, "None"),
         ("token_pattern", vec.token_pattern == default_pattern, repr(default_pattern)),
         # cupyx.scipy.sparse holds only floating (and complex) data
         ("dtype", np.dtype(vec.dtype) in (np.float32, np.float64), "float32 or float64"),
@@ -96,7 +95,44 @@ def _kernels():
     return text_cuda
 
 
-def _stage1(tb: TextBuffers, lowercase: bool, ngram_range):
+def _term_table(terms: list[bytes]):
+    """(table, term_hash, term_off, term_buf) on the device for ``lookup_term``: an
+    open-addressing table (linear probing from MurmurHash3 & (size - 1)) of term ids."""
+    from sklearn.utils import murmurhash3_32
+
+    from ..kernels import text as K
+
+    n = len(terms)
+    term_off = np.zeros(n + 1, np.int64)
+    term_off[1:] = np.cumsum([len(t) for t in terms])
+    term_buf = np.frombuffer(b"".join(terms) or b"\0", np.uint8)
+    term_hash = np.array([murmurhash3_32(t, positive=True) for t in terms], np.uint64)
+    size = 16
+    while size < 2 * max(n, 1):
+        size *= 2
+    table = np.zeros(size, np.int32)
+    K.rehash(term_hash, n, table)  # the CPU kernel probes exactly as lookup_term
+    xp = device_xp()
+    # xp.array copies: a writable array under the simulator, a device copy on a GPU
+    return tuple(xp.array(np.ascontiguousarray(a)) for a in (table, term_hash, term_off, term_buf))
+
+
+def _stop_table(vec):
+    """(has_stop, table...) of the vectorizer's stop words (warning as scikit-learn does)."""
+    stop = vec.get_stop_words()
+    if stop:
+        vec._check_stop_words_consistency(stop, vec.build_preprocessor(), vec.build_tokenizer())
+    words = sorted(stop) if stop else []
+    try:
+        return bool(words), _term_table([w.encode("utf-8") for w in words])
+    except (UnicodeEncodeError, AttributeError):
+        raise ValueError(
+            "backend='cuda' is not available for the text vectorizers with stop words that "
+            "are not UTF-8 encodable str; use backend='cpu'"
+        ) from None
+
+
+def _stage1(tb: TextBuffers, vec):
     """Documents to the device, processed text (``preprocess_word``), n-gram offsets."""
     K = _kernels()
     xp = device_xp()
@@ -112,9 +148,10 @@ def _stage1(tb: TextBuffers, lowercase: bool, ngram_range):
     out = xp.empty(max(int(out_start[-1]), 1), np.uint8)
     plen = xp.empty(n_docs, np.int64)
     ntok = xp.empty(n_docs, np.int64)
-    _launch(K.preprocess_word, n_docs, buf, offs, cls, low, low_ext, bool(lowercase),
-            out_start, out, plen, ntok)
-    min_n, max_n = int(ngram_range[0]), int(ngram_range[1])
+    has_stop, stop = _stop_table(vec)
+    _launch(K.preprocess_word, n_docs, buf, offs, cls, low, low_ext, bool(vec.lowercase),
+            has_stop, *stop, out_start, out, plen, ntok)
+    min_n, max_n = int(vec.ngram_range[0]), int(vec.ngram_range[1])
     ng = xp.zeros(n_docs, np.int64)
     for n in range(min_n, max_n + 1):
         ng += xp.maximum(ntok - (n - 1), 0)
@@ -123,11 +160,10 @@ def _stage1(tb: TextBuffers, lowercase: bool, ngram_range):
     return out, out_start, plen, ng_off, min_n, max_n
 
 
-def hashed_pairs(tb: TextBuffers, lowercase: bool, ngram_range, n_features: int,
-                 alternate_sign: bool):
+def hashed_pairs(tb: TextBuffers, vec, n_features: int, alternate_sign: bool):
     """(keys, signs) on the device: ``row * n_features + column`` and +-1 per n-gram."""
     xp = device_xp()
-    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, lowercase, ngram_range)
+    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, vec)
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     signs = xp.empty(max(total, 1), np.int8)
@@ -222,8 +258,7 @@ def hashing_transform(vec, docs):
     n_docs = len(tb)
     if n_docs == 0:
         raise ValueError("Cannot vectorize empty sequence.")
-    keys, signs = hashed_pairs(tb, vec.lowercase, vec.ngram_range, int(vec.n_features),
-                               vec.alternate_sign)
+    keys, signs = hashed_pairs(tb, vec, int(vec.n_features), vec.alternate_sign)
     return pairs_to_csr(keys, signs, n_docs, int(vec.n_features), vec.dtype, vec.binary,
                         vec.norm)
 
@@ -237,38 +272,22 @@ def check_count_params(vec) -> None:
 
 
 def _vocabulary_tables(vec):
-    """(table, term_hash, term_off, term_buf) of ``vocabulary_`` on the device, cached."""
-    from sklearn.utils import murmurhash3_32
-
-    from ..kernels import text as K
-
+    """``_term_table`` of ``vocabulary_`` (term id = column), cached on the vectorizer."""
     vocab = vec.vocabulary_
     key = (id(vocab), len(vocab), 0 if cudasim_enabled() else device_xp().cuda.Device().id)
     cached = getattr(vec, "_mm_cuda_vocabulary", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    n = len(vocab)
-    terms = [b""] * n
+    terms = [b""] * len(vocab)
     try:
         for term, col in vocab.items():
             terms[int(col)] = term.encode("utf-8")
     except (UnicodeEncodeError, AttributeError):
         raise ValueError(
-            "backend='cuda': vocabulary_ holds a term that is not a UTF-8 encodable str; "
-            "use backend='cpu'"
+            "backend='cuda' is not available for the text vectorizers with a vocabulary_ "
+            "term that is not a UTF-8 encodable str; use backend='cpu'"
         ) from None
-    term_off = np.zeros(n + 1, np.int64)
-    term_off[1:] = np.cumsum([len(t) for t in terms])
-    term_buf = np.frombuffer(b"".join(terms) or b"\0", np.uint8)
-    term_hash = np.array([murmurhash3_32(t, positive=True) for t in terms], np.uint64)
-    size = 16
-    while size < 2 * max(n, 1):
-        size *= 2
-    table = np.zeros(size, np.int32)
-    K.rehash(term_hash, n, table)  # linear probing from hash & (size - 1), as the lookup
-    xp = device_xp()
-    # xp.array copies: a writable array under the simulator, a device copy on a GPU
-    dev = tuple(xp.array(np.ascontiguousarray(a)) for a in (table, term_hash, term_off, term_buf))
+    dev = _term_table(terms)
     vec._mm_cuda_vocabulary = (key, dev)
     return dev
 
@@ -290,7 +309,7 @@ def count_transform(vec, raw_documents):
     xp = device_xp()
     table, term_hash, term_off, term_buf = _vocabulary_tables(vec)
     n_cols = len(vec.vocabulary_)
-    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, vec.lowercase, vec.ngram_range)
+    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, vec)
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     _launch(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,

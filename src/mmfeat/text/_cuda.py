@@ -1,4 +1,9 @@
-"""The ``cuda`` backend of the text vectorizers: ``HashingVectorizer`` on the device.
+"""The ``cuda`` backend of the text vectorizers (word analyzer) on the device.
+
+``HashingVectorizer.transform``; ``CountVectorizer``/``TfidfVectorizer``
+``transform`` and ``fit_transform`` (the vocabulary is learnt on the CPU by the
+Numba path, then looked up on the device in an open-addressing table); and
+``TfidfTransformer`` on a device CSR.
 
 Documents go to the device as Arrow-style buffers (UTF-8 bytes + int64 offsets,
 built on the host by :func:`mmfeat.text._input.to_buffers`). The Numba CUDA

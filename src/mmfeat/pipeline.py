@@ -52,8 +52,8 @@ def default_extractors(
       cells: per cell a coarse HSV histogram (4 x 2 x 2), colour moments, edge
       density and a 9-bin gradient histogram (a HOG-like description of shape);
     - text: :class:`~mmfeat.text.TextFeatures` (TF-IDF + LSA) with
-      ``text_components`` components; with ``backend="cuda"`` it runs on the CPU
-      (no GPU path for TextFeatures yet) and its block joins the others on the
+      ``text_components`` components; with ``backend="cuda"`` the TF-IDF is built
+      on the GPU and the LSA on the host, whose block then joins the others on the
       device (:class:`~mmfeat.fusion.FeatureSet` moves it);
     - audio: :class:`~mmfeat.audio.AudioFeatures` at ``sr`` (25 ms windows,
       10 ms hop, MFCC and deltas pooled, spectral and waveform statistics).
@@ -71,9 +71,8 @@ def default_extractors(
         elif m == "text":
             from .text import TextFeatures
 
-            # the text vectorizers have no GPU path yet: as for audio below
-            out[m] = TextFeatures(n_components=text_components,
-                                  backend="cpu" if backend == "cuda" else backend)
+            # on cuda the TF-IDF is built on the GPU and the LSA runs on the host
+            out[m] = TextFeatures(n_components=text_components, backend=backend)
         elif m == "audio":
             from .audio import AudioFeatures
 

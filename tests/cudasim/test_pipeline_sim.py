@@ -1,6 +1,6 @@
 """The pipeline with ``backend="cuda"`` under the simulator: every extractor runs
-(image and audio on the CUDA kernels, text on the CPU as ``default_extractors``
-documents) and the FeatureSet equals the cpu backend's."""
+(image, audio and the TF-IDF on the CUDA kernels, the LSA on the host, as
+``default_extractors`` documents) and the FeatureSet equals the cpu backend's."""
 
 import numpy as np
 

@@ -27,8 +27,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         output is returned as float32 (N, d).
     random_state : int, default 0
         Seed of the randomized SVD.
-    backend : {"cpu", "numpy"}, optional
-        Passed to :class:`TfidfVectorizer`.
+    backend : {"cpu", "numpy", "cuda"}, optional
+        Passed to :class:`TfidfVectorizer`. With ``"cuda"`` the TF-IDF matrix is
+        built on the GPU (default word analyzer only) and the LSA runs on the host
+        (scikit-learn's TruncatedSVD); the result is a NumPy array.
     **tfidf_params
         Any :class:`TfidfVectorizer` parameter (``ngram_range``, ``min_df``, ...).
 
@@ -115,7 +117,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             self.n_components_ = out.shape[1]
             return out
         self.vectorizer_ = TfidfVectorizer(backend=self.backend, **self.tfidf_params)
-        X = self.vectorizer_.fit_transform(documents)
+        X = _on_host(self.vectorizer_.fit_transform(documents))
         n_docs, n_terms = X.shape
         k = max(1, min(int(self.n_components), n_terms, n_docs))
         self.n_components_ = k
@@ -140,7 +142,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
                     f"embedding width changed from {self.n_components_} to {out.shape[1]}"
                 )
             return out
-        X = self.vectorizer_.transform(documents)
+        X = _on_host(self.vectorizer_.transform(documents))
         if self.svd_ is None:
             return self._svd_out(X.toarray(), 1)
         return self._svd_out(self.svd_.transform(X), self.n_components_)
@@ -150,3 +152,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_components_")
         prefix = "text_emb" if self.embedding is not None else "text_lsa"
         return np.asarray([f"{prefix}_{i}" for i in range(self.n_components_)], dtype=object)
+
+
+def _on_host(X):
+    """A cupyx CSR (TF-IDF built on the GPU) comes to the host for the LSA."""
+    if type(X).__module__.split(".")[0] == "cupyx":
+        return X.get()
+    return X

@@ -26,13 +26,9 @@ def _say(*parts, file=None):
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
+    from ._bench import int_at_least  # the same argument type as `mmfeat bench`
+
+    return int_at_least(1)(text)
 
 
 def _fraction(text: str) -> float:

@@ -368,89 +368,147 @@ def gradient_histogram(src, sums, coeffs, scale, nbins, rows_per_task):
 
 
 # --- Canny ---------------------------------------------------------------------------
+#
+# One image per task, streamed by rows: gray -> vertical Gaussian pass ->
+# horizontal pass (and the bleed-over division) -> Sobel -> magnitude ->
+# suppression. Each stage reads a few rows of the one before from a small ring
+# (image row k in slot k % ring size), so that the intermediate images never
+# leave L1/L2: per image the kernel reads the source once and writes the uint8
+# state map, which is the output array itself (bool viewed as uint8).
+# scikit-image's roundings are kept exactly: float64 sums, float32 results
+# after each 1-D pass, as scipy.ndimage does.
+
+MODE_WRAP = _m.MODE_WRAP
+_EPS32 = np.float32(np.finfo(np.float32).eps)
 
 
 @numba.njit(**_jit)
-def _correlate_rows(src, dst, w, mode, cval, acc):
-    """dst = scipy.ndimage.correlate1d(src, w, axis=0) for symmetric ``w`` (float64 sums).
+def _vpass_row(gray, s, H, w, mode, cval, acc, dst):
+    """dst (W,) float32 = row s of scipy.ndimage.correlate1d(gray, w, axis=0), symmetric w.
 
-    Mirrors scipy's symmetric-kernel loop, w[r] x[i] + sum_k w[r+k] (x[i+k] + x[i-k]),
-    in the same order, so float32 results are bit-identical; the inner loops run
-    along whole rows (vectorised). ``acc`` is a (W,) float64 scratch row.
+    ``gray`` is a ring holding image row k in ``gray[k % len(gray)]``; the caller
+    keeps every row the taps of row s read in it. Mirrors scipy's symmetric-kernel
+    loop, w[r] x[i] + sum_k w[r+k] (x[i+k] + x[i-k]), outer taps first, in float64,
+    so the float32 result is bit-identical; ``acc`` is a (W,) float64 scratch row.
     """
-    H, W = src.shape
+    R = gray.shape[0]
+    W = dst.shape[0]
     r = (w.shape[0] - 1) // 2
     c = np.float64(cval)
-    for i in range(H):
-        w0 = w[r]
-        s0 = src[i]
-        for j in range(W):
-            acc[j] = w0 * np.float64(s0[j])
-        for k in range(r, 0, -1):  # scipy sums the outer taps first
-            a = boundary_index(i + k, H, mode)
-            b = boundary_index(i - k, H, mode)
-            wk = w[r + k]
-            if a >= 0 and b >= 0:
-                ra = src[a]
-                rb = src[b]
-                for j in range(W):
-                    acc[j] += wk * (np.float64(ra[j]) + np.float64(rb[j]))
-            elif a >= 0:
-                ra = src[a]
-                for j in range(W):
-                    acc[j] += wk * (np.float64(ra[j]) + c)
-            elif b >= 0:
-                rb = src[b]
-                for j in range(W):
-                    acc[j] += wk * (c + np.float64(rb[j]))
-            else:
-                for j in range(W):
-                    acc[j] += wk * (c + c)
-        d = dst[i]
-        for j in range(W):
-            d[j] = acc[j]
+    w0 = w[r]
+    s0 = gray[s % R]
+    for j in range(W):
+        acc[j] = w0 * np.float64(s0[j])
+    for k in range(r, 0, -1):
+        a = boundary_index(s + k, H, mode)
+        b = boundary_index(s - k, H, mode)
+        wk = w[r + k]
+        if a >= 0 and b >= 0:
+            ra = gray[a % R]
+            rb = gray[b % R]
+            for j in range(W):
+                acc[j] += wk * (np.float64(ra[j]) + np.float64(rb[j]))
+        elif a >= 0:
+            ra = gray[a % R]
+            for j in range(W):
+                acc[j] += wk * (np.float64(ra[j]) + c)
+        elif b >= 0:
+            rb = gray[b % R]
+            for j in range(W):
+                acc[j] += wk * (c + np.float64(rb[j]))
+        else:
+            for j in range(W):
+                acc[j] += wk * (c + c)
+    for j in range(W):
+        dst[j] = acc[j]
 
 
 @numba.njit(**_jit)
-def _correlate_cols(src, dst, w, mode, cval, line, acc, bleed, use_bleed):
-    """dst = scipy.ndimage.correlate1d(src, w, axis=1), symmetric ``w``, same order of sums.
+def _hpass_row(line, w, mode, cval, acc, dst, brow, use_bleed):
+    """dst (W,) = scipy.ndimage.correlate1d(row, w) of the row in ``line[r:r + W]``.
 
-    ``line`` (W + 2r,) float32 holds the padded row (float32, so that the compiler
-    knows it does not alias ``acc`` (W,) float64 and vectorises the tap loops).
+    ``line`` (W + 2r,) float32 gets its r-pixel borders filled here per ``mode``
+    (float32, so that the compiler knows it does not alias ``acc`` (W,) float64
+    and vectorises the tap loops). With ``use_bleed`` the float32 result is
+    divided by ``brow``, the smoothed ones image's row, as scikit-image does in
+    constant mode.
     """
-    H, W = src.shape
+    W = dst.shape[0]
     r = (w.shape[0] - 1) // 2
-    for i in range(H):
-        s0 = src[i]
+    for q in range(r):
+        jl = boundary_index(q - r, W, mode)
+        jr = boundary_index(W + q, W, mode)
+        line[q] = cval if jl < 0 else line[r + jl]
+        line[W + r + q] = cval if jr < 0 else line[r + jr]
+    # views with offsets (a computed index could be negative for all the
+    # compiler knows, and the wraparound check stops vectorisation)
+    w0 = w[r]
+    mid = line[r : r + W]
+    for j in range(W):
+        acc[j] = w0 * np.float64(mid[j])
+    for k in range(r, 0, -1):
+        wk = w[r + k]
+        right = line[r + k : r + k + W]
+        left = line[r - k : r - k + W]
         for j in range(W):
-            line[j + r] = s0[j]
-        for q in range(r):
-            jl = boundary_index(q - r, W, mode)
-            jr = boundary_index(W + q, W, mode)
-            line[q] = cval if jl < 0 else s0[jl]
-            line[W + r + q] = cval if jr < 0 else s0[jr]
-        # views with offsets (a computed index could be negative for all the
-        # compiler knows, and the wraparound check stops vectorisation)
-        w0 = w[r]
-        mid = line[r : r + W]
+            acc[j] += wk * (np.float64(right[j]) + np.float64(left[j]))
+    if use_bleed:
         for j in range(W):
-            acc[j] = w0 * np.float64(mid[j])
+            dst[j] = np.float32(acc[j]) / brow[j]
+    else:
+        for j in range(W):
+            dst[j] = acc[j]
+
+
+@numba.njit(**_jit)
+def _bleed_table(H, w, cval, table):
+    """table (D, W) float32: the rows of scikit-image's bleed-over image.
+
+    bleed = gaussian(ones, mode="constant", cval) + eps (float32): row i of it
+    depends only on d = min(i, H - 1 - i, r), so the D = min(r, (H - 1) // 2) + 1
+    distinct rows are computed once per call instead of smoothing a ones image.
+    Same operation order as :func:`_vpass_row` / :func:`_hpass_row` (scipy's),
+    with ``cval`` in float64 as scipy receives it.
+    """
+    D, W = table.shape
+    r = (w.shape[0] - 1) // 2
+    c = np.float64(cval)
+    w0 = w[r]
+    for d in range(D):
+        # vertical pass at row d of a column of ones (rows < 0 or >= H read cval)
+        acc = w0 * 1.0
         for k in range(r, 0, -1):
-            wk = w[r + k]
-            right = line[r + k : r + k + W]
-            left = line[r - k : r - k + W]
-            for j in range(W):
-                acc[j] += wk * (np.float64(right[j]) + np.float64(left[j]))
-        d = dst[i]
-        if use_bleed:
-            # scikit-image then divides the float32 result by the smoothed ones
-            # image (constant mode); done here it saves a pass over the image
-            b = bleed[i]
-            for j in range(W):
-                d[j] = np.float32(acc[j]) / b[j]
-        else:
-            for j in range(W):
-                d[j] = acc[j]
+            xa = 1.0 if d + k < H else c
+            xb = 1.0 if d - k >= 0 else c
+            acc += w[r + k] * (xa + xb)
+        a = np.float64(np.float32(acc))
+        # horizontal pass of a row of a's
+        inner = w0 * a
+        for k in range(r, 0, -1):
+            inner += w[r + k] * (a + a)
+        inner32 = np.float32(inner) + _EPS32
+        row = table[d]
+        for j in range(W):
+            if j >= r and j + r < W:
+                row[j] = inner32
+            else:
+                acc = w0 * a
+                for k in range(r, 0, -1):
+                    xa = a if j + k < W else c
+                    xb = a if j - k >= 0 else c
+                    acc += w[r + k] * (xa + xb)
+                row[j] = np.float32(acc) + _EPS32
+
+
+@numba.njit(**_jit)
+def canny_bleed(out, w, cval):
+    """out (H, W) float32 = the bleed-over image the Canny kernel divides by (for tests)."""
+    H, W = out.shape
+    r = (w.shape[0] - 1) // 2
+    table = np.empty((min(r, (H - 1) // 2) + 1, W), dtype=np.float32)
+    _bleed_table(H, w, cval, table)
+    for i in range(H):
+        out[i] = table[min(i, H - 1 - i, r)]
 
 
 @numba.njit(**_jit)
@@ -465,20 +523,17 @@ def _hdiff_row(row, h):
 
 
 @numba.njit(**_jit)
-def _sobel_row(sm, i, hd, vd, gi, gj, mrow):
-    """Row i of scipy.ndimage.sobel(sm, axis=0 / 1) (mode reflect) and its magnitude.
+def _sobel_row(up, dn, hu, hm, hn, vd, gi, gj, mrow):
+    """One row of scipy.ndimage.sobel(sm, axis=0 / 1) (mode reflect) and its magnitude.
 
-    scipy rounds to float32 after each 1-D pass: the difference pass is exact in
-    float32 and the [1, 2, 1] pass is summed in float64 here, so gi/gj are
-    bit-identical; ``mrow`` = sqrt(gi**2 + gj**2) in float32, as scikit-image.
-    ``hd`` (3, W) holds the horizontal differences of rows k in slot k % 3 for
-    k in i-1 .. i+1; ``vd`` (W,) is scratch.
+    ``up``/``dn``: the smoothed rows above and below (reflected at the border);
+    ``hu``/``hm``/``hn``: the horizontal differences of the rows above, at and
+    below. scipy rounds to float32 after each 1-D pass: the difference pass is
+    exact in float32 and the [1, 2, 1] pass is summed in float64 here, so gi/gj
+    are bit-identical; ``mrow`` = sqrt(gi**2 + gj**2) in float32, as scikit-image.
+    ``vd`` (W,) is scratch.
     """
-    H, W = sm.shape
-    im = boundary_index(i - 1, H, 0)
-    ip = boundary_index(i + 1, H, 0)
-    up = sm[im]
-    dn = sm[ip]
+    W = up.shape[0]
     for j in range(W):
         vd[j] = dn[j] - up[j]
     for j in range(1, W - 1):
@@ -486,9 +541,6 @@ def _sobel_row(sm, i, hd, vd, gi, gj, mrow):
     gi[0] = np.float64(vd[0]) + 2.0 * np.float64(vd[0]) + np.float64(vd[min(1, W - 1)])
     if W > 1:
         gi[W - 1] = np.float64(vd[W - 2]) + 2.0 * np.float64(vd[W - 1]) + np.float64(vd[W - 1])
-    hu = hd[im % 3]
-    hm = hd[i % 3]
-    hn = hd[ip % 3]
     for j in range(W):
         gj[j] = np.float64(hu[j]) + 2.0 * np.float64(hm[j]) + np.float64(hn[j])
     for j in range(W):
@@ -551,44 +603,69 @@ def _nms_row(gi_row, gj_row, up, mid, dn, lo, hi, out):
 
 
 @numba.njit(**_jit)
-def _hysteresis(state, out, stack):
-    """out = pixels 8-connected through weak (1) pixels to a strong (2) pixel.
+def _suppress_row(i, gi, gj, mag, lo, hi, state, seeds, ns):
+    """Suppression of interior row i into ``state[i]``; appends its strong pixels
+    (flat indices) to ``seeds[ns:]`` while the row is in L1 and returns the new count.
+    ``gi``/``gj``/``mag`` are rings (row k in slot k % ring size)."""
+    W = state.shape[1]
+    R = mag.shape[0]
+    srow = state[i]
+    srow[0] = 0
+    srow[W - 1] = 0
+    _nms_row(gi[i % R], gj[i % R], mag[(i - 1) % R], mag[i % R], mag[(i + 1) % R], lo, hi, srow)
+    base = i * W
+    for j in range(1, W - 1):
+        if srow[j] == 2:
+            seeds[ns] = base + j
+            ns += 1
+    return ns
 
-    Depth-first flood fill from every strong pixel on flat indices. ``state`` is
-    zero on the image border (suppression only marks interior pixels), so every
-    candidate's eight neighbours are in bounds: no bounds checks, no division.
-    ``out`` must be all False.
+
+@numba.njit(**_jit)
+def _hysteresis(state, seeds, ns, stack):
+    """state (H, W) uint8: 0/1/2 (suppressed/weak/strong) in, 0/1 (edge) out.
+
+    Depth-first flood fill over flat indices from each strong pixel in ``seeds``,
+    through 8-connected weak or strong pixels, marking visited ones 3; then one
+    pass keeps the 3s. ``state`` is zero on the image border (suppression only
+    marks interior pixels), so every candidate's eight neighbours are in bounds:
+    no bounds checks, no division.
     """
     H, W = state.shape
     st = state.reshape(-1)
-    ob = out.reshape(-1)
-    for p0 in range(H * W):
-        if st[p0] != 2 or ob[p0]:
+    for t in range(ns):
+        p0 = seeds[t]
+        if st[p0] == 3:
             continue
-        ob[p0] = True
+        st[p0] = 3
         stack[0] = p0
         top = 1
         while top > 0:
             top -= 1
             p = stack[top]
             for q in (p - W - 1, p - W, p - W + 1, p - 1, p + 1, p + W - 1, p + W, p + W + 1):
-                if st[q] != 0 and not ob[q]:
-                    ob[q] = True
+                v = st[q]
+                if v == 1 or v == 2:
+                    st[q] = 3
                     stack[top] = q
                     top += 1
+    for p in range(H * W):
+        st[p] = np.uint8(st[p] == 3)
 
 
 @numba.njit(**_pjit)
-def canny(src, out, coeffs, scale, weights, mode, cval, bleed, low, high,
+def canny(src, out, coeffs, scale, weights, mode, cval, bleed_cval, use_bleed, low, high,
           quantiles, q_low, q_high, n_workers):
-    """out (N, H, W) bool = scikit-image 0.26's Canny of each gray image (float32).
+    """out (N, H, W) uint8 (a bool array's bytes) = scikit-image 0.26's Canny of each
+    gray image (float32).
 
-    Steps per image (one prange task): gray -> Gaussian (two symmetric 1-D
-    passes, float64 sums, float32 results, as scipy) -> divide by ``bleed``
-    (the Gaussian of a ones image, constant mode only; empty otherwise) ->
-    Sobel magnitude (float32) -> optional per-image percentile thresholds ->
-    bilinear non-maximum suppression on the interior -> hysteresis by 8-connected
-    flood fill from the strong pixels.
+    Steps per image (one prange task, streamed by rows, see :func:`_canny_one`):
+    gray -> Gaussian (two symmetric 1-D passes, float64 sums, float32 results, as
+    scipy) -> with ``use_bleed`` (constant mode) divide by the Gaussian of a ones
+    image (its rows built once here, with ``bleed_cval`` in float64 as scikit-image
+    passes it) -> Sobel magnitude (float32) -> optional per-image percentile
+    thresholds -> bilinear non-maximum suppression on the interior -> hysteresis
+    by 8-connected flood fill from the strong pixels.
 
     ``n_workers`` is ``numba.get_num_threads()`` (passed in so the kernel stays
     cacheable). ``low``/``high`` (N,) float64 hold the comparison values (low already rounded
@@ -597,72 +674,85 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed, low, high,
     """
     N, H, W = out.shape
     r = (weights.shape[0] - 1) // 2
-    use_bleed = bleed.shape[0] == H
+    btab = np.empty((min(r, (H - 1) // 2) + 1 if use_bleed else 1, W), dtype=np.float32)
+    if use_bleed:
+        _bleed_table(H, weights, bleed_cval, btab)
+    # ring sizes: the rows each stage's stencil reads stay in its ring (wrap mode
+    # reads the far border, so gray holds the whole image; quantile thresholds
+    # need the whole magnitude before suppression, so everything does)
+    rg = H if mode == MODE_WRAP or quantiles else min(H, 2 * r + 2)
+    rs = H if quantiles else min(H, 4)
+    rm = H if quantiles else min(H, 3)
     # one set of scratch buffers per worker, reused across its images: fresh
-    # multi-megabyte allocations per image cost more in page faults than the maths
+    # allocations per image cost more in page faults than the maths
     nw = max(1, min(N, n_workers))
     for wk in prange(nw):
-        sm = np.empty((H, W), dtype=np.float32)
-        tmp = np.empty((H, W), dtype=np.float32)
-        rings = np.empty((3, 3, W), dtype=np.float32)  # hd, gi, gj: rows k in slot k % 3
-        state = np.empty((H, W), dtype=np.uint8)
-        stack = np.empty(H * W, dtype=np.int32)
-        acc = np.empty(W, dtype=np.float64)
+        gray = np.empty((rg, W), dtype=np.float32)
+        sm = np.empty((rs, W), dtype=np.float32)
+        hd = np.empty((rs, W), dtype=np.float32)
+        gi = np.empty((rm, W), dtype=np.float32)
+        gj = np.empty((rm, W), dtype=np.float32)
+        mag = np.empty((rm, W), dtype=np.float32)
         line = np.empty(W + 2 * r, dtype=np.float32)
+        acc = np.empty(W, dtype=np.float64)
+        vd = np.empty(W, dtype=np.float32)
+        seeds = np.empty(H * W, dtype=np.int32)
+        stack = np.empty(H * W, dtype=np.int32)
         for n in range(wk, N, nw):
-            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, bleed, use_bleed,
+            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab, use_bleed,
                        low[n], high[n], quantiles, q_low, q_high,
-                       sm, tmp, rings, state, stack, acc, line)
+                       gray, sm, hd, gi, gj, mag, line, acc, vd, seeds, stack)
 
 
 @numba.njit(**_jit)
-def _canny_one(src, n, out, coeffs, scale, weights, mode, cval, bleed, use_bleed,
+def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                lo, hi, quantiles, q_low, q_high,
-               sm, tmp, rings, state, stack, acc, line):
-    """Canny of image n (see :func:`canny`).
+               gray, sm, hd, gi, gj, mag, line, acc, vd, seeds, stack):
+    """Canny of image n into ``state`` (H, W) uint8 (see :func:`canny`).
 
-    Sobel, magnitude and suppression stream over rows: the gradient rows live in
-    three-row rings and suppression of row i - 1 runs as soon as the magnitude of
-    row i exists, so the image-sized working set is the smoothed image, the
-    magnitude and the uint8 state map.
+    Row i of the magnitude needs smoothed rows i - 1 .. i + 1, smoothed row s
+    needs gray rows s - r .. s + r (or, reflected, rows in that window: every
+    mode but wrap), suppression of row i - 1 runs as soon as magnitude row i
+    exists; each stage is produced lazily, just ahead of the one that reads it.
     """
-    H, W = out.shape
+    H, W = state.shape
+    r = (w.shape[0] - 1) // 2
+    rg = gray.shape[0]
+    rs = sm.shape[0]
+    rm = mag.shape[0]
+    wrap = mode == MODE_WRAP
+    row_in = line[r : r + W]
+    g_next = 0
+    s_next = 0
+    ns = 0
+    state[0, :] = 0
+    state[H - 1, :] = 0
     for i in range(H):
-        _gray_row(src, n, i, coeffs, scale, sm[i], 0)
-    _correlate_rows(sm, tmp, weights, mode, cval, acc)
-    _correlate_cols(tmp, sm, weights, mode, cval, line, acc, bleed, use_bleed)
-    mag = tmp  # the row-pass result is no longer needed
-    hd = rings[0]
-    gi = rings[1]
-    gj = rings[2]
-    vd = line[:W]
+        while s_next < min(H, i + 2):
+            s = s_next
+            g_stop = H if wrap else min(H, s + r + 1)
+            while g_next < g_stop:
+                _gray_row(src, n, g_next, coeffs, scale, gray[g_next % rg], 0)
+                g_next += 1
+            _vpass_row(gray, s, H, w, mode, cval, acc, row_in)
+            brow = btab[min(s, H - 1 - s, r)] if use_bleed else btab[0]
+            _hpass_row(line, w, mode, cval, acc, sm[s % rs], brow, use_bleed)
+            _hdiff_row(sm[s % rs], hd[s % rs])
+            s_next += 1
+        im = boundary_index(i - 1, H, 0)
+        ip = boundary_index(i + 1, H, 0)
+        _sobel_row(sm[im % rs], sm[ip % rs], hd[im % rs], hd[i % rs], hd[ip % rs], vd,
+                   gi[i % rm], gj[i % rm], mag[i % rm])
+        if i >= 2 and not quantiles:
+            ns = _suppress_row(i - 1, gi, gj, mag, lo, hi, state, seeds, ns)
     if quantiles:
-        # the thresholds need the whole magnitude first
-        _hdiff_row(sm[0], hd[0])
-        for i in range(H):
-            if i + 1 < H:
-                _hdiff_row(sm[i + 1], hd[(i + 1) % 3])
-            _sobel_row(sm, i, hd, vd, gi[0], gj[0], mag[i])
+        # the thresholds need the whole magnitude first (the rings hold every row)
         pl = np.percentile(mag, 100.0 * q_low)
         ph = np.percentile(mag, 100.0 * q_high)
         lo = np.float64(np.float32(pl))
         hi = ph
         if lo == 0.0:
             lo = np.float64(np.float32(1e-14))
-    state[0, :] = 0
-    state[H - 1, :] = 0
-    _hdiff_row(sm[0], hd[0])
-    for i in range(H):
-        if i + 1 < H:
-            _hdiff_row(sm[i + 1], hd[(i + 1) % 3])
-        _sobel_row(sm, i, hd, vd, gi[i % 3], gj[i % 3], mag[i])
-        if i >= 2:
-            r = i - 1
-            srow = state[r]
-            srow[0] = 0
-            srow[W - 1] = 0
-            _nms_row(gi[r % 3], gj[r % 3], mag[r - 1], mag[r], mag[i], lo, hi, srow)
-    out[:, :] = False
-    _hysteresis(state, out, stack)
-
-
+        for i in range(1, H - 1):
+            ns = _suppress_row(i, gi, gj, mag, lo, hi, state, seeds, ns)
+    _hysteresis(state, seeds, ns, stack)

@@ -185,17 +185,14 @@ def gradient_histogram(images, orientations):
 def canny(images, sigma, low, high, use_quantiles, mode, cval):
     src = as_kernel_layout(images)
     n, H, W = src.shape[:3]
-    out = np.zeros((n, H, W), dtype=bool)
-    bleed = (
-        ref.bleed_over((H, W), sigma, cval) if mode == "constant"
-        else np.empty((0, 0), np.float32)
-    )
+    # the kernel writes every pixel (0/1 bytes) of the bool output through a uint8 view
+    out = np.empty((n, H, W), dtype=bool)
     lo, hi = canny_compare_values(low, high, use_quantiles)
     K.canny(
-        src, out, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
-        ref.gaussian_weights(sigma), check_mode(mode), np.float32(cval), bleed,
-        np.full(n, lo), np.full(n, hi), bool(use_quantiles), float(low), float(high),
-        numba.get_num_threads(),
+        src, out.view(np.uint8), _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
+        ref.gaussian_weights(sigma), check_mode(mode), np.float32(cval), float(cval),
+        mode == "constant", np.full(n, lo), np.full(n, hi), bool(use_quantiles), float(low),
+        float(high), numba.get_num_threads(),
     )
     return out
 

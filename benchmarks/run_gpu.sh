@@ -16,7 +16,9 @@
 # Environment: PYTHON (default python3), MMFEAT_GPU_N / MMFEAT_GPU_SIZE (batch, default
 # 64 / 1024), MMFEAT_GPU_TEST_TIMEOUT (seconds for the test step, default 300),
 # MMFEAT_GPU_BENCH_ARGS (extra arguments for gpu_bench.py), MMFEAT_GPU_AUDIO_N (clips,
-# default 10000), MMFEAT_GPU_PIPELINE_N (demo items, default 100000), MMFEAT_GPU_SKIP.
+# default 10000), MMFEAT_GPU_TEXT_ARGS (extra arguments for gpu_bench_text.py, e.g.
+# "--mb 64,256,1024 --budget-s 400"), MMFEAT_GPU_PIPELINE_N (demo items, default
+# 100000), MMFEAT_GPU_SKIP.
 # The exit status is non-zero when the install, the gpu tests or the benchmark fail;
 # the benchmark runs even when tests fail.
 set -eu
@@ -150,7 +152,9 @@ if [ -f benchmarks/gpu_bench_audio.py ]; then
         --json "$DEST/gpu_audio.json"
 fi
 if [ -f benchmarks/gpu_bench_text.py ]; then
-    extra_bench text "$PY" benchmarks/gpu_bench_text.py --json "$DEST/gpu_text.json"
+    # shellcheck disable=SC2086
+    extra_bench text "$PY" benchmarks/gpu_bench_text.py --json "$DEST/gpu_text.json" \
+        ${MMFEAT_GPU_TEXT_ARGS:-}
 fi
 # The whole demo pipeline on the device, time per stage (generation is on the CPU
 # and not part of the extraction time).

@@ -14,9 +14,11 @@ word: the kept tokens each followed by one space, so that a word n-gram is a
 contiguous byte span equal to ``" ".join(tokens)``; char: white-space runs
 collapsed; char_wb: the words as ``" w1 w2 ... "``) and counts its n-grams.
 ``doc_terms`` hashes every n-gram span (64-bit) and reduces each document to
-its distinct n-grams in order of first occurrence. ``merge_vocabulary`` (serial)
-gives each new n-gram the next id, keeping its bytes, and verifies every hash
-hit byte by byte, so a 64-bit collision is detected, never merged.
+its distinct n-grams in order of first occurrence. ``local_vocabulary``
+(parallel over document ranges) reduces each range to its distinct n-grams, then
+``merge_vocabulary`` (serial, over those only) gives each new n-gram the next id,
+keeping its bytes; every hash hit is verified byte by byte, so a 64-bit
+collision is detected, never merged.
 ``hashed_counts`` is HashingVectorizer's MurmurHash3 path.
 """
 
@@ -225,17 +227,86 @@ def _lower_at(buf, i, b0, b1, cls, low, low_ext, lower):
     return n, c0, c1, c2, nb
 
 
+@numba.njit(**_jit_inline)
+def _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off):
+    """End of a run of word characters at out[o]: keep it (plus a space) or drop it."""
+    if run_len >= 2 and not (has_stop and _is_stop(out, run_start, o, stop_h, stop_buf,
+                                                   stop_off)):
+        out[o] = 32
+        return o + 1
+    return run_start
+
+
+@numba.njit(**_jit)
+def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, stop_off, out, o0):
+    """``_preprocess_one`` for the word analyzer, with runs of ASCII bytes in tight loops.
+
+    Documents are mostly ASCII: a run of ASCII word bytes is copied (lower-cased:
+    ``str.lower`` maps exactly A-Z there) without decoding or per-code-point
+    dispatch, which makes this pass about twice as fast as the general one.
+    """
+    o = o0
+    run_start = o0
+    run_len = 0  # code points in the current run of word characters (only >= 2 matters)
+    has_stop = stop_h.shape[0] > 0
+    i = b0
+    while i < b1:
+        b = buf[i]
+        if b < 0x80:
+            if cls[b] & WORD:
+                if run_len == 0:
+                    run_start = o
+                j = i
+                while j < b1:
+                    b = buf[j]
+                    if b >= 0x80 or not (cls[b] & WORD):
+                        break
+                    if lower and 65 <= b <= 90:
+                        b += 32
+                    out[o] = b
+                    o += 1
+                    j += 1
+                run_len += j - i
+                i = j
+            else:
+                if run_len > 0:
+                    o = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf,
+                                    stop_off)
+                    run_len = 0
+                i += 1
+            continue
+        ne, c0, c1, c2, nb = _lower_at(buf, i, b0, b1, cls, low, low_ext, lower)
+        i += nb
+        for q in range(ne):
+            c = c0 if q == 0 else (c1 if q == 1 else c2)
+            if cls[c] & WORD:
+                if run_len == 0:
+                    run_start = o
+                o += _encode(c, out, o)
+                run_len += 1
+            elif run_len > 0:
+                o = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off)
+                run_len = 0
+    if run_len > 0:
+        o = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off)
+    return o - o0
+
+
 @numba.njit(**_jit)
 def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop_off,
                     out, o0):
-    """Processed text of doc [b0, b1) written at out[o0:]; returns its byte length."""
+    """Processed text of doc [b0, b1) written at out[o0:]; returns its byte length.
+
+    word: the kept tokens each followed by one space; char: white-space runs
+    collapsed to one space; char_wb: the ``str.split()`` words as ``" w1 w2 ... "``.
+    """
+    if kind == KIND_WORD:
+        return _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf,
+                                stop_off, out, o0)
     o = o0
-    run_start = o0  # word: start of the current run of word characters
-    run_len = 0
     space_run = 0  # char: consecutive re-\s characters seen (collapsed at >= 2)
     space_at = o0
     in_word = False  # char_wb: inside a str.split() word
-    has_stop = stop_h.shape[0] > 0
     i = b0
     while i < b1:
         b = buf[i]
@@ -253,25 +324,7 @@ def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_bu
         for q in range(ne):
             c = c0 if q == 0 else (c1 if q == 1 else c2)
             cc = cls[c]
-            if kind == KIND_WORD:
-                if cc & WORD:
-                    if run_len == 0:
-                        run_start = o
-                    if c < 0x80:
-                        out[o] = c
-                        o += 1
-                    else:
-                        o += _encode(c, out, o)
-                    run_len += 1
-                elif run_len > 0:
-                    if run_len >= 2 and not (has_stop and _is_stop(out, run_start, o, stop_h,
-                                                                   stop_buf, stop_off)):
-                        out[o] = 32
-                        o += 1
-                    else:
-                        o = run_start
-                    run_len = 0
-            elif kind == KIND_CHAR:
+            if kind == KIND_CHAR:
                 if cc & RE_SPACE:
                     space_run += 1
                     if space_run == 1:
@@ -293,14 +346,7 @@ def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_bu
                         o += 1
                         in_word = True
                     o += _encode(c, out, o)
-    if kind == KIND_WORD:
-        if run_len >= 2 and not (has_stop and _is_stop(out, run_start, o, stop_h, stop_buf,
-                                                       stop_off)):
-            out[o] = 32
-            o += 1
-        elif run_len > 0:
-            o = run_start
-    elif kind == KIND_CHAR_WB and o > o0:
+    if kind == KIND_CHAR_WB and o > o0:
         out[o] = 32
         o += 1
     return o - o0
@@ -392,6 +438,32 @@ def preprocess(d0, d1, buf, offs, cls, low, low_ext, kind, lower, stop_h, stop_b
 
 
 @numba.njit(**_jit)
+def _range_scratch(d0, d1, ng_off, plen):
+    """Work arrays for a range of documents, allocated once rather than per document:
+    a hash table big enough for the largest document, and its unit offsets."""
+    m = 0
+    n = 0
+    for d in range(d0, d1):
+        m = max(m, ng_off[d + 1] - ng_off[d])
+        n = max(n, plen[d])
+    size = 16
+    while size < 2 * m:
+        size *= 2
+    return np.empty(size, np.int32), np.empty(n + 2, np.int64)
+
+
+@numba.njit(**_jit_inline)
+def _doc_table(tab_all, m):
+    """A cleared power-of-two slice of ``tab_all`` at least twice the doc's n-grams."""
+    size = 16
+    while size < 2 * m:
+        size *= 2
+    tab = tab_all[:size]
+    tab[:] = 0
+    return tab
+
+
+@numba.njit(**_jit)
 def _add_term(out, ss, ee, tab, g, nu, u_hash, u_count, u_start, u_len):
     """Count n-gram out[ss:ee] in the doc table; returns (distinct so far, collision)."""
     h = hash64(out, ss, ee)
@@ -423,6 +495,7 @@ def doc_terms(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off,
     its first occurrence in ``out``); ``collision[d]`` flags two different
     n-grams of d with one hash.
     """
+    tab_all, starts = _range_scratch(d0, d1, ng_off, plen)
     for d in range(d0, d1):
         m = ng_off[d + 1] - ng_off[d]
         n_unique[d] = 0
@@ -431,17 +504,12 @@ def doc_terms(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off,
             continue
         s = out_start[d]
         e = s + plen[d]
-        size = 16
-        while size < 2 * m:
-            size *= 2
-        tab = np.zeros(size, np.int32)
+        tab = _doc_table(tab_all, m)
         g = ng_off[d]
         nu = 0
         bad = False
         if kind != KIND_CHAR_WB:
-            nunits = _count_units(out, s, e, kind)
-            starts = np.empty(nunits + 1, np.int64)
-            _unit_bounds(out, s, e, kind, starts)
+            nunits = _unit_bounds(out, s, e, kind, starts)
             trim = 1 if kind == KIND_WORD else 0  # a token ends before its space
             for n in range(min_n, max_n + 1):
                 for i in range(nunits - n + 1):
@@ -449,9 +517,7 @@ def doc_terms(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off,
                                       u_hash, u_count, u_start, u_len)
                     bad |= c
         else:
-            nunits = _count_units(out, s, e, KIND_CHAR)
-            starts = np.empty(nunits + 1, np.int64)
-            _unit_bounds(out, s, e, KIND_CHAR, starts)
+            nunits = _unit_bounds(out, s, e, KIND_CHAR, starts)
             w0 = 0
             for u in range(1, nunits):
                 if out[starts[u]] != 32:
@@ -484,61 +550,138 @@ def compact(d0, d1, ng_off, n_unique, new_off, src_a, dst_a, src_b, dst_b):
 # --- the vocabulary: an open-addressing table of 64-bit hashes -> term id ----------
 
 
-@numba.njit(**_jit)
-def _entries(ng_off, n_unique):
-    """Entry positions of all documents (doc d: ng_off[d] .. + n_unique[d]), in order."""
-    total = 0
-    for d in range(n_unique.shape[0]):
-        total += n_unique[d]
-    pos = np.empty(total, np.int64)
-    k = 0
-    for d in range(n_unique.shape[0]):
-        for q in range(n_unique[d]):
-            pos[k] = ng_off[d] + q
-            k += 1
-    return pos
+@numba.njit(**_pjit)
+def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, out,
+                     u_local, l_first, l_df, l_tf, n_local, collision):
+    """Parallel first half of the vocabulary merge: the distinct n-grams of a document range.
 
-
-@numba.njit(**_jit)
-def merge_vocabulary(ng_off, n_unique, u_hash, u_count, u_start, u_len, out, table, n_terms,
-                     term_off, term_buf, term_hash, df, tf, u_term):
-    """Serial: give every new distinct n-gram the next term id (first-occurrence order).
-
-    ``table`` holds term id + 1 per slot (0 = empty; size a power of two, at most
-    half full: the caller grows it). A hash hit is accepted only if the bytes
-    agree; returns (n_terms, bytes used, collision flag).
+    The range's k-th distinct n-gram (first-occurrence order) lives at slot
+    ``base + k`` of ``l_first`` (its first entry), ``l_df`` and ``l_tf``, with
+    ``base = ng_off[d0]``; ``n_local[d0]`` is the count (-1 at other documents)
+    and ``u_local[e] = base + k`` for every entry ``e`` of the range. Hash hits
+    are checked byte by byte; ``collision[d0]`` flags a 64-bit collision.
     """
-    mask = table.shape[0] - 1
+    base = ng_off[d0]
+    m = 0
+    for d in range(d0, d1):
+        m += n_unique[d]
+        n_local[d] = -1
+    size = 16
+    while size < 2 * m:
+        size *= 2
+    tab = np.zeros(size, np.int32)
+    mask = size - 1
+    k = 0
+    bad = False
+    for d in range(d0, d1):
+        for e in range(ng_off[d], ng_off[d] + n_unique[d]):
+            h = u_hash[e]
+            slot = np.int64(h & np.uint64(mask))
+            while True:
+                j = tab[slot] - 1
+                if j < 0:
+                    j = k
+                    tab[slot] = k + 1
+                    l_first[base + j] = e
+                    l_df[base + j] = 0
+                    l_tf[base + j] = 0
+                    k += 1
+                    break
+                f = l_first[base + j]
+                if u_hash[f] == h:
+                    if not _same_bytes(out, u_start[e], u_len[e], out, u_start[f], u_len[f]):
+                        bad = True
+                    break
+                slot = (slot + 1) & mask
+            l_df[base + j] += 1
+            l_tf[base + j] += u_count[e]
+            u_local[e] = base + j
+    n_local[d0] = k
+    collision[d0] = bad
+
+
+@numba.njit(**_jit)
+def merge_vocabulary(ng_off, n_local, l_first, l_df, l_tf, u_hash, u_start, u_len, out, slots,
+                     n_terms, term_off, term_buf, term_hash, counts, l_term):
+    """Serial second half: each range's distinct n-grams into the vocabulary, in range order.
+
+    A new n-gram gets the next term id (so ids follow first occurrence in the
+    corpus) and its bytes are kept; ``l_term[j]`` receives the term id of range
+    slot ``j``. ``slots`` (size a power of two, at most half full: the caller
+    grows it) holds (term id + 1, hash) per slot, 0 = empty, so a probe touches
+    one cache line. Matches are by 64-bit hash here; ``remap_terms`` then checks
+    every match byte by byte in parallel (a collision is detected, never merged).
+    ``counts[t]`` accumulates (document frequency, term frequency). Returns
+    (n_terms, bytes used).
+    """
+    mask = slots.shape[0] - 1
     nb = term_off[n_terms]
-    collision = False
-    for e in _entries(ng_off, n_unique):
-        h = u_hash[e]
-        slot = np.int64(h & np.uint64(mask))
-        while True:
-            t = table[slot] - 1
-            if t < 0:
-                t = n_terms
-                table[slot] = t + 1
-                ln = u_len[e]
-                for q in range(ln):
-                    term_buf[nb + q] = out[u_start[e] + q]
-                nb += ln
-                term_off[t + 1] = nb
-                term_hash[t] = h
-                df[t] = 0
-                tf[t] = 0
-                n_terms += 1
-                break
-            if term_hash[t] == h:
+    for d0 in range(n_local.shape[0]):
+        if n_local[d0] < 0:
+            continue
+        base = ng_off[d0]
+        for j in range(base, base + n_local[d0]):
+            e = l_first[j]
+            h = u_hash[e]
+            hs = np.int64(h)
+            slot = np.int64(h & np.uint64(mask))
+            while True:
+                t = slots[slot, 0] - 1
+                if t < 0:
+                    t = n_terms
+                    slots[slot, 0] = t + 1
+                    slots[slot, 1] = hs
+                    ln = u_len[e]
+                    for q in range(ln):
+                        term_buf[nb + q] = out[u_start[e] + q]
+                    nb += ln
+                    term_off[t + 1] = nb
+                    term_hash[t] = h
+                    counts[t, 0] = 0
+                    counts[t, 1] = 0
+                    n_terms += 1
+                    break
+                if slots[slot, 1] == hs:
+                    break
+                slot = (slot + 1) & mask
+            counts[t, 0] += l_df[j]
+            counts[t, 1] += l_tf[j]
+            l_term[j] = t
+    return n_terms, nb
+
+
+@numba.njit(**_pjit)
+def remap_terms(d0, d1, ng_off, n_unique, n_local, l_first, l_term, u_start, u_len, out,
+                term_off, term_buf, u_local, bad):
+    """Parallel: entry -> term id through its range slot; each slot's bytes checked.
+
+    ``bad[d]`` flags a range (starting at d) one of whose n-grams only shares its
+    64-bit hash with the vocabulary term it was matched to.
+    """
+    for d in range(d0, d1):
+        if n_local[d] >= 0:
+            base = ng_off[d]
+            for j in range(base, base + n_local[d]):
+                e = l_first[j]
+                t = l_term[j]
                 if not _same_bytes(out, u_start[e], u_len[e], term_buf, term_off[t],
                                    term_off[t + 1] - term_off[t]):
-                    collision = True
-                break
+                    bad[d] = True
+        for e in range(ng_off[d], ng_off[d] + n_unique[d]):
+            u_local[e] = l_term[u_local[e]]
+
+
+@numba.njit(**_jit)
+def rehash_slots(term_hash, n_terms, slots):
+    """Re-insert terms 0..n_terms-1 (hashes known) into empty, larger (id + 1, hash) slots."""
+    mask = slots.shape[0] - 1
+    for t in range(n_terms):
+        h = term_hash[t]
+        slot = np.int64(h & np.uint64(mask))
+        while slots[slot, 0] != 0:
             slot = (slot + 1) & mask
-        df[t] += 1
-        tf[t] += u_count[e]
-        u_term[e] = t
-    return n_terms, nb, collision
+        slots[slot, 0] = t + 1
+        slots[slot, 1] = np.int64(h)
 
 
 @numba.njit(**_jit)
@@ -633,6 +776,79 @@ def sort_pairs(keys, vals, lo, hi):
         _sift(keys, vals, lo, 0, end)
 
 
+@numba.njit(**_pjit)
+def prefix_keys(d0, d1, buf, off, keys):
+    """keys[t] = the first 8 bytes of string t, big-endian, zero-padded (byte order)."""
+    for t in range(d0, d1):
+        a = off[t]
+        n = off[t + 1] - a
+        k = np.uint64(0)
+        for q in range(8):
+            k <<= np.uint64(8)
+            if q < n:
+                k |= np.uint64(buf[a + q])
+        keys[t] = k
+
+
+@numba.njit(**_jit_inline)
+def _bytes_less(buf, off, a, b):
+    """Is string a < string b in byte order (a proper prefix first), from byte 8 on?"""
+    sa = off[a]
+    na = off[a + 1] - sa
+    sb = off[b]
+    nb = off[b + 1] - sb
+    for q in range(8, min(na, nb)):
+        x = buf[sa + q]
+        y = buf[sb + q]
+        if x != y:
+            return x < y
+    return na < nb
+
+
+@numba.njit(**_jit)
+def sort_prefix_ties(order, keys, buf, off):
+    """Finish a byte-order sort: ``order`` is sorted by the 8-byte ``keys``; sort each run
+    of equal keys by the remaining bytes (merge sort, stable)."""
+    n = order.shape[0]
+    tmp = np.empty(n, order.dtype)
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and keys[order[j]] == keys[order[i]]:
+            j += 1
+        if j - i > 1:
+            width = 1
+            while width < j - i:
+                lo = i
+                while lo < j:
+                    mid = min(lo + width, j)
+                    hi = min(lo + 2 * width, j)
+                    p = lo
+                    q = mid
+                    o = lo
+                    while p < mid and q < hi:
+                        if _bytes_less(buf, off, order[q], order[p]):
+                            tmp[o] = order[q]
+                            q += 1
+                        else:
+                            tmp[o] = order[p]
+                            p += 1
+                        o += 1
+                    while p < mid:
+                        tmp[o] = order[p]
+                        p += 1
+                        o += 1
+                    while q < hi:
+                        tmp[o] = order[q]
+                        q += 1
+                        o += 1
+                    lo = hi
+                for r in range(i, j):
+                    order[r] = tmp[r]
+                width *= 2
+        i = j
+
+
 # --- the count matrix ------------------------------------------------------------------
 
 
@@ -708,6 +924,7 @@ def hashed_counts(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off, n_fe
 
     Entries that cancel to 0 stay as explicit zeros, as in scipy's sum_duplicates.
     """
+    tab_all, starts = _range_scratch(d0, d1, ng_off, plen)
     for d in range(d0, d1):
         m = ng_off[d + 1] - ng_off[d]
         n_unique[d] = 0
@@ -715,25 +932,18 @@ def hashed_counts(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off, n_fe
             continue
         s = out_start[d]
         e = s + plen[d]
-        size = 16
-        while size < 2 * m:
-            size *= 2
-        tab = np.zeros(size, np.int32)
+        tab = _doc_table(tab_all, m)
         g = ng_off[d]
         nu = 0
         if kind != KIND_CHAR_WB:
-            nunits = _count_units(out, s, e, kind)
-            starts = np.empty(nunits + 1, np.int64)
-            _unit_bounds(out, s, e, kind, starts)
+            nunits = _unit_bounds(out, s, e, kind, starts)
             trim = 1 if kind == KIND_WORD else 0
             for n in range(min_n, max_n + 1):
                 for i in range(nunits - n + 1):
                     nu = _add_hashed(out, starts[i], starts[i + n] - trim, n_features,
                                      alternate_sign, tab, g, nu, h_index, h_value)
         else:
-            nunits = _count_units(out, s, e, KIND_CHAR)
-            starts = np.empty(nunits + 1, np.int64)
-            _unit_bounds(out, s, e, KIND_CHAR, starts)
+            nunits = _unit_bounds(out, s, e, KIND_CHAR, starts)
             w0 = 0
             for u in range(1, nunits):
                 if out[starts[u]] != 32:

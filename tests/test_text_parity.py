@@ -283,3 +283,79 @@ def test_drop_in_api():
     from sklearn.base import clone
 
     assert clone(ours).get_params()["ngram_range"] == (1, 2)
+
+
+def _ranges_of(step):
+    """A stand-in for ``_cpu.parallel_for`` that runs the kernel over many small ranges."""
+
+    def run(kernel, n, *args):
+        for d0 in range(0, n, step):
+            kernel(d0, min(n, d0 + step), *args)
+
+    return run
+
+
+@pytest.mark.parametrize("step", [1, 7, 10_000])
+def test_vocabulary_merged_across_document_ranges_and_chunks(monkeypatch, step):
+    """Per-range distinct n-grams merged in range order give scikit-learn's vocabulary,
+    dict order included, however the documents are split into ranges and chunks."""
+    from mmfeat.text import _cpu
+
+    rng = np.random.default_rng(0)
+    docs = corpus() * 3
+    docs = [docs[i] for i in rng.permutation(len(docs))]
+    monkeypatch.setattr(_cpu, "CHUNK_BYTES", 1 << 12)  # chunks of the 64 KiB minimum
+    monkeypatch.setattr(_cpu, "parallel_for", _ranges_of(step))
+    params = {"ngram_range": (1, 2), "min_df": 2}
+    ours = mt.TfidfVectorizer(**params)
+    theirs = sk.TfidfVectorizer(**params)
+    assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_fit(ours, theirs)
+
+
+def _entries_with_a_forced_collision(docs, an, doc_entries=None):
+    """doc_entries of docs, with the first n-gram of the last document given the hash of
+    the first n-gram of the first document (a stand-in for a 64-bit hash collision)."""
+    from mmfeat.text import _cpu
+    from mmfeat.text._input import to_buffers
+
+    doc_entries = doc_entries or _cpu.doc_entries
+    tb = to_buffers(docs) if isinstance(docs, list) else docs
+    de = doc_entries(tb, an)
+    de.u_hash[de.ng_off[len(tb) - 1]] = de.u_hash[de.ng_off[0]]
+    return de
+
+
+@pytest.mark.parametrize("step", [1, 10_000])  # across ranges / within one range
+def test_a_64_bit_hash_collision_is_detected_not_merged(monkeypatch, step):
+    from mmfeat.text import _cpu
+    from mmfeat.text._input import to_buffers
+
+    monkeypatch.setattr(_cpu, "parallel_for", _ranges_of(step))
+    an = mt.CountVectorizer()._compiled_analysis()
+    with pytest.raises(_cpu.HashCollision):
+        _cpu.VocabularyBuilder().merge(
+            _entries_with_a_forced_collision(["alpha beta", "beta", "gamma alpha"], an))
+    # a hash seen in an earlier chunk
+    vb = _cpu.VocabularyBuilder()
+    vb.merge(_cpu.doc_entries(to_buffers(["alpha beta"]), an))
+    de = _cpu.doc_entries(to_buffers(["gamma delta"]), an)
+    de.u_hash[0] = vb.term_hash[0]
+    with pytest.raises(_cpu.HashCollision):
+        vb.merge(de)
+    # the same hash with the same bytes is a match, not a collision
+    vb = _cpu.VocabularyBuilder()
+    vb.merge(_cpu.doc_entries(to_buffers(["alpha beta", "beta", "gamma alpha"]), an))
+    assert vb.n_terms == 3
+
+
+def test_a_hash_collision_falls_back_to_the_exact_path(monkeypatch):
+    from mmfeat.text import _cpu
+
+    docs = corpus()
+    forced = functools.partial(_entries_with_a_forced_collision, doc_entries=_cpu.doc_entries)
+    monkeypatch.setattr(_cpu, "doc_entries", forced)
+    ours = mt.CountVectorizer()
+    theirs = sk.CountVectorizer()
+    assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
+    assert_same_fit(ours, theirs)

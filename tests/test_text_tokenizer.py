@@ -127,3 +127,18 @@ def test_stop_words_after_lowercasing(analyzer):
     Xa, Xb = a.fit_transform(docs), b.fit_transform(docs)
     assert a.vocabulary_ == b.vocabulary_
     np.testing.assert_array_equal(Xa.toarray(), Xb.toarray())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("ab\x00é\u20ac\U0001f642 "), max_size=20),
+                unique=True, max_size=60))
+def test_term_sort_is_pythons_str_order(terms):
+    """Sorting the vocabulary by 8-byte prefixes, then byte by byte, is ``sorted(str)``
+    (code-point order), including shared prefixes longer than 8 bytes and NULs."""
+    import pyarrow as pa
+
+    from mmfeat.text import _cpu
+
+    arr = pa.array(terms, type=pa.large_string())
+    order = _cpu.sort_terms(arr)
+    assert [terms[i] for i in order] == sorted(terms)

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..kernels import text as K
 from ._input import TextBuffers
@@ -228,21 +227,28 @@ class VocabularyBuilder:
     """Distinct n-grams in order of first occurrence, with document and term frequencies."""
 
     def __init__(self):
-        self.table = np.zeros(16, np.int64)
+        self.slots = np.zeros((16, 2), np.int64)  # (term id + 1, hash): K.merge_vocabulary
         self.n_terms = 0
         self.term_off = np.zeros(1, np.int64)
         self.term_buf = np.zeros(16, np.uint8)
         self.term_hash = np.zeros(0, np.uint64)
-        self.df = np.zeros(0, np.int64)
-        self.tf = np.zeros(0, np.int64)
+        self.counts = np.zeros((0, 2), np.int64)  # (document frequency, term frequency)
+
+    @property
+    def df(self) -> np.ndarray:
+        return self.counts[: self.n_terms, 0]
+
+    @property
+    def tf(self) -> np.ndarray:
+        return self.counts[: self.n_terms, 1]
 
     def _reserve(self, n_new: int, n_bytes: int) -> None:
         need = self.n_terms + n_new
         if self.term_hash.shape[0] < need:
             cap = max(need, 2 * self.term_hash.shape[0])
-            for name in ("term_hash", "df", "tf"):
+            for name in ("term_hash", "counts"):
                 old = getattr(self, name)
-                new = np.zeros(cap, old.dtype)
+                new = np.zeros((cap,) + old.shape[1:], old.dtype)
                 new[: self.n_terms] = old[: self.n_terms]
                 setattr(self, name, new)
             off = np.zeros(cap + 1, np.int64)
@@ -253,16 +259,29 @@ class VocabularyBuilder:
             buf = np.zeros(max(used + n_bytes, 2 * self.term_buf.shape[0]), np.uint8)
             buf[:used] = self.term_buf[:used]
             self.term_buf = buf
-        if self.table.shape[0] < 2 * need:
-            self.table = np.zeros(_pow2_at_least(2 * need), np.int64)
-            K.rehash(self.term_hash, self.n_terms, self.table)
+        if self.slots.shape[0] < 2 * need:
+            self.slots = np.zeros((_pow2_at_least(2 * need), 2), np.int64)
+            K.rehash_slots(self.term_hash, self.n_terms, self.slots)
 
     def merge(self, de: DocEntries) -> np.ndarray:
-        """Term id of every entry of the chunk (gapped layout), new terms added."""
-        n_new = int(de.n_unique.sum())
-        self._reserve(n_new, int(de.u_len.sum(dtype=np.int64)))
-        u_term = np.empty(de.u_hash.shape[0], np.int64)
-        n, _, collision = K.merge_vocabulary(
+        """Term id of every entry of the chunk (gapped layout), new terms added.
+
+        Document ranges are reduced to their distinct n-grams in parallel first, so
+        the serial insertion (which fixes the ids' first-occurrence order) sees each
+        n-gram once per range instead of once per document; the byte checks of the
+        hash matches run in parallel afterwards.
+        """
+        n_docs = de.n_unique.shape[0]
+        total = de.u_hash.shape[0]
+        u_term = np.empty(total, np.int64)
+        l_first = np.empty(total, np.int64)
+        l_df = np.empty(total, np.int64)
+        l_tf = np.empty(total, np.int64)
+        n_local = np.full(n_docs, -1, np.int64)
+        bad = np.zeros(n_docs, np.bool_)
+        parallel_for(
+            K.local_vocabulary,
+            n_docs,
             de.ng_off,
             de.n_unique,
             de.u_hash,
@@ -270,18 +289,55 @@ class VocabularyBuilder:
             de.u_start,
             de.u_len,
             de.out,
-            self.table,
+            u_term,
+            l_first,
+            l_df,
+            l_tf,
+            n_local,
+            bad,
+        )
+        if bad.any():
+            raise HashCollision
+        n_new = int(n_local[n_local > 0].sum())
+        self._reserve(n_new, int(de.u_len.sum(dtype=np.int64)))
+        l_term = np.empty(total, np.int64)
+        n, _ = K.merge_vocabulary(
+            de.ng_off,
+            n_local,
+            l_first,
+            l_df,
+            l_tf,
+            de.u_hash,
+            de.u_start,
+            de.u_len,
+            de.out,
+            self.slots,
             self.n_terms,
             self.term_off,
             self.term_buf,
             self.term_hash,
-            self.df,
-            self.tf,
-            u_term,
+            self.counts,
+            l_term,
         )
-        if collision:
-            raise HashCollision
         self.n_terms = int(n)
+        parallel_for(
+            K.remap_terms,
+            n_docs,
+            de.ng_off,
+            de.n_unique,
+            n_local,
+            l_first,
+            l_term,
+            de.u_start,
+            de.u_len,
+            de.out,
+            self.term_off,
+            self.term_buf,
+            u_term,
+            bad,
+        )
+        if bad.any():
+            raise HashCollision
         return u_term
 
     def terms(self) -> pa.LargeStringArray:
@@ -372,8 +428,18 @@ def count_transform(tb: TextBuffers, an: Analysis, vocab: FixedVocabulary):
 
 
 def sort_terms(arr: pa.LargeStringArray) -> np.ndarray:
-    """Term ids in code-point (= UTF-8 byte) order, Python's ``sorted`` order for str."""
-    return pc.array_sort_indices(arr).to_numpy().astype(np.int64)
+    """Term ids in code-point (= UTF-8 byte) order, Python's ``sorted`` order for str.
+
+    NumPy sorts the first 8 bytes as integers; only the runs that share them are
+    compared byte by byte (a few times faster than sorting the strings).
+    """
+    tb = _arrow_buffers(arr)
+    n = len(tb)
+    keys = np.empty(n, np.uint64)
+    parallel_for(K.prefix_keys, n, tb.buf, tb.offs, keys)
+    order = np.argsort(keys)  # the terms are distinct: ties are resolved below
+    K.sort_prefix_ties(order, keys, tb.buf, tb.offs)
+    return order
 
 
 def assemble_csr(n_docs, doc_off, u_term, u_count, col_of, order_key, binary, n_cols, dtype):

@@ -323,7 +323,8 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         # scikit-learn's dict keeps first-occurrence order; its values are NumPy
         # integers when max_features pruned last, Python ints otherwise
         values = list(cols.astype(np.int64)) if max_features is not None else cols.tolist()
-        vocabulary = dict(zip([names[i] for i in kept], values, strict=True))
+        kept_names = names if kept.shape[0] == n_terms else [names[i] for i in kept.tolist()]
+        vocabulary = dict(zip(kept_names, values, strict=True))
         return vocabulary, col_of, int(mask.sum())
 
     # -- public API -------------------------------------------------------------------

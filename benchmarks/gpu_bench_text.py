@@ -135,15 +135,11 @@ def tiled_corpus(docs: list[str], target_bytes: int):
 def prefix(arr, target_bytes: int):
     """The shortest leading slice of ``arr`` (zero-copy) with >= ``target_bytes`` bytes
     (all of ``arr`` when it is shorter)."""
-    import pyarrow as pa
-
     _, off_buf, _ = arr.buffers()
     offs = np.frombuffer(off_buf, np.int64)[arr.offset : arr.offset + len(arr) + 1]
     n = int(np.searchsorted(offs - offs[0], target_bytes, side="left"))
     n = min(max(n, 1), len(arr))
-    out = arr.slice(0, n)
-    assert isinstance(out, pa.Array)
-    return out
+    return arr.slice(0, n)
 
 
 def nbytes_of(arr) -> int:
@@ -299,8 +295,14 @@ def bench_size(op: str, arr, args, dev: Device, budget: Budget, log, sk_ref,
         vec = last[lib] = make_vectorizer(lib, op, backend)
         return e2e_call(op, vec, docs)
 
-    def transform_entry(name, lib, backend, docs, sync, repeat):
-        """transform by the vectorizer the e2e entry fitted (fitted here if it failed)."""
+    def transform_entry(name, e2e_name, lib, backend, docs, sync, repeat):
+        """transform by the vectorizer entry ``e2e_name`` fitted (fitted here if that
+        entry failed or did not run)."""
+        if budget.spent():
+            ent[name] = {"skipped": f"time budget of {budget.seconds:.0f} s spent"}
+            return
+        if "seconds" not in ent.get(e2e_name, {}):
+            last.pop(lib, None)  # a failed call may have left it half fitted
         try:
             fit_s = 0.0
             if lib not in last:
@@ -317,7 +319,8 @@ def bench_size(op: str, arr, args, dev: Device, budget: Budget, log, sk_ref,
 
     run("cuda_e2e", lambda: e2e("mmfeat", "cuda", arr), dev.sync)
     if stateful:
-        transform_entry("cuda_transform", "mmfeat", "cuda", arr, dev.sync, args.repeat)
+        transform_entry("cuda_transform", "cuda_e2e", "mmfeat", "cuda", arr, dev.sync,
+                        args.repeat)
     last.clear()
     no_sync = lambda: None  # noqa: E731
     if mb <= args.cpu_max_mb:
@@ -329,8 +332,8 @@ def bench_size(op: str, arr, args, dev: Device, budget: Budget, log, sk_ref,
         run("sklearn_e2e", lambda: e2e("sklearn", None, docs), no_sync, args.sklearn_repeat,
             warmup=False)
         if stateful:
-            transform_entry("sklearn_transform", "sklearn", None, docs, no_sync,
-                            args.sklearn_repeat)
+            transform_entry("sklearn_transform", "sklearn_e2e", "sklearn", None, docs,
+                            no_sync, args.sklearn_repeat)
         last.clear()
         del docs
         measured = {k: ent[k]["seconds"] for k in ("sklearn_e2e", "sklearn_transform")
@@ -473,11 +476,15 @@ def format_report(report: dict[str, Any]) -> str:
     for s in report["skipped_sizes"]:
         lines.append(f"skipped {s['mb']:.4g} MB: {s['reason']}")
     for r in report["results"]:
+        if "error" in r:
+            lines.append(f"FAILED {r['op']} {r['mb']:.4g} MB: {r['error']}")
         for name, e in r["entries"].items():
             if "error" in e:
                 lines.append(f"FAILED {r['op']} {r['mb']:.4g} MB {name}: {e['error']}")
             elif "skipped" in e:
                 lines.append(f"skipped {r['op']} {r['mb']:.4g} MB {name}: {e['skipped']}")
+    if "error" in report:
+        lines.append(f"FAILED: {report['error']}")
     lines.append(f"total {report['elapsed_s']:.1f} s")
     return "\n".join(lines)
 
@@ -555,7 +562,8 @@ def main(argv=None) -> int:
             "input": "pyarrow large_string array on the host (mmfeat); a Python list of "
             "str (scikit-learn)",
             "timer": "time.perf_counter around a device synchronize; best of up to repeat "
-            "after one warm-up call",
+            "runs (fewer when one takes over case_s / repeat), after one warm-up call at "
+            "the first size only",
             "ratio": "scikit-learn seconds / mmfeat seconds (> 1: mmfeat is faster)",
             "e2e": "fit_transform (hashing: transform) with a new vectorizer: host->device "
             "copy, vocabulary on the CPU, transform on the device; output left on the device",
@@ -592,12 +600,23 @@ def main(argv=None) -> int:
     report["config"]["threads_per_block"] = mm_config.THREADS_PER_BLOCK
     report["config"]["warmup"] = args.warmup
     try:
-        return _run(args, ops, report, dev, budget, log)
+        _run(args, ops, report, dev, budget, log)
+    except Exception as exc:  # outside the per-case guards (the corpus, say): still report
+        report["error"] = _err(exc)
+        report["traceback"] = traceback.format_exc()[-3000:]
     finally:
         mm_config.THREADS_PER_BLOCK = saved_tpb
+    report["elapsed_s"] = budget.elapsed
+    print(format_report(report))
+    if args.json:
+        _bench.write_json(report, args.json)
+        print(f"wrote {args.json}")
+    failed = [e for r in report["results"] for e in r["entries"].values() if "error" in e]
+    failed += [r for r in report["results"] if "error" in r]
+    return 0 if report["parity_ok"] and not failed and "error" not in report else 1
 
 
-def _run(args, ops, report, dev, budget, log) -> int:
+def _run(args, ops, report, dev, budget, log) -> None:
     """Corpus, parity, then the sizes (see the module docstring)."""
 
     # corpus: the unique part, tiled once to the largest size; every size is a prefix
@@ -662,15 +681,6 @@ def _run(args, ops, report, dev, budget, log) -> int:
                 row = {"op": op, "mb": mb, "n_docs": len(arr), "entries": {},
                        "ratios": {}, "error": _err(exc)}
             report["results"].append(row)
-    report["elapsed_s"] = budget.elapsed
-
-    print(format_report(report))
-    if args.json:
-        _bench.write_json(report, args.json)
-        print(f"wrote {args.json}")
-    failed = [e for r in report["results"] for e in r["entries"].values() if "error" in e]
-    failed += [r for r in report["results"] if "error" in r]
-    return 0 if report["parity_ok"] and not failed else 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ import pathlib
 import pytest
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_bench_text.py"
-OPS = ("tfidf", "tfidf_ngram12", "hashing")
+# TfidfVectorizer with ngram_range=(1, 2) and HashingVectorizer: unigram tfidf takes
+# the same code path and would only lengthen the simulator run
+OPS = ("tfidf_ngram12", "hashing")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def test_tiny_run_writes_the_report(script, tmp_path, capsys):
     out = tmp_path / "gpu_text.json"
     # two sizes with scikit-learn run at the first only: the second is extrapolated
     rc = script.main(["--mb", "0.001,0.002", "--sklearn-max-mb", "0.0015", "--repeat", "1",
-                      "--json", str(out), "--quiet"])
+                      "--ops", ",".join(OPS), "--json", str(out), "--quiet"])
     printed = capsys.readouterr().out
     report = json.loads(out.read_text())
     assert rc == 0, printed
@@ -75,3 +77,26 @@ def test_unavailable_cuda_is_reported_not_raised(script, tmp_path, monkeypatch):
     out = tmp_path / "x.json"
     assert script.main(["--mb", "0.001", "--json", str(out), "--quiet"]) == 1
     assert json.loads(out.read_text())["error"] == "no GPU here"
+
+
+def test_an_error_outside_the_cases_still_writes_the_report(script, tmp_path, monkeypatch):
+    def broken(kind, mb):
+        raise OSError("no corpus")
+
+    monkeypatch.setattr(script, "unique_documents", broken)
+    out = tmp_path / "x.json"
+    assert script.main(["--mb", "0.001", "--json", str(out), "--quiet"]) == 1
+    report = json.loads(out.read_text())
+    assert report["error"] == "OSError: no corpus" and report["results"] == []
+
+
+def test_tiled_corpus_and_prefix(script):
+    docs = ["ab", "", "cdé"]  # 6 UTF-8 bytes
+    arr = script.tiled_corpus(docs, 13)  # cut after the first document reaching 13 bytes
+    assert arr.to_pylist() == docs * 2 + ["ab"]
+    assert script.nbytes_of(arr) == 14
+    head = script.prefix(arr, 3)
+    assert head.to_pylist() == ["ab", "", "cdé"] and script.nbytes_of(head) == 6
+    mid = script.prefix(arr, 8)
+    assert mid.to_pylist() == ["ab", "", "cdé", "ab"]
+    assert script.prefix(arr, 10**9).to_pylist() == docs * 2 + ["ab"]

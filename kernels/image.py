@@ -603,9 +603,8 @@ def _nms_row(gi_row, gj_row, up, mid, dn, lo, hi, out):
 
 
 @numba.njit(**_jit)
-def _suppress_row(i, gi, gj, mag, lo, hi, state, seeds, ns):
-    """Suppression of interior row i into ``state[i]``; appends its strong pixels
-    (flat indices) to ``seeds[ns:]`` while the row is in L1 and returns the new count.
+def _suppress_row(i, gi, gj, mag, lo, hi, state):
+    """Suppression of interior row i into ``state[i]`` (border columns 0);
     ``gi``/``gj``/``mag`` are rings (row k in slot k % ring size)."""
     W = state.shape[1]
     R = mag.shape[0]
@@ -613,43 +612,51 @@ def _suppress_row(i, gi, gj, mag, lo, hi, state, seeds, ns):
     srow[0] = 0
     srow[W - 1] = 0
     _nms_row(gi[i % R], gj[i % R], mag[(i - 1) % R], mag[i % R], mag[(i + 1) % R], lo, hi, srow)
-    base = i * W
-    for j in range(1, W - 1):
-        if srow[j] == 2:
-            seeds[ns] = base + j
-            ns += 1
-    return ns
 
 
 @numba.njit(**_jit)
-def _hysteresis(state, seeds, ns, stack):
+def _flood(st, p0, W, stack):
+    """Depth-first fill from p0 through 8-connected weak/strong pixels, marking them 3."""
+    st[p0] = 3
+    stack[0] = p0
+    top = 1
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        for q in (p - W - 1, p - W, p - W + 1, p - 1, p + 1, p + W - 1, p + W, p + W + 1):
+            v = st[q]
+            if v == 1 or v == 2:
+                st[q] = 3
+                stack[top] = q
+                top += 1
+
+
+@numba.njit(**_jit)
+def _hysteresis(state, stack):
     """state (H, W) uint8: 0/1/2 (suppressed/weak/strong) in, 0/1 (edge) out.
 
-    Depth-first flood fill over flat indices from each strong pixel in ``seeds``,
-    through 8-connected weak or strong pixels, marking visited ones 3; then one
-    pass keeps the 3s. ``state`` is zero on the image border (suppression only
-    marks interior pixels), so every candidate's eight neighbours are in bounds:
-    no bounds checks, no division.
+    A flood fill over flat indices from each strong pixel not yet reached marks
+    every pixel 8-connected to it through weak or strong ones 3; one pass then
+    keeps the 3s. The strong pixels are found eight bytes at a time (most words
+    hold none: a branch per pixel costs more than the fill). ``state`` is zero
+    on the image border (suppression only marks interior pixels), so every
+    candidate's eight neighbours are in bounds: no bounds checks, no division.
     """
     H, W = state.shape
     st = state.reshape(-1)
-    for t in range(ns):
-        p0 = seeds[t]
-        if st[p0] == 3:
-            continue
-        st[p0] = 3
-        stack[0] = p0
-        top = 1
-        while top > 0:
-            top -= 1
-            p = stack[top]
-            for q in (p - W - 1, p - W, p - W + 1, p - 1, p + 1, p + W - 1, p + W, p + W + 1):
-                v = st[q]
-                if v == 1 or v == 2:
-                    st[q] = 3
-                    stack[top] = q
-                    top += 1
-    for p in range(H * W):
+    P = H * W
+    nwords = P // 8
+    words = st[: nwords * 8].view(np.uint64)
+    bit1 = np.uint64(0x0202020202020202)  # set in 2 (strong) and 3 (reached)
+    for k in range(nwords):
+        if words[k] & bit1:
+            for p in range(8 * k, 8 * k + 8):
+                if st[p] == 2:
+                    _flood(st, p, W, stack)
+    for p in range(nwords * 8, P):
+        if st[p] == 2:
+            _flood(st, p, W, stack)
+    for p in range(P):
         st[p] = np.uint8(st[p] == 3)
 
 
@@ -696,18 +703,17 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed_cval, use_bleed, l
         line = np.empty(W + 2 * r, dtype=np.float32)
         acc = np.empty(W, dtype=np.float64)
         vd = np.empty(W, dtype=np.float32)
-        seeds = np.empty(H * W, dtype=np.int32)
         stack = np.empty(H * W, dtype=np.int32)
         for n in range(wk, N, nw):
             _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab, use_bleed,
                        low[n], high[n], quantiles, q_low, q_high,
-                       gray, sm, hd, gi, gj, mag, line, acc, vd, seeds, stack)
+                       gray, sm, hd, gi, gj, mag, line, acc, vd, stack)
 
 
 @numba.njit(**_jit)
 def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                lo, hi, quantiles, q_low, q_high,
-               gray, sm, hd, gi, gj, mag, line, acc, vd, seeds, stack):
+               gray, sm, hd, gi, gj, mag, line, acc, vd, stack):
     """Canny of image n into ``state`` (H, W) uint8 (see :func:`canny`).
 
     Row i of the magnitude needs smoothed rows i - 1 .. i + 1, smoothed row s
@@ -724,7 +730,6 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
     row_in = line[r : r + W]
     g_next = 0
     s_next = 0
-    ns = 0
     state[0, :] = 0
     state[H - 1, :] = 0
     for i in range(H):
@@ -744,7 +749,7 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
         _sobel_row(sm[im % rs], sm[ip % rs], hd[im % rs], hd[i % rs], hd[ip % rs], vd,
                    gi[i % rm], gj[i % rm], mag[i % rm])
         if i >= 2 and not quantiles:
-            ns = _suppress_row(i - 1, gi, gj, mag, lo, hi, state, seeds, ns)
+            _suppress_row(i - 1, gi, gj, mag, lo, hi, state)
     if quantiles:
         # the thresholds need the whole magnitude first (the rings hold every row)
         pl = np.percentile(mag, 100.0 * q_low)
@@ -754,5 +759,5 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
         if lo == 0.0:
             lo = np.float64(np.float32(1e-14))
         for i in range(1, H - 1):
-            ns = _suppress_row(i, gi, gj, mag, lo, hi, state, seeds, ns)
-    _hysteresis(state, seeds, ns, stack)
+            _suppress_row(i, gi, gj, mag, lo, hi, state)
+    _hysteresis(state, stack)

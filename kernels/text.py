@@ -750,7 +750,7 @@ def _sift(keys, vals, lo, root, end):
 
 @numba.njit(**_jit)
 def sort_pairs(keys, vals, lo, hi):
-    """Sort keys[lo:hi] ascending in place, vals alongside (heapsort: keys are distinct).
+    """Sort keys[lo:hi] ascending in place, vals alongside (heapsort, not stable).
 
     Written out rather than np.argsort, whose compilation alone costs seconds.
     """
@@ -776,77 +776,75 @@ def sort_pairs(keys, vals, lo, hi):
         _sift(keys, vals, lo, 0, end)
 
 
+@numba.njit(**_jit_inline)
+def _key_at(buf, off, t, depth):
+    """Bytes 8*depth .. 8*depth+7 of string t, big-endian, zero-padded."""
+    a = off[t] + 8 * depth
+    n = off[t + 1] - a
+    k = np.uint64(0)
+    for q in range(8):
+        k <<= np.uint64(8)
+        if q < n:
+            k |= np.uint64(buf[a + q])
+    return k
+
+
 @numba.njit(**_pjit)
 def prefix_keys(d0, d1, buf, off, keys):
     """keys[t] = the first 8 bytes of string t, big-endian, zero-padded (byte order)."""
     for t in range(d0, d1):
-        a = off[t]
-        n = off[t + 1] - a
-        k = np.uint64(0)
-        for q in range(8):
-            k <<= np.uint64(8)
-            if q < n:
-                k |= np.uint64(buf[a + q])
-        keys[t] = k
-
-
-@numba.njit(**_jit_inline)
-def _bytes_less(buf, off, a, b):
-    """Is string a < string b in byte order (a proper prefix first), from byte 8 on?"""
-    sa = off[a]
-    na = off[a + 1] - sa
-    sb = off[b]
-    nb = off[b + 1] - sb
-    for q in range(8, min(na, nb)):
-        x = buf[sa + q]
-        y = buf[sb + q]
-        if x != y:
-            return x < y
-    return na < nb
+        keys[t] = _key_at(buf, off, t, 0)
 
 
 @numba.njit(**_jit)
 def sort_prefix_ties(order, keys, buf, off):
-    """Finish a byte-order sort: ``order`` is sorted by the 8-byte ``keys``; sort each run
-    of equal keys by the remaining bytes (merge sort, stable)."""
+    """Finish a byte-order sort of distinct strings: ``order`` is sorted by the 8-byte
+    ``keys``; each run of equal keys is sorted by the next 8 bytes, and so on (MSD
+    radix by 8-byte digits, each string read once per level it needs)."""
     n = order.shape[0]
-    tmp = np.empty(n, order.dtype)
+    digit = np.empty(n, np.uint64)
+    stack = np.empty((n // 2 + 1, 3), np.int64)  # pending runs (lo, hi, depth); disjoint
+    top = 0
     i = 0
     while i < n:
         j = i + 1
         while j < n and keys[order[j]] == keys[order[i]]:
             j += 1
         if j - i > 1:
-            width = 1
-            while width < j - i:
-                lo = i
-                while lo < j:
-                    mid = min(lo + width, j)
-                    hi = min(lo + 2 * width, j)
-                    p = lo
-                    q = mid
-                    o = lo
-                    while p < mid and q < hi:
-                        if _bytes_less(buf, off, order[q], order[p]):
-                            tmp[o] = order[q]
-                            q += 1
-                        else:
-                            tmp[o] = order[p]
-                            p += 1
-                        o += 1
-                    while p < mid:
-                        tmp[o] = order[p]
-                        p += 1
-                        o += 1
-                    while q < hi:
-                        tmp[o] = order[q]
-                        q += 1
-                        o += 1
-                    lo = hi
-                for r in range(i, j):
-                    order[r] = tmp[r]
-                width *= 2
+            stack[top, 0] = i
+            stack[top, 1] = j
+            stack[top, 2] = 1
+            top += 1
         i = j
+    while top > 0:
+        top -= 1
+        lo = stack[top, 0]
+        hi = stack[top, 1]
+        depth = stack[top, 2]
+        longest = 0
+        for p in range(lo, hi):
+            t = order[p]
+            longest = max(longest, off[t + 1] - off[t])
+        if 8 * depth >= longest:
+            # equal once zero-padded, so each is a prefix of the longer ones: by length
+            for p in range(lo, hi):
+                digit[p] = off[order[p] + 1] - off[order[p]]
+            sort_pairs(digit, order, lo, hi)
+            continue
+        for p in range(lo, hi):
+            digit[p] = _key_at(buf, off, order[p], depth)
+        sort_pairs(digit, order, lo, hi)
+        i = lo
+        while i < hi:
+            j = i + 1
+            while j < hi and digit[j] == digit[i]:
+                j += 1
+            if j - i > 1:
+                stack[top, 0] = i
+                stack[top, 1] = j
+                stack[top, 2] = depth + 1
+                top += 1
+            i = j
 
 
 # --- the count matrix ------------------------------------------------------------------
@@ -967,6 +965,14 @@ def hash_spans(d0, d1, buf, offs, out):
     """64-bit hash of each string buf[offs[i]:offs[i+1]] (stop words, vocabularies)."""
     for i in range(d0, d1):
         out[i] = hash64(buf, offs[i], offs[i + 1])
+
+
+@numba.njit(**_pjit)
+def murmur_spans(d0, d1, buf, offs, out):
+    """Unsigned 32-bit MurmurHash3 (seed 0) of each string buf[offs[i]:offs[i+1]]:
+    ``sklearn.utils.murmurhash3_32(s, positive=True)`` (the GPU vocabulary table)."""
+    for i in range(d0, d1):
+        out[i] = np.uint64(murmur3_32(buf, offs[i], offs[i + 1]) & 0xFFFFFFFF)
 
 
 @numba.njit(**_jit)

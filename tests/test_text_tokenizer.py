@@ -142,3 +142,15 @@ def test_term_sort_is_pythons_str_order(terms):
     arr = pa.array(terms, type=pa.large_string())
     order = _cpu.sort_terms(arr)
     assert [terms[i] for i in order] == sorted(terms)
+
+
+def test_term_sort_with_long_shared_prefixes():
+    import pyarrow as pa
+
+    from mmfeat.text import _cpu
+
+    terms = ["a" * 20, "a" * 20 + "\x00", "a" * 19, "a" * 20 + "b", "a" * 16, "a" * 16 + "\x00",
+             "a" * 15 + "\x00", "b", "", "a" * 8 + "é" * 5, "a" * 8 + "e" * 9]
+    terms += [f"prefix shared by all {i:05d}" for i in range(300)][::-1]
+    arr = pa.array(terms, type=pa.large_string())
+    assert [terms[i] for i in _cpu.sort_terms(arr)] == sorted(terms)

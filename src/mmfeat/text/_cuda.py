@@ -103,15 +103,15 @@ def _kernels():
 def _term_table(terms: list[bytes]):
     """(table, term_hash, term_off, term_buf) on the device for ``lookup_term``: an
     open-addressing table (linear probing from MurmurHash3 & (size - 1)) of term ids."""
-    from sklearn.utils import murmurhash3_32
-
     from ..kernels import text as K
+    from ._cpu import parallel_for
 
     n = len(terms)
     term_off = np.zeros(n + 1, np.int64)
     term_off[1:] = np.cumsum([len(t) for t in terms])
     term_buf = np.frombuffer(b"".join(terms) or b"\0", np.uint8)
-    term_hash = np.array([murmurhash3_32(t, positive=True) for t in terms], np.uint64)
+    term_hash = np.empty(n, np.uint64)
+    parallel_for(K.murmur_spans, n, term_buf, term_off, term_hash)  # compiled: vocabularies
     size = 16
     while size < 2 * max(n, 1):
         size *= 2

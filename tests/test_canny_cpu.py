@@ -1,0 +1,63 @@
+"""The cpu Canny kernel's own code paths: bleed-over rows, row rings, reused scratch.
+
+The kernel streams each image by rows through small rings (gray rows, smoothed
+rows, gradient rows; slot = row % ring size) and builds scikit-image's
+bleed-over image from a few distinct rows. These tests pin the places where
+that could go wrong: the bleed rows against scikit-image's full smoothing of a
+ones image, heights around each ring size in every mode, and per-worker
+scratch reused across the images of a batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mmfeat.kernels import image as K
+
+import mmfeat.image as mi
+from mmfeat.image import _reference as ref
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 7), (5, 3), (9, 9), (10, 11), (37, 23)])
+@pytest.mark.parametrize("sigma", [0.0, 0.5, 1.0, 2.5, 5.0])
+@pytest.mark.parametrize("cval", [0.0, 0.3, 1.0])
+def test_bleed_rows_equal_scikit_image_bleed_over(shape, sigma, cval):
+    out = np.empty(shape, np.float32)
+    K.canny_bleed(out, ref.gaussian_weights(sigma), cval)
+    np.testing.assert_array_equal(out, ref.bleed_over(shape, sigma, cval))
+
+
+# sigma 1 -> radius 4: the gray ring holds 10 rows, the smoothed ring 4, the
+# gradient rings 3; heights on each side of those sizes, and well above them
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("height", [3, 4, 5, 9, 10, 11, 12, 31])
+def test_heights_around_ring_sizes_equal_reference(mode, height):
+    rng = np.random.default_rng(height)
+    x = rng.random((2, height, 13)).astype(np.float32)
+    x[1] = np.where(x[1] > 0.5, 0.8, 0.2)  # flat regions and sharp edges
+    for kw in (dict(), dict(use_quantiles=True, low_threshold=0.6, high_threshold=0.9)):
+        out = mi.canny(x, sigma=1.0, mode=mode, backend="cpu", **kw)
+        np.testing.assert_array_equal(out, mi.canny(x, sigma=1.0, mode=mode, backend="numpy", **kw))
+
+
+def test_output_bytes_are_zero_or_one():
+    # the kernel writes the bool output through a uint8 view (0/1/2 state, 3 = reached)
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 40, 33)).astype(np.float32)
+    out = mi.canny(x, low_threshold=0.05, high_threshold=0.3, backend="cpu")
+    assert out.any()
+    assert out.view(np.uint8).max() == 1
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(use_quantiles=True, low_threshold=0.7,
+                                             high_threshold=0.9), dict(mode="wrap")])
+def test_batch_equals_images_one_by_one(photos, kw):
+    # each worker reuses its scratch rows across its images: nothing may leak
+    x = np.concatenate([photos, photos[::-1, ::-1]])[:, :97, :131]
+    x = np.ascontiguousarray(x)
+    out = mi.canny(x, sigma=1.5, backend="cpu", **kw)
+    for k in range(len(x)):
+        np.testing.assert_array_equal(out[k], mi.canny(x[k : k + 1], sigma=1.5, backend="cpu",
+                                                       **kw)[0])

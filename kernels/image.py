@@ -16,7 +16,9 @@ import math
 
 import numba
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba.extending import intrinsic
 
 from . import image_math as _m
 
@@ -382,6 +384,25 @@ MODE_WRAP = _m.MODE_WRAP
 _EPS32 = np.float32(np.finfo(np.float32).eps)
 
 
+@intrinsic
+def _fetch_add(typingctx, counter):
+    """counter[0] += 1 atomically; returns the old value (counter: int64 array).
+
+    Numba has no CPU atomics, and its prange splits iterations statically: with
+    one image per claim from a shared counter, a worker slowed by another
+    process on its core takes fewer images instead of holding up the batch.
+    """
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        one = ir.Constant(ir.IntType(64), 1)
+        return builder.atomic_rmw("add", ary.data, one, "monotonic")
+
+    return types.int64(counter), codegen
+
+
 @numba.njit(**_jit)
 def _vpass_row(gray, s, H, w, mode, cval, acc, dst):
     """dst (W,) float32 = row s of scipy.ndimage.correlate1d(gray, w, axis=0), symmetric w.
@@ -662,11 +683,11 @@ def _hysteresis(state, stack):
 
 @numba.njit(**_pjit)
 def canny(src, out, coeffs, scale, weights, mode, cval, bleed_cval, use_bleed, low, high,
-          quantiles, q_low, q_high, n_workers):
+          quantiles, q_low, q_high, n_workers, next_image):
     """out (N, H, W) uint8 (a bool array's bytes) = scikit-image 0.26's Canny of each
     gray image (float32).
 
-    Steps per image (one prange task, streamed by rows, see :func:`_canny_one`):
+    Steps per image (one worker each, streamed by rows, see :func:`_canny_one`):
     gray -> Gaussian (two symmetric 1-D passes, float64 sums, float32 results, as
     scipy) -> with ``use_bleed`` (constant mode) divide by the Gaussian of a ones
     image (its rows built once here, with ``bleed_cval`` in float64 as scikit-image
@@ -675,9 +696,10 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed_cval, use_bleed, l
     by 8-connected flood fill from the strong pixels.
 
     ``n_workers`` is ``numba.get_num_threads()`` (passed in so the kernel stays
-    cacheable). ``low``/``high`` (N,) float64 hold the comparison values (low already rounded
-    to float32, as scikit-image's Cython signature does); with ``quantiles`` they
-    are computed here from ``q_low``/``q_high``.
+    cacheable); each worker claims the next image from ``next_image`` (1,)
+    int64, zero on entry. ``low``/``high`` (N,) float64 hold the comparison
+    values (low already rounded to float32, as scikit-image's Cython signature
+    does); with ``quantiles`` they are computed here from ``q_low``/``q_high``.
     """
     N, H, W = out.shape
     r = (weights.shape[0] - 1) // 2
@@ -693,7 +715,7 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed_cval, use_bleed, l
     # one set of scratch buffers per worker, reused across its images: fresh
     # allocations per image cost more in page faults than the maths
     nw = max(1, min(N, n_workers))
-    for wk in prange(nw):
+    for _wk in prange(nw):
         gray = np.empty((rg, W), dtype=np.float32)
         sm = np.empty((rs, W), dtype=np.float32)
         hd = np.empty((rs, W), dtype=np.float32)
@@ -704,7 +726,10 @@ def canny(src, out, coeffs, scale, weights, mode, cval, bleed_cval, use_bleed, l
         acc = np.empty(W, dtype=np.float64)
         vd = np.empty(W, dtype=np.float32)
         stack = np.empty(H * W, dtype=np.int32)
-        for n in range(wk, N, nw):
+        while True:
+            n = _fetch_add(next_image)
+            if n >= N:
+                break
             _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab, use_bleed,
                        low[n], high[n], quantiles, q_low, q_high,
                        gray, sm, hd, gi, gj, mag, line, acc, vd, stack)

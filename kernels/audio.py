@@ -11,8 +11,11 @@ Layout contract (``mmfeat.audio`` guarantees it, kernels trust it):
   centred, else 0); ``mode`` a ``PAD_*`` code.
 * outputs are preallocated by the caller; spectra are frame-major ``(N, t, F)``.
 
-The per-sample arithmetic (``pad_index``, ``sign_of``) is plain Python shared with
-the CUDA kernels in ``audio_cuda.py``, compiled here with ``njit(inline="always")``.
+The per-element and per-frame arithmetic (padding, windowed samples, powers, the
+dB floor, descriptor formulas, zero crossings, RMS, Savitzky-Golay sums) lives in
+:mod:`audio_math` and is shared with the CUDA kernels in ``audio_cuda.py``;
+here it is compiled with ``njit(inline="always")``. The loops over clips and
+frames stay here: they are arranged for this target (prange, SIMD across rows).
 """
 
 import math
@@ -21,41 +24,25 @@ import numba
 import numpy as np
 from numba import prange
 
-PAD_CONSTANT = 0  # 0 0 | a b c d | 0 0
-PAD_REFLECT = 1  # c b | a b c d | c b   (np.pad "reflect", repeated for long pads)
-PAD_EDGE = 2  # a a | a b c d | d d
-
-
-def pad_index_py(i, n, mode):
-    """Sample index in ``[0, n)`` that padded position ``i`` reads; -1 means 0.0."""
-    if i >= 0 and i < n:
-        return i
-    if n == 0 or mode == PAD_CONSTANT:
-        return -1
-    if mode == PAD_EDGE or n == 1:
-        if i < 0:
-            return 0
-        return n - 1
-    period = 2 * (n - 1)
-    m = i % period
-    if m < 0:
-        m += period
-    if m >= n:
-        m = period - m
-    return m
-
-
-def is_negative_py(v, threshold):
-    """np.signbit after librosa's zero_crossings zeroes ``|v| <= threshold``."""
-    if abs(v) <= threshold:
-        return False
-    return v < 0 or (v == 0 and math.copysign(1.0, v) < 0)
-
+from . import audio_math as _m
+from .audio_math import PAD_CONSTANT, PAD_EDGE, PAD_REFLECT  # noqa: F401 (the codes)
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
 _pjit = dict(parallel=True, **_jit)
-pad_index = numba.njit(inline="always", **_jit)(pad_index_py)
-is_negative = numba.njit(inline="always", **_jit)(is_negative_py)
+_shared = _m.compile_shared(numba.njit(inline="always", **_jit))
+unravel = _shared["unravel"]
+frame_start = _shared["frame_start"]
+pad_index = _shared["pad_index"]
+windowed_sample = _shared["windowed_sample"]
+abs2 = _shared["abs2"]
+power_from_abs2 = _shared["power_from_abs2"]
+spectral_power = _shared["spectral_power"]
+db_floor = _shared["db_floor"]
+frame_descriptors = _shared["frame_descriptors"]
+is_negative = _shared["is_negative"]
+frame_zcr = _shared["frame_zcr"]
+frame_rms = _shared["frame_rms"]
+weighted_sum = _shared["weighted_sum"]
 
 
 @numba.njit(**_pjit)
@@ -65,24 +52,19 @@ def frame_window(y, lengths, nvalid, window, hop, pad, mode, out):
     nf = out.shape[1]
     K = out.shape[2]
     for job in prange(N * nf):
-        n = job // nf
-        t = job - n * nf
+        n, t = unravel(job, nf)
         L = lengths[n]
         if t >= nvalid[n]:
             for k in range(K):
                 out[n, t, k] = 0
             continue
-        start = t * hop - pad
+        start = frame_start(t, hop, pad)
         if start >= 0 and start + K <= L:
             for k in range(K):  # interior frame: no boundary logic
                 out[n, t, k] = y[n, start + k] * window[k]
         else:
             for k in range(K):
-                j = pad_index(start + k, L, mode)
-                if j < 0:
-                    out[n, t, k] = 0
-                else:
-                    out[n, t, k] = y[n, j] * window[k]
+                out[n, t, k] = windowed_sample(y, n, start + k, L, mode, window[k])
 
 
 @numba.njit(**_pjit)
@@ -90,63 +72,37 @@ def power_spectrum(X, power, out):
     """out = |X| ** power over a 2-D complex array (rows in parallel)."""
     R, F = X.shape
     for r in prange(R):
-        for f in range(F):
-            re = X[r, f].real
-            im = X[r, f].imag
-            p = re * re + im * im
-            if power == 2.0:
-                out[r, f] = p
-            elif power == 1.0:
-                out[r, f] = math.sqrt(p)
-            else:
-                out[r, f] = math.sqrt(p) ** power
+        # the branch on power outside the loop over f, and p = 1 a literal: each inner
+        # loop is then branch-free and SIMD (a sqrt per bin vectorises only so)
+        if power == 2.0:
+            for f in range(F):
+                out[r, f] = abs2(X[r, f].real, X[r, f].imag)
+        elif power == 1.0:
+            for f in range(F):
+                out[r, f] = spectral_power(X[r, f].real, X[r, f].imag, 1.0)
+        else:
+            for f in range(F):
+                out[r, f] = spectral_power(X[r, f].real, X[r, f].imag, power)
 
 
 @numba.njit(**_pjit)
 def spectral_stats(S, freq, nvalid, p, roll_percent, amin, flat_power, out):
     """Per frame of magnitudes S (N, t, F): out[n, 0..3, t] = centroid, bandwidth
     (p), rolloff (roll_percent) and flatness (amin, flat_power), as librosa."""
-    N, nt, F = S.shape
+    N, nt, _ = S.shape
     tiny = np.finfo(S.dtype).tiny
     for job in prange(N * nt):
-        n = job // nt
-        t = job - n * nt
+        n, t = unravel(job, nt)
         if t >= nvalid[n]:
             for q in range(4):
                 out[n, q, t] = 0
             continue
-        total = 0.0
-        for f in range(F):
-            total += S[n, t, f]
-        scale = 1.0 / total if total >= tiny else 1.0
-        cen = 0.0
-        for f in range(F):
-            cen += freq[f] * (S[n, t, f] * scale)
-        bw = 0.0
-        for f in range(F):
-            bw += (S[n, t, f] * scale) * abs(freq[f] - cen) ** p
-        # rolloff: float32 running sum in librosa's order, so the crossing bin matches
-        acc = S[n, t, 0] - S[n, t, 0]
-        for f in range(F):
-            acc += S[n, t, f]
-        thresh = roll_percent * acc
-        acc = S[n, t, 0] - S[n, t, 0]
-        roll = freq[F - 1]
-        for f in range(F):
-            acc += S[n, t, f]
-            if not (acc < thresh):
-                roll = freq[f]
-                break
-        slog = 0.0
-        sarith = 0.0
-        for f in range(F):
-            v = max(amin, S[n, t, f] ** flat_power)
-            slog += math.log(v)
-            sarith += v
+        cen, bw, roll, flat = frame_descriptors(S, n, t, freq, p, roll_percent, amin,
+                                                flat_power, tiny)
         out[n, 0, t] = cen
-        out[n, 1, t] = bw ** (1.0 / p)
+        out[n, 1, t] = bw
         out[n, 2, t] = roll
-        out[n, 3, t] = math.exp(slog / F) / (sarith / F)
+        out[n, 3, t] = flat
 
 
 @numba.njit(**_pjit)
@@ -159,8 +115,7 @@ def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, zcr
     do_z = zcr_out.shape[1] > 0
     do_r = rms_out.shape[1] > 0
     for job in prange(N * nf):
-        n = job // nf
-        t = job - n * nf
+        n, t = unravel(job, nf)
         L = lengths[n]
         if t >= nvalid[n]:
             if do_z:
@@ -168,26 +123,11 @@ def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, zcr
             if do_r:
                 rms_out[n, t] = 0
             continue
-        start = t * hop - pad
+        start = frame_start(t, hop, pad)
         if do_z:
-            count = 0
-            prev = False
-            for k in range(frame_length):
-                j = pad_index(start + k, L, PAD_EDGE)
-                v = y[n, j] if j >= 0 else y[n, 0] * 0
-                neg = is_negative(v, threshold)
-                if k > 0 and neg != prev:
-                    count += 1
-                prev = neg
-            zcr_out[n, t] = count / frame_length
+            zcr_out[n, t] = frame_zcr(y, n, start, L, frame_length, threshold)
         if do_r:
-            acc = 0.0
-            for k in range(frame_length):
-                j = pad_index(start + k, L, rms_mode)
-                if j >= 0:
-                    v = float(y[n, j])
-                    acc += v * v
-            rms_out[n, t] = math.sqrt(acc / frame_length)
+            rms_out[n, t] = frame_rms(y, n, start, L, frame_length, rms_mode)
 
 
 @numba.njit(**_pjit)
@@ -240,21 +180,15 @@ def delta_fix_edges(data, out, nvalid, edge, half):
     N, C, nt = data.shape
     W = edge.shape[0]
     for job in prange(N * C):
-        n = job // C
-        c = job - n * C
+        n, c = unravel(job, C)
         nv = nvalid[n]
         for t in range(nv, nt):
             out[n, c, t] = 0
         if nv < W:
             continue
         for j in range(half):
-            acc = 0.0
-            acc2 = 0.0
-            for k in range(W):
-                acc += edge[j, k] * data[n, c, k]
-                acc2 += edge[W - half + j, k] * data[n, c, nv - W + k]
-            out[n, c, j] = acc
-            out[n, c, nv - half + j] = acc2
+            out[n, c, j] = weighted_sum(edge[j], data, n, c, 0)
+            out[n, c, nv - half + j] = weighted_sum(edge[W - half + j], data, n, c, nv - W)
 
 
 @numba.njit(**_pjit)
@@ -280,17 +214,11 @@ def power_mel(X, power, basis, lo, hi, out):
         acc = np.empty(B, dtype=basis.dtype)
         for j in range(nb):
             for f in range(F):
-                re = X[r0 + j, f].real
-                im = X[r0 + j, f].imag
-                buf[f, j] = re * re + im * im
-        if power == 1.0:
+                buf[f, j] = abs2(X[r0 + j, f].real, X[r0 + j, f].imag)
+        if power != 2.0:  # its own pass over the block: SIMD across rows
             for f in range(F):
                 for j in range(B):
-                    buf[f, j] = math.sqrt(buf[f, j])
-        elif power != 2.0:
-            for f in range(F):
-                for j in range(B):
-                    buf[f, j] = math.sqrt(buf[f, j]) ** power
+                    buf[f, j] = power_from_abs2(buf[f, j], power)
         for m in range(M):
             for j in range(B):
                 acc[j] = zero
@@ -325,9 +253,7 @@ def floor_dct(S, nvalid, top_db, use_top, dct_t, out):
             for k in range(K):
                 out[n, t, k] = 0
             for m in range(M):
-                v = S[n, t, m]
-                if use_top and v < floor:
-                    v = floor
+                v = db_floor(S[n, t, m], floor, use_top)
                 for k in range(K):
                     out[n, t, k] += dct_t[m, k] * v
         for t in range(nv, nt):

@@ -4,11 +4,10 @@ Layout contract as in :mod:`audio` (CPU): ``y`` (N, T) C-contiguous float32/64,
 ``lengths``/``nvalid`` (N,) int64 on the device, frame-major spectra. Kernels are
 1-D grid-stride loops over flattened outputs; frames are processed in blocks
 ``[t0, t0 + tb)`` so that a long signal never needs all of its frames at once.
-The padding arithmetic is :mod:`audio`'s plain-Python ``pad_index_py``, compiled
-here as a device function, so CPU and GPU pad identically.
+The per-element and per-frame arithmetic is :mod:`audio_math`'s, compiled here as
+device functions and by :mod:`audio` for the CPU, so the two targets pad, frame,
+square, take decibels and compute descriptors identically.
 """
-
-import math
 
 import numpy as np
 
@@ -18,9 +17,19 @@ if not hasattr(np, "row_stack"):
 
 from numba import cuda  # noqa: E402
 
-from .audio import is_negative_py, pad_index_py  # noqa: E402
+from . import audio_math as _m  # noqa: E402
 
-pad_index = cuda.jit(device=True)(pad_index_py)
+_shared = _m.compile_shared(cuda.jit(device=True))
+unravel = _shared["unravel"]
+frame_start = _shared["frame_start"]
+windowed_sample = _shared["windowed_sample"]
+spectral_power = _shared["spectral_power"]
+power_db = _shared["power_db"]
+db_floor = _shared["db_floor"]
+frame_descriptors = _shared["frame_descriptors"]
+frame_zcr = _shared["frame_zcr"]
+frame_rms = _shared["frame_rms"]
+weighted_sum = _shared["weighted_sum"]
 
 
 @cuda.jit
@@ -32,16 +41,13 @@ def frame_window(y, lengths, nvalid, window, hop, pad, mode, t0, out):
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for p in range(start, total, stride):
-        n = p // (tb * K)
-        r = p - n * tb * K
-        j = r // K
-        k = r - j * K
+        n, r = unravel(p, tb * K)
+        j, k = unravel(r, K)
         t = t0 + j
         v = window[0] * 0  # zero in the work type
         if t < nvalid[n]:
-            i = pad_index(t * hop + k - pad, lengths[n], mode)
-            if i >= 0:
-                v = y[n, i] * window[k]
+            v = windowed_sample(y, n, frame_start(t, hop, pad) + k, lengths[n], mode,
+                                window[k])
         out[n, j, k] = v
 
 
@@ -52,16 +58,8 @@ def power(X, p, out):
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for q in range(start, R * F, stride):
-        r = q // F
-        f = q - r * F
-        re = X[r, f].real
-        im = X[r, f].imag
-        v = re * re + im * im
-        if p == 1.0:
-            v = math.sqrt(v)
-        elif p != 2.0:
-            v = math.sqrt(v) ** p
-        out[r, f] = v
+        r, f = unravel(q, F)
+        out[r, f] = spectral_power(X[r, f].real, X[r, f].imag, p)
 
 
 @cuda.jit
@@ -71,18 +69,10 @@ def power_mel(X, p, basis, lo, hi, out):
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for q in range(start, R * M, stride):
-        r = q // M
-        m = q - r * M
+        r, m = unravel(q, M)
         acc = basis[0, 0] * 0
         for f in range(lo[m], hi[m]):
-            re = X[r, f].real
-            im = X[r, f].imag
-            v = re * re + im * im
-            if p == 1.0:
-                v = math.sqrt(v)
-            elif p != 2.0:
-                v = math.sqrt(v) ** p
-            acc += basis[m, f] * v
+            acc += basis[m, f] * spectral_power(X[r, f].real, X[r, f].imag, p)
         out[r, m] = acc
 
 
@@ -94,16 +84,29 @@ def to_db_peak(S, nvalid, amin, ref_db, peak):
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for q in range(start, n_clips * nt * M, stride):
-        n = q // (nt * M)
-        r = q - n * nt * M
-        t = r // M
-        m = r - t * M
+        n, r = unravel(q, nt * M)
+        t, m = unravel(r, M)
         # every operand in S's float type (amin, ref_db arrive typed): the atomic max
         # needs v to match peak's type, and float32 stays float32 as in librosa
-        v = (amin * 0 + 10) * math.log10(max(amin, S[n, t, m])) - ref_db
+        v = power_db(S[n, t, m], amin, ref_db)
         S[n, t, m] = v
         if t < nvalid[n]:
             cuda.atomic.max(peak, n, v)
+
+
+@cuda.jit
+def to_db(S, squared, amin, ref_db, out):
+    """out[n, i] = ``10 log10(max(amin, x)) - ref_db[n]`` with x = S[n, i], or its
+    square when ``squared`` (amplitudes); S and out (N, P), ``amin`` typed as S."""
+    N, P = out.shape
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for q in range(start, N * P, stride):
+        n, i = unravel(q, P)
+        x = S[n, i]
+        if squared:
+            x = x * x
+        out[n, i] = power_db(x, amin, ref_db[n])
 
 
 @cuda.jit
@@ -115,73 +118,38 @@ def floor_dct(S, nvalid, peak, top_db, use_top, dct_t, out):
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for q in range(start, n_clips * nt * K, stride):
-        n = q // (nt * K)
-        r = q - n * nt * K
-        t = r // K
-        k = r - t * K
+        n, r = unravel(q, nt * K)
+        t, k = unravel(r, K)
         acc = dct_t[0, 0] * 0  # typed zero (out is uninitialised: it may hold NaN)
         if t < nvalid[n]:
             floor = peak[n] - top_db
             for m in range(M):
-                v = S[n, t, m]
-                if use_top and v < floor:
-                    v = floor
-                acc += dct_t[m, k] * v
+                acc += dct_t[m, k] * db_floor(S[n, t, m], floor, use_top)
         out[n, t, k] = acc
-
-
-is_negative = cuda.jit(device=True)(is_negative_py)
 
 
 @cuda.jit
 def spectral_stats(S, freq, nvalid, p, roll_percent, amin, flat_power, tiny, t0, out):
     """Per frame of magnitudes S (n, tb, F) (frames ``t0 + j``): out[n, 0..3, t0 + j]
     = centroid, bandwidth (p), rolloff (roll_percent), flatness (amin, flat_power);
-    0 past the clip's end. One thread per frame, the arithmetic of the CPU
-    ``spectral_stats`` (float64 sums; the rolloff's running sum in S's type, so the
-    crossing bin is librosa's); ``tiny`` is S's smallest normal number."""
+    0 past the clip's end. One thread per frame; ``tiny`` is S's smallest normal
+    number."""
     n_clips, tb, F = S.shape
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for q in range(start, n_clips * tb, stride):
-        n = q // tb
-        j = q - n * tb
+        n, j = unravel(q, tb)
         t = t0 + j
         if t >= nvalid[n]:
             for c in range(4):
                 out[n, c, t] = 0
             continue
-        total = 0.0
-        for f in range(F):
-            total += S[n, j, f]
-        scale = 1.0 / total if total >= tiny else 1.0
-        cen = 0.0
-        for f in range(F):
-            cen += freq[f] * (S[n, j, f] * scale)
-        bw = 0.0
-        for f in range(F):
-            bw += (S[n, j, f] * scale) * abs(freq[f] - cen) ** p
-        acc = S[n, j, 0] - S[n, j, 0]
-        for f in range(F):
-            acc += S[n, j, f]
-        thresh = roll_percent * acc
-        acc = S[n, j, 0] - S[n, j, 0]
-        roll = freq[F - 1]
-        for f in range(F):
-            acc += S[n, j, f]
-            if not (acc < thresh):
-                roll = freq[f]
-                break
-        slog = 0.0
-        sarith = 0.0
-        for f in range(F):
-            v = max(amin, float(S[n, j, f]) ** flat_power)
-            slog += math.log(v)
-            sarith += v
+        cen, bw, roll, flat = frame_descriptors(S, n, j, freq, p, roll_percent, amin,
+                                                flat_power, tiny)
         out[n, 0, t] = cen
-        out[n, 1, t] = bw ** (1.0 / p)
+        out[n, 1, t] = bw
         out[n, 2, t] = roll
-        out[n, 3, t] = math.exp(slog / F) / (sarith / F)
+        out[n, 3, t] = flat
 
 
 @cuda.jit
@@ -194,33 +162,17 @@ def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, do_
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for q in range(start, N * nf, stride):
-        n = q // nf
-        t = q - n * nf
+        n, t = unravel(q, nf)
         L = lengths[n]
         if t >= nvalid[n]:
             zcr_out[n, t] = 0
             rms_out[n, t] = 0
             continue
-        s = t * hop - pad
+        s = frame_start(t, hop, pad)
         if do_z:
-            count = 0
-            prev = False
-            for k in range(frame_length):
-                j = pad_index(s + k, L, 2)  # PAD_EDGE
-                v = y[n, j] if j >= 0 else y[n, 0] * 0
-                neg = is_negative(v, threshold)
-                if k > 0 and neg != prev:
-                    count += 1
-                prev = neg
-            zcr_out[n, t] = count / frame_length
+            zcr_out[n, t] = frame_zcr(y, n, s, L, frame_length, threshold)
         if do_r:
-            acc = 0.0
-            for k in range(frame_length):
-                j = pad_index(s + k, L, rms_mode)
-                if j >= 0:
-                    v = float(y[n, j])
-                    acc += v * v
-            rms_out[n, t] = math.sqrt(acc / frame_length)
+            rms_out[n, t] = frame_rms(y, n, s, L, frame_length, rms_mode)
 
 
 @cuda.jit
@@ -235,20 +187,14 @@ def savgol_rows(data, nvalid, taps, edge, out):
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
     for q in range(start, N * C * nt, stride):
-        n = q // (C * nt)
-        r = q - n * C * nt
-        c = r // nt
-        t = r - c * nt
+        n, r = unravel(q, C * nt)
+        c, t = unravel(r, nt)
         nv = nvalid[n]
         acc = 0.0
         if t < half:
-            for k in range(W):
-                acc += edge[t, k] * data[n, c, k]
+            acc = weighted_sum(edge[t], data, n, c, 0)
         elif t >= nv - half and t < nv:
-            row = W - half + (t - (nv - half))
-            for k in range(W):
-                acc += edge[row, k] * data[n, c, nv - W + k]
+            acc = weighted_sum(edge[W - half + (t - (nv - half))], data, n, c, nv - W)
         elif t < nv:
-            for k in range(W):
-                acc += taps[k] * data[n, c, t - half + k]
+            acc = weighted_sum(taps, data, n, c, t - half)
         out[n, c, t] = acc

@@ -1,0 +1,238 @@
+"""Per-element arithmetic shared by the CPU and the CUDA audio kernels.
+
+Every function here is plain Python on scalars and on single elements or rows of
+the kernels' arrays. ``kernels/audio.py`` compiles them with
+``numba.njit(inline="always")`` and ``kernels/audio_cuda.py`` with
+``numba.cuda.jit(device=True)``, both through :func:`compile_shared`, so padding,
+framing, powers, decibels, descriptor formulas and zero crossings cannot drift
+between the two targets. Nothing here may import numba.
+
+Float type: every function works in the type of its arguments. Where a sum must
+stay in the data's type (the rolloff's running sum, compared bin by bin with
+librosa's float32 cumsum) its zero is derived from the data itself
+(``S[n, j, 0] - S[n, j, 0]``): a Python float literal would make it float64.
+Compiled Numba code types ``float32 * int`` as float64, so expressions such as
+``amin * 0 + 10`` are float64 there (and float32 under the CUDA simulator, which
+follows NumPy's scalar rules); a result stored into a float32 array is rounded
+once, so the two differ by at most an ulp.
+
+Loop structure stays with each target: the CPU kernels arrange their loops for
+SIMD across rows (``power_mel``, ``floor_dct``) and the CUDA kernels give each
+thread one output, so only what one element or one frame computes lives here.
+The CPU decibels of ``mfcc`` are NumPy's SIMD natural log (``_cpu._log_dct``),
+not :func:`power_db`; the CUDA kernels use :func:`power_db`.
+"""
+
+import math
+import types
+
+PAD_CONSTANT = 0  # 0 0 | a b c d | 0 0
+PAD_REFLECT = 1  # c b | a b c d | c b   (np.pad "reflect", repeated for long pads)
+PAD_EDGE = 2  # a a | a b c d | d d
+
+
+# --- index arithmetic -------------------------------------------------------------
+
+
+def unravel(q, inner):
+    """(q // inner, q % inner) for q >= 0: a flat job or thread index split into
+    (outer, inner) without a second division."""
+    o = q // inner
+    return o, q - o * inner
+
+
+def frame_start(t, hop, pad):
+    """Index in the unpadded clip of frame ``t``'s first sample (may be negative:
+    the frame starts in the padding)."""
+    return t * hop - pad
+
+
+def pad_index(i, n, mode):
+    """Sample index in ``[0, n)`` that padded position ``i`` reads; -1 means 0.0."""
+    if i >= 0 and i < n:
+        return i
+    if n == 0 or mode == PAD_CONSTANT:
+        return -1
+    if mode == PAD_EDGE or n == 1:
+        if i < 0:
+            return 0
+        return n - 1
+    period = 2 * (n - 1)
+    m = i % period
+    if m < 0:
+        m += period
+    if m >= n:
+        m = period - m
+    return m
+
+
+def windowed_sample(y, n, i, length, mode, w):
+    """``w`` times the sample at padded position ``i`` of clip ``n`` (its first
+    ``length`` samples, padded by ``mode``); 0 in constant padding."""
+    j = pad_index(i, length, mode)
+    if j < 0:
+        return w * 0
+    return y[n, j] * w
+
+
+# --- spectra and decibels ---------------------------------------------------------
+
+
+def abs2(re, im):
+    """``|X|**2`` from the real and imaginary parts, in their type."""
+    return re * re + im * im
+
+
+def power_from_abs2(a2, p):
+    """``|X|**p`` from ``a2 = |X|**2``: a2 itself for p = 2, one square root for
+    p = 1, else ``sqrt(a2) ** p``."""
+    if p == 1.0:
+        return math.sqrt(a2)
+    if p != 2.0:
+        return math.sqrt(a2) ** p
+    return a2
+
+
+def spectral_power(re, im, p):
+    """``|X|**p`` of one spectrum bin from its real and imaginary parts."""
+    return power_from_abs2(abs2(re, im), p)
+
+
+def power_db(x, amin, ref_db):
+    """``10 log10(max(amin, x)) - ref_db`` (pass amin and ref_db typed as the data:
+    the log is then taken in the data's type, float32 for float32 as librosa). A NaN
+    ``x`` stays NaN, as with ``np.maximum`` (Python's ``max(amin, nan)`` would give
+    amin)."""
+    return (amin * 0 + 10) * math.log10(amin if x < amin else x) - ref_db
+
+
+def db_floor(v, floor, use_top):
+    """A decibel value clamped from below at ``floor`` when ``use_top`` (the clip's
+    peak minus top_db); unchanged otherwise."""
+    if use_top and v < floor:
+        return floor
+    return v
+
+
+# --- per-frame features -----------------------------------------------------------
+
+
+def frame_descriptors(S, n, j, freq, p, roll_percent, amin, flat_power, tiny):
+    """(centroid, bandwidth, rolloff, flatness) of frame ``S[n, j, :]`` of a
+    magnitude spectrogram, as librosa's spectral features compute them.
+
+    Sums in float64 except the rolloff's running sum, which stays in S's type and
+    runs in librosa's (cumsum) order so that the crossing bin is librosa's;
+    ``roll_percent`` arrives in S's type too. A frame whose total is below
+    ``tiny`` (S's smallest normal number) is not normalised, as librosa's
+    ``util.normalize`` leaves it.
+    """
+    F = S.shape[2]
+    total = 0.0
+    for f in range(F):
+        total += S[n, j, f]
+    scale = 1.0 / total if total >= tiny else 1.0
+    cen = 0.0
+    for f in range(F):
+        cen += freq[f] * (S[n, j, f] * scale)
+    bw = 0.0
+    for f in range(F):
+        bw += (S[n, j, f] * scale) * abs(freq[f] - cen) ** p
+    acc = S[n, j, 0] - S[n, j, 0]
+    for f in range(F):
+        acc += S[n, j, f]
+    thresh = roll_percent * acc
+    acc = S[n, j, 0] - S[n, j, 0]
+    roll = freq[F - 1]
+    for f in range(F):
+        acc += S[n, j, f]
+        if not (acc < thresh):
+            roll = freq[f]
+            break
+    slog = 0.0
+    sarith = 0.0
+    for f in range(F):
+        v = max(amin, float(S[n, j, f]) ** flat_power)
+        slog += math.log(v)
+        sarith += v
+    return cen, bw ** (1.0 / p), roll, math.exp(slog / F) / (sarith / F)
+
+
+def is_negative(v, threshold):
+    """np.signbit after librosa's zero_crossings zeroes ``|v| <= threshold``."""
+    if abs(v) <= threshold:
+        return False
+    return v < 0 or (v == 0 and math.copysign(1.0, v) < 0)
+
+
+def frame_zcr(y, n, start, length, frame_length, threshold):
+    """Zero-crossing rate of the frame of clip ``n`` starting at ``start`` (edge
+    padding, as librosa's ``zero_crossing_rate``)."""
+    count = 0
+    prev = False
+    for k in range(frame_length):
+        j = pad_index(start + k, length, PAD_EDGE)
+        v = y[n, j] if j >= 0 else y[n, 0] * 0
+        neg = is_negative(v, threshold)
+        if k > 0 and neg != prev:
+            count += 1
+        prev = neg
+    return count / frame_length
+
+
+def frame_rms(y, n, start, length, frame_length, mode):
+    """RMS of the frame of clip ``n`` starting at ``start`` (``mode`` padding),
+    summed in float64."""
+    acc = 0.0
+    for k in range(frame_length):
+        j = pad_index(start + k, length, mode)
+        if j >= 0:
+            v = float(y[n, j])
+            acc += v * v
+    return math.sqrt(acc / frame_length)
+
+
+def weighted_sum(w, data, n, c, first):
+    """``sum_k w[k] data[n, c, first + k]`` in float64 (a Savitzky-Golay tap row
+    or one row of its edge fit)."""
+    acc = 0.0
+    for k in range(w.shape[0]):
+        acc += w[k] * data[n, c, first + k]
+    return acc
+
+
+# --- compilation ------------------------------------------------------------------
+
+#: callees before callers: what :func:`compile_shared` compiles, in this order
+SHARED = (
+    "unravel", "frame_start", "pad_index", "windowed_sample", "abs2", "power_from_abs2",
+    "spectral_power", "power_db", "db_floor", "frame_descriptors", "is_negative",
+    "frame_zcr", "frame_rms", "weighted_sum",
+)
+
+
+def compile_shared(jit):
+    """Every function of :data:`SHARED` compiled with the decorator ``jit``.
+
+    Numba compiles a call only to another compiled function, never to a plain
+    Python one, so a function that calls another shared function (``frame_zcr``
+    calls ``pad_index``) is compiled from a copy whose globals hold the compiled
+    callees. The module's own functions stay plain Python.
+
+    Returns
+    -------
+    dict
+        name -> compiled function.
+    """
+    done = {}
+    for name in SHARED:
+        fn = globals()[name]
+        scope = dict(fn.__globals__)
+        scope.update(done)
+        clone = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__,
+                                   fn.__closure__)
+        clone.__qualname__ = fn.__qualname__
+        clone.__module__ = fn.__module__
+        clone.__doc__ = fn.__doc__
+        done[name] = jit(clone)
+    return done

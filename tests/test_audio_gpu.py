@@ -88,3 +88,28 @@ def test_cuda_audio_features_equal_cpu():
     y, lengths = A.pad_batch(clips)
     again = est.transform(cupy.asarray(y), lengths=lengths)
     np.testing.assert_allclose(again.get(), got, rtol=1e-5, atol=1e-4)
+
+
+def test_cuda_db_and_mel_filterbank_equal_cpu(batch):
+    import cupy
+
+    y, lengths = batch
+    S = A.spectrogram(y, **KW, lengths=lengths, backend="cpu")
+    Sd = cupy.asarray(S)
+    for fn, x, xd in [(A.power_to_db, S**2, Sd**2), (A.amplitude_to_db, S, Sd)]:
+        for kw in ({}, dict(ref=np.max), dict(ref=0.5, amin=1e-6, top_db=60.0),
+                   dict(top_db=None)):
+            got = fn(xd, **kw)  # CuPy in: the cuda backend
+            assert isinstance(got, cupy.ndarray) and got.dtype == np.float32
+            # CUDA's log10f and NumPy's may differ in the last bits of float32
+            np.testing.assert_allclose(got.get(), fn(x, **kw, backend="cpu"), rtol=1e-6,
+                                       atol=1e-4, err_msg=f"{fn.__name__} {kw}")
+    D = A.stft(cupy.asarray(y), **KW, lengths=lengths)
+    with pytest.warns(UserWarning, match="phase information will be discarded"):
+        got = A.amplitude_to_db(D, ref=np.max)
+    with pytest.warns(UserWarning, match="phase information will be discarded"):
+        want = A.amplitude_to_db(D.get(), ref=np.max, backend="cpu")
+    np.testing.assert_allclose(got.get(), want, rtol=1e-5, atol=1e-3)
+    M = A.mel_filterbank(sr=SR, n_fft=512, n_mels=64, backend="cuda")
+    assert isinstance(M, cupy.ndarray)
+    np.testing.assert_array_equal(M.get(), A.mel_filterbank(sr=SR, n_fft=512, n_mels=64))

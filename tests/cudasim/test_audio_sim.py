@@ -185,3 +185,74 @@ def test_public_delta_on_cuda_equals_cpu():
     with pytest.raises(ValueError, match="mode='interp' and axis=-1"):
         A.delta(data, mode="nearest", backend="cuda")
 
+
+
+def _median_ref(c):
+    return float(np.median(np.asarray(c)))
+
+
+@pytest.mark.parametrize("fn", ["power_to_db", "amplitude_to_db"])
+@pytest.mark.parametrize("kw", [{}, dict(ref=np.max), dict(ref=0.5, amin=1e-6, top_db=60.0),
+                                dict(top_db=None), dict(ref=_median_ref, top_db=20.0)])
+def test_db_on_device_equals_cpu(batch, fn, kw):
+    y, lengths = batch
+    # a loud clip, an empty one (all zeros) and a quiet one: the floor is per clip
+    S = A.spectrogram(y, **KW, lengths=lengths, backend="cpu")
+    if fn == "power_to_db":
+        S = S**2
+    f = getattr(A, fn)
+    for x in (S, S[0], S.astype(np.float64), S.reshape(3, 1, *S.shape[1:])):
+        want = f(x, **kw, backend="cpu")
+        got = f(x, **kw, backend="cuda")
+        assert got.dtype == want.dtype and got.shape == want.shape
+        # the kernel's log10 and NumPy's may round the last float32 bit differently
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=2e-5)
+    if kw.get("top_db", 80.0) is not None:  # the quiet clip is floored at its own peak
+        got = f(S, **kw, backend="cuda")
+        assert got[2].max() - got[2].min() <= kw.get("top_db", 80.0) + 1e-3
+        assert got[2].max() - got[2].min() > 1.0
+
+
+def test_db_on_device_complex_nan_empty_and_context():
+    import mmfeat
+
+    rng = np.random.default_rng(2)
+    D = (rng.standard_normal((2, 5, 4)) + 1j * rng.standard_normal((2, 5, 4))).astype(
+        np.complex64)
+    for fn in (A.power_to_db, A.amplitude_to_db):
+        with pytest.warns(UserWarning, match="phase information will be discarded"):
+            got = fn(D, backend="cuda")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = fn(D, backend="cpu")
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=2e-5)
+    P = np.abs(D) ** 2
+    P[1, 2, 3] = np.nan  # NaN spreads over its clip through the peak, as in NumPy
+    with mmfeat.use_backend("cuda"):
+        got = A.power_to_db(P)
+    want = A.power_to_db(P, backend="cpu")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-6, atol=2e-5)
+    for shape in ((0, 5, 4), (3, 0)):
+        got = A.power_to_db(np.zeros(shape, np.float32), backend="cuda")
+        assert got.shape == shape and got.dtype == np.float32
+    # integer amplitudes are squared in their own type before the cast, as librosa
+    Si = np.arange(-6, 6, dtype=np.int16).reshape(3, 4)
+    np.testing.assert_array_equal(A.amplitude_to_db(Si, backend="cuda"),
+                                  A.amplitude_to_db(Si, backend="cpu"))
+
+
+def test_mel_filterbank_on_device():
+    import mmfeat
+    from mmfeat.backend import device_xp
+
+    kw = dict(sr=8000, n_fft=32, n_mels=6, fmax=3000.0)
+    want = A.mel_filterbank(**kw)
+    got = A.mel_filterbank(**kw, backend="cuda")
+    assert isinstance(got, type(device_xp().zeros(1)))
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    with mmfeat.use_backend("cuda"):
+        got = A.mel_filterbank(**kw, dtype=np.float64, norm=None)
+    np.testing.assert_array_equal(got, A.mel_filterbank(**kw, dtype=np.float64, norm=None))

@@ -2,13 +2,14 @@
 per shape, and frame blocks keep one shape), Numba CUDA kernels from
 ``mmfeat.kernels.audio_cuda`` for framing/windowing, power -> mel and dB -> DCT.
 
-Implemented: ``stft``, ``spectrogram``, ``melspectrogram``, ``mfcc``, ``delta``
-(Savitzky-Golay per row over its valid frames), the spectral descriptors (one
-thread per frame), ``zero_crossing_rate``/``rms`` (one thread per frame straight
-from the waveform, no frames stored), ``waveform_stats`` (array-module reductions
-over chunks of clips) and :func:`audio_frames`, the one-pass MFCC + descriptors
-that ``AudioFeatures(backend="cuda")`` runs. Clips go in
-chunks (``backend.chunk_size``) and each chunk's frames in blocks
+Implemented: ``stft``, ``spectrogram``, ``melspectrogram``, ``mfcc``,
+``power_to_db``/``amplitude_to_db`` (one dB kernel pass, per-clip floor by a
+reduction), ``delta`` (Savitzky-Golay per row over its valid frames), the spectral
+descriptors (one thread per frame), ``zero_crossing_rate``/``rms`` (one thread per
+frame straight from the waveform, no frames stored), ``waveform_stats``
+(array-module reductions over chunks of clips) and :func:`audio_frames`, the
+one-pass MFCC + descriptors that ``AudioFeatures(backend="cuda")`` runs. Clips go
+in chunks (``backend.chunk_size``) and each chunk's frames in blocks
 (``_config.CUDA_FRAMES_PER_BLOCK`` or what fits in free memory), so a long signal
 never materialises all its frames. Under ``NUMBA_ENABLE_CUDASIM=1`` the arrays are
 NumPy and the kernels run in Numba's simulator.
@@ -24,7 +25,7 @@ from .. import config
 from ..backend import chunk_size, cudasim_enabled, device_xp, free_device_bytes
 from ..kernels import audio_cuda as K
 from . import _config, _filters
-from ._checks import complex_dtype, n_frames
+from ._checks import complex_dtype, float_dtype, n_frames
 from ._cpu import _MODES, _support
 
 
@@ -185,6 +186,36 @@ def _db_dct(S, nvalid, amin, ref_db, top_db, dct):
     _launch(K.floor_dct, out.size, S, nvalid, peak, f(top_db if use_top else 0.0), use_top,
             dct_t, out)
     return out
+
+
+def power_to_db(S, ref_value, amin, top_db, squared=False):
+    """Decibels of ``S`` (..., F, t) on the device, the numbers of the host
+    ``spectral._to_db``: ``10 log10(max(amin, x)) - 10 log10(max(amin, ref))`` with
+    x = S (x = S**2 when ``squared``) in one kernel pass (log10 in S's float type,
+    see ``audio_math.power_db``), then each clip (leading index; the whole array for
+    ``S.ndim <= 2``) floored at its peak minus ``top_db`` by a reduction and an
+    in-place maximum (NaN propagates as in NumPy). ``ref_value``: a number, or per
+    clip a host float64 array (..., 1, 1); its decibels are computed on the host,
+    as the cpu path does."""
+    xp = device_xp()
+    dtype = float_dtype(S.dtype)
+    if squared and S.dtype != dtype:
+        # square in the input's own type before the cast, as the host path and librosa
+        S = xp.square(S)
+        squared = False
+    S = xp.ascontiguousarray(S.astype(dtype, copy=False))
+    N = int(np.prod(S.shape[:-2]))
+    P = int(np.prod(S.shape[-2:]))
+    ref_db = np.asarray(10.0 * np.log10(np.maximum(amin, ref_value))).astype(dtype)
+    ref_db = xp.asarray(np.broadcast_to(ref_db.reshape(-1), (N,)).copy())
+    out = xp.empty((N, P), dtype=dtype)
+    if out.size:
+        f = dtype.type
+        _launch(K.to_db, out.size, S.reshape(N, P), bool(squared), f(amin), ref_db, out)
+        if top_db is not None:
+            peak = out.max(axis=1, keepdims=True)
+            xp.maximum(out, peak - f(top_db), out=out)
+    return out.reshape(S.shape)
 
 
 def _stats_block(S, freq, nvalid, t0, out, p, roll_percent, amin, flat_power):

@@ -11,12 +11,12 @@ from ..backend import BackendUnavailableError, require_cuda, resolve_backend, to
 from ._checks import as_audio, check_lengths, valid_frame_counts
 
 _MODULES = {"numpy": "._reference", "cpu": "._cpu", "cuda": "._cuda"}
-#: the ops the cuda backend implements. ``delta`` is not yet among them: the kernel
-#: (``_cuda.delta``) runs inside ``AudioFeatures`` but the public function converts
-#: its input with NumPy.
-CUDA_OPS = ("stft", "spectrogram", "melspectrogram", "mfcc", "delta", "spectral_centroid",
-            "spectral_bandwidth", "spectral_rolloff", "spectral_flatness",
-            "zero_crossing_rate", "rms", "waveform_stats", "AudioFeatures")
+#: the public names the cuda backend runs (``mel_filterbank`` is built on the host
+#: and copied to the device)
+CUDA_OPS = ("stft", "spectrogram", "mel_filterbank", "melspectrogram", "power_to_db",
+            "amplitude_to_db", "mfcc", "delta", "spectral_centroid", "spectral_bandwidth",
+            "spectral_rolloff", "spectral_flatness", "zero_crossing_rate", "rms",
+            "waveform_stats", "AudioFeatures")
 
 
 def impl(backend: str, op: str | None = None):

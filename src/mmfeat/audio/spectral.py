@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import scipy.signal
 
-from ..backend import resolve_backend, to_backend
+from ..backend import device_xp, get_array_module, resolve_backend, to_backend, to_host
 from . import _filters, _reference
 from ._checks import (
     check_int,
@@ -132,7 +132,7 @@ def _spectrogram(b, nvalid, n_fft, hop, win, window, center, pad_mode, power):
 
 
 def mel_filterbank(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False,
-                   norm="slaney", dtype=np.float32):
+                   norm="slaney", dtype=np.float32, backend=None):
     """Mel filterbank, equal to ``librosa.filters.mel``.
 
     Parameters
@@ -149,10 +149,15 @@ def mel_filterbank(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False,
         "slaney" divides each triangle by its width in Hz (constant energy per
         channel); a number p scales each filter to unit p-norm (inf, -inf, 0 too).
     dtype : float dtype, default float32
+    backend : {"numpy", "cpu", "cuda"}, optional
+        Where the result lives: a NumPy array, or for "cuda" a CuPy array (NumPy
+        under the CUDA simulator). The matrix is small (n_mels x (1 + n_fft // 2))
+        and is always computed on the host, in float64 as librosa, then cast and,
+        for "cuda", copied to the device.
 
     Returns
     -------
-    M : (n_mels, 1 + n_fft // 2) ndarray of ``dtype``
+    M : (n_mels, 1 + n_fft // 2) array of ``dtype``
 
     Warns
     -----
@@ -163,7 +168,10 @@ def mel_filterbank(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False,
     n_fft = check_int(n_fft, "n_fft")
     sr, n_mels, fmin, fmax, htk, norm = check_mel_params(sr, n_fft, n_mels, fmin, fmax, htk,
                                                          norm)
-    return _filters.mel_basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, np.dtype(dtype))
+    be = resolve_backend(backend)
+    impl(be, "mel_filterbank")
+    M = _filters.mel_basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, np.dtype(dtype))
+    return to_backend(M, be)
 
 
 def _basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, dtype):
@@ -244,7 +252,7 @@ def _db_args(ref, amin, top_db):
     return ref, amin, top_db
 
 
-def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0):
+def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0, backend=None):
     """Power spectrogram -> decibels: ``10 log10(max(amin, S) / ref)``, floored at
     each clip's peak minus ``top_db``, as ``librosa.power_to_db``.
 
@@ -256,10 +264,13 @@ def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0):
         A callable (``np.max``) is applied per clip.
     amin : float > 0, default 1e-10
     top_db : float >= 0 or None, default 80.0
+    backend : {"numpy", "cpu", "cuda"}, optional
+        Default: "cuda" for a CuPy ``S``, else "cpu" (see :func:`mmfeat.use_backend`).
+        "numpy" and "cpu" run the same NumPy code.
 
     Returns
     -------
-    (..., F, t) float32 (float64 for float64 input)
+    (..., F, t) float32 (float64 for float64 input); a CuPy array for "cuda".
 
     Notes
     -----
@@ -268,27 +279,53 @@ def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0):
     call does. librosa 0.11 on a batch uses the peak of the whole batch instead,
     so quiet clips in a batch are clamped harder there; for 1-D and 2-D ``S`` the
     two agree exactly.
+
+    On "cuda" the decibels are one Numba CUDA kernel pass and the per-clip floor a
+    CuPy reduction; the numbers are the cpu path's up to the last bit of float32
+    (the GPU's ``log10`` rounds differently from NumPy's: ~1e-5 dB). A callable
+    ``ref`` is evaluated per clip on the device; ``np.max`` is one reduction over
+    the batch.
     """
-    S = np.asarray(S)
-    if np.iscomplexobj(S):
+    S, xp, be = _db_input(S, backend, "power_to_db")
+    if xp.iscomplexobj(S):
         warnings.warn(
             "power_to_db was called on complex input so phase information will be "
             "discarded. To suppress this warning, call power_to_db(np.abs(D)**2) instead.",
             UserWarning, stacklevel=2,
         )
-        S = np.abs(S)
+        S = xp.abs(S)
     ref, amin, top_db = _db_args(ref, amin, top_db)
+    if be == "cuda":
+        return impl("cuda").power_to_db(S, _ref_value(ref, S), amin, top_db)
     return _to_db(S, _ref_value(ref, S), amin, top_db)
 
 
+def _db_input(S, backend, op):
+    """(S on the backend's device, its array module, the backend name)."""
+    be = resolve_backend(backend, S)
+    impl(be, op)
+    S = to_backend(S, be)
+    return S, (device_xp() if be == "cuda" else np), be
+
+
+#: reductions equal to ``x.max()``: a callable ``ref`` among them is taken per clip by
+#: one reduction over the batch instead of one call (and, on a GPU, one sync) per clip
+_MAX_REFS = (np.max, np.amax, np.ndarray.max)
+
+
 def _ref_value(ref, S):
-    """A scalar, or per clip (``S.ndim >= 3``) an array shaped to broadcast."""
+    """A scalar, or per clip (``S.ndim >= 3``) a host float64 array shaped to
+    broadcast; ``S`` may live on the device."""
     if not callable(ref):
         return ref
     if S.ndim < 3:
         return float(ref(S))
-    flat = S.reshape(int(np.prod(S.shape[:-2])), *S.shape[-2:])
-    vals = np.array([float(ref(c)) for c in flat], dtype=np.float64)
+    N = int(np.prod(S.shape[:-2]))
+    if N and (ref in _MAX_REFS or ref is getattr(get_array_module(S), "max", None)):
+        vals = to_host(S.reshape(N, -1).max(axis=1)).astype(np.float64)
+    else:
+        vals = np.array([float(ref(c)) for c in S.reshape(N, *S.shape[-2:])],
+                        dtype=np.float64)
     return vals.reshape(S.shape[:-2] + (1, 1))
 
 
@@ -303,7 +340,7 @@ def _to_db(P, ref_value, amin, top_db):
     return db.astype(dtype, copy=False)
 
 
-def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0):
+def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0, backend=None):
     """Amplitude spectrogram -> decibels: ``power_to_db(|S|**2, ref=ref**2,
     amin=amin**2, top_db=top_db)``, as ``librosa.amplitude_to_db`` (per-clip
     ``top_db`` and callable ``ref`` as in :func:`power_to_db`).
@@ -314,21 +351,25 @@ def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0):
     ref : float or callable, default 1.0
     amin : float > 0, default 1e-5
     top_db : float >= 0 or None, default 80.0
+    backend : {"numpy", "cpu", "cuda"}, optional
+        As :func:`power_to_db`; on "cuda" the square is taken inside the dB kernel.
 
     Returns
     -------
-    (..., F, t) float32 (float64 for float64 input)
+    (..., F, t) float32 (float64 for float64 input); a CuPy array for "cuda".
     """
-    S = np.asarray(S)
-    if np.iscomplexobj(S):
+    S, xp, be = _db_input(S, backend, "amplitude_to_db")
+    if xp.iscomplexobj(S):
         warnings.warn(
             "amplitude_to_db was called on complex input so phase information will be "
             "discarded. To suppress this warning, call amplitude_to_db(np.abs(S)) instead.",
             UserWarning, stacklevel=2,
         )
-    mag = np.abs(S)
+    mag = xp.abs(S)
     ref, amin, top_db = _db_args(ref, amin, top_db)
     rv = _ref_value(ref, mag)
+    if be == "cuda":
+        return impl("cuda").power_to_db(mag, np.square(rv), amin**2, top_db, squared=True)
     return _to_db(np.square(mag), np.square(rv), amin**2, top_db)
 
 

@@ -274,9 +274,11 @@ class VocabularyBuilder:
         n_docs = de.n_unique.shape[0]
         total = de.u_hash.shape[0]
         u_term = np.empty(total, np.int64)
+        # per range slot: its first entry, document and term frequency in the range
+        # (bounded by the chunk's n-grams, as u_count is), and later its term id
         l_first = np.empty(total, np.int64)
-        l_df = np.empty(total, np.int64)
-        l_tf = np.empty(total, np.int64)
+        l_df = np.empty(total, np.int32)
+        l_tf = np.empty(total, np.int32)
         n_local = np.full(n_docs, -1, np.int64)
         bad = np.zeros(n_docs, np.bool_)
         parallel_for(
@@ -300,7 +302,7 @@ class VocabularyBuilder:
             raise HashCollision
         n_new = int(n_local[n_local > 0].sum())
         self._reserve(n_new, int(de.u_len.sum(dtype=np.int64)))
-        l_term = np.empty(total, np.int64)
+        l_term = np.empty(total, np.int32)  # term ids < 2**31, as in DocEntries.packed
         n, _ = K.merge_vocabulary(
             de.ng_off,
             n_local,

@@ -247,6 +247,14 @@ def test_input_containers():
     ]
     for c in containers:
         assert_same_csr(mt.TfidfVectorizer().fit_transform(c), expect)
+    # the reference path (a parameter the kernels do not cover, or backend="numpy")
+    # reads the same containers
+    pattern = r"(?u)\b\w+\b"
+    expect = sk.HashingVectorizer(token_pattern=pattern).fit_transform(docs)
+    for c in containers[:-1]:
+        assert_same_csr(mt.HashingVectorizer(token_pattern=pattern).fit_transform(c), expect)
+        assert_same_csr(mt.TfidfVectorizer(backend="numpy").fit_transform(c),
+                        sk.TfidfVectorizer().fit_transform(docs))
 
 
 def test_fit_on_batches_equals_fit_on_the_whole_corpus():
@@ -359,3 +367,39 @@ def test_a_hash_collision_falls_back_to_the_exact_path(monkeypatch):
     theirs = sk.CountVectorizer()
     assert_same_csr(ours.fit_transform(docs), theirs.fit_transform(docs))
     assert_same_fit(ours, theirs)
+
+
+class _CudfSeriesStandIn:
+    """What mmfeat uses of a ``cudf.Series`` of strings: its documented ``to_arrow()``
+    (cuDF is not installable here; the class claims cuDF's module as a Series does)."""
+
+    __module__ = "cudf.core.series"
+
+    def __init__(self, docs):
+        import pyarrow as pa
+
+        self._arr = pa.array(docs)
+
+    def __len__(self):
+        return len(self._arr)
+
+    def __iter__(self):  # as cuDF: a device Series refuses element-wise iteration
+        raise TypeError("Series object is not iterable")
+
+    def to_arrow(self):
+        return self._arr
+
+
+def test_cudf_string_series_through_arrow():
+    docs = MULTILINGUAL + stdlib_paragraphs()[:40]
+    expect = sk.TfidfVectorizer().fit_transform(docs)
+    assert_same_csr(mt.TfidfVectorizer().fit_transform(_CudfSeriesStandIn(docs)), expect)
+    batches = iter([_CudfSeriesStandIn(docs[:7]), _CudfSeriesStandIn(docs[7:])])
+    ours = mt.TfidfVectorizer().fit(batches)
+    assert_same_fit(ours, sk.TfidfVectorizer().fit(docs))
+    with pytest.raises(TypeError, match=r"raw_documents\[3\] is None"):
+        mt.TfidfVectorizer().fit_transform(_CudfSeriesStandIn(["a b", "c d", "e f", None]))
+    # a parameter the compiled path does not cover takes the reference path
+    pattern = r"(?u)\b\w+\b"
+    assert_same_csr(mt.TfidfVectorizer(token_pattern=pattern).fit_transform(
+        _CudfSeriesStandIn(docs)), sk.TfidfVectorizer(token_pattern=pattern).fit_transform(docs))

@@ -3,7 +3,9 @@
 Accepted: lists/tuples of str (or bytes, decoded with the vectorizer's encoding),
 NumPy str/object arrays, pandas and polars Series, pyarrow string arrays (zero-copy
 for ``large_string``; ``string`` and ``string_view`` are cast, which copies only
-the offsets or the views). The kernels trust what comes out of here.
+the offsets or the views), and cuDF string Series (through their documented
+``to_arrow()``, a copy to the host; the cuda backend copies the buffers back to
+the device). The kernels trust what comes out of here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+#: libraries whose Series are one batch of documents (never an iterable of batches)
+_SERIES_MODULES = ("pandas", "polars", "cudf")
 
 
 class NeedsReference(Exception):
@@ -103,7 +108,7 @@ def to_buffers(docs: Any, encoding: str = "utf-8", decode_error: str = "strict")
     mod = type(docs).__module__.split(".")[0]
     if isinstance(docs, (pa.Array, pa.ChunkedArray)):
         return _from_arrow(docs)
-    if mod == "polars":
+    if mod in ("polars", "cudf"):
         return _from_arrow(docs.to_arrow())
     if mod == "pandas":
         try:
@@ -139,16 +144,27 @@ def to_buffers(docs: Any, encoding: str = "utf-8", decode_error: str = "strict")
     return _from_arrow(arr)
 
 
+def python_documents(docs: Any) -> Any:
+    """The documents as Python objects, for the reference path (which iterates them):
+    Arrow arrays and cuDF Series (whose elements are not str, or which refuse
+    iteration) become lists; anything else is returned as it is."""
+    if isinstance(docs, (pa.Array, pa.ChunkedArray)):
+        return docs.to_pylist()
+    if type(docs).__module__.split(".")[0] == "cudf":
+        return docs.to_arrow().to_pylist()
+    return docs
+
+
 def is_batch_iterable(raw_documents: Any) -> bool:
     """A non-sequence iterable (e.g. a generator) is read as batches of documents
     when its items are themselves collections of documents (never a str)."""
     return isinstance(raw_documents, Iterable) and not isinstance(
         raw_documents, (str, bytes, list, tuple, np.ndarray, pa.Array, pa.ChunkedArray)
-    ) and type(raw_documents).__module__.split(".")[0] not in ("pandas", "polars")
+    ) and type(raw_documents).__module__.split(".")[0] not in _SERIES_MODULES
 
 
 def is_document_batch(item: Any) -> bool:
     return not isinstance(item, (str, bytes, bytearray, np.bytes_, float, int)) and (
         isinstance(item, (list, tuple, np.ndarray, pa.Array, pa.ChunkedArray))
-        or type(item).__module__.split(".")[0] in ("pandas", "polars")
+        or type(item).__module__.split(".")[0] in _SERIES_MODULES
     )

@@ -25,6 +25,7 @@ from ._input import (
     check_not_str,
     is_batch_iterable,
     is_document_batch,
+    python_documents,
     to_buffers,
 )
 
@@ -132,7 +133,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     ``fit_transform(raw_documents)`` returns a ``scipy.sparse.csr_matrix`` of shape
     (n_documents, n_terms) identical to scikit-learn's: same columns, values,
     and the same (unsorted) order of columns within a row. ``raw_documents`` may
-    be a list/tuple of str or bytes, a NumPy array, a pandas or polars Series, a
+    be a list/tuple of str or bytes, a NumPy array, a pandas, polars or cuDF Series, a
     pyarrow string array, or (for ``fit``/``transform``) an iterable of such
     batches, which ``fit`` reads once, computing document frequencies over all
     of them, and ``transform`` stacks into one matrix.
@@ -214,8 +215,8 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
                         "collision); pass a list of documents instead"
                     ) from None
         if batches:
-            docs = (doc for batch in docs for doc in batch)
-        return self._count_reference(docs, fixed)
+            docs = (doc for batch in docs for doc in python_documents(batch))
+        return self._count_reference(python_documents(docs), fixed)
 
     def _count_reference(self, docs, fixed: bool) -> _reference.Counted:
         analyze = self.build_analyzer()
@@ -792,7 +793,7 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
                 parts = None
         if parts is None:
             parts = _reference.hashing_counts(
-                self.build_analyzer(), docs, self.n_features, self.alternate_sign
+                self.build_analyzer(), python_documents(docs), self.n_features, self.alternate_sign
             )
         doc_off, idx, val = parts
         n_docs = doc_off.shape[0] - 1

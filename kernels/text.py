@@ -463,7 +463,7 @@ def _doc_table(tab_all, m):
     return tab
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def _add_term(out, ss, ee, tab, g, nu, u_hash, u_count, u_start, u_len):
     """Count n-gram out[ss:ee] in the doc table; returns (distinct so far, collision)."""
     h = hash64(out, ss, ee)
@@ -731,49 +731,81 @@ def _lookup_one(e, u_hash, u_start, u_len, out, table, term_hash, term_off, term
         u_term[e] = res
 
 
-@numba.njit(**_jit)
-def _sift(keys, vals, lo, root, end):
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and keys[lo + child] < keys[lo + child + 1]:
-            child += 1
-        if keys[lo + root] >= keys[lo + child]:
-            return
-        a = lo + root
-        b = lo + child
-        keys[a], keys[b] = keys[b], keys[a]
-        vals[a], vals[b] = vals[b], vals[a]
-        root = child
+@numba.njit(**_jit_inline)
+def _insertion_sort(keys, vals, lo, hi):
+    for i in range(lo + 1, hi):
+        k = keys[i]
+        v = vals[i]
+        j = i
+        while j > lo and keys[j - 1] > k:
+            keys[j] = keys[j - 1]
+            vals[j] = vals[j - 1]
+            j -= 1
+        keys[j] = k
+        vals[j] = v
+
+
+@numba.njit(**_jit_inline)
+def _swap(keys, vals, a, b):
+    keys[a], keys[b] = keys[b], keys[a]
+    vals[a], vals[b] = vals[b], vals[a]
 
 
 @numba.njit(**_jit)
 def sort_pairs(keys, vals, lo, hi):
-    """Sort keys[lo:hi] ascending in place, vals alongside (heapsort, not stable).
+    """Sort keys[lo:hi] ascending in place, vals alongside (not stable).
 
-    Written out rather than np.argsort, whose compilation alone costs seconds.
+    Quicksort (median-of-three pivot, the smaller side first from an explicit
+    stack, so at most log2(n) ranges are pending) down to runs of 16, then
+    insertion sort. Written out rather than np.argsort, whose compilation alone
+    costs seconds, and which would need a second pass to carry ``vals``.
     """
-    n = hi - lo
-    if n <= 32:
-        for i in range(lo + 1, hi):
-            k = keys[i]
-            v = vals[i]
-            j = i
-            while j > lo and keys[j - 1] > k:
-                keys[j] = keys[j - 1]
-                vals[j] = vals[j - 1]
-                j -= 1
-            keys[j] = k
-            vals[j] = v
+    if hi - lo <= 16:
+        _insertion_sort(keys, vals, lo, hi)
         return
-    for start in range(n // 2 - 1, -1, -1):
-        _sift(keys, vals, lo, start, n)
-    for end in range(n - 1, 0, -1):
-        a = lo + end
-        keys[lo], keys[a] = keys[a], keys[lo]
-        vals[lo], vals[a] = vals[a], vals[lo]
-        _sift(keys, vals, lo, 0, end)
+    stack = np.empty((64, 2), np.int64)
+    top = 0
+    stack[0, 0] = lo
+    stack[0, 1] = hi
+    top = 1
+    while top > 0:
+        top -= 1
+        a = stack[top, 0]
+        b = stack[top, 1]
+        while b - a > 16:
+            m = a + (b - a) // 2
+            z = b - 1
+            if keys[m] < keys[a]:
+                _swap(keys, vals, m, a)
+            if keys[z] < keys[a]:
+                _swap(keys, vals, z, a)
+            if keys[z] < keys[m]:
+                _swap(keys, vals, z, m)
+            pivot = keys[m]  # keys[a] <= pivot <= keys[z]: sentinels for the scans
+            i = a
+            j = z
+            while True:
+                i += 1
+                while keys[i] < pivot:
+                    i += 1
+                j -= 1
+                while keys[j] > pivot:
+                    j -= 1
+                if i >= j:
+                    break
+                _swap(keys, vals, i, j)
+            # [a, j] <= pivot <= [j + 1, b): push the larger side, loop on the smaller
+            if j + 1 - a < b - (j + 1):
+                stack[top, 0] = j + 1
+                stack[top, 1] = b
+                top += 1
+                b = j + 1
+            else:
+                stack[top, 0] = a
+                stack[top, 1] = j + 1
+                top += 1
+                a = j + 1
+        _insertion_sort(keys, vals, a, b)
 
 
 @numba.njit(**_jit_inline)
@@ -892,11 +924,13 @@ def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, in
 # --- HashingVectorizer ----------------------------------------------------------------
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def _add_hashed(out, ss, ee, n_features, alternate_sign, tab, g, nu, h_index, h_value):
     h = murmur3_32(out, ss, ee)
     if h == -2147483648:  # abs() would overflow int32: scikit-learn's special case
         j = (2147483647 - (n_features - 1)) % n_features
+    elif (n_features & (n_features - 1)) == 0:  # the usual 2**k: a mask, not a division
+        j = abs(h) & (n_features - 1)
     else:
         j = abs(h) % n_features
     v = (1 if h >= 0 else -1) if alternate_sign else 1

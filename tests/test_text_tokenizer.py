@@ -154,3 +154,22 @@ def test_term_sort_with_long_shared_prefixes():
     terms += [f"prefix shared by all {i:05d}" for i in range(300)][::-1]
     arr = pa.array(terms, type=pa.large_string())
     assert [terms[i] for i in _cpu.sort_terms(arr)] == sorted(terms)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=300), st.integers(0, 5))
+def test_sort_pairs_sorts_keys_and_carries_values(keys, lo):
+    """The in-row sort of the CSR kernels: keys ascending, each value still beside its
+    key, duplicates included, only inside [lo, hi)."""
+    from mmfeat.kernels import text as K
+
+    k = np.array(keys, np.int64)
+    v = np.arange(k.size, dtype=np.int64) * 7
+    lo = min(lo, k.size)
+    k0, v0 = k.copy(), v.copy()
+    K.sort_pairs(k, v, lo, k.size)
+    assert (k[:lo] == k0[:lo]).all() and (v[:lo] == v0[:lo]).all()
+    np.testing.assert_array_equal(k[lo:], np.sort(k0[lo:]))
+    assert sorted(zip(k[lo:].tolist(), v[lo:].tolist(), strict=True)) == sorted(
+        zip(k0[lo:].tolist(), v0[lo:].tolist(), strict=True))
+    assert (k0[v // 7] == k).all()

@@ -828,7 +828,7 @@ def prefix_keys(d0, d1, buf, off, keys):
         keys[t] = _key_at(buf, off, t, 0)
 
 
-@numba.njit(**_jit)
+@numba.njit(**_pjit)
 def sort_prefix_ties(order, keys, buf, off):
     """Finish a byte-order sort of distinct strings: ``order`` is sorted by the 8-byte
     ``keys``; each run of equal keys is sorted by the next 8 bytes, and so on (MSD

@@ -361,8 +361,10 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             col_of[alpha[mask]] = new_col[mask]
             kept = np.flatnonzero(col_of >= 0)
             pruned.set_result((kept, col_of[kept], max_features is not None))
-        except BaseException as exc:
-            pruned.set_exception(exc)  # ends the background thread too
+        except BaseException:
+            # ends the background thread (with its own CancelledError, so that two
+            # threads never re-raise one exception object)
+            pruned.cancel()
             raise
         return vocabulary, col_of, int(mask.sum())
 
@@ -715,12 +717,12 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
         X : scipy.sparse.csr_matrix, dtype ``dtype`` (float64 or float32)
         """
         self._check_params()
+        self._validate_params()
         self._tfidf = self._new_tfidf()
         if _resolve(self.backend, cuda_ok=True) == "cuda":
             X = CountVectorizer.fit_transform(self, raw_documents)
             self._tfidf.fit(X)
             return self._tfidf.transform(X, copy=False)
-        self._validate_params()
 
         def tfidf(X):
             self._tfidf.fit(X)

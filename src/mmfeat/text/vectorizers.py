@@ -8,9 +8,7 @@ pickling behave as there) and replaces the counting with :mod:`mmfeat.text._cpu`
 
 from __future__ import annotations
 
-import threading
 import warnings
-from concurrent.futures import Future
 from numbers import Integral
 
 import numpy as np
@@ -100,36 +98,6 @@ class _FastPathMixin:
 def _sum_dtype(dtype) -> np.dtype:
     """The dtype scipy's ``X.sum(axis=0)`` has for a matrix of ``dtype``."""
     return np.asarray(sp.csr_matrix((1, 1), dtype=dtype).sum(axis=0)).dtype
-
-
-def _in_background(fn, *args) -> Future:
-    """Run ``fn(*args)`` on a new thread; its result (or exception) in a Future."""
-    fut: Future = Future()
-
-    def run():
-        try:
-            fut.set_result(fn(*args))
-        except BaseException as exc:  # re-raised by fut.result() in the caller
-            fut.set_exception(exc)
-
-    threading.Thread(target=run, name="mmfeat-vocabulary", daemon=True).start()
-    return fut
-
-
-def _vocabulary_dict(terms, pruned: Future) -> dict:
-    """``vocabulary_``: the kept terms in first-occurrence order -> their columns.
-
-    ``terms`` is a list of str or an Arrow string array (its Python strings are
-    made while ``pruned`` -- (kept term ids, their columns, NumPy values?) -- is
-    being computed).
-    """
-    names = terms if isinstance(terms, list) else terms.to_pylist()
-    kept, cols, numpy_values = pruned.result()
-    # scikit-learn's dict keeps first-occurrence order; its values are NumPy
-    # integers when max_features pruned last, Python ints otherwise
-    values = list(cols.astype(np.int64)) if numpy_values else cols.tolist()
-    kept_names = names if kept.shape[0] == len(names) else [names[i] for i in kept.tolist()]
-    return dict(zip(kept_names, values, strict=True))
 
 
 class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
@@ -318,14 +286,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         )
 
     def _learn_vocabulary(self, c: _reference.Counted):
-        """Sort, prune (min_df, max_df, max_features) as scikit-learn; col_of per term id.
-
-        Returns (vocabulary, col_of, n_cols): ``vocabulary`` is a Future of the
-        ``vocabulary_`` dict. Building it (Python strings, a dict insertion per
-        term) holds the GIL and is most of this step's time on a large vocabulary,
-        so it runs on a thread of its own while this thread sorts the terms and the
-        caller assembles the matrix (both in kernels that release the GIL).
-        """
+        """Sort, prune (min_df, max_df, max_features) as scikit-learn; col_of per term id."""
         n_terms = len(c.terms)
         if n_terms == 0:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
@@ -335,37 +296,36 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         low = min_df if isinstance(min_df, Integral) else min_df * n_doc
         if high < low:
             raise ValueError("max_df corresponds to < documents than min_df")
-        pruned: Future = Future()
-        vocabulary = _in_background(_vocabulary_dict, c.terms, pruned)
-        try:
-            if isinstance(c.terms, list):
-                alpha = _reference.alphabetical(c.terms)
-            else:
-                alpha = _cpu.sort_terms(c.terms)
-            dfs = c.df[alpha]
-            mask = (dfs <= high) & (dfs >= low)
-            if max_features is not None and mask.sum() > max_features:
-                # the same expression as scikit-learn on the same array: its (unstable)
-                # argsort then breaks ties exactly as there
-                tfs = (c.df if self.binary else c.tf)[alpha].astype(_sum_dtype(self.dtype))
-                mask_inds = (-tfs[mask]).argsort()[:max_features]
-                new_mask = np.zeros(n_terms, dtype=bool)
-                new_mask[np.where(mask)[0][mask_inds]] = True
-                mask = new_mask
-            if not mask.any():
-                raise ValueError(
-                    "After pruning, no terms remain. Try a lower min_df or a higher max_df."
-                )
-            new_col = np.cumsum(mask) - 1
-            col_of = np.full(n_terms, -1, np.int64)
-            col_of[alpha[mask]] = new_col[mask]
-            kept = np.flatnonzero(col_of >= 0)
-            pruned.set_result((kept, col_of[kept], max_features is not None))
-        except BaseException:
-            # ends the background thread (with its own CancelledError, so that two
-            # threads never re-raise one exception object)
-            pruned.cancel()
-            raise
+        if isinstance(c.terms, list):
+            alpha = _reference.alphabetical(c.terms)
+            names = c.terms
+        else:
+            alpha = _cpu.sort_terms(c.terms)
+            names = c.terms.to_pylist()
+        dfs = c.df[alpha]
+        mask = (dfs <= high) & (dfs >= low)
+        if max_features is not None and mask.sum() > max_features:
+            # the same expression as scikit-learn on the same array: its (unstable)
+            # argsort then breaks ties exactly as there
+            tfs = (c.df if self.binary else c.tf)[alpha].astype(_sum_dtype(self.dtype))
+            mask_inds = (-tfs[mask]).argsort()[:max_features]
+            new_mask = np.zeros(n_terms, dtype=bool)
+            new_mask[np.where(mask)[0][mask_inds]] = True
+            mask = new_mask
+        if not mask.any():
+            raise ValueError(
+                "After pruning, no terms remain. Try a lower min_df or a higher max_df."
+            )
+        new_col = np.cumsum(mask) - 1
+        col_of = np.full(n_terms, -1, np.int64)
+        col_of[alpha[mask]] = new_col[mask]
+        kept = np.flatnonzero(col_of >= 0)
+        cols = col_of[kept]
+        # scikit-learn's dict keeps first-occurrence order; its values are NumPy
+        # integers when max_features pruned last, Python ints otherwise
+        values = list(cols.astype(np.int64)) if max_features is not None else cols.tolist()
+        kept_names = names if kept.shape[0] == n_terms else [names[i] for i in kept.tolist()]
+        vocabulary = dict(zip(kept_names, values, strict=True))
         return vocabulary, col_of, int(mask.sum())
 
     # -- public API -------------------------------------------------------------------
@@ -394,7 +354,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             return _cuda.fit_transform(self, raw_documents)
         return self._fit(raw_documents, keep_entries=True)
 
-    def _fit(self, raw_documents, keep_entries: bool, then=None):
+    def _fit(self, raw_documents, keep_entries: bool):
         check_not_str(raw_documents)
         self._validate_params()
         self._validate_ngram_range()
@@ -413,19 +373,14 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             c = self._count(raw_documents, fixed=True)
             n = len(self.vocabulary_)
             ident = np.arange(n, dtype=np.int64)
-            X = self._matrix(c, ident, ident, n)
-            return X if then is None else then(X)
+            return self._matrix(c, ident, ident, n)
         c = self._count(raw_documents, fixed=False, keep_entries=keep_entries)
         vocabulary, col_of, n_cols = self._learn_vocabulary(c)
+        self.vocabulary_ = vocabulary
         if not keep_entries or c.u_term is None:
-            self.vocabulary_ = vocabulary.result()
             return None
         order_key = np.arange(len(col_of), dtype=np.int64)  # first-occurrence order
-        X = self._matrix(c, col_of, order_key, n_cols)
-        if then is not None:  # more GIL-free work while the vocabulary dict is built
-            X = then(X)
-        self.vocabulary_ = vocabulary.result()
-        return X
+        return self._matrix(c, col_of, order_key, n_cols)
 
     def transform(self, raw_documents):
         """Count matrix of ``raw_documents`` over the fitted (or given) vocabulary.
@@ -717,18 +672,10 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
         X : scipy.sparse.csr_matrix, dtype ``dtype`` (float64 or float32)
         """
         self._check_params()
-        self._validate_params()
         self._tfidf = self._new_tfidf()
-        if _resolve(self.backend, cuda_ok=True) == "cuda":
-            X = CountVectorizer.fit_transform(self, raw_documents)
-            self._tfidf.fit(X)
-            return self._tfidf.transform(X, copy=False)
-
-        def tfidf(X):
-            self._tfidf.fit(X)
-            return self._tfidf.transform(X, copy=False)
-
-        return self._fit(raw_documents, keep_entries=True, then=tfidf)
+        X = CountVectorizer.fit_transform(self, raw_documents)
+        self._tfidf.fit(X)
+        return self._tfidf.transform(X, copy=False)
 
     def transform(self, raw_documents):
         """TF-IDF of ``raw_documents`` with the fitted vocabulary and idf."""

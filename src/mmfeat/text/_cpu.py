@@ -75,6 +75,7 @@ class Analysis:
     def __init__(self, analyzer: str, lowercase: bool, ngram_range, stop_words):
         self.kind = KINDS[analyzer]
         self.lower = bool(lowercase)
+        self.ascii_map = K.ascii_word_map(get_tables().cls, self.lower)
         self.min_n, self.max_n = int(ngram_range[0]), int(ngram_range[1])
         words = sorted(stop_words) if (stop_words and self.kind == K.KIND_WORD) else []
         tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
@@ -144,6 +145,7 @@ def _stage1(tb: TextBuffers, an: Analysis):
         out,
         plen,
         ng,
+        an.ascii_map,
     )
     ng_off = np.zeros(len(tb) + 1, np.int64)
     np.cumsum(ng, out=ng_off[1:])

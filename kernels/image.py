@@ -473,6 +473,19 @@ def _hpass_row(line, w, mode, cval, acc, dst, brow, use_bleed):
         left = line[r - k : r - k + W]
         for j in range(W):
             acc[j] += wk * (np.float64(right[j]) + np.float64(left[j]))
+    if mode == MODE_CONSTANT:
+        # the float32 border of ``line`` holds float32(cval); scipy pads with the
+        # float64 cval: redo the outputs whose taps reach the border with it
+        c = np.float64(cval)
+        for j in range(W):
+            if j >= r and j < W - r:
+                continue
+            a = w0 * np.float64(mid[j])
+            for k in range(r, 0, -1):
+                xr = np.float64(mid[j + k]) if j + k < W else c
+                xl = np.float64(mid[j - k]) if j - k >= 0 else c
+                a += w[r + k] * (xr + xl)
+            acc[j] = a
     if use_bleed:
         for j in range(W):
             dst[j] = np.float32(acc[j]) / brow[j]

@@ -61,3 +61,33 @@ def test_batch_equals_images_one_by_one(photos, kw):
     for k in range(len(x)):
         np.testing.assert_array_equal(out[k], mi.canny(x[k : k + 1], sigma=1.5, backend="cpu",
                                                        **kw)[0])
+
+
+@pytest.mark.parametrize("cval", [0.3, 0.1, 1 / 3, 0.7])
+@pytest.mark.parametrize("width", [1, 3, 5, 9, 40])
+def test_gaussian_passes_pad_with_the_float64_cval_as_scipy(cval, width):
+    """Constant mode pads with cval as a float64 in both 1-D passes, as scipy's
+    correlate1d does, so the smoothed rows stay bit-identical when float32 cannot
+    hold cval (a float32 border was 1 ulp off at the edges)."""
+    import scipy.ndimage as ndi
+
+    rng = np.random.default_rng(width)
+    w = ref.gaussian_weights(1.0)
+    r = (w.shape[0] - 1) // 2
+    img = rng.random((width, width)).astype(np.float32)
+    acc = np.empty(width, np.float64)
+    got = np.empty(width, np.float32)
+    expect_h = ndi.correlate1d(img, w, axis=1, mode="constant", cval=cval)
+    expect_v = ndi.correlate1d(img, w, axis=0, mode="constant", cval=cval)
+    for i in range(width):
+        line = np.empty(width + 2 * r, np.float32)
+        line[r:r + width] = img[i]
+        K._hpass_row(line, w, K.MODE_CONSTANT, cval, acc, got,
+                     np.ones(width, np.float32), False)
+        np.testing.assert_array_equal(got, expect_h[i])
+        K._vpass_row(img, i, width, w, K.MODE_CONSTANT, cval, acc, got)
+        np.testing.assert_array_equal(got, expect_v[i])
+    photo = rng.random((1, 24, 24)).astype(np.float32)
+    np.testing.assert_array_equal(
+        mi.canny(photo, mode="constant", cval=cval, backend="cpu"),
+        mi.canny(photo, mode="constant", cval=cval, backend="numpy"))

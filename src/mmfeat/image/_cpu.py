@@ -190,7 +190,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
     lo, hi = canny_compare_values(low, high, use_quantiles)
     K.canny(
         src, out.view(np.uint8), _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
-        ref.gaussian_weights(sigma), check_mode(mode), np.float32(cval), float(cval),
+        ref.gaussian_weights(sigma), check_mode(mode), float(cval), float(cval),
         mode == "constant", np.full(n, lo), np.full(n, hi), bool(use_quantiles), float(low),
         float(high), numba.get_num_threads(), np.zeros(1, np.int64),
     )

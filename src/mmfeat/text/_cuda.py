@@ -250,16 +250,22 @@ def vstack(blocks):
     return csp.vstack(blocks, format="csr")
 
 
-def hashing_transform(vec, docs):
-    """``HashingVectorizer.transform`` on the device (parameters validated by the caller)."""
-    check_hashing_params(vec)
+def _host_buffers(vec, docs) -> TextBuffers:
+    """The documents' Arrow buffers (host), or the cuda backend's error for text that
+    UTF-8 cannot carry (the reference path it would need runs on the CPU only)."""
     try:
-        tb = vec._buffers(docs)
+        return vec._buffers(docs)
     except NeedsReference:
         raise ValueError(
             "backend='cuda': raw_documents contain text that UTF-8 cannot encode (lone "
             "surrogates); use backend='cpu'"
         ) from None
+
+
+def hashing_transform(vec, docs):
+    """``HashingVectorizer.transform`` on the device (parameters validated by the caller)."""
+    check_hashing_params(vec)
+    tb = _host_buffers(vec, docs)
     n_docs = len(tb)
     if n_docs == 0:
         raise ValueError("Cannot vectorize empty sequence.")
@@ -303,13 +309,7 @@ def count_transform(vec, raw_documents):
     batches, docs = vec._as_batches(raw_documents)
     if batches:
         return vstack([count_transform(vec, b) for b in docs])
-    try:
-        tb = vec._buffers(docs)
-    except NeedsReference:
-        raise ValueError(
-            "backend='cuda': raw_documents contain text that UTF-8 cannot encode (lone "
-            "surrogates); use backend='cpu'"
-        ) from None
+    tb = _host_buffers(vec, docs)
     n_docs = len(tb)
     xp = device_xp()
     table, term_hash, term_off, term_buf = _vocabulary_tables(vec)

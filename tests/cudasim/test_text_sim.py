@@ -286,3 +286,13 @@ def test_decode_encode_lower_twins():
     # per-character lower-casing in context equals str.lower() of the whole text
     got = "".join(chr(c) for row in lowered for c in row if c >= 0)
     assert got == text.lower()
+
+
+def test_lone_surrogates_get_a_clear_error_on_cuda():
+    """UTF-8 cannot carry them, and the reference path they need runs on the CPU."""
+    docs = ["ok words here", "broken \ud800 surrogate text"]
+    fitted = CountVectorizer(backend="cuda", dtype=np.float64).fit(["ok words here"])
+    for call in (lambda: HashingVectorizer(backend="cuda").transform(docs),
+                 lambda: fitted.transform(docs)):
+        with pytest.raises(ValueError, match="lone surrogates.*backend='cpu'"):
+            call()

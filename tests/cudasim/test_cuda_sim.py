@@ -277,3 +277,30 @@ def test_tiny_images(hw):
         assert_canny_close(got, want, max_ties=0)
     for g, w in zip(_all_ops(x, "cuda"), _all_ops(x, "numpy"), strict=True):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("cval", [0.3, 1 / 3])
+def test_canny_gaussian_passes_pad_with_the_float64_cval_as_scipy(cval):
+    """Constant mode pads both Gaussian passes with cval as a float64, as scipy's
+    correlate1d does (a float32 cval put the border pixels 1 ulp off)."""
+    import scipy.ndimage as ndi
+    from mmfeat.kernels import image_cuda as KC
+    from mmfeat.kernels.image_math import MODE_CONSTANT
+
+    from mmfeat.image import _cuda as C
+    from mmfeat.image import _reference as ref
+
+    img = np.random.default_rng(3).random((1, 7, 9)).astype(np.float32)
+    w = ref.gaussian_weights(1.0)
+    got_rows, got_cols = np.empty_like(img), np.empty_like(img)
+    no_bleed = np.empty((0, 0), np.float32)
+    C._launch_pixels(KC.gaussian_rows, (img, got_rows), w, MODE_CONSTANT, C._pad_value(cval))
+    C._launch_pixels(KC.gaussian_cols, (img, got_cols), w, MODE_CONSTANT, C._pad_value(cval),
+                     no_bleed)
+    np.testing.assert_array_equal(got_rows, ndi.correlate1d(img, w, axis=1, mode="constant",
+                                                             cval=cval))
+    np.testing.assert_array_equal(got_cols, ndi.correlate1d(img, w, axis=2, mode="constant",
+                                                             cval=cval))
+    photo = np.random.default_rng(4).random((1, 12, 12)).astype(np.float32)
+    np.testing.assert_array_equal(mi.canny(photo, mode="constant", cval=cval, backend="cuda"),
+                                  mi.canny(photo, mode="constant", cval=cval, backend="numpy"))

@@ -261,6 +261,13 @@ def gradient_histogram(images, orientations):
     return out.astype(np.float32)
 
 
+def _pad_value(cval):
+    """The constant-mode border value of the Gaussian passes: a float64, as scipy's
+    correlate1d receives it (float32(cval) puts border pixels 1 ulp off when float32
+    cannot hold cval, e.g. 0.3)."""
+    return np.float64(cval)
+
+
 def canny(images, sigma, low, high, use_quantiles, mode, cval):
     xp = device_xp()
     H, W = int(images.shape[1]), int(images.shape[2])
@@ -273,7 +280,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
         else np.empty((0, 0), np.float32)
     )
     lo, hi = host.canny_compare_values(low, high, use_quantiles)
-    cv = np.float32(cval)
+    cv = _pad_value(cval)
 
     def run(x):
         n = x.shape[0]

@@ -50,13 +50,20 @@ from mmfeat.backend import BackendUnavailableError, cudasim_enabled, require_cud
 
 #: (op, config overrides) timed beside the defaults: the launch-shape choices
 VARIANTS = (
-    ("sobel", {"TILE_ROWS_PER_THREAD": 1}),
+    # staged 32-bit loads of uint8 pixels (the default) against byte loads, and the
+    # pixels each thread stages per chunk
+    ("rgb_to_gray", {"STAGED_U8_LOADS": False}),
+    ("rgb_to_gray", {"STAGED_PIXELS_PER_THREAD": 4}),
+    ("rgb_to_gray", {"STAGED_PIXELS_PER_THREAD": 16}),
+    ("sobel", {"STAGED_U8_LOADS": False}),
     ("sobel", {"TILE_ROWS_PER_THREAD": 8}),
-    ("sobel", {"TILE_ROWS_PER_THREAD": 4, "TILE_Y": 4}),
-    ("color_histogram_hsv", {"HIST_CONTIGUOUS_RUNS": False}),
+    ("sobel", {"TILE_X": 64, "TILE_Y": 4, "TILE_ROWS_PER_THREAD": 8}),
+    ("sobel", {"TILE_X": 128, "TILE_Y": 2, "TILE_ROWS_PER_THREAD": 8}),
+    ("color_histogram_hsv", {"STAGED_U8_LOADS": False}),
+    ("color_histogram_hsv", {"STAGED_PIXELS_PER_THREAD": 16}),
     ("color_histogram_hsv", {"HIST_BLOCKS_PER_IMAGE": 16}),
     ("color_histogram_hsv", {"HIST_BLOCKS_PER_IMAGE": 256}),
-    ("gradient_histogram", {"TILE_ROWS_PER_THREAD": 1}),
+    ("gradient_histogram", {"STAGED_U8_LOADS": False}),
 )
 
 #: peak memory bandwidth in B/s by device name, when the device does not report

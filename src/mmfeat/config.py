@@ -30,6 +30,15 @@ HIST_CONTIGUOUS_RUNS = False
 #: of up to this many bins is counted there, in as many per-warp copies as fit;
 #: larger ones count straight into global memory
 SHARED_HIST_MAX_BINS = 12288
+#: read uint8 images as 32-bit words staged through shared memory (rgb_to_gray,
+#: sobel, gradient_histogram, color_histogram): a byte per load leaves too few
+#: bytes in flight per thread to reach the memory bandwidth. False: byte loads
+#: (also taken whenever a batch's address or size is not a multiple of 4)
+STAGED_U8_LOADS = True
+#: pixels per thread per staged chunk (a multiple of 4: whole words per thread)
+STAGED_PIXELS_PER_THREAD = 8
+#: cap on blocks of the grid-stride staged kernels (an H100 keeps about 1000 resident)
+STAGED_MAX_BLOCKS = 4096
 #: orientation bins kept in shared memory (float64) by the gradient histogram
 GRAD_HIST_SHARED_BINS = 64
 

@@ -53,6 +53,39 @@ def _launch_pixels(kernel, per_image, *shared):
         kernel[(gx, gy, e - s), (tx, ty)](*args)
 
 
+def _data_ptr(a) -> int:
+    if hasattr(a, "data") and hasattr(a.data, "ptr"):
+        return int(a.data.ptr)  # CuPy
+    return int(a.__array_interface__["data"][0])  # NumPy (simulator)
+
+
+def _word_view(a):
+    """The bytes of C-contiguous ``a`` as a flat uint32 array, or None when its
+    address or size is not a multiple of 4 (or staging is switched off)."""
+    if not config.STAGED_U8_LOADS or a.dtype != np.uint8 or a.nbytes % 4:
+        return None
+    if _data_ptr(a) % 4:
+        return None
+    return a.reshape(-1).view(np.uint32)
+
+
+def _words_or_empty(a):
+    """:func:`_word_view` of ``a``, or an empty uint32 array (the kernels' cue to
+    read bytes)."""
+    words = _word_view(a)
+    return _no_words() if words is None else words
+
+
+def _no_words():
+    (empty,) = _device_tables("no words", lambda: (np.zeros(0, np.uint32),))
+    return empty
+
+
+def _staged_blocks(total, chunk):
+    """Blocks for a grid-stride loop over whole chunks (at least one, for the tail)."""
+    return max(1, min(total // chunk, int(config.STAGED_MAX_BLOCKS)))
+
+
 def _to_dev(x):
     return device_xp().asarray(x)
 
@@ -94,8 +127,15 @@ def rgb_to_gray(images):
     def run(x):
         out = xp.empty(x.shape[:3], dtype=work)
         src = as_kernel_layout(x)
-        _launch_1d(
-            K.rgb_to_gray, out.size, src.reshape(-1, src.shape[3]), out.reshape(-1), coeffs, scale
+        flat = src.reshape(-1, src.shape[3])
+        words = _word_view(src)
+        if words is None:
+            _launch_1d(K.rgb_to_gray, out.size, flat, out.reshape(-1), coeffs, scale)
+            return out
+        threads, pix = int(config.THREADS_PER_BLOCK), int(config.STAGED_PIXELS_PER_THREAD)
+        kernel = K.gray_u8_staged_kernel(threads, pix, int(src.shape[3]))
+        kernel[_staged_blocks(out.size, threads * pix), threads](
+            _arg(words), _arg(flat), _arg(out.reshape(-1)), _arg(coeffs), scale
         )
         return out
 
@@ -158,10 +198,16 @@ def color_histogram(images, bins, space, normalize):
         calc = host._hsv_calc_type(images.dtype)
     scale = scale_for(images.dtype, calc)
     threads = int(config.THREADS_PER_BLOCK)
-    shared = int(config.SHARED_HIST_MAX_BINS)
-    kernel = K.color_histogram_kernel(threads, shared)
-    # per-warp private copies, as many as fit (B > shared: global atomics)
-    copies = max(1, min(max(1, threads // 32), shared // max(B, 1)))
+    shared_max = int(config.SHARED_HIST_MAX_BINS)
+    # per-warp private copies, as many as fit (B > shared_max: global atomics)
+    copies = max(1, min(max(1, threads // 32), shared_max // max(B, 1)))
+    # the shared array holds what this B needs (a power of two, so few variants
+    # compile): a 48 KiB array for 512 bins would halve the resident blocks
+    # (never above shared_max: static shared memory is capped at 48 KiB a block)
+    need = B * copies
+    shared = min(1 << max(5, (need - 1).bit_length()), shared_max) if need <= shared_max else 1
+    pix = int(config.STAGED_PIXELS_PER_THREAD)
+    kernel = K.color_histogram_kernel(threads, shared, pix)
     P = _pixels(images)
     blocks_x = max(1, min(int(config.HIST_BLOCKS_PER_IMAGE), math.ceil(P / threads)))
 
@@ -170,9 +216,12 @@ def color_histogram(images, bins, space, normalize):
         flat = x.reshape(x.shape[0], P, 3)
         for s in range(0, x.shape[0], _MAX_GRID_Z):
             xs, cs = flat[s : s + _MAX_GRID_Z], counts[s : s + _MAX_GRID_Z]
+            # staged word loads need each image to start on a word: P a multiple of 4
+            words = _words_or_empty(xs) if P % 4 == 0 else _no_words()
             kernel[(blocks_x, xs.shape[0]), threads](
-                _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts), _arg(tables),
-                _arg(fvals), scale, calc.type(1.0), copies, bool(config.HIST_CONTIGUOUS_RUNS),
+                _arg(words), _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts),
+                _arg(tables), _arg(fvals), scale, calc.type(1.0), copies,
+                bool(config.HIST_CONTIGUOUS_RUNS),
             )
         return counts
 
@@ -227,11 +276,12 @@ def sobel(images, mode, cval):
         src = as_kernel_layout(x)
         out = xp.empty(x.shape[:3], dtype=work)
         tx, ty, rows, (gx, gy) = _tile_grid(x)
-        kernel = K.sobel_kernel(tx, ty, rows, work)
+        kernel = K.sobel_kernel(tx, ty, rows, work, int(src.shape[3]))
         for s in range(0, x.shape[0], _MAX_GRID_Z):
             ss, os_ = src[s : s + _MAX_GRID_Z], out[s : s + _MAX_GRID_Z]
             kernel[(gx, gy, ss.shape[0]), (tx, ty)](
-                _arg(ss), _arg(os_), _arg(coeffs), scale, code, work.type(cval), norm
+                _arg(_words_or_empty(ss)), _arg(ss), _arg(os_), _arg(coeffs), scale, code,
+                work.type(cval), norm,
             )
         return out
 
@@ -247,10 +297,12 @@ def gradient_histogram(images, orientations):
         src = as_kernel_layout(x)
         sums = xp.zeros((x.shape[0], orientations), dtype=np.float64)
         tx, ty, rows, (gx, gy) = _tile_grid(x)
-        kernel = K.gradient_histogram_kernel(tx, ty, rows, int(config.GRAD_HIST_SHARED_BINS))
+        kernel = K.gradient_histogram_kernel(tx, ty, rows, int(config.GRAD_HIST_SHARED_BINS),
+                                             int(src.shape[3]))
         for s in range(0, x.shape[0], _MAX_GRID_Z):
-            kernel[(gx, gy, min(_MAX_GRID_Z, x.shape[0] - s)), (tx, ty)](
-                _arg(src[s : s + _MAX_GRID_Z]), _arg(sums[s : s + _MAX_GRID_Z]),
+            ss = src[s : s + _MAX_GRID_Z]
+            kernel[(gx, gy, ss.shape[0]), (tx, ty)](
+                _arg(_words_or_empty(ss)), _arg(ss), _arg(sums[s : s + _MAX_GRID_Z]),
                 _arg(coeffs), scale,
             )
         return sums

@@ -65,6 +65,17 @@ def _byte(words, b):
     return (words[b >> 2] >> ((b & 3) * 8)) & 0xFF
 
 
+@cuda.jit(device=True)
+def _gray_of_bytes(words, b, channels, coeffs, scale):
+    """Gray of the uint8 pixel whose first channel is byte ``b`` of ``words``."""
+    if channels == 3:
+        return gray_value(
+            _byte(words, b) * scale, _byte(words, b + 1) * scale, _byte(words, b + 2) * scale,
+            coeffs[0], coeffs[1], coeffs[2],
+        )
+    return _byte(words, b) * scale
+
+
 @functools.cache
 def gray_u8_staged_kernel(threads: int, pix: int, channels: int):
     """rgb_to_gray for uint8 pixels, read as 32-bit words staged in shared memory.
@@ -98,15 +109,7 @@ def gray_u8_staged_kernel(threads: int, pix: int, channels: int):
             cuda.syncthreads()
             for k in range(pix):
                 p = tid + k * threads
-                b = p * channels
-                if channels == 3:
-                    v = gray_value(
-                        _byte(stage, b) * scale, _byte(stage, b + 1) * scale,
-                        _byte(stage, b + 2) * scale, coeffs[0], coeffs[1], coeffs[2],
-                    )
-                else:
-                    v = _byte(stage, b) * scale
-                out[c * chunk + p] = v
+                out[c * chunk + p] = _gray_of_bytes(stage, p * channels, channels, coeffs, scale)
             cuda.syncthreads()  # before the next chunk overwrites the stage
         for p in range(nchunks * chunk + cuda.grid(1), M, cuda.gridsize(1)):
             if channels == 3:
@@ -200,6 +203,17 @@ def _hist_add(sh, counts, n, base, k, c, use_shared):
         cuda.atomic.add(counts, (n, k), c)
 
 
+@cuda.jit(device=True)
+def _count_run(sh, counts, n, base, k, last, cnt, use_shared):
+    """Extend the run of equal bins ``(last, cnt)`` by bin ``k``; a finished run is
+    added at once. Returns the new ``(last, cnt)``."""
+    if k == last:
+        return last, cnt + 1
+    if cnt > 0:
+        _hist_add(sh, counts, n, base, last, cnt, use_shared)
+    return k, 1
+
+
 @functools.cache
 def color_histogram_kernel(threads: int, shared_bins: int, pix: int = 8):
     """Grid (blocks_per_image, N) over ``src`` (N, P, 3); each block counts a strided
@@ -252,13 +266,7 @@ def color_histogram_kernel(threads: int, shared_bins: int, pix: int = 8):
             cnt = 0
             for p in range(p0, min(s1, p0 + run)):
                 k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
-                if k == last:
-                    cnt += 1
-                else:
-                    if cnt > 0:
-                        _hist_add(sh, counts, n, base, last, cnt, use_shared)
-                    last = k
-                    cnt = 1
+                last, cnt = _count_run(sh, counts, n, base, k, last, cnt, use_shared)
             if cnt > 0:
                 _hist_add(sh, counts, n, base, last, cnt, use_shared)
         else:
@@ -281,13 +289,7 @@ def color_histogram_kernel(threads: int, shared_bins: int, pix: int = 8):
                         kb = _joint_bin_of(_byte(stage, q), _byte(stage, q + 1),
                                            _byte(stage, q + 2), kind, nbins, edges, luts,
                                            tables, fvals, scale, one)
-                        if kb == last:
-                            cnt += 1
-                        else:
-                            if cnt > 0:
-                                _hist_add(sh, counts, n, base, last, cnt, use_shared)
-                            last = kb
-                            cnt = 1
+                        last, cnt = _count_run(sh, counts, n, base, kb, last, cnt, use_shared)
                     _hist_add(sh, counts, n, base, last, cnt, use_shared)
                     cuda.syncthreads()  # before the next chunk overwrites the stage
                 first = nchunks * chunk
@@ -377,13 +379,7 @@ def _staged_tile_loader(tx: int, th: int, channels: int, threads: int):
             a = idx // (tx + 2)
             b = idx - a * (tx + 2)
             o = a * row_words * 4 + (((corner + a * W) * channels) & 3) + b * channels
-            if channels == 3:
-                tile[a, b] = gray_value(
-                    _byte(raw, o) * scale, _byte(raw, o + 1) * scale, _byte(raw, o + 2) * scale,
-                    coeffs[0], coeffs[1], coeffs[2],
-                )
-            else:
-                tile[a, b] = _byte(raw, o) * scale
+            tile[a, b] = _gray_of_bytes(raw, o, channels, coeffs, scale)
 
     return load
 

@@ -24,6 +24,10 @@ collision is detected, never merged.
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
 # kernels over a range [d0, d1) of documents, GIL released: mmfeat.text._cpu.parallel_for
@@ -43,8 +47,12 @@ CASE_IGNORABLE = 8
 CASED = 16
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
 _M32 = np.uint64(0xFFFFFFFF)
+_XXH_P1 = np.uint64(0x9E3779B185EBCA87)
+_XXH_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_SPACES = np.uint64(0x2020202020202020)
+_ALL64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 # --- UTF-8 ----------------------------------------------------------------------
@@ -118,12 +126,41 @@ def _final_sigma(buf, b0, b1, i, cls):
 # --- hashing --------------------------------------------------------------------
 
 
+@intrinsic
+def _load_u64(typingctx, arr, i):
+    """The 8 bytes arr[i:i + 8] (uint8 array) as one little-endian uint64: one unaligned
+    load. The caller guarantees i + 8 <= arr.shape[0] (see :func:`_word_at`)."""
+    sig = types.uint64(arr, types.intp)
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+
+    return sig, codegen
+
+
 @numba.njit(**_jit_inline)
-def hash64(buf, s, e):
-    """64-bit FNV-1a of buf[s:e] with a final avalanche (murmur3's fmix64)."""
-    h = _FNV_OFFSET
-    for k in range(s, e):
-        h = (h ^ np.uint64(buf[k])) * _FNV_PRIME
+def _word_at(buf, i, n):
+    """The min(n, 8) bytes at buf[i] as a little-endian uint64, zero-padded (n >= 1).
+
+    One unaligned load where 8 bytes are readable, byte by byte at the buffer's end.
+    Text is processed a word (8 bytes) at a time: a token is usually one word, so
+    the loops over its bytes run once instead of once per byte, and branches that
+    ended a byte loop at a data-dependent count (one misprediction per token, each
+    ~15 cycles) disappear.
+    """
+    if i + 8 <= buf.shape[0]:
+        # keep the low min(n, 8) bytes; a shift, not a branch on n (token lengths vary)
+        return _load_u64(buf, i) & (_ALL64 >> np.uint64(64 - 8 * min(n, 8)))
+    w = np.uint64(0)
+    for q in range(min(n, buf.shape[0] - i)):
+        w |= np.uint64(buf[i + q]) << np.uint64(8 * q)
+    return w
+
+
+@numba.njit(**_jit_inline)
+def _fmix64(h):
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(33)
@@ -133,42 +170,63 @@ def hash64(buf, s, e):
 
 
 @numba.njit(**_jit_inline)
+def hash64(buf, s, e):
+    """64-bit hash of buf[s:e], 8 bytes per step (xxHash64's round on little-endian
+    words, the last one zero-padded, the length in the seed), then murmur3's fmix64.
+
+    Only this module's tables use it, so it need not match any other library; a
+    64-bit collision is caught by the byte checks wherever it could merge terms.
+    """
+    h = _FNV_OFFSET ^ (np.uint64(e - s) * _XXH_P1)
+    p = s
+    while p < e:
+        w = _word_at(buf, p, e - p)
+        h += w * _XXH_P2
+        h = (h << np.uint64(31)) | (h >> np.uint64(33))
+        h *= _XXH_P1
+        p += 8
+    return _fmix64(h)
+
+
+@numba.njit(**_jit_inline)
 def _rotl32(x, r):
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
+def _murmur_k(k):
+    k = (k * np.uint64(0xCC9E2D51)) & _M32
+    k = _rotl32(k, 15)
+    return (k * np.uint64(0x1B873593)) & _M32
+
+
+@numba.njit(**_jit_inline)
+def _murmur_block(h, k):
+    h ^= _murmur_k(k)
+    h = _rotl32(h, 13)
+    return (h * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
+
+
+@numba.njit(**_jit_inline)
 def murmur3_32(buf, s, e):
-    """MurmurHash3_x86_32 (seed 0) of buf[s:e] as a signed int32 (scikit-learn's)."""
-    c1 = np.uint64(0xCC9E2D51)
-    c2 = np.uint64(0x1B873593)
+    """MurmurHash3_x86_32 (seed 0) of buf[s:e] as a signed int32 (scikit-learn's).
+
+    Its 4-byte blocks are read two per 8-byte word; the tail's mixing value is
+    the little-endian number of the 1-3 remaining bytes, i.e. the zero-padded word.
+    """
     h = np.uint64(0)
-    n = e - s
-    nblocks = n // 4
-    for b in range(nblocks):
-        p = s + 4 * b
-        k = (np.uint64(buf[p]) | (np.uint64(buf[p + 1]) << np.uint64(8))
-             | (np.uint64(buf[p + 2]) << np.uint64(16)) | (np.uint64(buf[p + 3]) << np.uint64(24)))
-        k = (k * c1) & _M32
-        k = _rotl32(k, 15)
-        k = (k * c2) & _M32
-        h ^= k
-        h = _rotl32(h, 13)
-        h = (h * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
-    t = s + 4 * nblocks
-    rem = n & 3
-    k = np.uint64(0)
-    if rem == 3:
-        k ^= np.uint64(buf[t + 2]) << np.uint64(16)
-    if rem >= 2:
-        k ^= np.uint64(buf[t + 1]) << np.uint64(8)
-    if rem >= 1:
-        k ^= np.uint64(buf[t])
-        k = (k * c1) & _M32
-        k = _rotl32(k, 15)
-        k = (k * c2) & _M32
-        h ^= k
-    h ^= np.uint64(n)
+    p = s
+    while p + 8 <= e:
+        w = _word_at(buf, p, 8)
+        h = _murmur_block(h, w & _M32)
+        h = _murmur_block(h, w >> np.uint64(32))
+        p += 8
+    if p + 4 <= e:
+        h = _murmur_block(h, _word_at(buf, p, 4))
+        p += 4
+    if p < e:
+        h ^= _murmur_k(_word_at(buf, p, e - p))
+    h ^= np.uint64(e - s)
     h ^= h >> np.uint64(16)
     h = (h * np.uint64(0x85EBCA6B)) & _M32
     h ^= h >> np.uint64(13)
@@ -184,10 +242,29 @@ def murmur3_32(buf, s, e):
 def _same_bytes(a, s1, n1, b, s2, n2):
     if n1 != n2:
         return False
-    for k in range(n1):
-        if a[s1 + k] != b[s2 + k]:
+    k = 0
+    while k < n1:  # not range(0, n1, 8): Numba's stepped range costs ~12 ns per loop
+        if _word_at(a, s1 + k, n1 - k) != _word_at(b, s2 + k, n1 - k):
             return False
+        k += 8
     return True
+
+
+@numba.njit(**_jit_inline)
+def _same_given_hash(a, s1, n1, b, s2, n2):
+    """Are a[s1:s1+n1] and b[s2:s2+n2], whose :func:`hash64` values are equal, the same bytes?
+
+    Up to 8 bytes nothing needs reading: for one length, hash64 of such a span is
+    a bijection of its one (zero-padded) word (an odd multiply, an add, a rotation
+    and fmix64 are each invertible), so equal hashes and lengths prove equal bytes.
+    Longer spans are compared. Most n-grams are one word, and re-reading the first
+    occurrence's bytes at each repeat cost about a third of ``doc_terms``.
+    """
+    if n1 != n2:
+        return False
+    if n1 <= 8:
+        return True
+    return _same_bytes(a, s1, n1, b, s2, n2)
 
 
 @numba.njit(**_jit)
@@ -198,7 +275,8 @@ def _is_stop(out, s, e, stop_h, stop_buf, stop_off):
     h = hash64(out, s, e)
     k = np.searchsorted(stop_h, h)
     while k < stop_h.shape[0] and stop_h[k] == h:
-        if _same_bytes(out, s, e - s, stop_buf, stop_off[k], stop_off[k + 1] - stop_off[k]):
+        if _same_given_hash(out, s, e - s, stop_buf, stop_off[k],
+                            stop_off[k + 1] - stop_off[k]):
             return True
         k += 1
     return False
@@ -207,7 +285,7 @@ def _is_stop(out, s, e, stop_h, stop_buf, stop_off):
 # --- stage 1: preprocessing -------------------------------------------------------
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit_inline)
 def _lower_at(buf, i, b0, b1, cls, low, low_ext, lower):
     """Code points of the (lower-cased) non-ASCII character at buf[i]: (n, c0, c1, c2, bytes)."""
     cp, nb = _decode(buf, i)
@@ -241,54 +319,55 @@ def ascii_word_map(cls, lower):
 
 @numba.njit(**_jit_inline)
 def _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off):
-    """End of a run of word characters at out[o]: keep it (plus a space) or drop it."""
+    """End of a run of word characters at out[o]: keep it (plus a space) or drop it.
+    Returns (the next write position, 1 if kept else 0)."""
     if run_len >= 2 and not (has_stop and _is_stop(out, run_start, o, stop_h, stop_buf,
                                                    stop_off)):
         out[o] = 32
-        return o + 1
-    return run_start
+        return o + 1, 1
+    return run_start, 0
 
 
 @numba.njit(**_jit)
 def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, stop_off, out, o0,
                      ascii_map):
-    """``_preprocess_one`` for the word analyzer, with runs of ASCII bytes in tight loops.
+    """Processed text of doc [b0, b1) for the word analyzer: the kept tokens each
+    followed by one space, written at out[o0:]. Returns (its byte length, tokens).
 
     Documents are mostly ASCII: ``ascii_map`` (256 bytes) maps an ASCII word
     byte to itself lower-cased (``str.lower`` maps exactly A-Z there), any other
-    ASCII byte to 0 and every byte >= 0x80 to 0xFF, so a run of ASCII word bytes
-    is copied with one table load and one compare per byte; the rest takes the
-    general decode / lower-case / class path.
+    ASCII byte to 0 and every byte >= 0x80 to 0xFF. An ASCII byte is handled
+    without a data-dependent branch: it is always written (a non-word byte as the
+    space that ends a token) and the write position moves by arithmetic: +1 after
+    a word byte or after the space of a kept token, back to the token's start when
+    a one-character run is dropped. A branch on "does a token end here" would
+    mispredict about once per token. The rest takes the general decode /
+    lower-case / class path.
     """
     o = o0
     run_start = o0
     run_len = 0  # code points in the current run of word characters (only >= 2 matters)
+    ntok = 0
     has_stop = stop_h.shape[0] > 0
     i = b0
     while i < b1:
         x = ascii_map[buf[i]]
         if x != 0xFF:
-            if x != 0:  # a run of ASCII word bytes
-                if run_len == 0:
-                    run_start = o
-                j = i
-                while True:
-                    out[o] = x
-                    o += 1
-                    j += 1
-                    if j >= b1:
-                        break
-                    x = ascii_map[buf[j]]
-                    if x == 0 or x == 0xFF:
-                        break
-                run_len += j - i
-                i = j
-            else:
-                if run_len > 0:
-                    o = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf,
-                                    stop_off)
-                    run_len = 0
-                i += 1
+            word = x != 0
+            close = (not word) and run_len >= 2  # a token ends here and is kept...
+            drop = (not word) and run_len == 1  # ...or a one-character run ends here
+            if has_stop:  # constant per call: predicted
+                if close and _is_stop(out, run_start, o, stop_h, stop_buf, stop_off):
+                    close = False
+                    drop = True
+            # selects, not arithmetic: o, run_start and run_len carry from byte to
+            # byte, and a multiply in that chain costs more than the branch it replaces
+            out[o] = x if word else np.uint8(32)
+            run_start = o if (word and run_len == 0) else run_start
+            o = o + 1 if (word or close) else (run_start if drop else o)
+            ntok += np.int64(close)
+            run_len = run_len + 1 if word else 0
+            i += 1
             continue
         ne, c0, c1, c2, nb = _lower_at(buf, i, b0, b1, cls, low, low_ext, lower)
         i += nb
@@ -300,24 +379,24 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, st
                 o += _encode(c, out, o)
                 run_len += 1
             elif run_len > 0:
-                o = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off)
+                o, kept = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf,
+                                      stop_off)
+                ntok += kept
                 run_len = 0
     if run_len > 0:
-        o = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off)
-    return o - o0
+        o, kept = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off)
+        ntok += kept
+    return o - o0, ntok
 
 
 @numba.njit(**_jit)
-def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop_off,
-                    out, o0, ascii_map):
-    """Processed text of doc [b0, b1) written at out[o0:]; returns its byte length.
+def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, out, o0):
+    """Processed text of doc [b0, b1) for the char analyzers, written at out[o0:];
+    returns its byte length (the word analyzer: :func:`_preprocess_word`).
 
-    word: the kept tokens each followed by one space; char: white-space runs
-    collapsed to one space; char_wb: the ``str.split()`` words as ``" w1 w2 ... "``.
+    char: white-space runs collapsed to one space; char_wb: the ``str.split()``
+    words as ``" w1 w2 ... "``.
     """
-    if kind == KIND_WORD:
-        return _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf,
-                                stop_off, out, o0, ascii_map)
     o = o0
     space_run = 0  # char: consecutive re-\s characters seen (collapsed at >= 2)
     space_at = o0
@@ -382,16 +461,29 @@ def _count_units(out, s, e, kind):
     return n
 
 
+@numba.njit(**_jit_inline)
+def _space_bits(w):
+    """Bit 8k+7 set exactly where byte k of w is a space (0x20); exact, no carries."""
+    x = w ^ _SPACES
+    return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
+
+
 @numba.njit(**_jit)
 def _unit_bounds(out, s, e, kind, starts):
     """starts[u] = byte offset of unit u, starts[n] = end (word: end of last token + 1)."""
     n = 0
     if kind == KIND_WORD:
+        # the processed text is word bytes and single spaces (no other byte is 0x20):
+        # find the spaces 8 bytes at a time
         starts[0] = s
-        for k in range(s, e):
-            if out[k] == 32:
+        p = s
+        while p < e:
+            y = _space_bits(_word_at(out, p, e - p))
+            while y != 0:
                 n += 1
-                starts[n] = k + 1
+                starts[n] = p + np.int64(trailing_zeros(y) >> np.uint64(3)) + 1
+                y &= y - np.uint64(1)
+            p += 8
     else:
         for k in range(s, e):
             if (out[k] & 0xC0) != 0x80:
@@ -444,10 +536,15 @@ def preprocess(d0, d1, buf, offs, cls, low, low_ext, kind, lower, stop_h, stop_b
     """
     for d in range(d0, d1):
         o0 = out_start[d]
-        n = _preprocess_one(buf, offs[d], offs[d + 1], cls, low, low_ext, kind, lower,
-                            stop_h, stop_buf, stop_off, out, o0, ascii_map)
+        if kind == KIND_WORD:
+            n, ntok = _preprocess_word(buf, offs[d], offs[d + 1], cls, low, low_ext, lower,
+                                       stop_h, stop_buf, stop_off, out, o0, ascii_map)
+            ngrams[d] = _n_windows(ntok, min_n, max_n)
+        else:
+            n = _preprocess_one(buf, offs[d], offs[d + 1], cls, low, low_ext, kind, lower, out,
+                                o0)
+            ngrams[d] = _count_ngrams(out, o0, o0 + n, kind, min_n, max_n)
         plen[d] = n
-        ngrams[d] = _count_ngrams(out, o0, o0 + n, kind, min_n, max_n)
 
 
 # --- stage 2: n-grams of one document -----------------------------------------------
@@ -456,7 +553,8 @@ def preprocess(d0, d1, buf, offs, cls, low, low_ext, kind, lower, stop_h, stop_b
 @numba.njit(**_jit)
 def _range_scratch(d0, d1, ng_off, plen):
     """Work arrays for a range of documents, allocated once rather than per document:
-    a hash table big enough for the largest document, and its unit offsets."""
+    a hash table big enough for the largest document, its unit offsets and the
+    start / end of each of its n-grams."""
     m = 0
     n = 0
     for d in range(d0, d1):
@@ -465,7 +563,8 @@ def _range_scratch(d0, d1, ng_off, plen):
     size = 16
     while size < 2 * m:
         size *= 2
-    return np.empty(size, np.int32), np.empty(n + 2, np.int64)
+    return (np.empty(size, np.int32), np.empty(n + 2, np.int64), np.empty(m, np.int64),
+            np.empty(m, np.int64))
 
 
 @numba.njit(**_jit_inline)
@@ -479,26 +578,47 @@ def _doc_table(tab_all, m):
     return tab
 
 
-@numba.njit(**_jit_inline)
-def _add_term(out, ss, ee, tab, g, nu, u_hash, u_count, u_start, u_len):
-    """Count n-gram out[ss:ee] in the doc table; returns (distinct so far, collision)."""
-    h = hash64(out, ss, ee)
-    mask = tab.shape[0] - 1
-    slot = np.int64(h & np.uint64(mask))
-    while True:
-        k = tab[slot]
-        if k == 0:
-            tab[slot] = nu + 1
-            u_hash[g + nu] = h
-            u_count[g + nu] = 1
-            u_start[g + nu] = ss
-            u_len[g + nu] = ee - ss
-            return nu + 1, False
-        r = g + k - 1
-        if u_hash[r] == h:
-            u_count[r] += 1
-            return nu, not _same_bytes(out, ss, ee - ss, out, u_start[r], u_len[r])
-        slot = (slot + 1) & mask
+@numba.njit(**_jit)
+def _doc_spans(out, s, e, kind, min_n, max_n, starts, span_s, span_e):
+    """The n-grams of the processed text out[s:e] as byte spans [span_s, span_e), in
+    scikit-learn's order (by n, then position); returns their number.
+
+    Listing them first keeps the per-n-gram work (hash, table) in one flat loop
+    inside each kernel: a helper called per n-gram with array arguments costs
+    Numba an atomic reference-count increment and decrement per array and call
+    wherever its control flow defeats Numba's reference-count pruning (that
+    doubled ``doc_terms``' time).
+    """
+    k = 0
+    if kind != KIND_CHAR_WB:
+        nunits = _unit_bounds(out, s, e, kind, starts)
+        trim = 1 if kind == KIND_WORD else 0  # a token ends before its space
+        for n in range(min_n, max_n + 1):
+            for i in range(nunits - n + 1):
+                span_s[k] = starts[i]
+                span_e[k] = starts[i + n] - trim
+                k += 1
+        return k
+    # char_wb: per padded word " w " of L code points, its windows for n < L and
+    # the whole padded word once, for the first n >= L
+    nunits = _unit_bounds(out, s, e, KIND_CHAR, starts)
+    w0 = 0
+    for u in range(1, nunits):
+        if out[starts[u]] != 32:
+            continue
+        L = u - w0 + 1
+        for n in range(min_n, max_n + 1):
+            if n >= L:
+                span_s[k] = starts[w0]
+                span_e[k] = starts[u + 1]
+                k += 1
+                break
+            for i in range(w0, u - n + 2):
+                span_s[k] = starts[i]
+                span_e[k] = starts[i + n]
+                k += 1
+        w0 = u
+    return k
 
 
 @numba.njit(**_pjit)
@@ -511,45 +631,42 @@ def doc_terms(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off,
     its first occurrence in ``out``); ``collision[d]`` flags two different
     n-grams of d with one hash.
     """
-    tab_all, starts = _range_scratch(d0, d1, ng_off, plen)
+    tab_all, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
     for d in range(d0, d1):
         m = ng_off[d + 1] - ng_off[d]
         n_unique[d] = 0
         collision[d] = False
         if m == 0:
             continue
-        s = out_start[d]
-        e = s + plen[d]
         tab = _doc_table(tab_all, m)
+        mask = tab.shape[0] - 1
         g = ng_off[d]
         nu = 0
         bad = False
-        if kind != KIND_CHAR_WB:
-            nunits = _unit_bounds(out, s, e, kind, starts)
-            trim = 1 if kind == KIND_WORD else 0  # a token ends before its space
-            for n in range(min_n, max_n + 1):
-                for i in range(nunits - n + 1):
-                    nu, c = _add_term(out, starts[i], starts[i + n] - trim, tab, g, nu,
-                                      u_hash, u_count, u_start, u_len)
-                    bad |= c
-        else:
-            nunits = _unit_bounds(out, s, e, KIND_CHAR, starts)
-            w0 = 0
-            for u in range(1, nunits):
-                if out[starts[u]] != 32:
-                    continue
-                L = u - w0 + 1
-                for n in range(min_n, max_n + 1):
-                    if n >= L:
-                        nu, c = _add_term(out, starts[w0], starts[u + 1], tab, g, nu,
-                                          u_hash, u_count, u_start, u_len)
-                        bad |= c
-                        break
-                    for i in range(w0, u - n + 2):
-                        nu, c = _add_term(out, starts[i], starts[i + n], tab, g, nu,
-                                          u_hash, u_count, u_start, u_len)
-                        bad |= c
-                w0 = u
+        s = out_start[d]
+        for q in range(_doc_spans(out, s, s + plen[d], kind, min_n, max_n, starts, span_s,
+                                  span_e)):
+            ss = span_s[q]
+            ee = span_e[q]
+            h = hash64(out, ss, ee)
+            slot = np.int64(h & np.uint64(mask))
+            while True:
+                k = tab[slot]
+                if k == 0:  # a new n-gram of d
+                    tab[slot] = nu + 1
+                    u_hash[g + nu] = h
+                    u_count[g + nu] = 1
+                    u_start[g + nu] = ss
+                    u_len[g + nu] = ee - ss
+                    nu += 1
+                    break
+                r = g + k - 1
+                if u_hash[r] == h:
+                    u_count[r] += 1
+                    if not _same_given_hash(out, ss, ee - ss, out, u_start[r], u_len[r]):
+                        bad = True
+                    break
+                slot = (slot + 1) & mask
         n_unique[d] = nu
         collision[d] = bad
 
@@ -605,7 +722,8 @@ def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, 
                     break
                 f = l_first[base + j]
                 if u_hash[f] == h:
-                    if not _same_bytes(out, u_start[e], u_len[e], out, u_start[f], u_len[f]):
+                    if not _same_given_hash(out, u_start[e], u_len[e], out, u_start[f],
+                                            u_len[f]):
                         bad = True
                     break
                 slot = (slot + 1) & mask
@@ -680,8 +798,8 @@ def remap_terms(d0, d1, ng_off, n_unique, n_local, l_first, l_term, u_start, u_l
             for j in range(base, base + n_local[d]):
                 e = l_first[j]
                 t = l_term[j]
-                if not _same_bytes(out, u_start[e], u_len[e], term_buf, term_off[t],
-                                   term_off[t + 1] - term_off[t]):
+                if not _same_given_hash(out, u_start[e], u_len[e], term_buf, term_off[t],
+                                        term_off[t + 1] - term_off[t]):
                     bad[d] = True
         for e in range(ng_off[d], ng_off[d] + n_unique[d]):
             u_local[e] = l_term[u_local[e]]
@@ -723,28 +841,21 @@ def lookup_terms(d0, d1, ng_off, n_unique, u_hash, u_start, u_len, out, table, t
     mask = table.shape[0] - 1
     for d in range(d0, d1):
         for e in range(ng_off[d], ng_off[d] + n_unique[d]):
-            _lookup_one(e, u_hash, u_start, u_len, out, table, term_hash, term_off, term_buf,
-                        u_term, mask)
-
-
-@numba.njit(**_jit)
-def _lookup_one(e, u_hash, u_start, u_len, out, table, term_hash, term_off, term_buf, u_term,
-                mask):
-    if True:
-        h = u_hash[e]
-        slot = np.int64(h & np.uint64(mask))
-        res = -1
-        while True:
-            t = table[slot] - 1
-            if t < 0:
-                break
-            if term_hash[t] == h:
-                if _same_bytes(out, u_start[e], u_len[e], term_buf, term_off[t],
-                               term_off[t + 1] - term_off[t]):
-                    res = t
-                break
-            slot = (slot + 1) & mask
-        u_term[e] = res
+            # inline, not a helper per entry: see _doc_spans on reference counts
+            h = u_hash[e]
+            slot = np.int64(h & np.uint64(mask))
+            res = -1
+            while True:
+                t = table[slot] - 1
+                if t < 0:
+                    break
+                if term_hash[t] == h:
+                    if _same_given_hash(out, u_start[e], u_len[e], term_buf, term_off[t],
+                                        term_off[t + 1] - term_off[t]):
+                        res = t
+                    break
+                slot = (slot + 1) & mask
+            u_term[e] = res
 
 
 @numba.njit(**_jit_inline)
@@ -940,31 +1051,6 @@ def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, in
 # --- HashingVectorizer ----------------------------------------------------------------
 
 
-@numba.njit(**_jit_inline)
-def _add_hashed(out, ss, ee, n_features, alternate_sign, tab, g, nu, h_index, h_value):
-    h = murmur3_32(out, ss, ee)
-    if h == -2147483648:  # abs() would overflow int32: scikit-learn's special case
-        j = (2147483647 - (n_features - 1)) % n_features
-    elif (n_features & (n_features - 1)) == 0:  # the usual 2**k: a mask, not a division
-        j = abs(h) & (n_features - 1)
-    else:
-        j = abs(h) % n_features
-    v = (1 if h >= 0 else -1) if alternate_sign else 1
-    mask = tab.shape[0] - 1
-    slot = (j * 0x9E3779B1) & mask
-    while True:
-        k = tab[slot]
-        if k == 0:
-            tab[slot] = nu + 1
-            h_index[g + nu] = j
-            h_value[g + nu] = v
-            return nu + 1
-        if h_index[g + k - 1] == j:
-            h_value[g + k - 1] += v
-            return nu
-        slot = (slot + 1) & mask
-
-
 @numba.njit(**_pjit)
 def hashed_counts(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off, n_features,
                   alternate_sign, h_index, h_value, n_unique):
@@ -972,40 +1058,41 @@ def hashed_counts(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off, n_fe
 
     Entries that cancel to 0 stay as explicit zeros, as in scipy's sum_duplicates.
     """
-    tab_all, starts = _range_scratch(d0, d1, ng_off, plen)
+    tab_all, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
+    pow2 = (n_features & (n_features - 1)) == 0  # the usual 2**k: a mask, not a division
     for d in range(d0, d1):
         m = ng_off[d + 1] - ng_off[d]
         n_unique[d] = 0
         if m == 0:
             continue
-        s = out_start[d]
-        e = s + plen[d]
         tab = _doc_table(tab_all, m)
+        mask = tab.shape[0] - 1
         g = ng_off[d]
         nu = 0
-        if kind != KIND_CHAR_WB:
-            nunits = _unit_bounds(out, s, e, kind, starts)
-            trim = 1 if kind == KIND_WORD else 0
-            for n in range(min_n, max_n + 1):
-                for i in range(nunits - n + 1):
-                    nu = _add_hashed(out, starts[i], starts[i + n] - trim, n_features,
-                                     alternate_sign, tab, g, nu, h_index, h_value)
-        else:
-            nunits = _unit_bounds(out, s, e, KIND_CHAR, starts)
-            w0 = 0
-            for u in range(1, nunits):
-                if out[starts[u]] != 32:
-                    continue
-                L = u - w0 + 1
-                for n in range(min_n, max_n + 1):
-                    if n >= L:
-                        nu = _add_hashed(out, starts[w0], starts[u + 1], n_features,
-                                         alternate_sign, tab, g, nu, h_index, h_value)
-                        break
-                    for i in range(w0, u - n + 2):
-                        nu = _add_hashed(out, starts[i], starts[i + n], n_features,
-                                         alternate_sign, tab, g, nu, h_index, h_value)
-                w0 = u
+        s = out_start[d]
+        for q in range(_doc_spans(out, s, s + plen[d], kind, min_n, max_n, starts, span_s,
+                                  span_e)):
+            h = murmur3_32(out, span_s[q], span_e[q])
+            if h == -2147483648:  # abs() would overflow int32: scikit-learn's special case
+                j = (2147483647 - (n_features - 1)) % n_features
+            elif pow2:
+                j = abs(h) & (n_features - 1)
+            else:
+                j = abs(h) % n_features
+            v = (1 if h >= 0 else -1) if alternate_sign else 1
+            slot = (j * 0x9E3779B1) & mask
+            while True:
+                k = tab[slot]
+                if k == 0:
+                    tab[slot] = nu + 1
+                    h_index[g + nu] = j
+                    h_value[g + nu] = v
+                    nu += 1
+                    break
+                if h_index[g + k - 1] == j:
+                    h_value[g + k - 1] += v
+                    break
+                slot = (slot + 1) & mask
         sort_pairs(h_index, h_value, g, g + nu)
         n_unique[d] = nu
 

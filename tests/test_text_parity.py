@@ -322,39 +322,100 @@ def test_vocabulary_merged_across_document_ranges_and_chunks(monkeypatch, step):
 
 
 def _entries_with_a_forced_collision(docs, an, doc_entries=None):
-    """doc_entries of docs, with the first n-gram of the last document given the hash of
-    the first n-gram of the first document (a stand-in for a 64-bit hash collision)."""
+    """doc_entries of docs, with an n-gram of the last document given the hash of the
+    first n-gram of the first document (a stand-in for a 64-bit hash collision).
+
+    The victim differs in bytes and, as a real collision must, in length or in being
+    longer than 8 bytes: up to 8 bytes, equal lengths and hashes prove equal bytes
+    (``kernels.text._same_given_hash``), so that collision cannot happen.
+    """
     from mmfeat.text import _cpu
     from mmfeat.text._input import to_buffers
 
     doc_entries = doc_entries or _cpu.doc_entries
     tb = to_buffers(docs) if isinstance(docs, list) else docs
     de = doc_entries(tb, an)
-    de.u_hash[de.ng_off[len(tb) - 1]] = de.u_hash[de.ng_off[0]]
+
+    def span(e):
+        return bytes(de.out[de.u_start[e] : de.u_start[e] + de.u_len[e]])
+
+    first = de.ng_off[0]
+    last = de.ng_off[len(tb) - 1]
+    victims = [
+        e
+        for e in range(last, last + de.n_unique[len(tb) - 1])
+        if span(e) != span(first) and (de.u_len[e] != de.u_len[first] or de.u_len[e] > 8)
+    ]
+    assert victims, "the corpus has no n-gram that could collide with the first"
+    de.u_hash[victims[0]] = de.u_hash[first]
     return de
 
 
+COLLIDING = [  # (corpus, later text): colliding n-grams of different lengths / > 8 bytes
+    (["alpha beta", "beta", "gammas alpha"], "gammas delta"),
+    (["alphabetical beta", "beta", "gammadeltaxy alphabetical"], "gammadeltaxy delta"),
+]
+
+
+@pytest.mark.parametrize("docs, later", COLLIDING)
 @pytest.mark.parametrize("step", [1, 10_000])  # across ranges / within one range
-def test_a_64_bit_hash_collision_is_detected_not_merged(monkeypatch, step):
+def test_a_64_bit_hash_collision_is_detected_not_merged(monkeypatch, step, docs, later):
     from mmfeat.text import _cpu
     from mmfeat.text._input import to_buffers
 
     monkeypatch.setattr(_cpu, "parallel_for", _ranges_of(step))
     an = mt.CountVectorizer()._compiled_analysis()
     with pytest.raises(_cpu.HashCollision):
-        _cpu.VocabularyBuilder().merge(
-            _entries_with_a_forced_collision(["alpha beta", "beta", "gamma alpha"], an))
+        _cpu.VocabularyBuilder().merge(_entries_with_a_forced_collision(docs, an))
     # a hash seen in an earlier chunk
     vb = _cpu.VocabularyBuilder()
-    vb.merge(_cpu.doc_entries(to_buffers(["alpha beta"]), an))
-    de = _cpu.doc_entries(to_buffers(["gamma delta"]), an)
+    vb.merge(_cpu.doc_entries(to_buffers(docs[:1]), an))
+    de = _cpu.doc_entries(to_buffers([later]), an)
     de.u_hash[0] = vb.term_hash[0]
     with pytest.raises(_cpu.HashCollision):
         vb.merge(de)
     # the same hash with the same bytes is a match, not a collision
     vb = _cpu.VocabularyBuilder()
-    vb.merge(_cpu.doc_entries(to_buffers(["alpha beta", "beta", "gamma alpha"]), an))
+    vb.merge(_cpu.doc_entries(to_buffers(docs), an))
     assert vb.n_terms == 3
+
+
+def test_a_hash_match_is_verified_beyond_8_bytes_and_across_lengths():
+    """doc_terms, the vocabulary merge and lookups accept a hash match through
+    ``_same_given_hash``: lengths always compared, bytes beyond 8 bytes."""
+    from mmfeat.kernels import text as K
+
+    buf = np.frombuffer(b"alpha gammas alphabetical gammadeltaxy alphabetical", np.uint8)
+    assert not K._same_given_hash(buf, 0, 5, buf, 6, 6)  # lengths differ
+    assert not K._same_given_hash(buf, 13, 12, buf, 26, 12)  # 12 bytes each, differ
+    assert K._same_given_hash(buf, 13, 12, buf, 39, 12)  # the same 12 bytes
+    assert K._same_given_hash(buf, 0, 5, buf, 13, 5)  # "alpha": equal bytes
+
+
+def test_hash64_is_injective_on_spans_of_up_to_8_bytes_of_one_length():
+    """What ``_same_given_hash`` relies on (a bijection of the one zero-padded word):
+    exhaustive on 2-byte spans, sampled on 1..8 bytes, at every offset in a word and
+    at the buffer's end (the byte-wise read)."""
+    from mmfeat.kernels import text as K
+
+    pairs = np.array([(a, b) for a in range(256) for b in range(256)], np.uint8).ravel()
+    offs = np.arange(0, pairs.shape[0] + 1, 2, dtype=np.int64)
+    h = np.empty(offs.shape[0] - 1, np.uint64)
+    K.hash_spans(0, h.shape[0], pairs, offs, h)
+    assert np.unique(h).shape[0] == h.shape[0]
+    rng = np.random.default_rng(0)
+    for n in range(1, 9):
+        words = np.unique(rng.integers(0, 256, (50_000, n), dtype=np.uint8), axis=0)
+        buf = np.ascontiguousarray(words.ravel())
+        offs = np.arange(0, buf.shape[0] + 1, n, dtype=np.int64)
+        h = np.empty(words.shape[0], np.uint64)
+        K.hash_spans(0, h.shape[0], buf, offs, h)
+        assert np.unique(h).shape[0] == h.shape[0], n
+        # the same bytes hash the same at an unaligned offset and at the very end
+        shifted = np.concatenate([np.zeros(3, np.uint8), buf])
+        h2 = np.empty_like(h)
+        K.hash_spans(0, h.shape[0], shifted, offs + 3, h2)
+        assert np.array_equal(h, h2), n
 
 
 def test_a_hash_collision_falls_back_to_the_exact_path(monkeypatch):

@@ -87,8 +87,14 @@ def assert_same_csr(a, b):
 
 
 def assert_same_fit(ours, theirs):
+    # get_feature_names_out first: a compiled fit answers it before vocabulary_ exists as
+    # a dict (mmfeat.text._vocabulary), and again after
+    np.testing.assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
     assert ours.vocabulary_ == theirs.vocabulary_
     assert list(ours.vocabulary_) == list(theirs.vocabulary_)
+    assert {type(v) for v in ours.vocabulary_.values()} == {
+        type(v) for v in theirs.vocabulary_.values()
+    }
     assert ours.fixed_vocabulary_ == theirs.fixed_vocabulary_
     np.testing.assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
 

@@ -387,8 +387,11 @@ def _join_entries(offs, terms, counts, dtype=np.int32):
 class FixedVocabulary:
     """A hash table over given terms (id = position), for ``transform``."""
 
-    def __init__(self, terms: list[str]):
-        arr = pa.array(terms, type=pa.large_string())  # UnicodeEncodeError: caller falls back
+    def __init__(self, terms: list[str] | pa.Array):
+        if isinstance(terms, pa.Array):
+            arr = terms.cast(pa.large_string())
+        else:
+            arr = pa.array(terms, type=pa.large_string())  # UnicodeEncodeError: caller falls back
         tb = _arrow_buffers(arr)
         self.term_off = tb.offs - tb.offs[0]
         self.term_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]) : int(tb.offs[-1])])

@@ -28,6 +28,7 @@ from ._input import (
     python_documents,
     to_buffers,
 )
+from ._vocabulary import PendingVocabulary, vocabulary_dict
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _BACKEND_CONSTRAINT = {"backend": [StrOptions({"numpy", "cpu", "cuda"}), None]}
@@ -197,6 +198,54 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         )
         self.backend = backend
 
+    # -- the fitted vocabulary -------------------------------------------------------
+    # ``vocabulary_`` lives in ``__dict__["_vocabulary"]``: a dict, or after a compiled
+    # fit a PendingVocabulary that becomes the dict when the attribute is first read.
+    @property
+    def vocabulary_(self) -> dict:
+        try:
+            v = self.__dict__["_vocabulary"]
+        except KeyError:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'vocabulary_'"
+            ) from None
+        if isinstance(v, PendingVocabulary):
+            v = self.__dict__["_vocabulary"] = v.as_dict()
+        return v
+
+    @vocabulary_.setter
+    def vocabulary_(self, value) -> None:
+        self.__dict__["_vocabulary"] = value
+
+    @vocabulary_.deleter
+    def vocabulary_(self) -> None:
+        if self.__dict__.pop("_vocabulary", None) is None:
+            raise AttributeError("vocabulary_")
+
+    def _pending_vocabulary(self) -> PendingVocabulary | None:
+        v = self.__dict__.get("_vocabulary")
+        return v if isinstance(v, PendingVocabulary) else None
+
+    def _vocabulary_size(self) -> int:
+        pending = self._pending_vocabulary()
+        return len(pending) if pending is not None else len(self.vocabulary_)
+
+    def _check_vocabulary(self):
+        if self._pending_vocabulary() is None:  # a fitted pending one is never empty
+            super()._check_vocabulary()
+
+    def get_feature_names_out(self, input_features=None):
+        """Terms by column, as scikit-learn's (an object array of str)."""
+        pending = self._pending_vocabulary()
+        if pending is None:
+            return super().get_feature_names_out(input_features)
+        return np.asarray(pending.terms_by_column().to_pylist(), dtype=object)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_mm_fixed_table", None)  # a cache, rebuilt on use
+        return state
+
     # -- counting ------------------------------------------------------------------
     def _count(self, raw_documents, fixed: bool, keep_entries: bool = True):
         """Counted documents (terms in first-occurrence order, or the fixed vocabulary)."""
@@ -244,14 +293,18 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         return c
 
     def _fixed_table(self) -> _cpu.FixedVocabulary:
-        vocab = self.vocabulary_
+        pending = self._pending_vocabulary()
+        vocab = pending if pending is not None else self.vocabulary_
         key = (id(vocab), len(vocab))
-        cached = getattr(self, "_mm_fixed_table", None)
+        cached = self.__dict__.get("_mm_fixed_table")
         if cached is not None and cached[0] == key:
             return cached[1]
-        terms = [None] * len(vocab)
-        for term, col in vocab.items():
-            terms[col] = term
+        if pending is not None:
+            terms = pending.terms_by_column()
+        else:
+            terms = [None] * len(vocab)
+            for term, col in vocab.items():
+                terms[col] = term
         try:
             table = _cpu.FixedVocabulary(terms)
         except (UnicodeEncodeError, TypeError, _cpu.HashCollision):
@@ -296,12 +349,10 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         low = min_df if isinstance(min_df, Integral) else min_df * n_doc
         if high < low:
             raise ValueError("max_df corresponds to < documents than min_df")
-        if isinstance(c.terms, list):
-            alpha = _reference.alphabetical(c.terms)
-            names = c.terms
-        else:
-            alpha = _cpu.sort_terms(c.terms)
-            names = c.terms.to_pylist()
+        names = c.terms
+        alpha = (
+            _reference.alphabetical(names) if isinstance(names, list) else _cpu.sort_terms(names)
+        )
         dfs = c.df[alpha]
         mask = (dfs <= high) & (dfs >= low)
         if max_features is not None and mask.sum() > max_features:
@@ -323,9 +374,12 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         cols = col_of[kept]
         # scikit-learn's dict keeps first-occurrence order; its values are NumPy
         # integers when max_features pruned last, Python ints otherwise
-        values = list(cols.astype(np.int64)) if max_features is not None else cols.tolist()
-        kept_names = names if kept.shape[0] == n_terms else [names[i] for i in kept.tolist()]
-        vocabulary = dict(zip(kept_names, values, strict=True))
+        numpy_values = max_features is not None
+        if isinstance(names, list):  # the reference path: its terms are str already
+            kept_names = names if kept.shape[0] == n_terms else [names[i] for i in kept.tolist()]
+            vocabulary = vocabulary_dict(kept_names, cols, numpy_values)
+        else:
+            vocabulary = PendingVocabulary(names, kept, cols, numpy_values)
         return vocabulary, col_of, int(mask.sum())
 
     # -- public API -------------------------------------------------------------------
@@ -371,7 +425,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
                     break
         if self.fixed_vocabulary_:
             c = self._count(raw_documents, fixed=True)
-            n = len(self.vocabulary_)
+            n = self._vocabulary_size()
             ident = np.arange(n, dtype=np.int64)
             return self._matrix(c, ident, ident, n)
         c = self._count(raw_documents, fixed=False, keep_entries=keep_entries)
@@ -396,7 +450,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
 
             return _cuda.count_transform(self, raw_documents)
         c = self._count(raw_documents, fixed=True)
-        n = len(self.vocabulary_)
+        n = self._vocabulary_size()
         ident = np.arange(n, dtype=np.int64)
         return self._matrix(c, ident, ident, n)
 

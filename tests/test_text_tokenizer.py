@@ -173,3 +173,32 @@ def test_sort_pairs_sorts_keys_and_carries_values(keys, lo):
     assert sorted(zip(k[lo:].tolist(), v[lo:].tolist(), strict=True)) == sorted(
         zip(k0[lo:].tolist(), v0[lo:].tolist(), strict=True))
     assert (k0[v // 7] == k).all()
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 300), st.integers(0, 2**40)), min_size=0, max_size=400
+    ),
+    st.integers(0, 5),
+    st.integers(0, 3),
+)
+def test_radix_sort_pairs_is_a_stable_sort_inside_the_range(keys, lo, tail):
+    """The in-row sort of fill_csr and hashed_counts (radix beyond 32 pairs): keys
+    ascending, equal keys in their original order, nothing outside [lo, hi) touched,
+    keys of 1 to 6 bytes (passes ending in the scratch or in place)."""
+    from mmfeat.kernels import text as K
+
+    k = np.array(keys, np.int64)
+    v = np.arange(k.size, dtype=np.int64)
+    lo = min(lo, k.size)
+    hi = max(lo, k.size - tail)
+    k0, v0 = k.copy(), v.copy()
+    n = hi - lo
+    K.radix_sort_pairs(k, v, lo, hi, np.empty(n, np.int64), np.empty(n, np.int64),
+                       np.empty(256, np.int64))
+    order = np.argsort(k0[lo:hi], kind="stable")
+    np.testing.assert_array_equal(k[lo:hi], k0[lo:hi][order])
+    np.testing.assert_array_equal(v[lo:hi], v0[lo:hi][order])
+    assert (k[:lo] == k0[:lo]).all() and (k[hi:] == k0[hi:]).all()
+    assert (v[:lo] == v0[:lo]).all() and (v[hi:] == v0[hi:]).all()

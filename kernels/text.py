@@ -709,14 +709,15 @@ def compact(d0, d1, ng_off, n_unique, new_off, src_a, dst_a, src_b, dst_b):
 
 @numba.njit(**_pjit)
 def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, out,
-                     u_local, l_first, l_df, l_tf, n_local, collision):
+                     u_local, l_first, l_df, l_tf, n_local, l_bytes, collision):
     """Parallel first half of the vocabulary merge: the distinct n-grams of a document range.
 
     The range's k-th distinct n-gram (first-occurrence order) lives at slot
     ``base + k`` of ``l_first`` (its first entry), ``l_df`` and ``l_tf``, with
     ``base = ng_off[d0]``; ``n_local[d0]`` is the count (-1 at other documents)
-    and ``u_local[e] = base + k`` for every entry ``e`` of the range. Hash hits
-    are checked byte by byte; ``collision[d0]`` flags a 64-bit collision.
+    and ``u_local[e] = base + k`` for every entry ``e`` of the range;
+    ``l_bytes[d0]`` sums the bytes of its distinct n-grams. Hash hits are
+    checked (``_same_given_hash``); ``collision[d0]`` flags a 64-bit collision.
     """
     base = ng_off[d0]
     m = 0
@@ -732,6 +733,7 @@ def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, 
     flat = tab.reshape(-1)
     mask = size - 1
     k = 0
+    nbytes = 0
     bad = False
     for d in range(d0, d1):
         end = ng_off[d] + n_unique[d]
@@ -750,6 +752,7 @@ def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, 
                     l_first[base + j] = e
                     l_df[base + j] = 0
                     l_tf[base + j] = 0
+                    nbytes += u_len[e]
                     k += 1
                     break
                 if tab[slot, 1] == hs:
@@ -763,6 +766,7 @@ def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, 
             l_tf[base + j] += u_count[e]
             u_local[e] = base + j
     n_local[d0] = k
+    l_bytes[d0] = nbytes
     collision[d0] = bad
 
 

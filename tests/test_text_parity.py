@@ -327,7 +327,7 @@ def test_vocabulary_merged_across_document_ranges_and_chunks(monkeypatch, step):
     assert_same_fit(ours, theirs)
 
 
-def _entries_with_a_forced_collision(docs, an, doc_entries=None):
+def _entries_with_a_forced_collision(docs, an, ws=None, doc_entries=None):
     """doc_entries of docs, with an n-gram of the last document given the hash of the
     first n-gram of the first document (a stand-in for a 64-bit hash collision).
 
@@ -340,7 +340,7 @@ def _entries_with_a_forced_collision(docs, an, doc_entries=None):
 
     doc_entries = doc_entries or _cpu.doc_entries
     tb = to_buffers(docs) if isinstance(docs, list) else docs
-    de = doc_entries(tb, an)
+    de = doc_entries(tb, an, ws)
 
     def span(e):
         return bytes(de.out[de.u_start[e] : de.u_start[e] + de.u_len[e]])

@@ -1063,38 +1063,43 @@ def row_nnz(d0, d1, doc_off, u_term, col_of, nnz):
 
 @numba.njit(**_pjit)
 def fill_csr(d0, d1, doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data):
-    """Row d: the kept entries sorted by order_key[term] (scikit-learn's in-row order)."""
+    """Row d: the kept entries sorted by order_key[term] (scikit-learn's in-row order).
+
+    ``indices`` and ``data`` are written once, in the matrix's final dtypes; the
+    sort runs on per-range scratch.
+    """
     m = 0
     for d in range(d0, d1):
         m = max(m, indptr[d + 1] - indptr[d])
-    tk = np.empty(m, indices.dtype)
-    tv = np.empty(m, data.dtype)
+    keys = np.empty(m, np.int64)
+    ents = np.empty(m, np.int64)
+    tk = np.empty(m, np.int64)
+    tv = np.empty(m, np.int64)
     count = np.empty(256, np.int64)
     for d in range(d0, d1):
         _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data,
-                  tk, tv, count)
+                  keys, ents, tk, tv, count)
 
 
 @numba.njit(**_jit)
-def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data, tk,
-              tv, count):
+def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data,
+              keys, ents, tk, tv, count):
     p = indptr[d]
     n = indptr[d + 1] - p
     if n == 0:
         return
-    # sort (key, entry) pairs, keys written into indices, entries into data
-    c = p
+    c = 0
     for e in range(doc_off[d], doc_off[d + 1]):
         t = u_term[e]
         if t >= 0 and col_of[t] >= 0:
-            indices[c] = order_key[t]
-            data[c] = e
+            keys[c] = order_key[t]
+            ents[c] = e
             c += 1
-    radix_sort_pairs(indices, data, p, p + n, tk, tv, count)
-    for j in range(p, p + n):
-        e = data[j]
-        indices[j] = col_of[u_term[e]]
-        data[j] = 1 if binary else u_count[e]
+    radix_sort_pairs(keys, ents, 0, n, tk, tv, count)
+    for j in range(n):
+        e = ents[j]
+        indices[p + j] = col_of[u_term[e]]
+        data[p + j] = 1 if binary else u_count[e]
 
 
 @numba.njit(**_jit)

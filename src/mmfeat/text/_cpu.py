@@ -494,8 +494,14 @@ def assemble_csr(n_docs, doc_off, u_term, u_count, col_of, order_key, binary, n_
     indptr = np.zeros(n_docs + 1, np.int64)
     np.cumsum(nnz, out=indptr[1:])
     total = int(indptr[-1])
-    indices = np.empty(total, np.int64)
-    data = np.empty(total, np.int64)
+    idx_t = (
+        np.int32
+        if total <= np.iinfo(np.int32).max and n_cols <= np.iinfo(np.int32).max
+        else np.int64
+    )
+    # written once in their final dtypes (no int64 copies to convert)
+    indices = np.empty(total, idx_t)
+    data = np.empty(total, dtype)
     parallel_for(
         K.fill_csr,
         n_docs,
@@ -509,14 +515,9 @@ def assemble_csr(n_docs, doc_off, u_term, u_count, col_of, order_key, binary, n_
         indices,
         data,
     )
-    idx_t = (
-        np.int32
-        if total <= np.iinfo(np.int32).max and n_cols <= np.iinfo(np.int32).max
-        else np.int64
-    )
     X = sp.csr_matrix((n_docs, n_cols), dtype=dtype)
-    X.data = data.astype(dtype, copy=False)
-    X.indices = indices.astype(idx_t)
+    X.data = data
+    X.indices = indices
     X.indptr = indptr.astype(idx_t)
     return X
 

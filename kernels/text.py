@@ -131,6 +131,8 @@ def _final_sigma(buf, b0, b1, i, cls):
 def _load_u64(typingctx, arr, i):
     """The 8 bytes arr[i:i + 8] (uint8 array) as one little-endian uint64: one unaligned
     load. The caller guarantees i + 8 <= arr.shape[0] (see :func:`_word_at`)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.uint8 and arr.layout == "C"):
+        return None  # a typing error: the address arithmetic below assumes contiguous bytes
     sig = types.uint64(arr, types.intp)
 
     def codegen(context, builder, sig, args):

@@ -470,3 +470,42 @@ def test_cudf_string_series_through_arrow():
     pattern = r"(?u)\b\w+\b"
     assert_same_csr(mt.TfidfVectorizer(token_pattern=pattern).fit_transform(
         _CudfSeriesStandIn(docs)), sk.TfidfVectorizer(token_pattern=pattern).fit_transform(docs))
+
+
+def test_chunks_reusing_a_workspace_of_garbage_give_scikit_learns_results(monkeypatch):
+    """Many chunks, each taking its arrays from a Workspace whose memory is filled with
+    junk on every take: no kernel may rely on zeroed or previous-chunk contents."""
+    from mmfeat.text import _cpu
+
+    take = _cpu.Workspace.take
+
+    def poisoned_take(self, name, n, dtype):
+        a = take(self, name, n, dtype)
+        a.view(np.uint8)[:] = 0xA5
+        return a
+
+    def small_chunks(tb, factor):
+        for a in range(0, len(tb), 23):
+            yield a, min(len(tb), a + 23)
+
+    def no_reference(self, docs, fixed):
+        raise AssertionError("fell back to the reference path")
+
+    monkeypatch.setattr(_cpu.Workspace, "take", poisoned_take)
+    monkeypatch.setattr(_cpu, "_chunks", small_chunks)
+    # a spurious HashCollision would hide junk behind the exact fallback
+    monkeypatch.setattr(mt.CountVectorizer, "_count_reference", no_reference)
+    docs = corpus()
+    train, test = docs[::2], docs[1::2]
+    for cls, params in [
+        ("CountVectorizer", {"ngram_range": (1, 2)}),
+        ("TfidfVectorizer", {"stop_words": "english", "min_df": 2}),
+        ("CountVectorizer", {"analyzer": "char_wb", "ngram_range": (2, 4)}),
+    ]:
+        ours, theirs = getattr(mt, cls)(**params), getattr(sk, cls)(**params)
+        assert_same_csr(ours.fit_transform(train), theirs.fit_transform(train))
+        assert_same_fit(ours, theirs)
+        assert_same_csr(ours.transform(test), theirs.transform(test))
+    hv = {"n_features": 2**12, "ngram_range": (1, 2)}
+    assert_same_csr(mt.HashingVectorizer(**hv).transform(docs),
+                    sk.HashingVectorizer(**hv).transform(docs))

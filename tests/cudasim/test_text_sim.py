@@ -144,8 +144,14 @@ def test_count_matches_sklearn(params):
     assert vec.vocabulary_ == want.vocabulary_
     assert_same(vec.transform(NEW), want.transform(NEW))
     # fit_transform: scikit-learn's in-row order (first occurrence), not sorted columns
-    assert_same(CountVectorizer(backend="cuda", **params).fit_transform(DOCS),
-                SkCount(**params).fit_transform(DOCS))
+    ours = CountVectorizer(backend="cuda", **params)
+    assert_same(ours.fit_transform(DOCS), SkCount(**params).fit_transform(DOCS))
+    # ... read from the Arrow vocabulary: its dict was never made
+    from mmfeat.text._vocabulary import PendingVocabulary
+
+    assert isinstance(vars(ours)["_vocabulary"], PendingVocabulary)
+    assert_same(ours.transform(NEW), want.transform(NEW))
+    assert isinstance(vars(ours)["_vocabulary"], PendingVocabulary)
 
 
 def test_count_fixed_vocabulary_and_batches():

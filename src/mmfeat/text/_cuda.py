@@ -100,16 +100,16 @@ def _kernels():
     return text_cuda
 
 
-def _term_table(terms: list[bytes]):
+def _term_table(term_buf: np.ndarray, term_off: np.ndarray):
     """(table, term_hash, term_off, term_buf) on the device for ``lookup_term``: an
-    open-addressing table (linear probing from MurmurHash3 & (size - 1)) of term ids."""
+    open-addressing table (linear probing from MurmurHash3 & (size - 1)) of term ids.
+
+    ``term_buf`` / ``term_off`` (n + 1, from 0): term t is term_buf[off[t]:off[t + 1]].
+    """
     from ..kernels import text as K
     from ._cpu import parallel_for
 
-    n = len(terms)
-    term_off = np.zeros(n + 1, np.int64)
-    term_off[1:] = np.cumsum([len(t) for t in terms])
-    term_buf = np.frombuffer(b"".join(terms) or b"\0", np.uint8)
+    n = term_off.shape[0] - 1
     term_hash = np.empty(n, np.uint64)
     parallel_for(K.murmur_spans, n, term_buf, term_off, term_hash)  # compiled: vocabularies
     size = 16
@@ -129,7 +129,7 @@ def _stop_table(vec):
         vec._check_stop_words_consistency(stop, vec.build_preprocessor(), vec.build_tokenizer())
     words = sorted(stop) if stop else []
     try:
-        return bool(words), _term_table([w.encode("utf-8") for w in words])
+        return bool(words), _term_table(*_joined_bytes([w.encode("utf-8") for w in words]))
     except (UnicodeEncodeError, AttributeError):
         raise ValueError(
             "backend='cuda' is not available for the text vectorizers with stop words that "
@@ -282,23 +282,49 @@ def check_count_params(vec) -> None:
     check_hashing_params(vec)
 
 
+def _joined_bytes(terms: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(buf, off) of byte strings laid end to end."""
+    off = np.zeros(len(terms) + 1, np.int64)
+    off[1:] = np.cumsum([len(t) for t in terms])
+    return np.frombuffer(b"".join(terms) or b"\0", np.uint8), off
+
+
+def _arrow_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
+    """(buf, off from 0) of a pyarrow string array, without Python strings."""
+    from ._cpu import _arrow_buffers
+
+    tb = _arrow_buffers(arr)
+    off = np.ascontiguousarray(tb.offs - tb.offs[0])
+    buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]) : int(tb.offs[-1])])
+    return (buf if buf.shape[0] else np.zeros(1, np.uint8)), off
+
+
 def _vocabulary_tables(vec):
-    """``_term_table`` of ``vocabulary_`` (term id = column), cached on the vectorizer."""
-    vocab = vec.vocabulary_
+    """``_term_table`` of ``vocabulary_`` (term id = column), cached on the vectorizer.
+
+    After a compiled fit the terms are read from the pending Arrow vocabulary, so the
+    dict and its Python strings are never made.
+    """
+    pending = vec._pending_vocabulary()
+    vocab = pending if pending is not None else vec.vocabulary_
     key = (id(vocab), len(vocab), 0 if cudasim_enabled() else device_xp().cuda.Device().id)
     cached = getattr(vec, "_mm_cuda_vocabulary", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    terms = [b""] * len(vocab)
-    try:
-        for term, col in vocab.items():
-            terms[int(col)] = term.encode("utf-8")
-    except (UnicodeEncodeError, AttributeError):
-        raise ValueError(
-            "backend='cuda' is not available for the text vectorizers with a vocabulary_ "
-            "term that is not a UTF-8 encodable str; use backend='cpu'"
-        ) from None
-    dev = _term_table(terms)
+    if pending is not None:
+        buf, off = _arrow_bytes(pending.terms_by_column())
+    else:
+        terms = [b""] * len(vocab)
+        try:
+            for term, col in vocab.items():
+                terms[int(col)] = term.encode("utf-8")
+        except (UnicodeEncodeError, AttributeError):
+            raise ValueError(
+                "backend='cuda' is not available for the text vectorizers with a "
+                "vocabulary_ term that is not a UTF-8 encodable str; use backend='cpu'"
+            ) from None
+        buf, off = _joined_bytes(terms)
+    dev = _term_table(buf, off)
     vec._mm_cuda_vocabulary = (key, dev)
     return dev
 
@@ -313,7 +339,7 @@ def count_transform(vec, raw_documents):
     n_docs = len(tb)
     xp = device_xp()
     table, term_hash, term_off, term_buf = _vocabulary_tables(vec)
-    n_cols = len(vec.vocabulary_)
+    n_cols = vec._vocabulary_size()
     out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, vec)
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
@@ -339,21 +365,28 @@ def fit_transform(vec, raw_documents):
     X = CountVectorizer.transform(vec, docs)
     if vec.fixed_vocabulary_:
         return X  # scikit-learn: sorted columns, as transform
-    return _first_occurrence_order(X, vec.vocabulary_)
+    pending = vec._pending_vocabulary()
+    if pending is not None:
+        cols = pending.cols
+    else:
+        vocabulary = vec.vocabulary_
+        cols = np.fromiter(vocabulary.values(), np.int64, count=len(vocabulary))
+    return _first_occurrence_order(X, cols)
 
 
-def _first_occurrence_order(X, vocabulary):
+def _first_occurrence_order(X, cols: np.ndarray):
     """Each row's entries in the order of their terms' first occurrence in the corpus.
 
     scikit-learn's fit_transform sorts a row by term id (ids given in order of first
     occurrence), then renames ids to alphabetical columns without re-sorting. The
-    fitted ``vocabulary_`` dict lists its terms in that first-occurrence order
-    (``CountVectorizer._learn_vocabulary`` inserts them so), which gives the rank.
+    fitted vocabulary lists its terms in that first-occurrence order
+    (``CountVectorizer._learn_vocabulary`` keeps them so): ``cols`` (n_cols,), the
+    column of each term in that order, gives the rank.
     """
     xp = device_xp()
     n_docs, n_cols = X.shape
     rank = np.empty(n_cols, np.int64)
-    rank[np.fromiter(vocabulary.values(), np.int64, count=n_cols)] = np.arange(n_cols)
+    rank[cols] = np.arange(n_cols)
     rank = xp.asarray(rank)
     # row of each entry (cupy.repeat takes no array of repeats)
     rows = xp.searchsorted(X.indptr[1:], xp.arange(X.indices.shape[0]), side="right")

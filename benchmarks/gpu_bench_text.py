@@ -18,9 +18,9 @@ synchronize; at the first size the runs follow a warm-up call, which compiles):
 
 - ``cuda_e2e``: a new mmfeat vectorizer with ``backend="cuda"``, ``fit_transform``
   (``transform`` for hashing) of the pyarrow array. End to end: the host -> device
-  copy of the Arrow buffers, the vocabulary learnt on the CPU (mmfeat's Numba
-  path: that is how the cuda backend fits today), the device transform; the
-  result is a ``cupyx.scipy.sparse.csr_matrix`` left on the device.
+  copy of the Arrow buffers, the vocabulary counted on the device (sorted and
+  pruned on the host), the device transform; the result is a
+  ``cupyx.scipy.sparse.csr_matrix`` left on the device.
 - ``cuda_transform`` (tfidf ops): ``transform`` of the same array by a vectorizer
   fitted on it (fit not timed); still includes the host -> device copy.
 - ``cpu_e2e``: the same call with ``backend="cpu"`` (up to ``--cpu-max-mb``).
@@ -566,7 +566,8 @@ def main(argv=None) -> int:
             "the first size only",
             "ratio": "scikit-learn seconds / mmfeat seconds (> 1: mmfeat is faster)",
             "e2e": "fit_transform (hashing: transform) with a new vectorizer: host->device "
-            "copy, vocabulary on the CPU, transform on the device; output left on the device",
+            "copy, vocabulary counted on the device, transform on the device; output left "
+            "on the device",
         },
         "machine": _bench.machine_info(),
         "device": {},

@@ -20,6 +20,9 @@ Kernels (one thread per document, grid-stride):
   ``row * n_features + column`` and sign (MurmurHash3, seed 0, of its bytes).
 * ``count_word_ngrams``: the same walk, each n-gram looked up in the fitted
   vocabulary (an open-addressing table on the device): key ``row * n_cols + column``.
+* ``ngram_spans``, ``verify_groups``, ``gather_spans``: fitting the vocabulary
+  (each n-gram's 64-bit hash and span in scikit-learn's order; the byte check of
+  each group of equal hashes after CuPy's sort; the distinct terms' bytes).
 * ``tfidf_rows``: sublinear tf, idf and l1 / l2 per CSR row, accumulating in float64 and skipping
   all-zero rows, as scikit-learn's ``inplace_csr_row_normalize_l1/l2``.
 """
@@ -40,6 +43,7 @@ CASE_IGNORABLE = 8
 CASED = 16
 
 _M32 = np.uint64(0xFFFFFFFF)
+_SEED2 = 0x9747B28C  # hash64's second seed
 
 
 # --- scalar device functions (twins of kernels/text.py) ---------------------------
@@ -154,7 +158,23 @@ def _mix_k(k):
 @cuda.jit(device=True)
 def murmur3_u32(buf, s, e):
     """MurmurHash3_x86_32 (seed 0) of buf[s:e], unsigned (in a uint64)."""
-    h = np.uint64(0)
+    return murmur3_u32_seeded(buf, s, e, np.uint64(0))
+
+
+@cuda.jit(device=True)
+def hash64(buf, s, e):
+    """A 64-bit hash of buf[s:e] for the vocabulary sort: MurmurHash3 with two seeds
+    side by side (32-bit arithmetic only, as the simulator's NumPy scalars need).
+    Equal hashes are confirmed byte by byte (``verify_groups``)."""
+    return (murmur3_u32_seeded(buf, s, e, np.uint64(0)) << np.uint64(32)) | murmur3_u32_seeded(
+        buf, s, e, np.uint64(_SEED2)
+    )
+
+
+@cuda.jit(device=True)
+def murmur3_u32_seeded(buf, s, e, seed):
+    """MurmurHash3_x86_32 of buf[s:e] with a 32-bit ``seed``, unsigned (in a uint64)."""
+    h = seed
     n = e - s
     nblocks = n // 4
     for b in range(nblocks):
@@ -361,6 +381,76 @@ def count_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, table, term_ha
                         keys[g] = -1
                     g += 1
             t0 = k + 1
+
+
+# --- fitting the vocabulary --------------------------------------------------------------
+
+
+@cuda.jit
+def ngram_spans(out, out_start, plen, ntok, min_n, max_n, ng_off, hashes, starts, lens):
+    """Per document d: every word n-gram's ``hash64``, start and length in ``out``,
+    stored at its position in scikit-learn's analyzer order, by n then by first token:
+    ``ng_off[d]`` + (n-grams of the sizes min_n .. n - 1) + (index of its first token).
+
+    The n-grams are walked as in ``hash_word_ngrams`` (ending token by ending token);
+    the position puts them back in the order scikit-learn meets them, which fixes
+    the vocabulary's first-occurrence order.
+    """
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for d in range(start, plen.shape[0], stride):
+        s = out_start[d]
+        e = s + plen[d]
+        T = ntok[d]
+        g0 = ng_off[d]
+        t0 = s
+        j = 0  # index of the token ending at k
+        for k in range(s, e):
+            if out[k] != 32:
+                continue
+            p = t0
+            base = 0  # n-grams of the sizes min_n .. n - 1 in this document
+            for n in range(1, max_n + 1):
+                if n > 1:
+                    if p == s:
+                        break
+                    p -= 1
+                    while p > s and out[p - 1] != 32:
+                        p -= 1
+                if n >= min_n:
+                    pos = g0 + base + (j - n + 1)
+                    hashes[pos] = hash64(out, p, k)
+                    starts[pos] = p
+                    lens[pos] = k - p
+                    base += max(T - n + 1, 0)
+            t0 = k + 1
+            j += 1
+
+
+@cuda.jit
+def verify_groups(out, starts, lens, order, group_first, gid, bad):
+    """bad[0] = 1 if some n-gram differs in bytes from the first n-gram of its group
+    of equal hashes (``order``: positions sorted by hash; ``group_first[g]``: index in
+    ``order`` where group g starts; ``gid``: group of each sorted entry)."""
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for i in range(start, order.shape[0], stride):
+        a = order[i]
+        r = order[group_first[gid[i]]]
+        if not _same_bytes(out, starts[a], lens[a], out, starts[r], lens[r]):
+            bad[0] = 1
+
+
+@cuda.jit
+def gather_spans(out, t_start, t_len, t_off, term_buf):
+    """term_buf[t_off[t]:t_off[t + 1]] = out[t_start[t]:t_start[t] + t_len[t]] per term t."""
+    start = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    for t in range(start, t_start.shape[0], stride):
+        o = t_off[t]
+        a = t_start[t]
+        for q in range(t_len[t]):
+            term_buf[o + q] = out[a + q]
 
 
 # --- normalisation -----------------------------------------------------------------------

@@ -302,3 +302,73 @@ def test_lone_surrogates_get_a_clear_error_on_cuda():
                  lambda: fitted.transform(docs)):
         with pytest.raises(ValueError, match="lone surrogates.*backend='cpu'"):
             call()
+
+
+FIT_PARAMS = [
+    {"dtype": np.float64},
+    {"ngram_range": (1, 3), "dtype": np.float64},
+    {"ngram_range": (2, 2), "dtype": np.float32},
+    {"stop_words": "english", "ngram_range": (1, 2), "dtype": np.float64},
+    {"min_df": 2, "dtype": np.float64},
+    {"max_df": 0.3, "ngram_range": (1, 2), "dtype": np.float64},
+    {"max_features": 6, "ngram_range": (1, 2), "dtype": np.float64},
+    {"lowercase": False, "binary": True, "dtype": np.float64},
+]
+CORPUS = DOCS + ["hello hello world world again", "again and again", "hello"]
+
+
+def _spy_count_fit(monkeypatch):
+    """Record each device fit: 'ok' when it returned, the exception's name otherwise."""
+    from mmfeat.text import _cuda
+
+    calls = []
+    real = _cuda.count_fit
+
+    def spy(vec, docs):
+        try:
+            c = real(vec, docs)
+        except Exception as exc:
+            calls.append(type(exc).__name__)
+            raise
+        calls.append("ok")
+        return c
+
+    monkeypatch.setattr(_cuda, "count_fit", spy)
+    return calls
+
+
+@pytest.mark.parametrize("params", FIT_PARAMS, ids=_ids)
+def test_vocabulary_fitted_on_the_device_equals_sklearn(monkeypatch, params):
+    calls = _spy_count_fit(monkeypatch)
+    want = SkCount(**params).fit(CORPUS)
+    vec = CountVectorizer(backend="cuda", **params).fit(CORPUS)
+    assert calls == ["ok"]  # counted on the device, no CPU fallback
+    np.testing.assert_array_equal(vec.get_feature_names_out(), want.get_feature_names_out())
+    assert list(vec.vocabulary_.items()) == list(want.vocabulary_.items())
+    assert_same(vec.transform(NEW), want.transform(NEW))
+    assert_same(CountVectorizer(backend="cuda", **params).fit_transform(CORPUS),
+                SkCount(**params).fit_transform(CORPUS))
+    tf = {k: v for k, v in params.items() if k != "binary"}
+    assert_same(TfidfVectorizer(backend="cuda", **tf).fit_transform(CORPUS),
+                SkTfidf(**tf).fit_transform(CORPUS))
+
+
+def test_a_device_hash_collision_falls_back_to_the_cpu(monkeypatch):
+    """Every n-gram given one hash: the byte check finds the group mixed, the device fit
+    raises HashCollision and the vocabulary is counted on the CPU, still exact."""
+    from mmfeat.kernels import text_cuda
+
+    calls = _spy_count_fit(monkeypatch)
+    monkeypatch.setattr(text_cuda, "hash64", lambda buf, s, e: np.uint64(7))
+    params = {"ngram_range": (1, 2), "dtype": np.float64}
+    vec = CountVectorizer(backend="cuda", **params).fit(CORPUS)
+    assert calls == ["HashCollision"]
+    assert list(vec.vocabulary_.items()) == list(SkCount(**params).fit(CORPUS).vocabulary_.items())
+
+
+def test_device_fit_without_tokens_raises_as_sklearn():
+    docs = ["", "a b !", "."]
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        SkCount().fit(docs)
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        CountVectorizer(backend="cuda", dtype=np.float64).fit(docs)

@@ -1,9 +1,9 @@
 """The ``cuda`` backend of the text vectorizers (word analyzer) on the device.
 
 ``HashingVectorizer.transform``; ``CountVectorizer``/``TfidfVectorizer``
-``transform`` and ``fit_transform`` (the vocabulary is learnt on the CPU by the
-Numba path, then looked up on the device in an open-addressing table); and
-``TfidfTransformer`` on a device CSR.
+``fit``, ``transform`` and ``fit_transform`` (the vocabulary is counted on the
+device by :func:`count_fit`, sorted and pruned on the host, then looked up on the
+device in an open-addressing table); and ``TfidfTransformer`` on a device CSR.
 
 Documents go to the device as Arrow-style buffers (UTF-8 bytes + int64 offsets,
 built on the host by :func:`mmfeat.text._input.to_buffers`). The Numba CUDA
@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import config
 from ..backend import cudasim_enabled, device_xp
+from . import _reference
 from ._input import NeedsReference, TextBuffers
 from ._tables import get_tables
 
@@ -162,13 +163,13 @@ def _stage1(tb: TextBuffers, vec):
         ng += xp.maximum(ntok - (n - 1), 0)
     ng_off = xp.zeros(n_docs + 1, np.int64)
     ng_off[1:] = xp.cumsum(ng)
-    return out, out_start, plen, ng_off, min_n, max_n
+    return out, out_start, plen, ntok, ng_off, min_n, max_n
 
 
 def hashed_pairs(tb: TextBuffers, vec, n_features: int, alternate_sign: bool):
     """(keys, signs) on the device: ``row * n_features + column`` and +-1 per n-gram."""
     xp = device_xp()
-    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, vec)
+    out, out_start, plen, _, ng_off, min_n, max_n = _stage1(tb, vec)
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     signs = xp.empty(max(total, 1), np.int8)
@@ -278,7 +279,7 @@ def hashing_transform(vec, docs):
 
 
 def check_count_params(vec) -> None:
-    """As :func:`check_hashing_params`; the vocabulary itself is learnt on the CPU."""
+    """As :func:`check_hashing_params` (the same parameters fit on the device)."""
     check_hashing_params(vec)
 
 
@@ -340,7 +341,7 @@ def count_transform(vec, raw_documents):
     xp = device_xp()
     table, term_hash, term_off, term_buf = _vocabulary_tables(vec)
     n_cols = vec._vocabulary_size()
-    out, out_start, plen, ng_off, min_n, max_n = _stage1(tb, vec)
+    out, out_start, plen, _, ng_off, min_n, max_n = _stage1(tb, vec)
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     _launch(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
@@ -348,8 +349,86 @@ def count_transform(vec, raw_documents):
     return pairs_to_csr(keys[:total], None, n_docs, n_cols, vec.dtype, vec.binary, None)
 
 
+def _stable_argsort(xp, a):
+    """argsort keeping equal keys in index order: CuPy's always is (its documented
+    ``kind=None``); NumPy's (the simulator) must be asked."""
+    return np.argsort(a, kind="stable") if xp is np else xp.argsort(a)
+
+
+def _to_host(a) -> np.ndarray:
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def count_fit(vec, docs) -> _reference.Counted:
+    """The vocabulary of ``docs`` counted on the device: its terms (a pyarrow string
+    array, in order of first occurrence), document and term frequencies.
+
+    Every n-gram gets a 64-bit hash and its span, stored in scikit-learn's analyzer
+    order (``ngram_spans``); CuPy's stable sort groups equal hashes with their first
+    occurrence first, every member of a group is checked byte by byte against it
+    (``verify_groups``; a 64-bit collision raises ``HashCollision`` and the caller
+    counts on the CPU), a scan over the sorted documents gives the document
+    frequencies, and the distinct terms' bytes are gathered in first-occurrence
+    order. Only the vocabulary (terms, df, tf) comes back to the host, where
+    :meth:`CountVectorizer._learn_vocabulary` sorts and prunes it as on the CPU.
+    """
+    import pyarrow as pa
+
+    from ._cpu import HashCollision
+
+    K = _kernels()
+    xp = device_xp()
+    tb = _host_buffers(vec, docs)
+    n_docs = len(tb)
+    out, out_start, plen, ntok, ng_off, min_n, max_n = _stage1(tb, vec)
+    total = int(ng_off[-1])
+    if total == 0:
+        empty = pa.array([], type=pa.large_string())
+        return _reference.Counted(n_docs, empty, np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                  None, None, None)
+    hashes = xp.empty(total, np.uint64)
+    starts = xp.empty(total, np.int64)
+    lens = xp.empty(total, np.int64)
+    _launch(K.ngram_spans, n_docs, out, out_start, plen, ntok, min_n, max_n, ng_off, hashes,
+            starts, lens)
+    order = _stable_argsort(xp, hashes)  # equal hashes: first occurrence first
+    h = hashes[order]
+    first = xp.empty(total, dtype=bool)
+    first[0] = True
+    xp.not_equal(h[1:], h[:-1], out=first[1:])
+    gid = xp.cumsum(first) - 1
+    group_first = xp.flatnonzero(first)
+    n_groups = int(group_first.shape[0])
+    bad = xp.zeros(1, np.int32)
+    _launch(K.verify_groups, total, out, starts, lens, order, group_first, gid, bad)
+    if int(_to_host(bad)[0]):
+        raise HashCollision
+    # a group's entries are in position order, so its documents ascend: count changes
+    doc = xp.searchsorted(ng_off[1:], order, side="right")
+    new_doc = first.copy()
+    xp.logical_or(new_doc[1:], doc[1:] != doc[:-1], out=new_doc[1:])
+    df = xp.bincount(gid[new_doc], minlength=n_groups)
+    tf = xp.bincount(gid, minlength=n_groups)
+    first_pos = order[group_first]
+    by_first = xp.argsort(first_pos)  # term ids: groups in order of first occurrence
+    t_pos = first_pos[by_first]
+    t_start = starts[t_pos]
+    t_len = lens[t_pos]
+    t_off = xp.zeros(n_groups + 1, np.int64)
+    t_off[1:] = xp.cumsum(t_len)
+    term_buf = xp.empty(max(int(t_off[-1]), 1), np.uint8)
+    _launch(K.gather_spans, n_groups, out, t_start, t_len, t_off, term_buf)
+    off = _to_host(t_off)
+    terms = pa.LargeStringArray.from_buffers(
+        n_groups, pa.py_buffer(np.ascontiguousarray(off)),
+        pa.py_buffer(np.ascontiguousarray(_to_host(term_buf)[: int(off[-1])])),
+    )
+    return _reference.Counted(n_docs, terms, _to_host(df[by_first]).astype(np.int64),
+                              _to_host(tf[by_first]).astype(np.int64), None, None, None)
+
+
 def fit_transform(vec, raw_documents):
-    """``fit`` (vocabulary on the CPU) then ``transform`` on the device."""
+    """``fit`` (:func:`count_fit` on the device) then ``transform`` on the device."""
     check_count_params(vec)
     batches, docs = vec._as_batches(raw_documents)
     if batches:

@@ -121,7 +121,8 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         the reference. ``"cuda"`` (see :mod:`mmfeat.text._cuda`): ``transform``
         and ``fit_transform`` return a ``cupyx.scipy.sparse.csr_matrix`` computed
         on the GPU for the default word analyzer and a float ``dtype``, the
-        vocabulary being learnt on the CPU; other parameters raise ValueError.
+        vocabulary counted on the GPU too (sorted and pruned on the host); other
+        parameters raise ValueError (``fit`` then learns on the CPU).
 
     Attributes
     ----------
@@ -249,12 +250,19 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     # -- counting ------------------------------------------------------------------
     def _count(self, raw_documents, fixed: bool, keep_entries: bool = True):
         """Counted documents (terms in first-occurrence order, or the fixed vocabulary)."""
-        backend = _resolve(self.backend, cuda_ok=True)  # cuda: the vocabulary on the CPU
+        backend = _resolve(self.backend, cuda_ok=True)
         batches, docs = self._as_batches(raw_documents)
         an = self._compiled_analysis() if backend in ("cpu", "cuda") else None
         if an is not None:
             if not batches:
                 docs = list(docs) if not hasattr(docs, "__len__") else docs
+            if backend == "cuda" and not (fixed or batches or keep_entries) and self._on_gpu():
+                from . import _cuda
+
+                try:
+                    return _cuda.count_fit(self, docs)
+                except _cpu.HashCollision:
+                    pass  # a 64-bit collision: counted on the CPU below
             try:
                 return self._count_compiled(docs, batches, an, fixed, keep_entries)
             except (NeedsReference, _cpu.HashCollision):
@@ -266,6 +274,17 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         if batches:
             docs = (doc for batch in docs for doc in python_documents(batch))
         return self._count_reference(python_documents(docs), fixed)
+
+    def _on_gpu(self) -> bool:
+        """The cuda backend fits these parameters on the device (else the vocabulary is
+        learnt on the CPU, and transform names the unsupported parameter)."""
+        from . import _cuda
+
+        try:
+            _cuda.check_count_params(self)
+        except ValueError:
+            return False
+        return True
 
     def _count_reference(self, docs, fixed: bool) -> _reference.Counted:
         analyze = self.build_analyzer()

@@ -282,6 +282,19 @@ def preprocess_word(buf, offs, cls, low, low_ext, lower, has_stop, stop_table, s
 # --- stage 2: hashed n-grams ------------------------------------------------------------
 
 
+@cuda.jit(device=True)
+def _extend_left(out, s, p):
+    """Start of the n-gram one token longer than the one starting at ``p`` in the
+    processed text starting at ``s`` (tokens each followed by one space); -1 when
+    ``p`` is the first token."""
+    if p == s:
+        return -1
+    p -= 1  # the space ending the previous token
+    while p > s and out[p - 1] != 32:
+        p -= 1
+    return p
+
+
 @cuda.jit
 def hash_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, n_features, alternate_sign,
                      keys, signs):
@@ -303,11 +316,9 @@ def hash_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, n_features, alt
             p = t0  # start of the n-gram ending with this token
             for n in range(1, max_n + 1):
                 if n > 1:
-                    if p == s:
+                    p = _extend_left(out, s, p)
+                    if p < 0:
                         break
-                    p -= 1  # the space ending the previous token
-                    while p > s and out[p - 1] != 32:
-                        p -= 1
                 if n >= min_n:
                     h = murmur3_32(out, p, k)
                     keys[g] = np.int64(d) * n_features + hashed_column(h, n_features)
@@ -368,11 +379,9 @@ def count_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, table, term_ha
             p = t0
             for n in range(1, max_n + 1):
                 if n > 1:
-                    if p == s:
+                    p = _extend_left(out, s, p)
+                    if p < 0:
                         break
-                    p -= 1
-                    while p > s and out[p - 1] != 32:
-                        p -= 1
                 if n >= min_n:
                     t = lookup_term(out, p, k, table, term_hash, term_off, term_buf)
                     if t >= 0:
@@ -412,11 +421,9 @@ def ngram_spans(out, out_start, plen, ntok, min_n, max_n, ng_off, hashes, starts
             base = 0  # n-grams of the sizes min_n .. n - 1 in this document
             for n in range(1, max_n + 1):
                 if n > 1:
-                    if p == s:
+                    p = _extend_left(out, s, p)
+                    if p < 0:
                         break
-                    p -= 1
-                    while p > s and out[p - 1] != 32:
-                        p -= 1
                 if n >= min_n:
                     pos = g0 + base + (j - n + 1)
                     hashes[pos] = hash64(out, p, k)

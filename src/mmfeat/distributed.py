@@ -275,14 +275,6 @@ def _merge_stats(*parts: _Stats) -> _Stats:
     return _Stats(n, terms, df, tf)
 
 
-def _sum_dtype(dtype) -> np.dtype:
-    """The dtype scipy's ``X.sum(axis=0)`` gives for a count matrix of ``dtype``
-    (scikit-learn ranks terms for ``max_features`` on that array)."""
-    import scipy.sparse as sp
-
-    return np.asarray(sp.csr_matrix((1, 1), dtype=dtype).sum(axis=0)).dtype
-
-
 def _vocabulary(stats: _Stats, vec):
     """(vocabulary dict, df per column) as scikit-learn's fit would prune them.
 
@@ -301,31 +293,16 @@ def _vocabulary(stats: _Stats, vec):
         return vocab, df
     if n_terms == 0:
         raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-    max_df, min_df, max_features = vec.max_df, vec.min_df, vec.max_features
-    high = max_df if isinstance(max_df, Integral) else max_df * n_doc
-    low = min_df if isinstance(min_df, Integral) else min_df * n_doc
-    if high < low:
-        raise ValueError("max_df corresponds to < documents than min_df")
+    from .text._vocabulary import prune
+
     alpha = np.argsort(stats.terms)  # terms are unique: any sort gives this order
-    dfs = stats.df[alpha]
-    mask = (dfs <= high) & (dfs >= low)
-    if max_features is not None and mask.sum() > max_features:
-        tfs = (stats.df if vec.binary else stats.tf)[alpha].astype(_sum_dtype(vec.dtype))
-        mask_inds = (-tfs[mask]).argsort()[:max_features]
-        new_mask = np.zeros(n_terms, dtype=bool)
-        new_mask[np.where(mask)[0][mask_inds]] = True
-        mask = new_mask
-    if not mask.any():
-        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-    new_index = np.cumsum(mask) - 1
-    col_of = np.full(n_terms, -1, np.int64)
-    col_of[alpha[mask]] = new_index[mask]
+    col_of = prune(stats.df, stats.tf, alpha, n_doc, vec)
     kept = np.flatnonzero(col_of >= 0)  # first-occurrence order, like scikit-learn's dict
     cols = col_of[kept]
     # scikit-learn's values are NumPy ints when max_features pruned last, else ints
-    values = list(cols) if max_features is not None else cols.tolist()
+    values = list(cols) if vec.max_features is not None else cols.tolist()
     vocab = dict(zip(stats.terms[kept].tolist(), values, strict=True))
-    df = np.zeros(int(mask.sum()), np.int64)
+    df = np.zeros(kept.shape[0], np.int64)
     df[cols] = stats.df[kept]
     return vocab, df
 

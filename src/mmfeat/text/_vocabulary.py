@@ -9,6 +9,8 @@ is made only when the attribute is read; ``transform`` and
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 import pyarrow as pa
 
@@ -58,3 +60,42 @@ def vocabulary_dict(keys: list, cols: np.ndarray, numpy_values: bool) -> dict:
     ``max_features`` pruning (``numpy_values``), Python ints otherwise."""
     values = list(cols.astype(np.int64)) if numpy_values else cols.tolist()
     return dict(zip(keys, values, strict=True))
+
+
+def sum_dtype(dtype) -> np.dtype:
+    """The dtype scipy's ``X.sum(axis=0)`` gives for a count matrix of ``dtype``
+    (scikit-learn ranks terms for ``max_features`` on that array)."""
+    import scipy.sparse as sp
+
+    return np.asarray(sp.csr_matrix((1, 1), dtype=dtype).sum(axis=0)).dtype
+
+
+def prune(df, tf, alpha, n_docs: int, vec) -> np.ndarray:
+    """scikit-learn's ``_limit_features`` on the alphabetically sorted terms: the
+    column of each term (-1: pruned) under ``vec``'s min_df, max_df, max_features.
+
+    ``df``, ``tf`` (n_terms,): document and term frequencies by term id; ``alpha``:
+    the term ids in alphabetical order. The same thresholds, and for
+    ``max_features`` the same (unstable) argsort of the same array as
+    scikit-learn, so ties between equally frequent terms break the same way.
+    """
+    n_terms = df.shape[0]
+    max_df, min_df, max_features = vec.max_df, vec.min_df, vec.max_features
+    high = max_df if isinstance(max_df, Integral) else max_df * n_docs
+    low = min_df if isinstance(min_df, Integral) else min_df * n_docs
+    if high < low:
+        raise ValueError("max_df corresponds to < documents than min_df")
+    dfs = df[alpha]
+    mask = (dfs <= high) & (dfs >= low)
+    if max_features is not None and mask.sum() > max_features:
+        tfs = (df if vec.binary else tf)[alpha].astype(sum_dtype(vec.dtype))
+        mask_inds = (-tfs[mask]).argsort()[:max_features]
+        new_mask = np.zeros(n_terms, dtype=bool)
+        new_mask[np.where(mask)[0][mask_inds]] = True
+        mask = new_mask
+    if not mask.any():
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    new_col = np.cumsum(mask) - 1
+    col_of = np.full(n_terms, -1, np.int64)
+    col_of[alpha[mask]] = new_col[mask]
+    return col_of

@@ -9,7 +9,6 @@ pickling behave as there) and replaces the counting with :mod:`mmfeat.text._cpu`
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,7 +27,7 @@ from ._input import (
     python_documents,
     to_buffers,
 )
-from ._vocabulary import PendingVocabulary, vocabulary_dict
+from ._vocabulary import PendingVocabulary, prune, vocabulary_dict
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _BACKEND_CONSTRAINT = {"backend": [StrOptions({"numpy", "cpu", "cuda"}), None]}
@@ -94,11 +93,6 @@ class _FastPathMixin:
 
     def _buffers(self, docs) -> TextBuffers:
         return to_buffers(docs, self.encoding, self.decode_error)
-
-
-def _sum_dtype(dtype) -> np.dtype:
-    """The dtype scipy's ``X.sum(axis=0)`` has for a matrix of ``dtype``."""
-    return np.asarray(sp.csr_matrix((1, 1), dtype=dtype).sum(axis=0)).dtype
 
 
 class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
@@ -362,44 +356,22 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         n_terms = len(c.terms)
         if n_terms == 0:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        max_df, min_df, max_features = self.max_df, self.min_df, self.max_features
-        n_doc = c.n_docs
-        high = max_df if isinstance(max_df, Integral) else max_df * n_doc
-        low = min_df if isinstance(min_df, Integral) else min_df * n_doc
-        if high < low:
-            raise ValueError("max_df corresponds to < documents than min_df")
         names = c.terms
         alpha = (
             _reference.alphabetical(names) if isinstance(names, list) else _cpu.sort_terms(names)
         )
-        dfs = c.df[alpha]
-        mask = (dfs <= high) & (dfs >= low)
-        if max_features is not None and mask.sum() > max_features:
-            # the same expression as scikit-learn on the same array: its (unstable)
-            # argsort then breaks ties exactly as there
-            tfs = (c.df if self.binary else c.tf)[alpha].astype(_sum_dtype(self.dtype))
-            mask_inds = (-tfs[mask]).argsort()[:max_features]
-            new_mask = np.zeros(n_terms, dtype=bool)
-            new_mask[np.where(mask)[0][mask_inds]] = True
-            mask = new_mask
-        if not mask.any():
-            raise ValueError(
-                "After pruning, no terms remain. Try a lower min_df or a higher max_df."
-            )
-        new_col = np.cumsum(mask) - 1
-        col_of = np.full(n_terms, -1, np.int64)
-        col_of[alpha[mask]] = new_col[mask]
+        col_of = prune(c.df, c.tf, alpha, c.n_docs, self)
         kept = np.flatnonzero(col_of >= 0)
         cols = col_of[kept]
         # scikit-learn's dict keeps first-occurrence order; its values are NumPy
         # integers when max_features pruned last, Python ints otherwise
-        numpy_values = max_features is not None
+        numpy_values = self.max_features is not None
         if isinstance(names, list):  # the reference path: its terms are str already
             kept_names = names if kept.shape[0] == n_terms else [names[i] for i in kept.tolist()]
             vocabulary = vocabulary_dict(kept_names, cols, numpy_values)
         else:
             vocabulary = PendingVocabulary(names, kept, cols, numpy_values)
-        return vocabulary, col_of, int(mask.sum())
+        return vocabulary, col_of, int(kept.shape[0])
 
     # -- public API -------------------------------------------------------------------
     def fit(self, raw_documents, y=None):

@@ -324,9 +324,9 @@ def _spy_count_fit(monkeypatch):
     calls = []
     real = _cuda.count_fit
 
-    def spy(vec, docs):
+    def spy(vec, docs, stage=None):
         try:
-            c = real(vec, docs)
+            c = real(vec, docs, stage)
         except Exception as exc:
             calls.append(type(exc).__name__)
             raise
@@ -346,8 +346,15 @@ def test_vocabulary_fitted_on_the_device_equals_sklearn(monkeypatch, params):
     np.testing.assert_array_equal(vec.get_feature_names_out(), want.get_feature_names_out())
     assert list(vec.vocabulary_.items()) == list(want.vocabulary_.items())
     assert_same(vec.transform(NEW), want.transform(NEW))
+    from mmfeat.text import _cuda
+
+    stages = []
+    real_stage = _cuda.device_stage
+    monkeypatch.setattr(_cuda, "device_stage", lambda v, d: stages.append(1) or real_stage(v, d))
     assert_same(CountVectorizer(backend="cuda", **params).fit_transform(CORPUS),
                 SkCount(**params).fit_transform(CORPUS))
+    assert len(stages) == 1  # copied and tokenized once for the vocabulary and the matrix
+    assert calls == ["ok", "ok"]
     tf = {k: v for k, v in params.items() if k != "binary"}
     assert_same(TfidfVectorizer(backend="cuda", **tf).fit_transform(CORPUS),
                 SkTfidf(**tf).fit_transform(CORPUS))

@@ -330,23 +330,33 @@ def _vocabulary_tables(vec):
     return dev
 
 
+def device_stage(vec, docs):
+    """(n_docs, stage-1 arrays): the documents copied to the device and tokenized once,
+    for :func:`count_fit` and :func:`count_matrix` to share in ``fit_transform``."""
+    tb = _host_buffers(vec, docs)
+    return len(tb), _stage1(tb, vec)
+
+
+def count_matrix(vec, stage):
+    """The count matrix of the tokenized documents over the fitted vocabulary."""
+    n_docs, (out, out_start, plen, _, ng_off, min_n, max_n) = stage
+    xp = device_xp()
+    table, term_hash, term_off, term_buf = _vocabulary_tables(vec)
+    n_cols = vec._vocabulary_size()
+    total = int(ng_off[-1])
+    keys = xp.empty(max(total, 1), np.int64)
+    _launch(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
+            table, term_hash, term_off, term_buf, np.int64(n_cols), keys)
+    return pairs_to_csr(keys[:total], None, n_docs, n_cols, vec.dtype, vec.binary, None)
+
+
 def count_transform(vec, raw_documents):
     """``CountVectorizer.transform`` on the device (vocabulary checked by the caller)."""
     check_count_params(vec)
     batches, docs = vec._as_batches(raw_documents)
     if batches:
         return vstack([count_transform(vec, b) for b in docs])
-    tb = _host_buffers(vec, docs)
-    n_docs = len(tb)
-    xp = device_xp()
-    table, term_hash, term_off, term_buf = _vocabulary_tables(vec)
-    n_cols = vec._vocabulary_size()
-    out, out_start, plen, _, ng_off, min_n, max_n = _stage1(tb, vec)
-    total = int(ng_off[-1])
-    keys = xp.empty(max(total, 1), np.int64)
-    _launch(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
-            table, term_hash, term_off, term_buf, np.int64(n_cols), keys)
-    return pairs_to_csr(keys[:total], None, n_docs, n_cols, vec.dtype, vec.binary, None)
+    return count_matrix(vec, device_stage(vec, docs))
 
 
 def _stable_argsort(xp, a):
@@ -359,7 +369,7 @@ def _to_host(a) -> np.ndarray:
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
-def count_fit(vec, docs) -> _reference.Counted:
+def count_fit(vec, docs, stage=None) -> _reference.Counted:
     """The vocabulary of ``docs`` counted on the device: its terms (a pyarrow string
     array, in order of first occurrence), document and term frequencies.
 
@@ -371,6 +381,7 @@ def count_fit(vec, docs) -> _reference.Counted:
     frequencies, and the distinct terms' bytes are gathered in first-occurrence
     order. Only the vocabulary (terms, df, tf) comes back to the host, where
     :meth:`CountVectorizer._learn_vocabulary` sorts and prunes it as on the CPU.
+    ``stage``: :func:`device_stage` of ``docs`` when the caller has it already.
     """
     import pyarrow as pa
 
@@ -378,9 +389,7 @@ def count_fit(vec, docs) -> _reference.Counted:
 
     K = _kernels()
     xp = device_xp()
-    tb = _host_buffers(vec, docs)
-    n_docs = len(tb)
-    out, out_start, plen, ntok, ng_off, min_n, max_n = _stage1(tb, vec)
+    n_docs, (out, out_start, plen, ntok, ng_off, min_n, max_n) = stage or device_stage(vec, docs)
     total = int(ng_off[-1])
     if total == 0:
         empty = pa.array([], type=pa.large_string())
@@ -439,9 +448,12 @@ def fit_transform(vec, raw_documents):
     from .vectorizers import CountVectorizer
 
     docs = docs if hasattr(docs, "__len__") else list(docs)
-    # CountVectorizer's own fit/transform: TfidfVectorizer's would fit the idf twice
-    CountVectorizer.fit(vec, docs)
-    X = CountVectorizer.transform(vec, docs)
+    # copied and tokenized once for both the vocabulary and the matrix; CountVectorizer's
+    # own fit, as TfidfVectorizer's would fit the idf twice
+    stage = device_stage(vec, docs)
+    CountVectorizer._fit(vec, docs, keep_entries=False, device_stage=stage)
+    vec._check_vocabulary()
+    X = count_matrix(vec, stage)
     if vec.fixed_vocabulary_:
         return X  # scikit-learn: sorted columns, as transform
     pending = vec._pending_vocabulary()

@@ -242,7 +242,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         return state
 
     # -- counting ------------------------------------------------------------------
-    def _count(self, raw_documents, fixed: bool, keep_entries: bool = True):
+    def _count(self, raw_documents, fixed: bool, keep_entries: bool = True, device_stage=None):
         """Counted documents (terms in first-occurrence order, or the fixed vocabulary)."""
         backend = _resolve(self.backend, cuda_ok=True)
         batches, docs = self._as_batches(raw_documents)
@@ -254,7 +254,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
                 from . import _cuda
 
                 try:
-                    return _cuda.count_fit(self, docs)
+                    return _cuda.count_fit(self, docs, device_stage)
                 except _cpu.HashCollision:
                     pass  # a 64-bit collision: counted on the CPU below
             try:
@@ -399,7 +399,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             return _cuda.fit_transform(self, raw_documents)
         return self._fit(raw_documents, keep_entries=True)
 
-    def _fit(self, raw_documents, keep_entries: bool):
+    def _fit(self, raw_documents, keep_entries: bool, device_stage=None):
         check_not_str(raw_documents)
         self._validate_params()
         self._validate_ngram_range()
@@ -419,7 +419,9 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             n = self._vocabulary_size()
             ident = np.arange(n, dtype=np.int64)
             return self._matrix(c, ident, ident, n)
-        c = self._count(raw_documents, fixed=False, keep_entries=keep_entries)
+        c = self._count(
+            raw_documents, fixed=False, keep_entries=keep_entries, device_stage=device_stage
+        )
         vocabulary, col_of, n_cols = self._learn_vocabulary(c)
         self.vocabulary_ = vocabulary
         if not keep_entries or c.u_term is None:

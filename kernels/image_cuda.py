@@ -29,6 +29,7 @@ gray_value = _dev(_m.gray_value)
 hsv_value = _dev(_m.hsv_value)
 bin_index = _dev(_m.bin_index)
 orientation_bin = _dev(_m.orientation_bin)
+orientation_bin_estimate = _dev(_m.orientation_bin_estimate)
 
 
 @cuda.jit(device=True)
@@ -446,6 +447,8 @@ def gradient_histogram_kernel(tx: int, ty: int, rows: int, shared_bins: int, cha
         hist = cuda.shared.array(shared_bins, dtype=numba.float64)
         n = cuda.blockIdx.z
         nbins = sums.shape[1]
+        bins_per_radian = nbins / math.pi
+        margin = _m.ORIENTATION_ESTIMATE_ERROR * bins_per_radian
         use_shared = nbins <= shared_bins
         tid = cuda.threadIdx.y * tx + cuda.threadIdx.x
         if use_shared:
@@ -478,7 +481,11 @@ def gradient_histogram_kernel(tx: int, ty: int, rows: int, shared_bins: int, cha
                 ))
                 mag = math.sqrt(gx * gx + gy * gy) * 0.25
                 if mag > 0.0:
-                    k = orientation_bin(gx, gy, nbins)
+                    # the polynomial estimate decides all but the gradients next to
+                    # a bin edge, which take float64 atan2 (exactly the same bin)
+                    k = orientation_bin_estimate(gx, gy, nbins, bins_per_radian, margin)
+                    if k < 0:
+                        k = orientation_bin(gx, gy, nbins)
                     if use_shared:
                         cuda.atomic.add(hist, k, mag)
                     else:

@@ -232,6 +232,35 @@ def test_killed_run_resumes_without_lost_or_duplicated_rows(manifest, features, 
     pd.testing.assert_frame_equal(rb, ra)
 
 
+def test_extract_decodes_each_batch_once(manifest, features, tmp_path, monkeypatch):
+    # fitting happens on the first batch of the extraction pass itself: no batch is
+    # decoded for the fit and again for the features
+    import mmfeat.pipeline as pipeline
+
+    decoded = []
+    real_decode = pipeline.FeaturePipeline._decode
+
+    def counting(self, batch):
+        decoded.append(list(batch["id"]))
+        return real_decode(self, batch)
+
+    monkeypatch.setattr(pipeline.FeaturePipeline, "_decode", counting)
+    out = tmp_path / "once.parquet"
+    assert _extract(manifest, out, "--batch-size", "8") == 0
+    ids = [i for batch in decoded for i in batch]
+    assert len(decoded) == 5 and len(ids) == len(set(ids)) == N - 2
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(features))
+
+    # FeaturePipeline.fit alone decodes the one batch it fits on
+    decoded.clear()
+    pipe = pipeline.FeaturePipeline(
+        pipeline.default_extractors(["image", "audio"], sr=SR), batch_size=8,
+        image_size=(SIZE, SIZE), sr=SR,
+    )
+    pipe.fit(manifest)
+    assert len(decoded) == 1 and len(decoded[0]) == 8
+
+
 def test_resume_after_manifest_changed_refuses(manifest, tmp_path, monkeypatch, capsys):
     out = tmp_path / "f.parquet"
     monkeypatch.setattr(FeatureSet, "write_parquet",

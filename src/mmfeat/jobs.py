@@ -136,32 +136,47 @@ class ExtractJob:
         pipe_path = self.parts / _PIPELINE
         if pipe_path.exists():
             pipe = joblib.load(pipe_path)  # written by this job, a trusted file
+            # At most this many batches: cleaning may leave fewer rows than the manifest has.
+            n_max = max(1, -(-len(frame) // self.batch_size))
+            done = {i for i in range(n_max) if (self.parts / _part(i)).exists()}
+            batches = pipe._iter_indexed(frame, skip=done)
         else:
             pipe = self._pipeline(frame)
-            try:
-                pipe.fit(frame)
-            except ValueError:
-                if getattr(pipe, "summary_", {}).get("kept", 1) == 0:
-                    # Nothing survived: the rejects still say why, row by row.
-                    self.rejects.parent.mkdir(parents=True, exist_ok=True)
-                    pipe.rejects_.to_csv(self.rejects, index=False)
-                    shutil.rmtree(self.parts)
-                    raise ValueError(
-                        f"no rows left to extract: all {n_input} rows were rejected "
-                        f"({pipe.summary_['by_reason']}); see {self.rejects}"
-                    ) from None
-                shutil.rmtree(self.parts)  # nothing to resume: no pipeline was fitted
-                raise
-            _atomic_write(pipe_path, lambda p: joblib.dump(pipe, p))
-
-        # At most this many batches: cleaning may leave fewer rows than the manifest has.
-        n_max = max(1, -(-len(frame) // self.batch_size))
-        done = {i for i in range(n_max) if (self.parts / _part(i)).exists()}
-        for i, features, rejects in pipe._iter_indexed(frame, skip=done):
+            batches = self._fit(pipe, frame, n_input, pipe_path)
+        for i, features, rejects in batches:
             _atomic_write(self.parts / _rejects_part(i),
                           lambda p, r=rejects: r.to_csv(p, index=False))
             _atomic_write(self.parts / _part(i), lambda p, f=features: f.write_parquet(p))
         return self._finish(n_input, pipe._n_batches)
+
+    def _fit(self, pipe, frame, n_input: int, pipe_path: Path):
+        """Fit ``pipe`` and yield every batch of the same pass.
+
+        The pipeline is fitted on the first non-empty batch (and the whole corpus
+        for text) and saved before that batch is yielded, so a part on disk always
+        has its pipeline beside it, and no batch is decoded twice.
+        """
+        import joblib
+
+        try:
+            batches = pipe._fit_and_iter(frame, None, transform=True)
+            first = next(batches, None)
+        except ValueError:
+            if getattr(pipe, "summary_", {}).get("kept", 1) == 0:
+                # Nothing survived: the rejects still say why, row by row.
+                self.rejects.parent.mkdir(parents=True, exist_ok=True)
+                pipe.rejects_.to_csv(self.rejects, index=False)
+                shutil.rmtree(self.parts)
+                raise ValueError(
+                    f"no rows left to extract: all {n_input} rows were rejected "
+                    f"({pipe.summary_['by_reason']}); see {self.rejects}"
+                ) from None
+            shutil.rmtree(self.parts)  # nothing to resume: no pipeline was fitted
+            raise
+        _atomic_write(pipe_path, lambda p: joblib.dump(pipe, p))
+        if first is not None:
+            yield first
+            yield from batches
 
     def _finish(self, n_input: int, n_batches: int) -> dict:
         import pyarrow as pa

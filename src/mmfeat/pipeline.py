@@ -317,16 +317,22 @@ class FeaturePipeline(BaseEstimator):
                 self.extractors_["text"].fit(present)
                 self.timings_["text"] = time.perf_counter() - t0
             self._fitted_first_batch = False
-        gen = self._run(frame, rejects, n_input, fitting=True)
+        gen = self._run(frame, rejects, n_input, fitting=True, fit_only=not transform)
         if transform:
             return gen
-        for _ in gen:
-            break  # the first non-empty batch has fitted the batch-fitted extractors
-        gen.close()
+        for _ in gen:  # decodes up to the first non-empty batch, fits on it, stops
+            pass
         return None
 
     # -- the batch loop -------------------------------------------------------------
-    def _run(self, frame, rejects, n_input, *, fitting: bool = False, skip=frozenset()):
+    def _run(self, frame, rejects, n_input, *, fitting: bool = False, fit_only: bool = False,
+             skip=frozenset()):
+        """Decode and extract batch by batch, yielding (index, features, rejects).
+
+        ``fitting``: the first non-empty batch fits the batch-fitted extractors
+        first. ``fit_only``: stop right there, with nothing extracted and no next
+        batch decoded ahead (``fit``); every batch is decoded once either way.
+        """
         modalities = list(self.extractors_)
         size = self.batch_size
         batches = [frame.iloc[i : i + size] for i in range(0, len(frame), size)]
@@ -346,11 +352,15 @@ class FeaturePipeline(BaseEstimator):
         # The cleaning rejects travel with batch 0 (already written when it is skipped).
         pending = empty_rejects() if 0 in skip else rejects
         with ThreadPoolExecutor(max_workers=1) as pool, context:
-            future = pool.submit(self._decode, batches[todo[0]]) if todo else None
+            future = None
             for k, b in enumerate(todo):
                 batch = batches[b]
+                if future is None:
+                    future = pool.submit(self._decode, batch)
                 decoded, failures, decode_s = future.result()
-                if k + 1 < len(todo):  # decode the next batch while this one extracts
+                future = None
+                if k + 1 < len(todo) and not fit_only:
+                    # decode the next batch while this one extracts
                     future = pool.submit(self._decode, batches[todo[k + 1]])
                 timings["decode"] += decode_s
                 for m in modalities:
@@ -367,6 +377,9 @@ class FeaturePipeline(BaseEstimator):
                                 _stack(m, [v for v in decoded[m] if v is not None])
                             )
                     self._fitted_first_batch = True
+                    if fit_only:
+                        bar.close()
+                        return
                 blocks = {}
                 for m in modalities:
                     t0 = time.perf_counter()

@@ -146,19 +146,20 @@ def color_histogram_hsv_u8(src, counts, nbins, edges, fvals, sv_lut, hue_lut,
         k = t - n * T
         start = k * pixels_per_task
         stop = min(P, start + pixels_per_task)
-        sub = np.zeros((4, B), dtype=np.int32)
+        sub = np.zeros(4 * B, dtype=np.int32)  # cell c, lane l at 4 * c + l
         _hsv_u8_count(flat[n], start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edges, sub)
         hist = counts[n, k]
         for q in range(B):
-            hist[q] += sub[0, q] + sub[1, q] + sub[2, q] + sub[3, q]
+            hist[q] += (sub[4 * q] + sub[4 * q + 1]) + (sub[4 * q + 2] + sub[4 * q + 3])
 
 
 @numba.njit(**_jit)
 def _hsv_u8_count(img, start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edges, sub):
     """The serial inner loop of :func:`color_histogram_hsv_u8` over pixels [start, stop).
 
-    Loops from 0 over a sliced view: indices the compiler can prove non-negative
-    skip Numba's wraparound checks (twice as fast here).
+    Loops from 0 over a sliced view, and indexes with unsigned values: indices
+    the compiler can prove non-negative skip Numba's wraparound checks (twice as
+    fast here); ``sub`` is flat so that a count needs no stride multiply.
     """
     seg = img[3 * start : 3 * stop]
     for q in range(stop - start):
@@ -171,10 +172,12 @@ def _hsv_u8_count(img, start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edge
         is_g = (g == mx) & (not is_b)
         c = 2 * np.int32(is_b) + np.int32(is_g)
         x = (r - g) if is_b else ((b - r) if is_g else (g - b))
-        ih = np.int32(hue_flat[c * 65536 + (mx - mn) * (mx - mn) + (x + (mx - mn))])
+        d = mx - mn
+        ih = np.int32(hue_flat[np.uint32(c * 65536 + d * d + (x + d))])
         if ih < 0:
             ih = _hue_bin_exact(fvals[r], fvals[g], fvals[b], b0, edges)
-        sub[q & 3, ih * sv_cells + sv_flat[mx * 256 + mn]] += 1
+        cell = np.uint32(ih * sv_cells + sv_flat[np.uint32(mx * 256 + mn)])
+        sub[(cell << np.uint32(2)) | np.uint32(q & 3)] += 1
 
 
 @numba.njit(**_jit)

@@ -370,6 +370,33 @@ def on_backend(batch: np.ndarray, backend: str):
     return out
 
 
+def _time_interleaved(calls, repeat, skipped, log, op) -> dict[str, list[float]]:
+    """Seconds of each call in ``calls`` ({name: (fn, sync, n_images)}), ``repeat``
+    rounds after one warm-up each; every round times every call once.
+
+    Interleaving puts mmfeat and its anchors in the same minutes: on a shared
+    machine the load comes and goes, and timing one side after the other let a
+    quiet or a busy spell land on one side only. An anchor that raises is
+    dropped and recorded in ``skipped``; mmfeat raising is an error.
+    """
+    for name, (fn, sync, k) in list(calls.items()):
+        log(f"{op}: {name} on {k} image(s) ...")
+        try:
+            fn()  # warm-up: compilation, caches, first-touch pages
+            if sync is not None:
+                sync()
+        except Exception as exc:
+            if name == "mmfeat":
+                raise
+            skipped[name] = f"{type(exc).__name__}: {exc}"  # an anchor never aborts the run
+            del calls[name]
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(max(int(repeat), 1)):
+        for name, (fn, sync, _k) in calls.items():
+            times[name] += time_call(fn, 1, sync, warmup=False)
+    return times
+
+
 def run_image_bench(
     n: int = DEFAULT_N,
     size: int = DEFAULT_SIZE,
@@ -385,7 +412,8 @@ def run_image_bench(
     mmfeat runs on the whole batch (``n`` images; on the device for cuda), as
     do the OpenCV anchors; scikit-image anchors run on ``min(n, skimage_n)``
     images and their time is scaled to ``n`` images. Every call is warmed up
-    once, then the best of ``repeat`` runs is kept.
+    once; then ``repeat`` rounds each time mmfeat and every anchor once, and the
+    best round of each is kept.
 
     Returns
     -------
@@ -404,36 +432,28 @@ def run_image_bench(
     results = []
     for op in ops:
         fn = mmfeat_op(op, backend)
-        log(f"{op}: mmfeat {backend} ...")
-        times = time_call(lambda fn=fn: fn(dev_batch), repeat, sync)
-        best = min(times)
         row: dict[str, Any] = {
-            "op": op,
-            "backend": backend,
-            "n": n,
-            "size": size,
-            "seconds": best,
-            "seconds_all": times,
-            "mpix_per_s": mpix / best,
-            "anchors": {},
-            "anchor_n": {},
-            "ratios": {},
-            "skipped": {},
+            "op": op, "backend": backend, "n": n, "size": size,
+            "anchors": {}, "anchor_n": {}, "ratios": {}, "skipped": {},
+        }
+        # name -> (call, sync, images it runs on); mmfeat first
+        calls: dict[str, tuple[Callable[[], Any], Any, int]] = {
+            "mmfeat": (lambda fn=fn: fn(dev_batch), sync, n)
         }
         for name, (module, afn) in ANCHORS[op].items() if anchors else ():
             if _optional(module) is None:
                 row["skipped"][name] = f"{module} is not importable"
                 continue
             sub = batch[:sk_n] if is_slow_anchor(name) else batch
-            log(f"{op}: {name} on {len(sub)} image(s) ...")
-            try:
-                t = min(time_call(lambda afn=afn, sub=sub: afn(sub), repeat))
-            except Exception as exc:  # an anchor never aborts the run
-                row["skipped"][name] = f"{type(exc).__name__}: {exc}"
-                continue
-            t_n = t * n / len(sub)
+            calls[name] = (lambda afn=afn, sub=sub: afn(sub), None, len(sub))
+        times = _time_interleaved(calls, repeat, row["skipped"], log, op)
+        own = times.pop("mmfeat")
+        best = min(own)
+        row.update(seconds=best, seconds_all=own, mpix_per_s=mpix / best)
+        for name, ts in times.items():
+            t_n = min(ts) * n / calls[name][2]
             row["anchors"][name] = t_n
-            row["anchor_n"][name] = len(sub)
+            row["anchor_n"][name] = calls[name][2]
             row["ratios"][name] = t_n / best
         results.append(row)
     machine = machine_info()
@@ -450,7 +470,8 @@ def run_image_bench(
             "backend": backend,
             "skimage_n": sk_n,
             "data": batch_source(),
-            "timer": "time.perf_counter, best of repeat after one warm-up call",
+            "timer": "time.perf_counter; after one warm-up call each, repeat rounds that "
+            "time mmfeat and every anchor once (interleaved); best round of each",
             "ratio": "anchor seconds / mmfeat seconds (> 1: mmfeat is faster)",
         },
         "results": results,
@@ -532,7 +553,8 @@ def format_table(report: dict[str, Any]) -> str:
         )
     lines = [
         f"batch: {cfg['n']} x {cfg['size']}x{cfg['size']} RGB uint8 ({cfg['data']}); "
-        f"best of {cfg['repeat']}; scikit-image on {cfg['skimage_n']} image(s), scaled",
+        f"best of {cfg['repeat']} interleaved rounds; "
+        f"scikit-image on {cfg['skimage_n']} image(s), scaled",
         "ratio = anchor time / mmfeat time (> 1: mmfeat is faster); anchor time in ()",
         "",
     ]

@@ -50,10 +50,13 @@ def _build_parser() -> argparse.ArgumentParser:
     img = bench_sub.add_parser(
         "image",
         help="image ops vs OpenCV and scikit-image",
-        description="Time each image op (best of --repeat after a warm-up call) on a "
+        description="Time each image op on a "
         "batch of photographs generated from scikit-image's samples, beside OpenCV and "
         "scikit-image on the same batch. scikit-image runs on --skimage-n images and is "
-        "scaled per image. Ratio = anchor time / mmfeat time (> 1: mmfeat is faster).",
+        "scaled per image. After a warm-up call each, --repeat rounds time mmfeat and "
+        "every anchor once (interleaved, so that both meet the same machine load); the "
+        "best round of each is kept. "
+        "Ratio = anchor time / mmfeat time (> 1: mmfeat is faster).",
     )
     img.add_argument(
         "--n",
@@ -71,7 +74,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--repeat",
         type=int_at_least(1),
         default=3,
-        help="timed runs per call, the best is kept (default: %(default)s)",
+        help="timed rounds, the best of each call is kept (default: %(default)s)",
     )
     img.add_argument(
         "--backend", choices=BACKENDS, default="cpu", help="mmfeat backend (default: %(default)s)"

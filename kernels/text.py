@@ -350,6 +350,25 @@ def ascii_word_map(cls, lower):
     return m
 
 
+def bmp_word_map(cls, low, lower):
+    """65536 int32: for a BMP code point cp of 2 or 3 UTF-8 bytes, ``(c << 1) | w``
+    where c is what the word tokenizer writes for it (its lower-case form if
+    ``lower``) and w = 1 if c is a word character; -1 where that takes the general
+    path: a lower-case form of several code points or of another UTF-8 length,
+    and the capital sigma, whose lower case depends on its neighbours.
+    """
+    cp = np.arange(65536, dtype=np.int64)
+    c = low[:65536].astype(np.int64) if lower else cp.copy()
+    ok = c >= 0
+    c = np.where(ok, c, 0)
+    utf8_len = np.where(cp < 0x80, 1, np.where(cp < 0x800, 2, 3))
+    ok &= np.where(c < 0x80, 1, np.where(c < 0x800, 2, 3)) == utf8_len
+    if lower:
+        ok &= cp != 0x3A3
+    word = (cls[c] & WORD) != 0
+    return np.where(ok, (c << 1) | word, -1).astype(np.int32)
+
+
 @numba.njit(**_jit_inline)
 def _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off):
     """End of a run of word characters at out[o]: keep it (plus a space) or drop it.
@@ -363,7 +382,7 @@ def _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off
 
 @numba.njit(**_jit)
 def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, stop_off, out, o0,
-                     ascii_map):
+                     ascii_map, bmp_map):
     """Processed text of doc [b0, b1) for the word analyzer: the kept tokens each
     followed by one space, written at out[o0:]. Returns (its byte length, tokens).
 
@@ -374,8 +393,11 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, st
     space that ends a token) and the write position moves by arithmetic: +1 after
     a word byte or after the space of a kept token, back to the token's start when
     a one-character run is dropped. A branch on "does a token end here" would
-    mispredict about once per token. The rest takes the general decode /
-    lower-case / class path.
+    mispredict about once per token. A 2- or 3-byte character (most scripts:
+    Cyrillic, Greek, Arabic, CJK, accented Latin) whose lower-case form is one
+    code point of the same UTF-8 length goes through ``bmp_map``
+    (:func:`bmp_word_map`), with no decode of class and case tables; the rest
+    takes the general decode / lower-case / class path.
     """
     o = o0
     run_start = o0
@@ -402,6 +424,35 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, st
             run_len = run_len + 1 if word else 0
             i += 1
             continue
+        lead = np.int64(buf[i])
+        nb = 2 if lead < 0xE0 else (3 if lead < 0xF0 else 4)
+        if nb < 4:  # valid UTF-8 (from str): the continuation bytes are there
+            cp = ((lead & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F)
+            if nb == 3:
+                cp = ((lead & 0x0F) << 12) | ((np.int64(buf[i + 1]) & 0x3F) << 6) | (
+                    np.int64(buf[i + 2]) & 0x3F)
+            e = np.int64(bmp_map[cp])
+            if e >= 0:
+                i += nb
+                if e & 1:  # a word character: append its (lower-cased) bytes
+                    c = e >> 1
+                    if run_len == 0:
+                        run_start = o
+                    if nb == 2:
+                        out[o] = 0xC0 | (c >> 6)
+                        out[o + 1] = 0x80 | (c & 0x3F)
+                    else:
+                        out[o] = 0xE0 | (c >> 12)
+                        out[o + 1] = 0x80 | ((c >> 6) & 0x3F)
+                        out[o + 2] = 0x80 | (c & 0x3F)
+                    o += nb
+                    run_len += 1
+                elif run_len > 0:
+                    o, kept = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf,
+                                          stop_off)
+                    ntok += kept
+                    run_len = 0
+                continue
         ne, c0, c1, c2, nb = _lower_at(buf, i, b0, b1, cls, low, low_ext, lower)
         i += nb
         for q in range(ne):
@@ -560,18 +611,20 @@ def _count_ngrams(out, s, e, kind, min_n, max_n):
 
 @numba.njit(**_pjit)
 def preprocess(d0, d1, buf, offs, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop_off,
-               min_n, max_n, out_start, out, plen, ngrams, ascii_map):
+               min_n, max_n, out_start, out, plen, ngrams, ascii_map, bmp_map):
     """Stage 1 for every document (parallel): processed text, its length, its n-grams.
 
     ``out_start[d]`` is the region of doc d in ``out`` (the caller sizes it for the
     most that lower-casing can grow the text, plus the padding spaces);
-    ``ascii_map`` is :func:`ascii_word_map`'s table for ``lower``.
+    ``ascii_map`` and ``bmp_map`` are :func:`ascii_word_map`'s and
+    :func:`bmp_word_map`'s tables for ``lower``.
     """
     for d in range(d0, d1):
         o0 = out_start[d]
         if kind == KIND_WORD:
             n, ntok = _preprocess_word(buf, offs[d], offs[d + 1], cls, low, low_ext, lower,
-                                       stop_h, stop_buf, stop_off, out, o0, ascii_map)
+                                       stop_h, stop_buf, stop_off, out, o0, ascii_map,
+                                       bmp_map)
             ngrams[d] = _n_windows(ntok, min_n, max_n)
         else:
             n = _preprocess_one(buf, offs[d], offs[d + 1], cls, low, low_ext, kind, lower, out,

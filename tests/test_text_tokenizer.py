@@ -50,6 +50,24 @@ def test_tokenizer_on_every_code_point():
             assert toks == TOKEN.findall(doc.lower() if lower else doc)
 
 
+def test_bmp_map_is_pythons_lower_case_and_word_class():
+    # the fast path for 2- and 3-byte characters writes bmp_map's code point
+    word = re.compile(r"(?u)\w")
+    for lower in (True, False):
+        table = _cpu._bmp_map(lower)
+        fast = 0
+        for cp in range(0x80, 0x10000):
+            if 0xD800 <= cp < 0xE000 or table[cp] < 0:
+                continue
+            fast += 1
+            ch, c = chr(cp), chr(int(table[cp]) >> 1)
+            assert c == (ch.lower() if lower else ch), hex(cp)
+            assert len(c.encode()) == len(ch.encode()), hex(cp)
+            assert bool(table[cp] & 1) == bool(word.match(c)), hex(cp)
+        assert fast > 0.95 * (0x10000 - 0x80 - 0x800)  # nearly every BMP character
+    assert _cpu._bmp_map(True)[0x3A3] == -1  # capital sigma: its lower case needs context
+
+
 def test_tokenizer_on_every_code_point_between_letters():
     # each character alone between two word characters, and after a capital sigma
     cps = [c for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000]

@@ -98,6 +98,12 @@ def _growth() -> tuple[int, int]:
     return int(np.ceil(get_tables().growth * den)), den
 
 
+@functools.lru_cache(maxsize=2)
+def _bmp_map(lower: bool) -> np.ndarray:
+    t = get_tables()
+    return K.bmp_word_map(t.cls, t.low, lower)
+
+
 class Analysis:
     """The compiled analyzer: kind, lower-casing, n-gram range and stop words."""
 
@@ -105,6 +111,7 @@ class Analysis:
         self.kind = KINDS[analyzer]
         self.lower = bool(lowercase)
         self.ascii_map = K.ascii_word_map(get_tables().cls, self.lower)
+        self.bmp_map = _bmp_map(self.lower)
         self.min_n, self.max_n = int(ngram_range[0]), int(ngram_range[1])
         words = sorted(stop_words) if (stop_words and self.kind == K.KIND_WORD) else []
         tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
@@ -177,6 +184,7 @@ def _stage1(tb: TextBuffers, an: Analysis, ws: Workspace | None = None):
         plen,
         ng,
         an.ascii_map,
+        an.bmp_map,
     )
     ng_off = ws.take("ng_off", len(tb) + 1, np.int64)
     ng_off[0] = 0

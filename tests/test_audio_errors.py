@@ -13,6 +13,8 @@ import mmfeat.audio as A
 from mmfeat.backend import BackendUnavailableError
 
 Y = (0.1 * np.random.default_rng(0).standard_normal(4000)).astype(np.float32)
+_S_NAN = np.abs(np.random.default_rng(1).standard_normal((257, 12)))
+_S_NAN[10, 1] = np.nan
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,20 @@ Y = (0.1 * np.random.default_rng(0).standard_normal(4000)).astype(np.float32)
         (lambda: A.mfcc([np.zeros(100), np.zeros(50)]), ValueError, "pad_batch"),
         (lambda: A.mfcc(Y, backend="gpu"), ValueError, "backend"),
         (lambda: A.mfcc(), ValueError, "y or S"),
+        # a NaN in a given S: librosa raises for two descriptors, returns NaN or 0 for
+        # the others (mmfeat returned amin's flatness before)
+        (lambda: A.spectral_flatness(S=_S_NAN), ValueError, "S must not contain NaN"),
+        (lambda: A.spectral_centroid(S=_S_NAN, backend="numpy"), ValueError, "NaN or inf"),
+        (lambda: A.spectral_rolloff(S=_S_NAN), ValueError, "NaN or inf"),
+        (lambda: A.spectral_bandwidth(S=np.full((9, 3), np.inf)), ValueError, "NaN or inf"),
+        (lambda: A.delta(_S_NAN), ValueError, "data must not contain NaN"),
+        (lambda: A.delta(_S_NAN, backend="numpy"), ValueError, "data must not contain NaN"),
+        (lambda: A.melspectrogram(S=np.ones((257, 4), np.complex64), sr=16000), TypeError,
+         "real power spectrogram"),
+        (lambda: A.rms(y=Y[:100], frame_length=512, center=False), ValueError,
+         "frame_length=512 is too large"),
+        (lambda: A.zero_crossing_rate(Y[:100], frame_length=512, center=False), ValueError,
+         "frame_length=512 is too large"),
     ],
 )
 def test_bad_input_raises_naming_the_argument(call, exc, match):
@@ -67,6 +83,14 @@ def test_bad_input_raises_naming_the_argument(call, exc, match):
         warnings.simplefilter("ignore")
         with pytest.raises(exc, match=match):
             call()
+
+
+def test_amplitude_to_db_of_float16_squares_in_float32():
+    got = A.amplitude_to_db(np.array([[300.0, 1.0]], np.float16))
+    want = A.amplitude_to_db(np.array([[300.0, 1.0]], np.float32))
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(got, [[49.542427, 0.0]], rtol=1e-6)
 
 
 def test_cuda_backend_is_reported_as_unavailable():

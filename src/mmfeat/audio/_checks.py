@@ -203,17 +203,18 @@ def check_mel_params(sr, n_fft, n_mels, fmin, fmax, htk, norm):
     return sr, n_mels, fmin, fmax, bool(htk), norm
 
 
-def warn_short(n_fft: int, T: int, center: bool, lengths=None) -> None:
-    """librosa's warning (centred) or error (uncentred) for signals shorter than n_fft."""
+def warn_short(n_fft: int, T: int, center: bool, lengths=None, name: str = "n_fft") -> None:
+    """librosa's warning (centred) or error (uncentred) for signals shorter than n_fft
+    (``name``: the argument that sets the frame, e.g. frame_length for rms)."""
     if center:
         if n_fft > T:
-            warnings.warn(f"n_fft={n_fft} is too large for input signal of length={T}",
+            warnings.warn(f"{name}={n_fft} is too large for input signal of length={T}",
                           UserWarning, stacklevel=4)
         return
     shortest = T if lengths is None or lengths.size == 0 else int(lengths.min())
     if n_fft > shortest:
         raise ValueError(
-            f"n_fft={n_fft} is too large for uncentered analysis of input signal of "
+            f"{name}={n_fft} is too large for uncentered analysis of input signal of "
             f"length={shortest}" + (" (the shortest clip in lengths)" if lengths is not None
                                     else "")
         )

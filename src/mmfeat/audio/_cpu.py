@@ -26,14 +26,29 @@ def _chunks(N: int, bytes_per_clip: int):
         yield slice(s, min(N, s + step))
 
 
-def _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, sl):
-    """rFFT of the windowed frames of the clips in ``sl``: (n, t, F) complex."""
-    w = _filters.fft_window(window, win_length, n_fft, y.dtype)
+def _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, sl,
+                precise=False):
+    """rFFT of the windowed frames of the clips in ``sl``: (n, t, F) complex.
+
+    ``precise``: window and FFT in float64 whatever y's type (complex128 out), as
+    librosa computes (float32 frames times its float64 window); otherwise in y's
+    type. A float32 FFT is exact to ~1e-6 of a frame's peak, which is all a power
+    spectrum shows above an 80 dB floor; magnitudes (power 1) show bins ~160 dB
+    down, which only a float64 FFT gets right.
+    """
+    work = np.dtype(np.float64) if precise else y.dtype
+    w = _filters.fft_window(window, win_length, n_fft, work)
     nf = n_frames(y.shape[1], n_fft, hop, center)
-    fr = np.empty((sl.stop - sl.start, nf, n_fft), dtype=y.dtype)
+    fr = np.empty((sl.stop - sl.start, nf, n_fft), dtype=work)
     K.frame_window(y[sl], lengths[sl], nvalid[sl], w, hop, n_fft // 2 if center else 0,
                    _MODES[pad_mode], fr)
     return scipy.fft.rfft(fr, axis=-1, workers=_config.FFT_WORKERS, overwrite_x=True)
+
+
+def precise_fft(power) -> bool:
+    """Whether a power spectrum with this exponent needs the float64 FFT (see
+    :func:`_frames_fft`): anything but the power spectrum itself."""
+    return float(power) != 2.0
 
 
 def _per_clip_bytes(T, n_fft, hop, center, itemsize):
@@ -58,12 +73,14 @@ def stft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode):
 
 
 def _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                  power):
-    """Yield (slice, |STFT|**power as (n, t, F)) chunk by chunk."""
+                  power, precise=None):
+    """Yield (slice, |STFT|**power as (n, t, F), y's type) chunk by chunk."""
     N, T = y.shape
-    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)):
+    precise = precise_fft(power) if precise is None else precise
+    itemsize = 8 if precise else y.itemsize
+    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, itemsize)):
         X = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                        pad_mode, sl)
+                        pad_mode, sl, precise)
         P = np.empty(X.shape, dtype=y.dtype)
         K.power_spectrum(X.reshape(-1, X.shape[-1]), float(power),
                          P.reshape(-1, P.shape[-1]))
@@ -111,9 +128,10 @@ def _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
         return
     lo, hi = _support(basis)
     N, T = y.shape
-    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)):
+    precise = precise_fft(power)
+    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, 8 if precise else y.itemsize)):
         X = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                        pad_mode, sl)
+                        pad_mode, sl, precise)
         n, nt, F = X.shape
         M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
         K.power_mel(X.reshape(n * nt, F), float(power), basis, lo, hi,

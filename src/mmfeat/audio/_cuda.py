@@ -26,7 +26,7 @@ from ..backend import chunk_size, cudasim_enabled, device_xp, free_device_bytes
 from ..kernels import audio_cuda as K
 from . import _config, _filters
 from ._checks import complex_dtype, float_dtype, n_frames
-from ._cpu import _MODES, _support
+from ._cpu import _MODES, _support, precise_fft
 
 
 def _arg(a):
@@ -78,24 +78,28 @@ def _blocks(n_clips, nf, n_fft, itemsize):
     return clips, max(1, min(nf, tb))
 
 
-def _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode):
-    """Yield (clip slice, t0, rFFT of frames (n, tb, F)) block by block."""
+def _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
+             precise=False):
+    """Yield (clip slice, t0, rFFT of frames (n, tb, F)) block by block; ``precise``:
+    window and FFT in float64 (complex128 out), as the cpu backend's
+    ``_frames_fft`` explains."""
     xp = device_xp()
     N, T = y.shape
     nf = n_frames(T, n_fft, hop, center)
-    w = _window(window, win_length, n_fft, y.dtype)
+    work = np.dtype(np.float64) if precise else y.dtype
+    w = _window(window, win_length, n_fft, work)
     pad = n_fft // 2 if center else 0
-    clips, tb = _blocks(N, nf, n_fft, y.itemsize)
+    clips, tb = _blocks(N, nf, n_fft, work.itemsize)
     for s in range(0, N, clips):
         sl = slice(s, min(N, s + clips))
         for t0 in range(0, nf, tb):
             nb = min(tb, nf - t0)
-            fr = xp.empty((sl.stop - sl.start, nb, n_fft), dtype=y.dtype)
+            fr = xp.empty((sl.stop - sl.start, nb, n_fft), dtype=work)
             _launch(K.frame_window, fr.size, y[sl], lengths[sl], nvalid[sl], w, hop, pad,
                     _MODES[pad_mode], t0, fr)
             X = xp.fft.rfft(fr, axis=-1)
-            if X.dtype != complex_dtype(y.dtype):  # NumPy < 2 under the simulator
-                X = X.astype(complex_dtype(y.dtype))
+            if X.dtype != complex_dtype(work):  # NumPy < 2 under the simulator
+                X = X.astype(complex_dtype(work))
             yield sl, t0, X
 
 
@@ -124,7 +128,7 @@ def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     F = n_fft // 2 + 1
     out = xp.empty((N, n_frames(T, n_fft, hop, center), F), dtype=y.dtype)
     for sl, t0, X in _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                              pad_mode):
+                              pad_mode, precise_fft(power)):
         n, nb, _ = X.shape
         P = xp.empty((n, nb, F), dtype=y.dtype)
         _launch(K.power, P.size, X.reshape(n * nb, F), float(power), P.reshape(n * nb, F))
@@ -146,7 +150,7 @@ def _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     hi = _table(key + ("hi",), lambda: hi)
     out = xp.empty((N, n_frames(T, n_fft, hop, center), M), dtype=y.dtype)
     for sl, t0, X in _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                              pad_mode):
+                              pad_mode, precise_fft(power)):
         n, nb, F = X.shape
         blk = xp.empty((n, nb, M), dtype=y.dtype)
         _launch(K.power_mel, n * nb * M, X.reshape(n * nb, F), float(power), b, lo, hi,

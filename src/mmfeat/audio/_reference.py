@@ -44,7 +44,9 @@ def _mask(x, lengths, frame_length, hop, center):
 
 
 def stft(y, lengths, n_fft, hop, win_length, window, center, pad_mode):
-    w = _filters.fft_window(window, win_length, n_fft, y.dtype)
+    # as librosa: frames (y's type) times the float64 window, a float64 FFT, the
+    # result rounded to y's complex type
+    w = _filters.fft_window(window, win_length, n_fft, np.float64)
     fr = frames(y, lengths, n_fft, hop, center, pad_mode) * w
     D = np.fft.rfft(fr, axis=-1).astype(complex_dtype(y.dtype))  # (N, t, F)
     return _mask(np.swapaxes(D, 1, 2), lengths, n_fft, hop, center)

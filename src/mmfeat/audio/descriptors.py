@@ -89,18 +89,21 @@ def pad_batch(clips, *, dtype=np.float32):
 def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, lengths,
                backend, op):
     """(backend, S (N, F, t), nvalid (N,) host, n_fft, lead); a given S is described
-    by the cpu kernels, or on the device when the backend resolves to cuda."""
+    by the backend it resolves to (cpu for NumPy input unless numpy is asked for)."""
     if S is not None:
         be = resolve_backend(backend, S)
         if be == "cuda":
             impl(be, op)
             S = to_backend(S, "cuda")
         else:
-            be = "cpu"
+            be = "numpy" if be == "numpy" else "cpu"
             S = np.asarray(S)
         if S.ndim < 2 or np.iscomplexobj(S):
             raise ValueError(f"S must be a real (..., F, t) spectrogram, got shape {S.shape}, "
                              f"dtype {S.dtype}")
+        # librosa raises for the centroid and bandwidth, returns NaN or 0 for others
+        if S.size and not bool(np.isfinite(S).all()):
+            raise ValueError("S must not contain NaN or inf")
         if S.size and S.min() < 0:
             raise ValueError("S must be non-negative (a magnitude spectrogram)")
         S = S.astype(float_dtype(S.dtype), copy=False)
@@ -286,7 +289,8 @@ def _zcr_rms(y, frame_length, hop_length, center, pad_mode, threshold, lengths, 
     if not center:
         from ._checks import warn_short
 
-        warn_short(fl, b.y.shape[1], False, b.lengths if b.has_lengths else None)
+        warn_short(fl, b.y.shape[1], False, b.lengths if b.has_lengths else None,
+                   "frame_length")
     nv = b.nvalid(fl, hop, center)
     if b.backend == "numpy":
         if want_zcr:

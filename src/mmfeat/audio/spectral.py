@@ -66,6 +66,18 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
         ``1 + (T - n_fft) // hop_length`` otherwise. The memory is frame-major (as
         librosa's Fortran-order result), so ``D`` is a transposed view.
 
+    Notes
+    -----
+    librosa multiplies float32 frames by a float64 window, so its FFT runs in
+    float64 before the result is rounded to complex64; the numpy backend does
+    the same. The cpu and cuda backends compute ``stft`` of float32 input in
+    float32: faster, and within ~1e-6 of each frame's peak, but bins more than
+    ~120 dB below the peak are rounding noise there (pass float64 input for
+    them). Magnitude features (``spectrogram`` and ``melspectrogram`` with
+    ``power != 2``, the MFCC of those, ``spectral_centroid``/``bandwidth``/
+    ``rolloff``/``flatness``), which show such bins above their dB floor, use
+    the float64 FFT on every backend.
+
     Raises
     ------
     ValueError
@@ -218,6 +230,9 @@ def melspectrogram(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, win_
         S = np.asarray(S)
         if S.ndim < 2:
             raise ValueError(f"S must be (..., n_bins, t), got shape {S.shape}")
+        if S.dtype.kind not in "fiu":
+            raise TypeError(f"S must be a real power spectrogram (e.g. np.abs(D) ** 2), got "
+                            f"dtype {S.dtype}")
         n_fft = 2 * (S.shape[-2] - 1)
         dtype = float_dtype(S.dtype)
         basis = _basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, dtype)
@@ -366,6 +381,8 @@ def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0, backend=None):
             UserWarning, stacklevel=2,
         )
     mag = xp.abs(S)
+    if mag.dtype == np.float16:  # computed in float32: 300**2 overflows float16
+        mag = mag.astype(np.float32)
     ref, amin, top_db = _db_args(ref, amin, top_db)
     rv = _ref_value(ref, mag)
     if be == "cuda":
@@ -496,7 +513,7 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
     ------
     ValueError
         width even or < 3, order < 1, or (interp, no lengths) width larger than the
-        frames along ``axis`` (librosa's error).
+        frames along ``axis`` (librosa's error); NaN or inf in ``data``.
     """
     be = resolve_backend(backend, data)
     impl(be, "delta")
@@ -504,6 +521,8 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
     if data.dtype.kind not in "fiu":
         raise TypeError(f"data must be a real array, got dtype {data.dtype}")
     data = data.astype(float_dtype(data.dtype), copy=False)
+    if data.size and not bool(np.isfinite(data).all()):  # scipy's savgol_filter refuses too
+        raise ValueError("data must not contain NaN or inf")
     if isinstance(width, (bool, np.bool_)) or not isinstance(width, numbers.Integral) or \
             width < 3 or width % 2 != 1:
         raise ValueError(f"width must be an odd integer >= 3, got {width!r}")

@@ -7,6 +7,9 @@ Corpora (built here, nothing downloaded):
   real English prose and code, with some non-ASCII text.
 * ``generated``: seeded documents of Zipf-distributed words drawn from a
   vocabulary of random syllable words (a few accented), lengths 5..400 words.
+* ``multilingual``: the same construction, each document in one of six scripts
+  (Cyrillic, Greek, Arabic, Devanagari, CJK, accented Latin): mostly 2- and
+  3-byte UTF-8, the text the ASCII fast paths do not cover.
 
 Ops: ``tfidf`` (``TfidfVectorizer().fit_transform``), ``tfidf_ngram12``
 (``ngram_range=(1, 2)``), ``hashing`` (``HashingVectorizer().transform``).
@@ -85,7 +88,44 @@ def generated_corpus(mb: float = TEXT_MB, seed: int = 0) -> list[str]:
     return docs
 
 
-CORPORA = {"stdlib": stdlib_corpus, "generated": generated_corpus}
+# syllables per script; words are 1-4 syllables (CJK: 1-4 characters)
+_SCRIPTS = {
+    "cyrillic": "ка то ри мен са ло ви да не жу ст ор пр ль ий ще",
+    "greek": "κα το ρι μεν σα λο βι δα νε ου στ ορ πρ ης ος ει",
+    "arabic": "كا تو ري من سا لو في دا ني قو ست ور بر ال يه مع",
+    "devanagari": "का तो री मेन सा लो वि दा ने कु स्त और प्र ल ही में",
+    "cjk": "的 一 是 不 了 人 我 在 有 他 这 中 大 来 上 国 个 到 说 们",
+    "latin": "ka to ré mén sa lö vi dà ne qu zé ür añ el ïs or",
+}
+
+
+@functools.cache
+def multilingual_corpus(mb: float = TEXT_MB, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    vocabs = []
+    for sylls in _SCRIPTS.values():
+        syll = np.array(sylls.split())
+        n_vocab = 20_000
+        lens = rng.integers(1, 5, n_vocab)
+        parts = rng.integers(0, len(syll), (n_vocab, 4))
+        vocab = np.array(["".join(syll[parts[i, :lens[i]]]) for i in range(n_vocab)],
+                         dtype=object)
+        caps = rng.random(n_vocab) < 0.1
+        vocab[caps] = [w.capitalize() for w in vocab[caps]]
+        vocabs.append(vocab)
+    docs: list[str] = []
+    size = 0
+    while size < mb * 1e6:
+        vocab = vocabs[int(rng.integers(0, len(vocabs)))]
+        n = int(rng.integers(5, 400))
+        doc = " ".join(vocab[np.minimum(rng.zipf(1.15, n) - 1, len(vocab) - 1)]) + "."
+        docs.append(doc)
+        size += len(doc.encode())
+    return docs
+
+
+CORPORA = {"stdlib": stdlib_corpus, "generated": generated_corpus,
+           "multilingual": multilingual_corpus}
 
 
 def make(impl: str, op: str):
@@ -156,7 +196,8 @@ def summary(repeat: int = 3) -> dict:
                     "numba_threads": numba.config.NUMBA_NUM_THREADS,
                     "python": platform.python_version(), "sklearn": sklearn.__version__,
                     "numba": numba.__version__},
-        "config": {"mb_per_corpus": TEXT_MB, "repeat": repeat, "stat": "min"},
+        "config": {"mb_per_corpus": TEXT_MB, "repeat": repeat,
+                   "stat": "min of interleaved rounds (mmfeat, scikit-learn, ...)"},
         "results": [],
     }
     for corpus, build in CORPORA.items():
@@ -164,15 +205,17 @@ def summary(repeat: int = 3) -> dict:
         for op in OPS:
             row = {"corpus": corpus, "op": op, "n_docs": len(docs),
                    "mb": round(sum(map(len, docs)) / 1e6, 2)}
-            for impl in ("mmfeat", "sklearn"):
-                fn = make(impl, op)
+            fns = {impl: make(impl, op) for impl in ("mmfeat", "sklearn")}
+            times = {impl: [] for impl in fns}
+            for fn in fns.values():
                 fn(docs[:200])
-                times = []
-                for _ in range(repeat):
+            for _ in range(repeat):  # interleaved: both meet the same machine load
+                for impl, fn in fns.items():
                     t = time.perf_counter()
                     fn(docs)
-                    times.append(time.perf_counter() - t)
-                row[f"{impl}_s"] = round(min(times), 4)
+                    times[impl].append(time.perf_counter() - t)
+            for impl in fns:
+                row[f"{impl}_s"] = round(min(times[impl]), 4)
                 base, peak = peak_rss_kib(impl, op, corpus)
                 row[f"{impl}_peak_rss_mib"] = round(peak / 1024, 1)
                 row[f"{impl}_rss_growth_mib"] = round((peak - base) / 1024, 1)

@@ -144,3 +144,17 @@ def test_input_is_not_modified():
     A.mfcc(y, sr=16000)
     A.waveform_stats(y)
     np.testing.assert_array_equal(y, Y)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+def test_rms_dtype_is_librosas(backend):
+    y = Y.astype(np.float64)
+    got = A.rms(y=y, frame_length=512, hop_length=128, backend=backend)
+    want = librosa.feature.rms(y=y, frame_length=512, hop_length=128)
+    assert got.dtype == want.dtype == np.float32  # librosa's dtype=np.float32 default
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert A.rms(y=y, dtype=np.float64, backend=backend).dtype == np.float64
+    S = np.abs(librosa.stft(y, n_fft=512))
+    assert A.rms(S=S, frame_length=512, backend=backend).dtype == np.float32
+    with pytest.raises(TypeError, match="dtype"):
+        A.rms(y=y, dtype=np.int16, backend=backend)

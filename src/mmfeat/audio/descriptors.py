@@ -174,7 +174,8 @@ def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, f
 
     Returns
     -------
-    (..., 1, n_frames) float32 (float64 for float64 input); 0 for silent frames.
+    (..., 1, n_frames) float32 (float64 for float64 input; librosa returns float64,
+    its bin frequencies being float64); 0 for silent frames.
     """
     b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
                                         pad_mode, lengths, backend, "spectral_centroid")
@@ -197,7 +198,7 @@ def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
 
     Returns
     -------
-    (..., 1, n_frames) float32 (float64 for float64 input)
+    (..., 1, n_frames) float32 (float64 for float64 input; librosa returns float64)
     """
     p = check_real(p, "p", positive=True)
     b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
@@ -233,7 +234,7 @@ def spectral_rolloff(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
 
     Returns
     -------
-    (..., 1, n_frames) float32 (float64 for float64 input)
+    (..., 1, n_frames) float32 (float64 for float64 input; librosa returns float64)
     """
     roll_percent = check_real(roll_percent, "roll_percent")
     if not 0.0 < roll_percent < 1.0:
@@ -331,7 +332,7 @@ def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True,
 
 
 def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
-        pad_mode="constant", lengths=None, backend=None):
+        pad_mode="constant", dtype=np.float32, lengths=None, backend=None):
     """Root-mean-square of each frame, as ``librosa.feature.rms``.
 
     Parameters
@@ -343,13 +344,18 @@ def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
     hop_length : int, default 512
     center : bool, default True
     pad_mode : {"constant", "reflect", "edge"}, default "constant"
+    dtype : float dtype, default float32
+        Of the result, as librosa's ``dtype`` (float32 whatever the input's type).
     lengths, backend
         As :func:`mmfeat.audio.stft`.
 
     Returns
     -------
-    (..., 1, n_frames) float32 (float64 for float64 input); sums run in float64.
+    (..., 1, n_frames) ``dtype``; sums run in float64.
     """
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a floating-point type, got {dtype}")
     if S is not None:
         be = resolve_backend(backend, S)
         if be == "cuda":
@@ -368,11 +374,11 @@ def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
         if fl % 2 == 0:
             x[..., -1, :] *= 0.5
         out = xp.sqrt(2 * xp.sum(x, axis=-2, keepdims=True) / fl**2)
-        return out.astype(float_dtype(xp.abs(S).dtype))
+        return out.astype(dtype)
     if y is None:
         raise ValueError("either y or S must be given")
     return _zcr_rms(y, frame_length, hop_length, center, pad_mode, 0.0, lengths, backend,
-                    False)
+                    False).astype(dtype, copy=False)
 
 
 def waveform_stats(y, lengths=None, *, threshold=1e-10, backend=None):

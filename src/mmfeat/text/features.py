@@ -124,8 +124,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         if n_terms < 2:  # one term: the TF-IDF column is already the 1-D embedding
             self.svd_ = None
             return self._svd_out(X.toarray(), 1)
+        # the inner step returns arrays whatever sklearn's global transform_output;
+        # this transformer's own output is wrapped by its set_output
         self.svd_ = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=5,
-                                 random_state=self.random_state)
+                                 random_state=self.random_state).set_output(transform="default")
         return self._svd_out(self.svd_.fit_transform(X), k)
 
     @staticmethod

@@ -43,6 +43,11 @@ def _resolve(backend: str | None, cuda_ok: bool = False) -> str:
     return name
 
 
+# n-gram ranges wider than this take the reference analyzer (scikit-learn's loops end
+# at each document's length; the kernels' run to max_n)
+_MAX_COMPILED_NGRAM_SPAN = 64
+
+
 class _FastPathMixin:
     """What decides between the compiled path and the reference."""
 
@@ -56,6 +61,11 @@ class _FastPathMixin:
             self.tokenizer is not None or self.token_pattern != DEFAULT_TOKEN_PATTERN
         ):
             return None
+        lo, hi = self.ngram_range
+        if (self.analyzer == "word" and lo < 1) or hi - lo > _MAX_COMPILED_NGRAM_SPAN:
+            # scikit-learn's word n-grams of size 0 are empty strings, and its loops stop
+            # at each document's length: such ranges take its own analyzer
+            return None
         stop = self.get_stop_words() if self.analyzer == "word" else None
         if self.analyzer == "word":
             # scikit-learn warns here when stop words and preprocessing disagree
@@ -65,9 +75,17 @@ class _FastPathMixin:
         return _cpu.Analysis(self.analyzer, self.lowercase, self.ngram_range, stop)
 
     def _as_batches(self, raw_documents):
-        """(is_batches, iterable): an iterable whose items are document collections."""
+        """(is_batches, iterable): an iterable whose items are document collections.
+
+        Only where a document must be a string: with a callable analyzer,
+        preprocessor or tokenizer a document may itself be a list (pre-tokenised
+        text), so an iterable of lists is then a stream of documents, as in
+        scikit-learn.
+        """
         if (
             callable(self.analyzer)
+            or callable(self.preprocessor)
+            or callable(self.tokenizer)
             or self.input != "content"
             or not is_batch_iterable(raw_documents)
         ):
@@ -468,7 +486,17 @@ def _stack_counted(parts: list[_reference.Counted]) -> _reference.Counted:
 _NORM_CODE = {None: 0, "l1": 1, "l2": 2}
 
 
-class TfidfTransformer(_sk.TfidfTransformer):
+def _check_sublinear_input(data: np.ndarray) -> None:
+    """scikit-learn's error for sublinear_tf on explicit zeros or negative counts: its
+    log gives -inf or NaN there, which its normalize() then refuses."""
+    bad = np.flatnonzero(~(data > 0))
+    if bad.size:
+        v = data[bad[0]]
+        what = "infinity or a value too large for dtype('float64')" if v == 0 else "NaN"
+        raise ValueError(f"Input contains {what}.")
+
+
+class TfidfTransformer(_sk.TfidfTransformer, auto_wrap_output_keys=None):
     """scikit-learn's TfidfTransformer; ``transform`` runs one parallel pass per row.
 
     Parameters
@@ -560,6 +588,11 @@ class TfidfTransformer(_sk.TfidfTransformer):
                     f"{self.n_features_in_} features as input."
                 )
             idf = getattr(self, "idf_", None)
+            if self.sublinear_tf and self.norm is not None:
+                bad = ~(X.data > 0)  # on the device; one flag comes back
+                if bool(bad.any()):
+                    _check_sublinear_input(X.data[bad][:1].get()
+                                           if hasattr(X.data, "get") else X.data[bad][:1])
             return _cuda.tfidf_transform(X, idf, self.sublinear_tf, self.norm)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], copy=copy, reset=False
@@ -567,6 +600,8 @@ class TfidfTransformer(_sk.TfidfTransformer):
         if not sp.issparse(X):
             X = sp.csr_matrix(X, dtype=X.dtype)
         X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
+        if self.sublinear_tf and self.norm is not None:
+            _check_sublinear_input(X.data)
         idf = getattr(self, "idf_", None)
         if _resolve(self.backend) == "cpu":
             idf_arr = idf if idf is not None else np.ones(1, X.dtype)
@@ -731,7 +766,7 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
         return self._tfidf.transform(X, copy=False)
 
 
-class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
+class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer, auto_wrap_output_keys=None):
     """scikit-learn's HashingVectorizer with compiled tokenization and MurmurHash3.
 
     Parameters
@@ -848,12 +883,20 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer):
             raise ValueError("Cannot vectorize empty sequence.")
         idx_t = np.int32 if doc_off[-1] <= np.iinfo(np.int32).max else np.int64
         Xh = sp.csr_matrix((n_docs, self.n_features), dtype=self.dtype)
-        Xh.data = val.astype(self.dtype)
+        if np.dtype(self.dtype) == np.bool_:
+            # scikit-learn sums bool values: every stored bucket is True, one whose
+            # signed counts cancel included
+            Xh.data = np.ones(val.shape[0], dtype=np.bool_)
+        else:
+            Xh.data = val.astype(self.dtype)
         Xh.indices = idx.astype(idx_t)
         Xh.indptr = doc_off.astype(idx_t)
         Xh.has_sorted_indices = True
         if self.binary:
             Xh.data.fill(1)
+        if self.norm is not None and Xh.dtype.kind != "f":
+            # scikit-learn's normalize() works on (and returns) float64 for other dtypes
+            Xh = Xh.astype(np.float64)
         if self.norm is not None:
             if backend == "cpu":
                 from ..kernels import text as K

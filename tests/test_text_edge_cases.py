@@ -1,0 +1,100 @@
+"""scikit-learn behaviours at the edges of the vectorizers' parameters and inputs:
+pre-tokenised documents from a generator, sklearn's global output settings, odd
+n-gram ranges, integer dtypes with a norm, sublinear_tf on zeros and negatives."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn
+from sklearn.feature_extraction import text as sk
+
+import mmfeat.text as mt
+
+BACKENDS = ["numpy", "cpu"]
+DOCS = ["the cat sat on the mat", "dogs and cats", "a dog sat"]
+
+
+def _same(a, b):
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_allclose(a.toarray(), b.toarray(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("cls", ["CountVectorizer", "TfidfVectorizer", "HashingVectorizer"])
+def test_pretokenised_documents_from_a_generator(backend, cls):
+    # an iterable of lists is documents, not batches, when callables analyse them
+    def ident(x):
+        return x
+
+    kw = dict(preprocessor=ident, tokenizer=ident, lowercase=False, token_pattern=None)
+    docs = [["hello", "world"], ["foo"], ["hello", "foo", "foo"]]
+    ours = getattr(mt, cls)(backend=backend, **kw)
+    theirs = getattr(sk, cls)(**kw)
+    if cls == "HashingVectorizer":
+        _same(ours.transform(iter(docs)), theirs.transform(iter(docs)))
+        return
+    _same(ours.fit_transform(iter(docs)), theirs.fit_transform(iter(docs)))
+    assert list(ours.get_feature_names_out()) == ["foo", "hello", "world"]
+    _same(ours.transform(map(list, docs)), theirs.transform(map(list, docs)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_global_pandas_output_leaves_sparse_outputs_alone(backend):
+    with sklearn.config_context(transform_output="pandas"):
+        X = mt.TfidfVectorizer(backend=backend).fit_transform(DOCS)
+        assert sp.issparse(X)
+        assert sp.issparse(mt.TfidfTransformer(backend=backend).fit_transform(np.eye(3)))
+        assert sp.issparse(mt.HashingVectorizer(backend=backend).transform(DOCS))
+        emb = mt.TextFeatures(n_components=2, backend=backend).fit_transform(DOCS)
+        assert list(emb.columns) == ["text_lsa_0", "text_lsa_1"]  # its own output: pandas
+    assert not hasattr(mt.TfidfTransformer(), "set_output")  # as scikit-learn's
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "analyzer, ngram_range",
+    [("word", (0, 1)), ("word", (0, 2)), ("word", (0, 0)), ("word", (1, 2**62)),
+     ("word", (2**40, 2**41)), ("char", (0, 2)), ("char_wb", (1, 200))],
+)
+def test_odd_ngram_ranges_equal_sklearn(backend, analyzer, ngram_range):
+    # word n-grams of size 0 are empty strings in scikit-learn; huge ranges stop at each
+    # document's length (the compiled kernels once corrupted memory / looped to max_n)
+    kw = dict(analyzer=analyzer, ngram_range=ngram_range)
+    try:
+        want = sk.CountVectorizer(**kw).fit(DOCS)
+    except ValueError as exc:  # e.g. an empty vocabulary: the same error
+        with pytest.raises(ValueError, match=str(exc)[:30]):
+            mt.CountVectorizer(backend=backend, **kw).fit(DOCS)
+        return
+    for _ in range(3):  # repeated: a memory error would show
+        ours = mt.CountVectorizer(backend=backend, **kw)
+        _same(ours.fit_transform(DOCS), want.transform(DOCS))
+        assert list(ours.get_feature_names_out()) == list(want.get_feature_names_out())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, bool, np.float32])
+def test_hashing_integer_dtype_with_a_norm_is_float64(backend, dtype):
+    ours = mt.HashingVectorizer(n_features=8, dtype=dtype, backend=backend).transform(DOCS)
+    _same(ours, sk.HashingVectorizer(n_features=8, dtype=dtype).transform(DOCS))
+    raw = mt.HashingVectorizer(n_features=8, dtype=dtype, norm=None, backend=backend)
+    assert raw.transform(DOCS).dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("value, message", [(0.0, "infinity"), (-2.0, "NaN")])
+def test_sublinear_tf_on_zero_or_negative_counts(backend, value, message):
+    X = sp.csr_matrix(([3.0, value, 1.0], [0, 1, 2], [0, 3]), shape=(1, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match=f"Input contains {message}"):
+            mt.TfidfTransformer(sublinear_tf=True, backend=backend).fit_transform(X)
+        with pytest.raises(ValueError, match=f"Input contains {message}"):
+            sk.TfidfTransformer(sublinear_tf=True).fit_transform(X)
+        got = mt.TfidfTransformer(sublinear_tf=True, norm=None, backend=backend).fit_transform(X)
+        want = sk.TfidfTransformer(sublinear_tf=True, norm=None).fit_transform(X)
+    np.testing.assert_array_equal(got.data, want.data)  # -inf / NaN, as scikit-learn

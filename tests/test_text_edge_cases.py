@@ -98,3 +98,28 @@ def test_sublinear_tf_on_zero_or_negative_counts(backend, value, message):
         got = mt.TfidfTransformer(sublinear_tf=True, norm=None, backend=backend).fit_transform(X)
         want = sk.TfidfTransformer(sublinear_tf=True, norm=None).fit_transform(X)
     np.testing.assert_array_equal(got.data, want.data)  # -inf / NaN, as scikit-learn
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_vocabulary_edited_after_a_transform_is_used(backend):
+    docs = ["the cat cat sat on the mat", "a mat"]
+    ours, theirs = mt.CountVectorizer(backend=backend).fit(docs), sk.CountVectorizer().fit(docs)
+    ours.transform(docs)  # builds (and caches) the compiled look-up table
+    for v in (ours.vocabulary_, theirs.vocabulary_):  # swap two columns in place
+        v["cat"], v["mat"] = v["mat"], v["cat"]
+    _same(ours.transform(docs), theirs.transform(docs))
+    # a new dict of the same size in place of the old one
+    new = {"the": 4, "cat": 3, "sat": 2, "on": 1, "mat": 0}
+    del ours.vocabulary_
+    ours.vocabulary_, theirs.vocabulary_ = dict(new), dict(new)
+    _same(ours.transform(docs), theirs.transform(docs))
+    for v in (ours.vocabulary_, theirs.vocabulary_):  # a plain dict edited in place
+        v["the"], v["on"] = v["on"], v["the"]
+    _same(ours.transform(docs), theirs.transform(docs))
+    # the fixed vocabulary parameter: scikit-learn's own copy, edited through vocabulary_
+    ours = mt.CountVectorizer(vocabulary=["cat", "mat"], backend=backend)
+    theirs = sk.CountVectorizer(vocabulary=["cat", "mat"])
+    _same(ours.transform(docs), theirs.transform(docs))
+    for v in (ours.vocabulary_, theirs.vocabulary_):
+        v["cat"], v["mat"] = 1, 0
+    _same(ours.transform(docs), theirs.transform(docs))

@@ -55,11 +55,54 @@ class PendingVocabulary:
         return self.names.take(pa.array(ids))
 
 
-def vocabulary_dict(keys: list, cols: np.ndarray, numpy_values: bool) -> dict:
+class TrackedDict(dict):
+    """A dict that counts its changes (``version``), so that a table built from it
+    can tell it is stale: ``vocabulary_`` may be edited in place after a
+    ``transform``, and scikit-learn's next ``transform`` uses the edited mapping."""
+
+    version = 0
+
+    def _changed(self):
+        self.version = self.version + 1
+
+    def __setitem__(self, key, value):
+        self._changed()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        self._changed()
+        super().__delitem__(key)
+
+    def __ior__(self, other):
+        self._changed()
+        return super().__ior__(other)
+
+    def pop(self, *args):
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self):
+        self._changed()
+        return super().popitem()
+
+    def clear(self):
+        self._changed()
+        super().clear()
+
+    def update(self, *args, **kwargs):
+        self._changed()
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key, default=None):
+        self._changed()
+        return super().setdefault(key, default)
+
+
+def vocabulary_dict(keys: list, cols: np.ndarray, numpy_values: bool) -> TrackedDict:
     """``dict(zip(keys, cols))`` with scikit-learn's value type: NumPy integers after
     ``max_features`` pruning (``numpy_values``), Python ints otherwise."""
     values = list(cols.astype(np.int64)) if numpy_values else cols.tolist()
-    return dict(zip(keys, values, strict=True))
+    return TrackedDict(zip(keys, values, strict=True))
 
 
 def sum_dtype(dtype) -> np.dtype:

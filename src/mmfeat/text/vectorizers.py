@@ -27,7 +27,7 @@ from ._input import (
     python_documents,
     to_buffers,
 )
-from ._vocabulary import PendingVocabulary, prune, vocabulary_dict
+from ._vocabulary import PendingVocabulary, TrackedDict, prune, vocabulary_dict
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 _BACKEND_CONSTRAINT = {"backend": [StrOptions({"numpy", "cpu", "cuda"}), None]}
@@ -228,12 +228,22 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
 
     @vocabulary_.setter
     def vocabulary_(self, value) -> None:
+        self.__dict__.pop("_mm_fixed_table", None)
         self.__dict__["_vocabulary"] = value
 
     @vocabulary_.deleter
     def vocabulary_(self) -> None:
+        self.__dict__.pop("_mm_fixed_table", None)
         if self.__dict__.pop("_vocabulary", None) is None:
             raise AttributeError("vocabulary_")
+
+    def _validate_vocabulary(self):
+        super()._validate_vocabulary()
+        v = self.__dict__.get("_vocabulary")
+        if type(v) is dict and self.fixed_vocabulary_:
+            # scikit-learn's own copy of the vocabulary parameter: nobody else holds
+            # it, so it can be tracked (and its table cached) without changing meaning
+            self.__dict__["_vocabulary"] = TrackedDict(v)
 
     def _pending_vocabulary(self) -> PendingVocabulary | None:
         v = self.__dict__.get("_vocabulary")
@@ -326,9 +336,14 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     def _fixed_table(self) -> _cpu.FixedVocabulary:
         pending = self._pending_vocabulary()
         vocab = pending if pending is not None else self.vocabulary_
-        key = (id(vocab), len(vocab))
+        # cached only for what cannot change unseen: the pending vocabulary and the
+        # TrackedDict it becomes (a plain dict set from outside may be edited in place)
+        if pending is not None or isinstance(vocab, TrackedDict):
+            key = (id(vocab), len(vocab), getattr(vocab, "version", 0))
+        else:
+            key = None
         cached = self.__dict__.get("_mm_fixed_table")
-        if cached is not None and cached[0] == key:
+        if key is not None and cached is not None and cached[0] == key:
             return cached[1]
         if pending is not None:
             terms = pending.terms_by_column()

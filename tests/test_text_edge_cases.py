@@ -123,3 +123,26 @@ def test_vocabulary_edited_after_a_transform_is_used(backend):
     for v in (ours.vocabulary_, theirs.vocabulary_):
         v["cat"], v["mat"] = 1, 0
     _same(ours.transform(docs), theirs.transform(docs))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kw", [dict(encoding="latin-1"), dict(decode_error="ignore"),
+                                dict(decode_error="replace"), dict()])
+def test_bytes_in_arrow_and_pandas_are_decoded_with_the_encoding(backend, kw):
+    import pandas as pd
+    import pyarrow as pa
+
+    raw = [b"caf\xe9 ok", "naïve café".encode(), b"plain text"]
+    try:
+        want = sk.CountVectorizer(**kw).fit(raw)
+    except UnicodeDecodeError:
+        for container in (pa.array(raw, pa.binary()), pd.Series(raw)):
+            # the compiled path names the document; the reference raises scikit-learn's
+            match = "document 0" if backend == "cpu" else "can't decode"
+            with pytest.raises(UnicodeDecodeError, match=match):
+                mt.CountVectorizer(backend=backend, **kw).fit(container)
+        return
+    for container in (pa.array(raw, pa.binary()), pa.array(raw, pa.large_binary()),
+                      pd.Series(raw)):
+        ours = mt.CountVectorizer(backend=backend, **kw).fit(container)
+        assert list(ours.get_feature_names_out()) == list(want.get_feature_names_out())

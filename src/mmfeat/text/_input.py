@@ -10,6 +10,7 @@ the device). The kernels trust what comes out of here.
 
 from __future__ import annotations
 
+import codecs
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -74,11 +75,36 @@ def decode_documents(docs: Sequence[Any], encoding: str, decode_error: str) -> l
     return out
 
 
-def _from_arrow(arr: pa.Array | pa.ChunkedArray) -> TextBuffers:
+def _is_strict_utf8(encoding: str, decode_error: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8" and decode_error == "strict"
+    except LookupError:
+        return False
+
+
+def _from_arrow(arr: pa.Array | pa.ChunkedArray, encoding: str = "utf-8",
+                decode_error: str = "strict") -> TextBuffers:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
+    if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+        # bytes: decoded with the vectorizer's encoding and decode_error, as scikit-learn
+        # decodes each bytes document; Arrow's own cast checks strict UTF-8 only
+        try:
+            if not _is_strict_utf8(encoding, decode_error):
+                raise pa.ArrowInvalid("not strict UTF-8")
+            arr = pc.cast(arr, pa.large_string())
+        except pa.ArrowInvalid:
+            docs = decode_documents([None if d is None else d for d in arr.to_pylist()],
+                                    encoding, decode_error) if not arr.null_count else None
+            if docs is None:
+                i = int(pc.index(pc.is_null(arr), True).as_py())
+                raise TypeError(f"raw_documents[{i}] is None (null), expected str") from None
+            try:
+                arr = pa.array(docs, type=pa.large_string())
+            except UnicodeEncodeError:
+                raise NeedsReference("documents with lone surrogates") from None
     if not pa.types.is_large_string(arr.type):
         if not (pa.types.is_string(arr.type) or pa.types.is_string_view(arr.type)
                 or pa.types.is_null(arr.type)
@@ -107,14 +133,16 @@ def to_buffers(docs: Any, encoding: str = "utf-8", decode_error: str = "strict")
     """
     mod = type(docs).__module__.split(".")[0]
     if isinstance(docs, (pa.Array, pa.ChunkedArray)):
-        return _from_arrow(docs)
+        return _from_arrow(docs, encoding, decode_error)
     if mod in ("polars", "cudf"):
-        return _from_arrow(docs.to_arrow())
+        return _from_arrow(docs.to_arrow(), encoding, decode_error)
     if mod == "pandas":
         try:
-            return _from_arrow(pa.array(docs, from_pandas=False))
+            arr = pa.array(docs, from_pandas=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
             docs = list(docs)
+        else:
+            return _from_arrow(arr, encoding, decode_error)
     if isinstance(docs, np.ndarray):
         if docs.ndim != 1:
             raise ValueError(f"raw_documents must be 1-D, got an array of shape {docs.shape}")

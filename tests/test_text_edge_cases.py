@@ -146,3 +146,31 @@ def test_bytes_in_arrow_and_pandas_are_decoded_with_the_encoding(backend, kw):
                       pd.Series(raw)):
         ours = mt.CountVectorizer(backend=backend, **kw).fit(container)
         assert list(ours.get_feature_names_out()) == list(want.get_feature_names_out())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sparse_interface_config_is_followed(backend):
+    if "sparse_interface" not in sklearn.get_config():
+        pytest.skip("this scikit-learn has no sparse_interface setting")
+    X = np.array([[1, 0, 2], [0, 3, 1]])
+    calls = {
+        "CountVectorizer.fit_transform": lambda m: m.CountVectorizer().fit_transform(DOCS),
+        "CountVectorizer.transform": lambda m: m.CountVectorizer().fit(DOCS).transform(DOCS),
+        "TfidfVectorizer.fit_transform": lambda m: m.TfidfVectorizer().fit_transform(DOCS),
+        "TfidfVectorizer.transform": lambda m: m.TfidfVectorizer().fit(DOCS).transform(DOCS),
+        "HashingVectorizer.transform": lambda m: m.HashingVectorizer().transform(DOCS),
+        "TfidfTransformer.fit_transform": lambda m: m.TfidfTransformer().fit_transform(X),
+    }
+    with mt_backend(backend):
+        for interface in ("sparray", "spmatrix"):
+            with sklearn.config_context(sparse_interface=interface):
+                for name, call in calls.items():
+                    ours, theirs = call(mt), call(sk)
+                    assert type(ours) is type(theirs), (name, interface)
+                    np.testing.assert_allclose(ours.toarray(), theirs.toarray())
+
+
+def mt_backend(backend):
+    import mmfeat
+
+    return mmfeat.use_backend(backend)

@@ -43,6 +43,20 @@ def _resolve(backend: str | None, cuda_ok: bool = False) -> str:
     return name
 
 
+try:  # scikit-learn >= 1.9: csr_array or csr_matrix as set_config(sparse_interface=)
+    from sklearn.utils._sparse import _align_api_if_sparse
+except ImportError:  # pragma: no cover - older scikit-learn: always spmatrix
+
+    def _align_api_if_sparse(X):
+        return X
+
+
+def _aligned(X):
+    """A host matrix in the sparse interface scikit-learn's config asks for (a
+    csr_array under ``sparse_interface="sparray"``); device matrices as they are."""
+    return _align_api_if_sparse(X) if sp.issparse(X) else X
+
+
 # n-gram ranges wider than this take the reference analyzer (scikit-learn's loops end
 # at each document's length; the kernels' run to max_n)
 _MAX_COMPILED_NGRAM_SPAN = 64
@@ -425,6 +439,9 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         -------
         X : scipy.sparse.csr_matrix of shape (n_documents, n_terms), dtype ``dtype``
         """
+        return _aligned(self._fit_transform_csr(raw_documents))
+
+    def _fit_transform_csr(self, raw_documents):
         self._validate_params()
         if _resolve(self.backend, cuda_ok=True) == "cuda":
             from . import _cuda
@@ -469,6 +486,9 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         -------
         X : scipy.sparse.csr_matrix of shape (n_documents, n_terms), sorted indices
         """
+        return _aligned(self._transform_csr(raw_documents))
+
+    def _transform_csr(self, raw_documents):
         check_not_str(raw_documents)
         self._check_vocabulary()
         if _resolve(self.backend, cuda_ok=True) == "cuda":
@@ -593,6 +613,9 @@ class TfidfTransformer(_sk.TfidfTransformer, auto_wrap_output_keys=None):
 
     def transform(self, X, copy=True):
         """TF-IDF of a count matrix: scipy CSR float64 (or float32 for float32 input)."""
+        return _aligned(self._transform_csr(X, copy))
+
+    def _transform_csr(self, X, copy=True):
         check_is_fitted(self)
         if self._on_device(X):
             from . import _cuda
@@ -745,7 +768,7 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
         if not batches or self.vocabulary is not None:
             if batches:
                 docs = [d for b in docs for d in (list(b) if not isinstance(b, list) else b)]
-            self._tfidf.fit(CountVectorizer.fit_transform(self, docs))
+            self._tfidf.fit(CountVectorizer._fit_transform_csr(self, docs))
             return
         # one pass over the batches: the document frequencies are all idf needs
         self._fit(docs, keep_entries=False)
@@ -770,14 +793,14 @@ class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
         """
         self._check_params()
         self._tfidf = self._new_tfidf()
-        X = CountVectorizer.fit_transform(self, raw_documents)
+        X = CountVectorizer._fit_transform_csr(self, raw_documents)
         self._tfidf.fit(X)
         return self._tfidf.transform(X, copy=False)
 
     def transform(self, raw_documents):
         """TF-IDF of ``raw_documents`` with the fitted vocabulary and idf."""
         check_is_fitted(self, msg="The TF-IDF vectorizer is not fitted")
-        X = CountVectorizer.transform(self, raw_documents)
+        X = CountVectorizer._transform_csr(self, raw_documents)
         return self._tfidf.transform(X, copy=False)
 
 
@@ -866,6 +889,9 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer, auto_wrap_output_
 
         ``X`` may also be an iterable of batches; the result is one stacked matrix.
         """
+        return _aligned(self._transform_csr(X))
+
+    def _transform_csr(self, X):
         check_not_str(X)
         self._validate_params()
         self._validate_ngram_range()
@@ -875,10 +901,10 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer, auto_wrap_output_
             from . import _cuda
 
             if batches:
-                return _cuda.vstack([self.transform(b) for b in docs])
+                return _cuda.vstack([self._transform_csr(b) for b in docs])
             return _cuda.hashing_transform(self, docs)
         if batches:
-            return sp.vstack([self.transform(b) for b in docs], format="csr")
+            return sp.vstack([self._transform_csr(b) for b in docs], format="csr")
         an = self._compiled_analysis() if backend == "cpu" else None
         parts = None
         if an is not None:

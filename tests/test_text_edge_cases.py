@@ -174,3 +174,14 @@ def mt_backend(backend):
     import mmfeat
 
     return mmfeat.use_backend(backend)
+
+
+@pytest.mark.parametrize("container", ["numpy_str", "pandas_object"])
+def test_lone_surrogates_in_numpy_and_pandas_take_the_reference(container):
+    import pandas as pd
+
+    docs = ["ab\ud800cd ef", "ef gh"]
+    c = np.array(docs) if container == "numpy_str" else pd.Series(docs, dtype=object)
+    ours = mt.CountVectorizer(backend="cpu")
+    _same(ours.fit_transform(c), sk.CountVectorizer().fit_transform(docs))
+    _same(mt.HashingVectorizer(backend="cpu").transform(c), sk.HashingVectorizer().transform(docs))

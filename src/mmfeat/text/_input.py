@@ -139,15 +139,18 @@ def to_buffers(docs: Any, encoding: str = "utf-8", decode_error: str = "strict")
     if mod == "pandas":
         try:
             arr = pa.array(docs, from_pandas=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            docs = list(docs)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, UnicodeError):
+            docs = list(docs)  # the general path below (lone surrogates: the reference)
         else:
             return _from_arrow(arr, encoding, decode_error)
     if isinstance(docs, np.ndarray):
         if docs.ndim != 1:
             raise ValueError(f"raw_documents must be 1-D, got an array of shape {docs.shape}")
         if docs.dtype.kind == "U":
-            return _from_arrow(pa.array(docs, type=pa.large_string()))
+            try:
+                return _from_arrow(pa.array(docs, type=pa.large_string()))
+            except UnicodeError:  # lone surrogates: UTF-8 cannot carry them
+                raise NeedsReference("documents with lone surrogates") from None
         docs = docs.tolist()
     if not isinstance(docs, (list, tuple)):
         docs = list(docs)

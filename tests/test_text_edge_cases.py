@@ -185,3 +185,21 @@ def test_lone_surrogates_in_numpy_and_pandas_take_the_reference(container):
     ours = mt.CountVectorizer(backend="cpu")
     _same(ours.fit_transform(c), sk.CountVectorizer().fit_transform(docs))
     _same(mt.HashingVectorizer(backend="cpu").transform(c), sk.HashingVectorizer().transform(docs))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [dict(stop_words=["the", None]), dict(stop_words=["the", 3, b"cat"]),
+     dict(stop_words=["the", "\ud800"]), dict(vocabulary={"cat": 0.0, "mat": 1.0})],
+)
+def test_odd_stop_words_and_vocabulary_values(kw):
+    docs = ["the cat sat on the mat", "mat the"]
+    _same(mt.CountVectorizer(backend="cpu", **kw).fit_transform(docs),
+          sk.CountVectorizer(**kw).fit_transform(docs))
+
+
+def test_a_bytes_vocabulary_term_matches_no_token():
+    docs = ["the cat sat on the mat"]
+    ours = mt.CountVectorizer(vocabulary=["cat", b"mat"], lowercase=False, backend="cpu")
+    theirs = sk.CountVectorizer(vocabulary=["cat", b"mat"], lowercase=False)
+    _same(ours.transform(docs), theirs.transform(docs))

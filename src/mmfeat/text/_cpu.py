@@ -98,6 +98,14 @@ def _growth() -> tuple[int, int]:
     return int(np.ceil(get_tables().growth * den)), den
 
 
+def _utf8_ok(word: str) -> bool:
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @functools.lru_cache(maxsize=2)
 def _bmp_map(lower: bool) -> np.ndarray:
     t = get_tables()
@@ -113,7 +121,10 @@ class Analysis:
         self.ascii_map = K.ascii_word_map(get_tables().cls, self.lower)
         self.bmp_map = _bmp_map(self.lower)
         self.min_n, self.max_n = int(ngram_range[0]), int(ngram_range[1])
-        words = sorted(stop_words) if (stop_words and self.kind == K.KIND_WORD) else []
+        # only str stop words can equal a token; one UTF-8 cannot encode (a lone
+        # surrogate) can only equal tokens of documents that take the reference path
+        words = sorted(w for w in stop_words if isinstance(w, str) and _utf8_ok(w)) if (
+            stop_words and self.kind == K.KIND_WORD) else []
         tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
         h = np.empty(len(words), np.uint64)
         if words:  # a parallel launch costs milliseconds even for nothing

@@ -364,7 +364,9 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         else:
             terms = [None] * len(vocab)
             for term, col in vocab.items():
-                terms[col] = term
+                if not isinstance(term, str):  # e.g. bytes: matches no token (scikit-learn)
+                    raise NeedsReference("a vocabulary term that is not a str")
+                terms[int(col)] = term  # scikit-learn accepts integral floats (0.0)
         try:
             table = _cpu.FixedVocabulary(terms)
         except (UnicodeEncodeError, TypeError, _cpu.HashCollision):

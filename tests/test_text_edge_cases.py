@@ -203,3 +203,11 @@ def test_a_bytes_vocabulary_term_matches_no_token():
     ours = mt.CountVectorizer(vocabulary=["cat", b"mat"], lowercase=False, backend="cpu")
     theirs = sk.CountVectorizer(vocabulary=["cat", b"mat"], lowercase=False)
     _same(ours.transform(docs), theirs.transform(docs))
+
+
+def test_invalid_analyzer_set_after_fit_gives_sklearns_error():
+    for lib in (mt, sk):
+        v = lib.CountVectorizer().fit(DOCS)
+        v.set_params(analyzer="bogus")
+        with pytest.raises(ValueError, match="bogus is not a valid tokenization scheme"):
+            v.transform(DOCS)

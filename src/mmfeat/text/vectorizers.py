@@ -67,8 +67,8 @@ class _FastPathMixin:
 
     def _compiled_analysis(self) -> _cpu.Analysis | None:
         """The compiled analyzer for these parameters, or None (reference path)."""
-        if self.input != "content" or not isinstance(self.analyzer, str):
-            return None
+        if self.input != "content" or self.analyzer not in ("word", "char", "char_wb"):
+            return None  # a callable, or an invalid name scikit-learn's analyzer reports
         if self.preprocessor is not None or self.strip_accents:
             return None
         if self.analyzer == "word" and (

@@ -211,3 +211,20 @@ def test_invalid_analyzer_set_after_fit_gives_sklearns_error():
         v.set_params(analyzer="bogus")
         with pytest.raises(ValueError, match="bogus is not a valid tokenization scheme"):
             v.transform(DOCS)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [None, str, object, np.float16])
+@pytest.mark.parametrize("cls", ["CountVectorizer", "TfidfVectorizer", "HashingVectorizer"])
+def test_unusual_dtypes_as_sklearn(backend, dtype, cls):
+    # None keeps scikit-learn's C-int counts; scipy.sparse refuses the others
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            want = getattr(sk, cls)(dtype=dtype).fit_transform(DOCS)
+        except ValueError as exc:
+            with pytest.raises(ValueError, match="scipy.sparse does not support dtype"):
+                getattr(mt, cls)(dtype=dtype, backend=backend).fit_transform(DOCS)
+            assert "scipy.sparse does not support dtype" in str(exc)
+            return
+        _same(getattr(mt, cls)(dtype=dtype, backend=backend).fit_transform(DOCS), want)

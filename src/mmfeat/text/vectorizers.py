@@ -69,6 +69,9 @@ class _FastPathMixin:
         """The compiled analyzer for these parameters, or None (reference path)."""
         if self.input != "content" or self.analyzer not in ("word", "char", "char_wb"):
             return None  # a callable, or an invalid name scikit-learn's analyzer reports
+        if self.dtype is None or np.dtype(self.dtype).kind not in "biuf" or \
+                np.dtype(self.dtype) == np.float16:
+            return None  # scipy's own rules (and errors) for these: the reference path
         if self.preprocessor is not None or self.strip_accents:
             return None
         if self.analyzer == "word" and (
@@ -376,7 +379,11 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
 
     def _matrix(self, c: _reference.Counted, col_of, order_key, n_cols):
         backend = _resolve(self.backend, cuda_ok=True)
-        if backend in ("cpu", "cuda") and c.u_term is not None:
+        # dtype=None: scikit-learn keeps its C-int counts; dtypes scipy.sparse refuses
+        # (str, object, float16) go where scipy raises its own error
+        dtype = np.intc if self.dtype is None else self.dtype
+        compiled_dtype = np.dtype(dtype).kind in "biuf" and np.dtype(dtype) != np.float16
+        if backend in ("cpu", "cuda") and c.u_term is not None and compiled_dtype:
             return _cpu.assemble_csr(
                 c.n_docs,
                 c.doc_off,
@@ -386,7 +393,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
                 order_key,
                 self.binary,
                 n_cols,
-                self.dtype,
+                dtype,
             )
         return _reference.assemble_csr(
             c.n_docs,
@@ -397,7 +404,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             order_key,
             self.binary,
             n_cols,
-            self.dtype,
+            dtype,
         )
 
     def _learn_vocabulary(self, c: _reference.Counted):

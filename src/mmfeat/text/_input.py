@@ -82,6 +82,25 @@ def _is_strict_utf8(encoding: str, decode_error: str) -> bool:
         return False
 
 
+def _decode_binary(arr: pa.Array, encoding: str, decode_error: str) -> pa.Array:
+    """Arrow bytes -> large_string, decoded as scikit-learn decodes each bytes document
+    (the vectorizer's encoding and decode_error); Arrow's own cast checks strict UTF-8
+    only, and says nothing of where it failed."""
+    if arr.null_count:
+        i = int(pc.index(pc.is_null(arr), True).as_py())
+        raise TypeError(f"raw_documents[{i}] is None (null), expected str")
+    if _is_strict_utf8(encoding, decode_error):
+        try:
+            return pc.cast(arr, pa.large_string())
+        except pa.ArrowInvalid:
+            pass  # decoded below, for the error that names the document
+    docs = decode_documents(arr.to_pylist(), encoding, decode_error)
+    try:
+        return pa.array(docs, type=pa.large_string())
+    except UnicodeEncodeError:
+        raise NeedsReference("documents with lone surrogates") from None
+
+
 def _from_arrow(arr: pa.Array | pa.ChunkedArray, encoding: str = "utf-8",
                 decode_error: str = "strict") -> TextBuffers:
     if isinstance(arr, pa.ChunkedArray):
@@ -89,26 +108,10 @@ def _from_arrow(arr: pa.Array | pa.ChunkedArray, encoding: str = "utf-8",
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
-        # bytes: decoded with the vectorizer's encoding and decode_error, as scikit-learn
-        # decodes each bytes document; Arrow's own cast checks strict UTF-8 only
-        try:
-            if not _is_strict_utf8(encoding, decode_error):
-                raise pa.ArrowInvalid("not strict UTF-8")
-            arr = pc.cast(arr, pa.large_string())
-        except pa.ArrowInvalid:
-            docs = decode_documents([None if d is None else d for d in arr.to_pylist()],
-                                    encoding, decode_error) if not arr.null_count else None
-            if docs is None:
-                i = int(pc.index(pc.is_null(arr), True).as_py())
-                raise TypeError(f"raw_documents[{i}] is None (null), expected str") from None
-            try:
-                arr = pa.array(docs, type=pa.large_string())
-            except UnicodeEncodeError:
-                raise NeedsReference("documents with lone surrogates") from None
+        arr = _decode_binary(arr, encoding, decode_error)
     if not pa.types.is_large_string(arr.type):
         if not (pa.types.is_string(arr.type) or pa.types.is_string_view(arr.type)
-                or pa.types.is_null(arr.type)
-                or pa.types.is_large_binary(arr.type) or pa.types.is_binary(arr.type)):
+                or pa.types.is_null(arr.type)):
             raise TypeError(f"raw_documents: expected an Arrow string array, got {arr.type}")
         arr = pc.cast(arr, pa.large_string())
     if arr.null_count:

@@ -24,8 +24,12 @@ import numba
 import numpy as np
 from numba import prange
 
+from . import _threading
 from . import audio_math as _m
 from .audio_math import PAD_CONSTANT, PAD_EDGE, PAD_REFLECT  # noqa: F401 (the codes)
+
+# TBB (fork- and thread-safe) before any parallel kernel launches; see _threading
+_threading.ensure_safe_layer()
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
 _pjit = dict(parallel=True, **_jit)

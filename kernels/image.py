@@ -20,7 +20,11 @@ from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic
 
+from . import _threading
 from . import image_math as _m
+
+# TBB (fork- and thread-safe) before any parallel kernel launches; see _threading
+_threading.ensure_safe_layer()
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
 _pjit = dict(parallel=True, **_jit)

@@ -36,6 +36,11 @@ from numba.core import cgutils, types
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
+from . import _threading
+
+# TBB (fork- and thread-safe) before any parallel kernel launches; see _threading
+_threading.ensure_safe_layer()
+
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
 # kernels over a range [d0, d1) of documents, GIL released: mmfeat.text._cpu.parallel_for
 # runs ranges on threads (parallel=True loops cost ~40% more compilation for the same speed)

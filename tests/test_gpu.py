@@ -161,3 +161,38 @@ def test_empty_batch_on_device(cp):
     out = mi.color_histogram(x)
     assert is_cupy(out) and out.shape == (0, 512)
     assert mi.canny(x).shape == (0, 8, 8)
+
+
+def test_forked_child_of_a_cuda_process_is_told_to_spawn(cp):
+    """On hardware: the parent runs a cuda op, a forked child's cuda call raises
+    BackendUnavailableError naming 'spawn' (no hang, no driver error); spawn works."""
+    import multiprocessing as mp
+    import os
+
+    x = cp.zeros((1, 16, 16), cp.float32)
+    mi.sobel(x)  # CUDA initialised in this process
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            mi.sobel(np.zeros((1, 16, 16), np.float32), backend="cuda")
+            os.write(w, b"no error")
+        except mmfeat.BackendUnavailableError as exc:
+            os.write(w, str(exc).encode())
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            os.write(w, repr(exc).encode())
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    said = os.read(r, 65536).decode()
+    assert "forked from process" in said and "'spawn'" in said, said
+    with mp.get_context("spawn").Pool(1) as pool:
+        got = pool.apply_async(_sobel_on_cuda_in_child).get(timeout=300)
+    assert got.shape == (1, 16, 16)
+
+
+def _sobel_on_cuda_in_child():
+    import cupy
+
+    return cupy.asnumpy(mi.sobel(cupy.ones((1, 16, 16), cupy.float32)))

@@ -8,6 +8,7 @@ import importlib
 
 from . import config, image
 from .backend import BackendUnavailableError, backends, use_backend
+from .threads import ThreadingLayerWarning, get_num_threads, set_num_threads, threading_info
 
 __version__ = "0.1.0"
 
@@ -18,7 +19,8 @@ _LAZY_NAMES = {"FeaturePipeline": "pipeline", "FeatureSet": "fusion"}
 __all__ = [
     "image", "text", "audio", "data", "models", "fusion", "pipeline", "distributed",
     "FeaturePipeline", "FeatureSet", "config", "backends", "use_backend",
-    "BackendUnavailableError",
+    "BackendUnavailableError", "set_num_threads", "get_num_threads", "threading_info",
+    "ThreadingLayerWarning",
 ]
 
 

@@ -93,6 +93,36 @@ def resolve_backend(backend: str | None, *arrays: Any) -> str:
 
 # --- the CUDA runtime ---------------------------------------------------------
 
+#: the process in which mmfeat initialised the CUDA driver (None: not yet). A CUDA
+#: context does not survive ``fork``: in a forked child every driver call fails or
+#: hangs, so the child must be told to use ``spawn`` before it touches the GPU.
+_CUDA_PID: int | None = None
+#: True in a process created by ``fork`` (whoever initialised CUDA in the parent)
+_FORKED_CHILD = False
+
+
+def _note_fork() -> None:
+    global _FORKED_CHILD
+    _FORKED_CHILD = True
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_note_fork)
+
+_SPAWN_HINT = (
+    "a CUDA context does not survive fork(): start the workers with the 'spawn' or "
+    "'forkserver' method (multiprocessing.get_context('spawn'), "
+    "DataLoader(..., multiprocessing_context='spawn')), or use backend='cpu' in them"
+)
+
+
+def _check_not_forked_from_cuda() -> None:
+    if _CUDA_PID is not None and _CUDA_PID != os.getpid():
+        raise BackendUnavailableError(
+            f"backend 'cuda' is not available in this process: it was forked from process "
+            f"{_CUDA_PID}, which had already initialised CUDA; {_SPAWN_HINT}"
+        )
+
 
 @functools.lru_cache(maxsize=1)
 def _cuda_probe() -> tuple[bool, str]:
@@ -107,7 +137,10 @@ def _cuda_probe() -> tuple[bool, str]:
     try:
         n = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:
-        return False, f"no CUDA device visible to CuPy ({exc})"
+        hint = f"; if the parent process used CUDA, {_SPAWN_HINT}" if _FORKED_CHILD else ""
+        return False, f"no CUDA device visible to CuPy ({exc}){hint}"
+    global _CUDA_PID
+    _CUDA_PID = os.getpid()  # the driver is initialised from here on
     if n == 0:
         return False, "no CUDA device visible to CuPy"
     try:
@@ -124,7 +157,12 @@ def _cuda_probe() -> tuple[bool, str]:
 
 
 def require_cuda() -> None:
-    """Raise :class:`BackendUnavailableError` naming what is missing."""
+    """Raise :class:`BackendUnavailableError` naming what is missing.
+
+    In a process forked after CUDA was initialised (by mmfeat) the error says to
+    use the ``spawn`` start method, instead of a hang or a driver error later.
+    """
+    _check_not_forked_from_cuda()
     ok, why = _cuda_probe()
     if not ok:
         raise BackendUnavailableError(f"backend 'cuda' is not available: {why}")
@@ -259,14 +297,27 @@ def backends() -> dict[str, dict[str, Any]]:
     try:
         import numba
 
+        from .threads import threading_info
+
+        t = threading_info()
+        safety = ("fork- and thread-safe" if t["fork_safe"] and t["thread_safe"]
+                  else "not fork-safe" if t["thread_safe"] else "not thread-safe")
+        chosen = f", chosen by {t['chosen_by']}" if t["chosen_by"] else ""
+        problem = f"; TBB did not load: {t['problem']}" if t["problem"] else ""
         out["cpu"] = {
             "available": True,
-            "detail": f"Numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads "
-            f"({numba.config.THREADING_LAYER} layer)",
+            "detail": f"Numba {numba.__version__}, {t['layer']} threading layer ({safety}"
+            f"{chosen}), {t['num_threads']} of {t['max_threads']} threads, "
+            f"{t['cpu_count']} CPUs{problem}",
+            "threading": t,
         }
     except Exception as exc:  # pragma: no cover - numba is a dependency
         out["cpu"] = {"available": False, "detail": f"Numba not importable: {exc}"}
-    ok, why = _cuda_probe()
+    try:
+        _check_not_forked_from_cuda()
+        ok, why = _cuda_probe()
+    except BackendUnavailableError as exc:
+        ok, why = False, str(exc)
     out["cuda"] = {"available": ok, "detail": why}
     for lib, hint in (("cudf", "RAPIDS cuDF"), ("cuml", "RAPIDS cuML"), ("dask", "Dask")):
         spec = importlib.util.find_spec(lib)

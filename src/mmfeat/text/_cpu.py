@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -48,15 +49,27 @@ def _pool() -> ThreadPoolExecutor:
 def parallel_for(kernel, n: int, *args) -> None:
     """Run ``kernel(d0, d1, *args)`` over [0, n) in ranges on threads (kernels are nogil).
 
-    ``numba.get_num_threads()`` threads (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)
-    take ranges of about n / (4 * threads) items, so that uneven documents balance.
+    ``numba.get_num_threads()`` threads (``NUMBA_NUM_THREADS``, ``mmfeat.set_num_threads``)
+    take ranges of about n / (4 * threads) items in turn, so that uneven documents
+    balance; no more than that many run this call at once, whatever the pool's size.
     """
     threads = numba.get_num_threads()
     if threads <= 1 or n < 256:
         kernel(0, n, *args)
         return
     step = max(64, -(-n // (4 * threads)))
-    futures = [_pool().submit(kernel, d0, min(n, d0 + step), *args) for d0 in range(0, n, step)]
+    starts = iter(range(0, n, step))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                d0 = next(starts, None)
+            if d0 is None:
+                return
+            kernel(d0, min(n, d0 + step), *args)
+
+    futures = [_pool().submit(worker) for _ in range(min(threads, -(-n // step)))]
     for f in futures:
         f.result()
 

@@ -131,12 +131,14 @@ def test_backends_report():
     rep = mmfeat.backends()
     assert set(rep) == {"numpy", "cpu", "cuda", "cudf", "cuml", "dask"}
     for name, entry in rep.items():
-        assert set(entry) == {"available", "detail"}, name
+        extra = {"threading"} if name == "cpu" else set()  # mmfeat.threading_info()
+        assert set(entry) == {"available", "detail"} | extra, name
         assert isinstance(entry["available"], bool), name
         assert isinstance(entry["detail"], str) and entry["detail"], name
     assert rep["numpy"]["available"] is True
     assert rep["cpu"]["available"] is True
     assert "Numba" in rep["cpu"]["detail"]
+    assert rep["cpu"]["threading"] == mmfeat.threading_info()
 
 
 # --- lazy imports and a missing GPU -------------------------------------------------------

@@ -290,7 +290,8 @@ def backends() -> dict[str, dict[str, Any]]:
     -------
     dict
         name -> ``{"available": bool, "detail": str}`` for ``numpy``, ``cpu``,
-        ``cuda``, and the optional libraries ``cudf``, ``cuml`` and ``dask``.
+        ``cuda``, and the optional libraries ``cudf``, ``cuml`` and ``dask``;
+        ``cpu`` also has ``"threading"``: :func:`mmfeat.threading_info`.
     """
     out: dict[str, dict[str, Any]] = {}
     out["numpy"] = {"available": True, "detail": f"NumPy {np.__version__}"}

@@ -52,6 +52,12 @@ CPU_ROWS_PER_TASK = 32
 #: pixels per task in the CPU histogram kernels
 CPU_PIXELS_PER_TASK = 1 << 18
 
+#: clips of different lengths are grouped into buckets padded to their longest clip,
+#: with at most this fraction of padding over their real samples (AudioFeatures):
+#: padding a whole batch of speech (longest ~5x the median) to its longest clip
+#: quintupled the samples computed
+AUDIO_MAX_PADDING = 0.15
+
 # --- numerics -----------------------------------------------------------------
 #: fastmath changes results in the last bits (reciprocal division, reassociation);
 #: parity with the anchors needs it off

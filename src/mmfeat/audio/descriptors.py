@@ -60,6 +60,12 @@ def pad_batch(clips, *, dtype=np.float32):
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return pad_clips(as_clip_list(clips), dtype)
+
+
+def as_clip_list(clips) -> list[np.ndarray]:
+    """``clips`` checked as a sequence of 1-D mono clips (PCM scaled as :func:`pad_batch`
+    scales it); raises as :func:`pad_batch` does."""
     if isinstance(clips, (str, bytes)) or clips is None:
         raise TypeError(f"clips must be a sequence of 1-D arrays, got {type(clips).__name__}")
     if isinstance(clips, np.ndarray) and clips.ndim != 1 or (
@@ -78,6 +84,11 @@ def pad_batch(clips, *, dtype=np.float32):
                 f"clips[{i}] must be 1-D mono audio, got shape {a.shape}"
                 + ("; mix stereo down with x.mean(axis=1)" if a.ndim == 2 else ""))
         items.append(a)
+    return items
+
+
+def pad_clips(items, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Checked 1-D clips -> ``(y (N, T_max), lengths (N,) int64)``, zeros after each clip."""
     lengths = np.array([a.shape[0] for a in items], dtype=np.int64)
     T = int(lengths.max()) if len(items) else 0
     y = np.zeros((len(items), T), dtype=dtype)

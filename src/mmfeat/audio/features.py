@@ -8,11 +8,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .. import config
 from ..backend import get_array_module, resolve_backend
 from . import _filters
+from ._buckets import length_buckets
 from ._checks import as_audio, check_int, check_lengths, check_real
 from ._dispatch import Batch
-from .descriptors import WAVEFORM_STAT_NAMES, pad_batch, waveform_stats
+from .descriptors import WAVEFORM_STAT_NAMES, as_clip_list, pad_clips, waveform_stats
 from .spectral import _basis, _dct_rows, delta
 
 _SPECTRAL = ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "rms")
@@ -172,11 +174,15 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             With a 2-D X: the true length of each zero-padded clip.
         """
         check_is_fitted(self, "n_features_out_")
-        sr, n_fft, win, hop, n_mfcc, n_mels = self._params()
+        params = self._params()
         if isinstance(X, (list, tuple)):
             if lengths is not None:
                 raise ValueError("lengths is only for a 2-D array X (a list carries its own)")
-            X, lengths = pad_batch(X)
+            clips = as_clip_list(X)
+            lengths = np.array([c.shape[0] for c in clips], dtype=np.int64)
+
+            def bucket(idx):
+                return pad_clips([clips[i] for i in idx])
         else:
             X = as_audio(X, "X")
             if X.ndim != 2:
@@ -184,8 +190,31 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
                                  f"shape {X.shape}")
             X = X.astype(np.float32, copy=False)
             lengths = check_lengths(lengths, X.shape, "lengths")
+            if lengths is None:  # every row is a whole clip
+                lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+
+            def bucket(idx):
+                rows = get_array_module(X).asarray(idx)  # CuPy X takes device indices
+                return X[rows, : int(lengths[idx].max(initial=0))], lengths[idx]
+
+        be = resolve_backend(self.backend, X if not isinstance(X, (list, tuple)) else None)
+        N = lengths.shape[0]
+        buckets = (length_buckets(lengths, config.AUDIO_MAX_PADDING) if N > 1
+                   else [np.arange(N)])
+        if len(buckets) == 1:  # one padded batch: no gather, no scatter
+            whole = (pad_clips(clips) if isinstance(X, (list, tuple)) else (X, lengths))
+            return self._transform_padded(*whole, be, params)
+        parts = [self._transform_padded(*bucket(idx), be, params) for idx in buckets]
+        xp = get_array_module(parts[0])
+        out = xp.empty((N, self.n_features_out_), dtype=np.float32)
+        for idx, part in zip(buckets, parts, strict=True):
+            out[xp.asarray(idx)] = part
+        return out
+
+    def _transform_padded(self, X, lengths, be, params):
+        """(N, T) zero-padded clips with their lengths -> (N, D) float32 features."""
+        sr, n_fft, win, hop, n_mfcc, n_mels = params
         N = X.shape[0]
-        be = resolve_backend(self.backend, X)
         if N == 0:
             out = np.zeros((0, self.n_features_out_), dtype=np.float32)
             return _device(out) if be == "cuda" else out

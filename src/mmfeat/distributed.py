@@ -589,7 +589,6 @@ def _fit_text_features(est, text_parts, client):
     on global statistics and the SVD on the gathered (N, n_terms) TF-IDF matrix."""
     import scipy.sparse as sp
     from sklearn.base import clone
-    from sklearn.decomposition import TruncatedSVD
 
     from .text import TfidfVectorizer
 
@@ -605,8 +604,7 @@ def _fit_text_features(est, text_parts, client):
     if n_terms < 2:
         out.svd_ = None
     else:
-        out.svd_ = TruncatedSVD(n_components=out.n_components_, algorithm="randomized",
-                                n_iter=5, random_state=out.random_state).fit(X)
+        out.svd_ = out._new_svd(out.n_components_).fit(X)
     return out
 
 

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.utils.validation import check_is_fitted
 
+from ._lsa import ParallelTruncatedSVD
 from .vectorizers import TfidfVectorizer
 
 
@@ -38,6 +39,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     ----------
     vectorizer_ : TfidfVectorizer
     svd_ : sklearn.decomposition.TruncatedSVD
+        :class:`~mmfeat.text._lsa.ParallelTruncatedSVD` (scikit-learn's algorithm
+        with its sparse products on all cores) unless ``backend="numpy"``.
     n_components_ : int
         Columns of the output (k after clamping, or the embedding's width).
 
@@ -47,7 +50,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     NumPy (``n_components_`` columns) named ``text_lsa_0 .. text_lsa_{k-1}``
     (``text_emb_*`` with ``embedding``). The SVD is scikit-learn's randomized
     TruncatedSVD (5 power iterations, seeded), so two fits on the same corpus
-    give the same numbers.
+    give the same numbers; its sparse products run on all cores and agree with
+    scikit-learn's to rounding.
 
     Examples
     --------
@@ -124,11 +128,17 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         if n_terms < 2:  # one term: the TF-IDF column is already the 1-D embedding
             self.svd_ = None
             return self._svd_out(X.toarray(), 1)
-        # the inner step returns arrays whatever sklearn's global transform_output;
-        # this transformer's own output is wrapped by its set_output
-        self.svd_ = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=5,
-                                 random_state=self.random_state).set_output(transform="default")
+        self.svd_ = self._new_svd(k)
         return self._svd_out(self.svd_.fit_transform(X), k)
+
+    def _new_svd(self, k: int) -> TruncatedSVD:
+        """The LSA step: scikit-learn's solver; on the compiled backends its sparse
+        products run on all cores (ParallelTruncatedSVD: same algorithm and numbers).
+        The inner step returns arrays whatever sklearn's global transform_output;
+        this transformer's own output is wrapped by its set_output."""
+        svd = TruncatedSVD if self.backend == "numpy" else ParallelTruncatedSVD
+        return svd(n_components=k, algorithm="randomized", n_iter=5,
+                   random_state=self.random_state).set_output(transform="default")
 
     @staticmethod
     def _svd_out(Z: np.ndarray, k: int) -> np.ndarray:

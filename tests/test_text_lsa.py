@@ -1,0 +1,111 @@
+"""ParallelTruncatedSVD (TextFeatures' LSA): scikit-learn's randomized TruncatedSVD with
+the sparse products on threads: the same components, output and explained variance."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.decomposition import TruncatedSVD
+
+import mmfeat
+from mmfeat.text import TextFeatures, TfidfVectorizer
+from mmfeat.text._lsa import ParallelTruncatedSVD
+
+
+@pytest.fixture(scope="module")
+def docs():
+    import argparse
+    import email
+    import json
+    import logging
+
+    out = []
+    for m in (json, email, logging, argparse):
+        out += [p for p in inspect.getsource(m).split("\n\n") if p.strip()]
+    return out
+
+
+@pytest.fixture(scope="module")
+def tfidf(docs):
+    return TfidfVectorizer().fit_transform(docs)  # ~1,000 paragraphs x ~2,500 terms
+
+
+def _both(X, **kw):
+    a, b = TruncatedSVD(random_state=0, **kw), ParallelTruncatedSVD(random_state=0, **kw)
+    return a, a.fit_transform(X), b, b.fit_transform(X)
+
+
+@pytest.mark.parametrize("rows", [None, 300])  # more documents than terms, and fewer
+@pytest.mark.parametrize("k", [1, 16, 64])
+def test_equals_scikit_learn(tfidf, rows, k):
+    X = tfidf if rows is None else tfidf[:rows]
+    if rows is not None:
+        assert X.shape[0] < X.shape[1]  # scikit-learn's solver transposes here
+    a, Za, b, Zb = _both(X, n_components=k)
+    assert Zb.dtype == Za.dtype and Zb.shape == Za.shape
+    np.testing.assert_allclose(Zb, Za, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b.components_, a.components_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b.singular_values_, a.singular_values_, rtol=1e-12)
+    # the components explain as much variance as scikit-learn's, to rounding
+    assert b.explained_variance_ratio_.sum() >= a.explained_variance_ratio_.sum() - 1e-12
+    np.testing.assert_allclose(b.transform(X[:50]), a.transform(X[:50]), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("normalizer, n_iter", [("QR", 3), ("none", 2), ("auto", 1)])
+def test_every_power_iteration_normalizer(tfidf, normalizer, n_iter):
+    a, Za, b, Zb = _both(tfidf, n_components=8, n_iter=n_iter,
+                         power_iteration_normalizer=normalizer)
+    np.testing.assert_allclose(Zb, Za, rtol=0, atol=1e-12)
+
+
+def test_float32_csc_and_dense_input(tfidf):
+    X32 = tfidf.astype(np.float32)
+    a, Za, b, Zb = _both(X32.tocsc(), n_components=8)
+    assert Zb.dtype == Za.dtype == np.float32
+    np.testing.assert_allclose(Zb, Za, rtol=0, atol=1e-5)
+    dense = tfidf[:200].toarray()  # dense input is scikit-learn's own path
+    a, Za, b, Zb = _both(dense, n_components=4)
+    np.testing.assert_array_equal(Zb, Za)
+
+
+def test_unsorted_indices_and_one_thread_give_the_same_numbers(tfidf):
+    ref = ParallelTruncatedSVD(8, random_state=0).fit_transform(tfidf)
+    shuffled = tfidf.copy()
+    rng = np.random.default_rng(0)
+    for i in range(shuffled.shape[0]):  # the same matrix with its rows' entries permuted
+        s, e = shuffled.indptr[i], shuffled.indptr[i + 1]
+        p = rng.permutation(e - s)
+        shuffled.indices[s:e] = shuffled.indices[s:e][p]
+        shuffled.data[s:e] = shuffled.data[s:e][p]
+    shuffled.has_sorted_indices = False
+    np.testing.assert_array_equal(
+        ParallelTruncatedSVD(8, random_state=0).fit_transform(shuffled), ref)
+    with mmfeat.set_num_threads(1):
+        np.testing.assert_array_equal(
+            ParallelTruncatedSVD(8, random_state=0).fit_transform(tfidf), ref)
+
+
+def test_errors_clone_and_pickle(tfidf):
+    with pytest.raises(ValueError, match=r"n_components\(9\) must be <= n_features\(8\)"):
+        ParallelTruncatedSVD(9).fit(sp.random(20, 8, density=0.5, format="csr",
+                                              random_state=0))
+    est = ParallelTruncatedSVD(4, random_state=0).fit(tfidf)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.transform(tfidf[:5]), est.transform(tfidf[:5]))
+    assert clone(est).get_params() == est.get_params()
+    with pytest.raises(ValueError, match="features"):
+        est.transform(tfidf[:, :10])
+
+
+def test_text_features_uses_it_and_agrees_with_the_reference(docs):
+    # (real paragraphs: a corpus of repeated templates has tied singular values, whose
+    # components any rounding may rotate)
+    fast = TextFeatures(n_components=6).fit(docs)
+    ref = TextFeatures(n_components=6, backend="numpy").fit(docs)
+    assert type(fast.svd_) is ParallelTruncatedSVD and type(ref.svd_) is TruncatedSVD
+    np.testing.assert_allclose(fast.transform(docs), ref.transform(docs), rtol=0, atol=1e-6)

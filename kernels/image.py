@@ -33,6 +33,7 @@ _inline = numba.njit(inline="always", **_jit)
 boundary_index = _inline(_m.boundary_index)
 gray_value = _inline(_m.gray_value)
 hsv_value = _inline(_m.hsv_value)
+to_ubyte = _inline(_m.to_ubyte)
 bin_index = _inline(_m.bin_index)
 orientation_bin = _inline(_m.orientation_bin)
 orientation_bin_estimate = _inline(_m.orientation_bin_estimate)
@@ -69,6 +70,46 @@ def rgb_to_gray(src, out, coeffs, scale):
         n = t // H
         i = t - n * H
         _gray_row(src, n, i, coeffs, scale, out[n, i], 0)
+
+
+@numba.njit(**_pjit)
+def rgb_to_gray_u8(src, out, coeffs, scale, full):
+    """out (N, H, W) uint8 = ``img_as_ubyte`` of the gray of src (N, H, W, C): the gray
+    value in the arithmetic type, times ``full`` (255 in that type), rounded."""
+    N, H, W = out.shape[0], out.shape[1], out.shape[2]
+    cr = coeffs[0]
+    cg = coeffs[1]
+    cb = coeffs[2]
+    rgb = src.shape[3] == 3
+    for t in prange(N * H):
+        n = t // H
+        i = t - n * H
+        o = out[n, i]
+        if rgb:
+            for j in range(W):
+                g = gray_value(src[n, i, j, 0] * scale, src[n, i, j, 1] * scale,
+                               src[n, i, j, 2] * scale, cr, cg, cb)
+                o[j] = to_ubyte(g * full)
+        else:
+            for j in range(W):
+                o[j] = to_ubyte(src[n, i, j, 0] * scale * full)
+
+
+@numba.njit(**_pjit)
+def rgb_to_hsv_u8(src, out, scale, one, full):
+    """out (N, H, W, 3) uint8 = ``img_as_ubyte`` of the HSV of src (each channel in
+    [0, 1] times ``full``, rounded)."""
+    N, H, W = out.shape[0], out.shape[1], out.shape[2]
+    for t in prange(N * H):
+        n = t // H
+        i = t - n * H
+        for j in range(W):
+            h, s, v = hsv_value(
+                src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale, one
+            )
+            out[n, i, j, 0] = to_ubyte(h * full)
+            out[n, i, j, 1] = to_ubyte(s * full)
+            out[n, i, j, 2] = to_ubyte(v * full)
 
 
 @numba.njit(**_pjit)

@@ -61,6 +61,20 @@ def gray_value(r, g, b, cr, cg, cb):
     return (r * cr + g * cg) + b * cb
 
 
+def to_ubyte(x):
+    """``x`` (a value times 255) as ``skimage.util.img_as_ubyte`` stores it: rounded
+    half to even (``np.rint``), clipped to [0, 255]; returned as a float."""
+    f = math.floor(x)
+    d = x - f
+    if d > 0.5 or (d == 0.5 and f % 2 == 1):
+        f += 1
+    if f < 0:
+        f = 0
+    if f > 255:
+        f = 255
+    return f
+
+
 def hsv_value(r, g, b, one):
     """(h, s, v) of one pixel exactly as ``skimage.color.rgb2hsv`` computes it.
 

@@ -304,3 +304,24 @@ def test_canny_gaussian_passes_pad_with_the_float64_cval_as_scipy(cval):
     photo = np.random.default_rng(4).random((1, 12, 12)).astype(np.float32)
     np.testing.assert_array_equal(mi.canny(photo, mode="constant", cval=cval, backend="cuda"),
                                   mi.canny(photo, mode="constant", cval=cval, backend="numpy"))
+
+
+@pytest.mark.parametrize("name", RGB_BATCHES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_colour_conversion_dtypes_and_out(name, dtype):
+    """dtype= (uint8 as img_as_ubyte) and out= on the cuda backend equal the reference."""
+    x = BATCHES[name]
+    for op, shape in ((mi.rgb_to_gray, x.shape[:3]), (mi.rgb_to_hsv, x.shape)):
+        want = op(x, dtype=dtype, backend="numpy")
+        got = op(x, dtype=dtype, backend="cuda")
+        assert got.dtype == dtype
+        if dtype == np.uint8:
+            assert np.abs(got.astype(int) - want).max() <= 1
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        out = np.full(shape, 3, dtype=dtype)
+        assert op(x, dtype=dtype, out=out, backend="cuda") is out
+        np.testing.assert_array_equal(out, got)
+    out = np.empty(x.shape[:3], np.float64 if x.dtype == np.float64 else np.float32)
+    assert mi.sobel(x, out=out, backend="cuda") is out
+    np.testing.assert_array_equal(out, mi.sobel(x, backend="cuda"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_array_module, is_cupy_array
+from ..backend import cudasim_enabled, get_array_module, is_cupy_array
 
 _INT_MAX = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -162,3 +162,44 @@ def check_real(value, argname: str) -> float:
     if not np.isfinite(value):
         raise ValueError(f"{argname} must be finite, got {value}")
     return value
+
+
+_OUT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.uint8))
+
+
+def check_dtype(dtype, default, argname: str = "dtype") -> np.dtype:
+    """The output dtype of a colour conversion: None -> ``default`` (the float policy);
+    float32, float64, or uint8 (``skimage.util.img_as_ubyte`` of the float result)."""
+    if dtype is None:
+        return np.dtype(default)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{argname} must be float32, float64 or uint8, got {dtype!r}") from exc
+    if dt not in _OUT_DTYPES:
+        raise TypeError(f"{argname} must be float32, float64 or uint8, got {dt}")
+    return dt
+
+
+def check_out(out, shape, dtype, backend: str, argname: str = "out"):
+    """``out`` as given when it can take the result: an array of the backend's kind
+    (NumPy for numpy/cpu, CuPy for cuda), C-contiguous and writeable, of exactly
+    ``shape`` and ``dtype``. None stays None (the op allocates)."""
+    if out is None:
+        return None
+    on_device = is_cupy_array(out)
+    if not (isinstance(out, np.ndarray) or on_device):
+        raise TypeError(f"{argname} must be an array, got {type(out).__name__}")
+    if on_device != (backend == "cuda" and not cudasim_enabled()):
+        where = "a CuPy array" if backend == "cuda" else "a NumPy array"
+        raise TypeError(f"{argname} must be {where} for backend {backend!r}, got "
+                        f"{type(out).__module__}.{type(out).__name__}")
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"{argname} must have shape {tuple(shape)}, got {tuple(out.shape)}")
+    if out.dtype != dtype:
+        raise ValueError(f"{argname} must have dtype {np.dtype(dtype)}, got {out.dtype}")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{argname} must be C-contiguous")
+    if not on_device and not out.flags.writeable:
+        raise ValueError(f"{argname} is read-only")
+    return out

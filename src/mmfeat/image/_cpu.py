@@ -33,11 +33,15 @@ def _coeffs(work):
     return np.asarray(ref.GRAY_COEFFS, dtype=work)
 
 
-def rgb_to_gray(images):
-    work = float_dtype(images.dtype)
+def rgb_to_gray(images, dtype, out=None):
+    calc = gray_calc_type(images.dtype)
     src = as_kernel_layout(images)
-    out = np.empty(images.shape[:3], dtype=work)
-    K.rgb_to_gray(src, out, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images))
+    if out is None:
+        out = np.empty(images.shape[:3], dtype=dtype)
+    if out.dtype == np.uint8:
+        K.rgb_to_gray_u8(src, out, _coeffs(calc), _gray_scale(images), calc.type(255.0))
+    else:  # the kernel stores the calc-type value in out's float type
+        K.rgb_to_gray(src, out, _coeffs(calc), _gray_scale(images))
     return out
 
 
@@ -45,10 +49,15 @@ def _hsv_calc_type(dtype):
     return ref._hsv_calc_type(dtype)
 
 
-def rgb_to_hsv(images):
+def rgb_to_hsv(images, dtype, out=None):
     calc = _hsv_calc_type(images.dtype)
-    out = np.empty(images.shape, dtype=float_dtype(images.dtype))
-    K.rgb_to_hsv(images, out, scale_for(images.dtype, calc), calc.type(1.0))
+    if out is None:
+        out = np.empty(images.shape, dtype=dtype)
+    scale = scale_for(images.dtype, calc)
+    if out.dtype == np.uint8:
+        K.rgb_to_hsv_u8(images, out, scale, calc.type(1.0), calc.type(255.0))
+    else:
+        K.rgb_to_hsv(images, out, scale, calc.type(1.0))
     return out
 
 
@@ -156,9 +165,10 @@ def color_histogram(images, bins, space, normalize):
     return _normalise(counts.sum(axis=1), normalize, P)
 
 
-def sobel(images, mode, cval):
+def sobel(images, mode, cval, out=None):
     work = float_dtype(images.dtype)
-    out = np.empty(images.shape[:3], dtype=work)
+    if out is None:
+        out = np.empty(images.shape[:3], dtype=work)
     norm = work.type(0.25) / np.sqrt(work.type(2.0))
     K.sobel(
         as_kernel_layout(images), out, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),

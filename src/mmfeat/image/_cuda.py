@@ -118,9 +118,24 @@ def _item_bytes(images):
 # --- colour -------------------------------------------------------------------------
 
 
-def rgb_to_gray(images):
+def _store(x, dtype, out):
+    """A float result in [0, 1] as ``dtype`` (uint8: ``img_as_ubyte``), into ``out``."""
     xp = device_xp()
-    work = float_dtype(images.dtype)
+    if np.dtype(dtype) == np.uint8:
+        x = xp.clip(xp.rint(xp.multiply(x, 255, dtype=x.dtype)), 0, 255)
+    if out is None:
+        return x.astype(dtype, copy=False)
+    out[...] = x
+    return out
+
+
+def rgb_to_gray(images, dtype, out=None):
+    # uint8 output rounds the value in the arithmetic type (float64 for integer
+    # input), as img_as_ubyte(rgb2gray(img)) does; floats are stored as asked
+    work = gray_calc_type(images.dtype) if np.dtype(dtype) == np.uint8 else np.dtype(dtype)
+    if out is not None or work != dtype:
+        return _store(rgb_to_gray(images, work), dtype, out)
+    xp = device_xp()
     coeffs = _coeffs(gray_calc_type(images.dtype))
     scale = _gray_scale(images)
 
@@ -142,10 +157,12 @@ def rgb_to_gray(images):
     return _chunked(run, images, _item_bytes(images) + _pixels(images) * work.itemsize)
 
 
-def rgb_to_hsv(images):
-    xp = device_xp()
+def rgb_to_hsv(images, dtype, out=None):
     calc = host._hsv_calc_type(images.dtype)
-    out_t = float_dtype(images.dtype)
+    out_t = calc if np.dtype(dtype) == np.uint8 else np.dtype(dtype)
+    if out is not None or out_t != dtype:
+        return _store(rgb_to_hsv(images, out_t), dtype, out)
+    xp = device_xp()
     scale = scale_for(images.dtype, calc)
 
     def run(x):
@@ -264,7 +281,10 @@ def _tile_grid(x):
     return tx, ty, rows, (math.ceil(x.shape[2] / tx), math.ceil(x.shape[1] / (ty * rows)))
 
 
-def sobel(images, mode, cval):
+def sobel(images, mode, cval, out=None):
+    if out is not None:
+        out[...] = sobel(images, mode, cval)
+        return out
     xp = device_xp()
     work = float_dtype(images.dtype)
     coeffs = _coeffs(gray_calc_type(images.dtype))

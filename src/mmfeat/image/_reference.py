@@ -22,15 +22,28 @@ def to_float(images, work) -> np.ndarray:
     return images.astype(work) * scale_for(images.dtype, work)
 
 
-def rgb_to_gray(images) -> np.ndarray:
-    """0.2125 R + 0.7154 G + 0.0721 B in gray_calc_type, stored in float_dtype."""
+def rgb_to_gray(images, dtype=None, out=None) -> np.ndarray:
+    """0.2125 R + 0.7154 G + 0.0721 B in gray_calc_type, stored in ``dtype``
+    (default float_dtype; uint8 as ``img_as_ubyte``), into ``out`` if given."""
     calc = gray_calc_type(images.dtype)
     x = to_float(images, calc)
     if images.ndim == 3:
-        return x.astype(float_dtype(images.dtype))
-    c = np.asarray(GRAY_COEFFS, dtype=calc)
-    g = (x[..., 0] * c[0] + x[..., 1] * c[1]) + x[..., 2] * c[2]
-    return g.astype(float_dtype(images.dtype))
+        g = x
+    else:
+        c = np.asarray(GRAY_COEFFS, dtype=calc)
+        g = (x[..., 0] * c[0] + x[..., 1] * c[1]) + x[..., 2] * c[2]
+    return _store(g, float_dtype(images.dtype) if dtype is None else dtype, out)
+
+
+def _store(x, dtype, out):
+    """``x`` (float, in [0, 1]) as ``dtype``: uint8 as ``skimage.util.img_as_ubyte``
+    (x * 255 in x's type, rounded half to even); into ``out`` when given."""
+    if np.dtype(dtype) == np.uint8:
+        x = np.clip(np.rint(np.multiply(x, 255, dtype=x.dtype)), 0, 255)
+    if out is None:
+        return x.astype(dtype)
+    out[...] = x
+    return out
 
 
 def _hsv_calc_type(dtype):
@@ -38,9 +51,11 @@ def _hsv_calc_type(dtype):
     return np.dtype(np.float64) if np.dtype(dtype).kind in "ui" else float_dtype(dtype)
 
 
-def rgb_to_hsv(images) -> np.ndarray:
-    """skimage.color.rgb2hsv's algorithm, returned in the policy's float type."""
-    return hsv_for_binning(images).astype(float_dtype(images.dtype))
+def rgb_to_hsv(images, dtype=None, out=None) -> np.ndarray:
+    """skimage.color.rgb2hsv's algorithm, stored in ``dtype`` (default the policy's
+    float type; uint8 as ``img_as_ubyte``), into ``out`` if given."""
+    return _store(hsv_for_binning(images),
+                  float_dtype(images.dtype) if dtype is None else dtype, out)
 
 
 def hsv_for_binning(images) -> np.ndarray:
@@ -82,9 +97,12 @@ def color_histogram(images, bins, space, normalize) -> np.ndarray:
     return out
 
 
-def sobel(images, mode, cval) -> np.ndarray:
+def sobel(images, mode, cval, out=None) -> np.ndarray:
     """skimage.filters.sobel of the gray image (2-D convolutions, float32 or float64)."""
     gray = rgb_to_gray(images)
+    if out is not None:
+        out[...] = sobel(images, mode, cval)
+        return out
     edge = np.array([1.0, 0.0, -1.0])
     smooth = np.array([1.0, 2.0, 1.0]) / 4
     k_i = np.outer(edge, smooth)  # derivative along rows

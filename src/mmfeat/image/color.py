@@ -6,27 +6,40 @@ import numpy as np
 
 from ..backend import resolve_backend, to_backend
 from . import _dispatch
-from ._checks import as_images, check_bins, float_dtype
+from ._checks import as_images, check_bins, check_dtype, check_out, float_dtype
 
 
-def rgb_to_gray(images, *, backend: str | None = None):
+def rgb_to_gray(images, *, dtype=None, out=None, backend: str | None = None):
     """Luminance of each image, as ``skimage.color.rgb2gray`` per image.
 
     Parameters
     ----------
     images : array, (N, H, W, 3) RGB or (N, H, W) gray
         uint8/uint16, or float in [0, 1]. A gray batch is returned as floats.
+    dtype : {None, float32, float64, uint8}, optional
+        Output type. None: float32 (float64 for float64 input). uint8:
+        ``skimage.util.img_as_ubyte(rgb2gray(img))``, the gray value times 255
+        rounded half to even, for those who want OpenCV's output type (OpenCV's
+        own weights differ: 0.299/0.587/0.114).
+    out : ndarray, optional
+        (N, H, W) array of the output dtype, C-contiguous, where the backend
+        computes (NumPy; CuPy for cuda): the result is written there and returned.
+        A loop over batches that reuses one buffer skips the page faults of a
+        fresh output, which cost more than the conversion itself.
     backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
     -------
-    gray : (N, H, W) float32 (float64 for float64 input)
-        ``0.2125 R + 0.7154 G + 0.0721 B`` on values scaled to [0, 1].
+    gray : (N, H, W) of ``dtype``
+        ``0.2125 R + 0.7154 G + 0.0721 B`` on values scaled to [0, 1] (0..255 for uint8).
 
     See Also
     --------
     skimage.color.rgb2gray : the anchor; agrees to 1e-6 (scikit-image computes
-        uint8 input in float64, mmfeat in float32).
+        uint8 input in float64, mmfeat too, and rounds to float32 at the end).
+        uint8 output equals ``img_as_ubyte(rgb2gray(img))`` on photographs (a
+        value 255 g landing exactly between two integers could round apart).
+    cv2.cvtColor : ``COLOR_RGB2GRAY`` (other weights; uint8).
 
     Examples
     --------
@@ -34,26 +47,37 @@ def rgb_to_gray(images, *, backend: str | None = None):
     >>> g = mmfeat.image.rgb_to_gray(np.full((2, 4, 4, 3), 255, np.uint8))
     >>> g.shape, g.dtype, bool(abs(g[0, 0, 0] - 1) < 1e-6)
     ((2, 4, 4), dtype('float32'), True)
+    >>> mmfeat.image.rgb_to_gray(np.full((1, 2, 2, 3), 200, np.uint8), dtype=np.uint8)[0, 0]
+    array([200, 200], dtype=uint8)
     """
     be = resolve_backend(backend, images)
     images = to_backend(as_images(images), be)
+    dt = check_dtype(dtype, float_dtype(images.dtype))
+    out = check_out(out, images.shape[:3], dt, be)
     if images.shape[0] == 0:
-        return _dispatch.xp(be).empty(images.shape[:3], dtype=float_dtype(images.dtype))
-    return _dispatch.impl(be).rgb_to_gray(images)
+        return out if out is not None else _dispatch.xp(be).empty(images.shape[:3], dtype=dt)
+    return _dispatch.impl(be).rgb_to_gray(images, dt, out)
 
 
-def rgb_to_hsv(images, *, backend: str | None = None):
+def rgb_to_hsv(images, *, dtype=None, out=None, backend: str | None = None):
     """Hue, saturation and value of each image, as ``skimage.color.rgb2hsv``.
 
     Parameters
     ----------
     images : array, (N, H, W, 3)
         uint8/uint16, or float in [0, 1].
+    dtype : {None, float32, float64, uint8}, optional
+        Output type. None: float32 (float64 for float64 input). uint8:
+        ``skimage.util.img_as_ubyte(rgb2hsv(img))``, each channel times 255 rounded
+        half to even (OpenCV's uint8 HSV differs: hue in 0..179).
+    out : ndarray, optional
+        (N, H, W, 3) array of the output dtype where the backend computes; the
+        result is written there and returned (see :func:`rgb_to_gray`).
     backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
     -------
-    hsv : (N, H, W, 3) float32 (float64 for float64 input), every channel in [0, 1]
+    hsv : (N, H, W, 3) of ``dtype``, every channel in [0, 1] (0..255 for uint8)
 
     Notes
     -----
@@ -63,13 +87,15 @@ def rgb_to_hsv(images, *, backend: str | None = None):
 
     See Also
     --------
-    skimage.color.rgb2hsv
+    skimage.color.rgb2hsv, cv2.cvtColor
     """
     be = resolve_backend(backend, images)
     images = to_backend(as_images(images, rgb=True), be)
+    dt = check_dtype(dtype, float_dtype(images.dtype))
+    out = check_out(out, images.shape, dt, be)
     if images.shape[0] == 0:
-        return _dispatch.xp(be).empty(images.shape, dtype=float_dtype(images.dtype))
-    return _dispatch.impl(be).rgb_to_hsv(images)
+        return out if out is not None else _dispatch.xp(be).empty(images.shape, dtype=dt)
+    return _dispatch.impl(be).rgb_to_hsv(images, dt, out)
 
 
 def color_histogram(

@@ -6,11 +6,12 @@ import numpy as np
 
 from ..backend import resolve_backend, to_backend
 from . import _dispatch
-from ._checks import as_images, check_mode, check_real, dtype_max, float_dtype
+from ._checks import as_images, check_mode, check_out, check_real, dtype_max, float_dtype
 from ._reference import canny_thresholds
 
 
-def sobel(images, *, mode: str = "reflect", cval: float = 0.0, backend: str | None = None):
+def sobel(images, *, mode: str = "reflect", cval: float = 0.0, out=None,
+          backend: str | None = None):
     """Sobel gradient magnitude of each (gray) image, as ``skimage.filters.sobel``.
 
     Parameters
@@ -22,6 +23,10 @@ def sobel(images, *, mode: str = "reflect", cval: float = 0.0, backend: str | No
         Border handling, as ``scipy.ndimage``; any image size >= 1x1 works.
     cval : float
         Value outside the image for ``mode="constant"`` (in [0, 1] units).
+    out : ndarray, optional
+        (N, H, W) float32 (float64 for float64 input), C-contiguous, where the
+        backend computes: the result is written there and returned, so a loop
+        over batches reuses one buffer instead of faulting in a fresh one.
     backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
@@ -48,9 +53,11 @@ def sobel(images, *, mode: str = "reflect", cval: float = 0.0, backend: str | No
     cval = check_real(cval, "cval")
     be = resolve_backend(backend, images)
     images = to_backend(as_images(images), be)
+    out = check_out(out, images.shape[:3], float_dtype(images.dtype), be)
     if images.shape[0] == 0:
-        return _dispatch.xp(be).empty(images.shape[:3], dtype=float_dtype(images.dtype))
-    return _dispatch.impl(be).sobel(images, mode, cval)
+        return (out if out is not None
+                else _dispatch.xp(be).empty(images.shape[:3], dtype=float_dtype(images.dtype)))
+    return _dispatch.impl(be).sobel(images, mode, cval, out)
 
 
 def canny(

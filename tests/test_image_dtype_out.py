@@ -1,0 +1,112 @@
+"""dtype= for the colour conversions (uint8 as img_as_ubyte) and out= for the batch ops:
+every backend, against scikit-image, and the argument errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.color import rgb2gray, rgb2hsv
+from skimage.util import img_as_ubyte
+
+import mmfeat.image as mi
+
+BACKENDS = ["numpy", "cpu"]
+
+
+def _noisy(photos):
+    rng = np.random.default_rng(0)
+    return np.clip(photos + rng.normal(0, 3, photos.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_uint8_gray_and_hsv_equal_img_as_ubyte(photos, backend):
+    x = _noisy(photos)
+    gray = mi.rgb_to_gray(x, dtype=np.uint8, backend=backend)
+    hsv = mi.rgb_to_hsv(x, dtype=np.uint8, backend=backend)
+    assert gray.dtype == hsv.dtype == np.uint8
+    want_g = np.stack([img_as_ubyte(rgb2gray(im)) for im in x])
+    want_h = np.stack([img_as_ubyte(rgb2hsv(im)) for im in x])
+    # a value 255 g exactly halfway between integers may round apart (matmul order):
+    # at most one level, on a vanishing share of pixels
+    for got, want in ((gray, want_g), (hsv, want_h)):
+        diff = np.abs(got.astype(int) - want)
+        assert diff.max() <= 1 and np.mean(diff > 0) < 1e-4
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("src", [np.uint8, np.uint16, np.float32, np.float64])
+def test_every_output_dtype_matches_the_reference(make_images, backend, src):
+    x = make_images((3, 17, 23, 3), src)
+    for op in (mi.rgb_to_gray, mi.rgb_to_hsv):
+        for dt in (np.float32, np.float64, np.uint8):
+            got = op(x, dtype=dt, backend=backend)
+            want = op(x, dtype=dt, backend="numpy")
+            assert got.dtype == dt
+            if dt == np.uint8:
+                assert np.abs(got.astype(int) - want).max() <= 1
+            else:
+                np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    # uint8 from gray input (a gray batch keeps its values)
+    g = make_images((2, 9, 7), src)
+    np.testing.assert_array_equal(mi.rgb_to_gray(g, dtype=np.uint8, backend=backend),
+                                  mi.rgb_to_gray(g, dtype=np.uint8, backend="numpy"))
+
+
+def test_half_levels_round_to_even():
+    # gray input 0.5/255 + k/255: 255 g lands on k + 0.5 in float64 only where exact;
+    # the rounding of the float result must be numpy's rint (half to even)
+    x = np.array([[[0.5 / 255, 1.5 / 255, 2.5 / 255, 1.0, 0.0]]], dtype=np.float64)
+    for backend in BACKENDS:
+        got = mi.rgb_to_gray(x, dtype=np.uint8, backend=backend)
+        want = np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_out_is_filled_and_returned(photos64, backend):
+    x = _noisy(photos64)
+    for op, shape, dt, kw in ((mi.rgb_to_gray, x.shape[:3], np.float32, {}),
+                              (mi.rgb_to_gray, x.shape[:3], np.uint8, {"dtype": np.uint8}),
+                              (mi.rgb_to_hsv, x.shape, np.float32, {}),
+                              (mi.rgb_to_hsv, x.shape, np.uint8, {"dtype": np.uint8}),
+                              (mi.sobel, x.shape[:3], np.float32, {"mode": "nearest"})):
+        out = np.full(shape, 7, dtype=dt)  # stale values must all be overwritten
+        got = op(x, out=out, backend=backend, **kw)
+        assert got is out
+        np.testing.assert_array_equal(out, op(x, backend=backend, **kw))
+        # a loop over batches reuses one buffer
+        np.testing.assert_array_equal(op(x[::-1].copy(), out=out, backend=backend, **kw),
+                                      op(x[::-1].copy(), backend=backend, **kw))
+
+
+def test_empty_batch_with_out():
+    out = np.empty((0, 4, 4), np.float32)
+    assert mi.rgb_to_gray(np.zeros((0, 4, 4, 3), np.uint8), out=out) is out
+
+
+@pytest.mark.parametrize("bad, err, msg", [
+    (np.int16, TypeError, "dtype must be float32, float64 or uint8, got int16"),
+    ("nonsense", TypeError, "dtype must be float32, float64 or uint8"),
+    (bool, TypeError, "dtype must be float32, float64 or uint8, got bool"),
+])
+def test_bad_dtype(bad, err, msg):
+    with pytest.raises(err, match=msg):
+        mi.rgb_to_gray(np.zeros((1, 4, 4, 3), np.uint8), dtype=bad)
+
+
+def test_bad_out():
+    x = np.zeros((2, 4, 5, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"out must have shape \(2, 4, 5\), got \(2, 5, 4\)"):
+        mi.rgb_to_gray(x, out=np.empty((2, 5, 4), np.float32))
+    with pytest.raises(ValueError, match="out must have dtype float32, got float64"):
+        mi.rgb_to_gray(x, out=np.empty((2, 4, 5), np.float64))
+    with pytest.raises(ValueError, match="out must have dtype uint8, got float32"):
+        mi.rgb_to_hsv(x, dtype=np.uint8, out=np.empty(x.shape, np.float32))
+    with pytest.raises(ValueError, match="out must be C-contiguous"):
+        mi.sobel(x, out=np.empty((2, 5, 4), np.float32).transpose(0, 2, 1))
+    ro = np.empty((2, 4, 5), np.float32)
+    ro.setflags(write=False)
+    with pytest.raises(ValueError, match="out is read-only"):
+        mi.sobel(x, out=ro)
+    with pytest.raises(TypeError, match="out must be an array, got list"):
+        mi.rgb_to_gray(x, out=[[0.0]])

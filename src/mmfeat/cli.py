@@ -2,6 +2,8 @@
 
 ``mmfeat info``
     what is usable on this machine (:func:`mmfeat.backends`).
+``mmfeat compile``
+    compile and cache the CPU kernels ahead of their first use (``mmfeat._warmup``).
 ``mmfeat bench image``
     each image op's time and throughput beside OpenCV and scikit-image on a
     generated batch of photographs (the code lives in ``mmfeat._bench``).
@@ -95,6 +97,21 @@ def _build_parser() -> argparse.ArgumentParser:
     img.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     img.set_defaults(func=_cmd_bench_image, parser=img)
 
+    comp = sub.add_parser(
+        "compile",
+        help="compile and cache the CPU kernels ahead of their first use",
+        description="Call every CPU op once on tiny inputs so that Numba compiles its "
+        "kernels and caches the machine code (beside the installed kernels, in "
+        "NUMBA_CACHE_DIR, or in a user cache folder where those are read-only). Later "
+        "processes load them instead of compiling: run it once after installing, or "
+        "when building a container image.",
+    )
+    comp.add_argument(
+        "modalities", nargs="*", metavar="MODALITY",
+        help="any of image, text, audio, pipeline (default: all)",
+    )
+    comp.set_defaults(func=_cmd_compile, parser=comp)
+
     from . import _cli_pipeline
 
     _cli_pipeline.add_demo(sub)
@@ -118,6 +135,21 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"{name:<{w0}}  {ok:<{w1}}  {detail}")
         if i == 0:
             print(f"{'-' * w0}  {'-' * w1}  {'-' * 6}")
+    return 0
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    import time
+
+    from ._warmup import MODALITIES, compile_kernels
+
+    bad = [m for m in args.modalities if m not in MODALITIES]
+    if bad:
+        args.parser.error(f"unknown modality {', '.join(map(repr, bad))}; choose from "
+                          f"{', '.join(MODALITIES)}")
+    t = time.perf_counter()
+    compile_kernels(args.modalities or MODALITIES, log=print)
+    print(f"{'total':9s} {time.perf_counter() - t:6.1f} s")
     return 0
 
 

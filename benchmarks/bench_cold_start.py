@@ -1,0 +1,157 @@
+"""What a new user waits for: each public op's first call in a fresh process.
+
+    python benchmarks/bench_cold_start.py --json benchmarks/results/cpu_cold_start.json
+
+Every op runs in its own fresh interpreter with an empty ``NUMBA_CACHE_DIR``
+(nothing compiled yet: a new install), first call and second call timed; then
+once more in another fresh interpreter on the now filled cache (a later run: the
+compiled code is loaded, not compiled). ``mmfeat demo --n 1000`` is timed the same
+way, as a user meets it (``--demo-n 0`` skips it). ``--ops`` picks a subset.
+
+Inputs are small and realistic (uint8 photographs with noise, speech-like clips,
+prose), so that the first call is mostly compilation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+# each op: the code that builds its input (``x``) and the call to time
+_SETUP = {
+    # scikit-image's photographs with sensor noise (sigma 3 on 0-255)
+    "image": "import numpy as np\n"
+             "from mmfeat._bench import make_batch\n"
+             "b = make_batch(4, 256).astype(np.float32)\n"
+             "b += np.random.default_rng(0).normal(0, 3, b.shape)\n"
+             "x = np.clip(np.rint(b), 0, 255).astype(np.uint8)\n",
+    "text": "import inspect, json\n"
+            "x = [l for l in inspect.getsource(json).splitlines() * 20 if l.strip()][:2000]\n",
+    "audio": "import numpy as np\n"
+             "rng = np.random.default_rng(0)\n"
+             "t = np.arange(16000) / 16000\n"
+             "x = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))"
+             " + 0.01 * rng.standard_normal((8, t.size))).astype(np.float32)\n",
+}
+
+OPS = {
+    # name: (input kind, call)
+    "rgb_to_gray": ("image", "mmfeat.image.rgb_to_gray(x)"),
+    "rgb_to_hsv": ("image", "mmfeat.image.rgb_to_hsv(x)"),
+    "sobel": ("image", "mmfeat.image.sobel(x)"),
+    "canny": ("image", "mmfeat.image.canny(x)"),
+    "color_histogram": ("image", "mmfeat.image.color_histogram(x)"),
+    "gradient_histogram": ("image", "mmfeat.image.gradient_histogram(x)"),
+    "color_moments": ("image", "mmfeat.image.color_moments(x)"),
+    "ImageFeatures": ("image", "mmfeat.image.ImageFeatures().fit_transform(x)"),
+    "TfidfVectorizer": ("text", "mmfeat.text.TfidfVectorizer().fit_transform(x)"),
+    "HashingVectorizer": ("text", "mmfeat.text.HashingVectorizer().transform(x)"),
+    "TextFeatures": ("text", "mmfeat.text.TextFeatures(n_components=16).fit_transform(x)"),
+    "stft": ("audio", "mmfeat.audio.stft(x)"),
+    "melspectrogram": ("audio", "mmfeat.audio.melspectrogram(y=x, sr=16000)"),
+    "mfcc": ("audio", "mmfeat.audio.mfcc(y=x, sr=16000)"),
+    "spectral_centroid": ("audio", "mmfeat.audio.spectral_centroid(y=x, sr=16000)"),
+    "rms": ("audio", "mmfeat.audio.rms(y=x)"),
+    "zero_crossing_rate": ("audio", "mmfeat.audio.zero_crossing_rate(x)"),
+    "AudioFeatures": ("audio", "mmfeat.audio.AudioFeatures(sr=16000).fit_transform(list(x))"),
+}
+#: the eight calls of issue 14's first-call budget (15 s in all)
+BUDGET_EIGHT = ("canny", "TfidfVectorizer", "AudioFeatures", "mfcc", "ImageFeatures",
+                "color_histogram", "sobel", "rgb_to_gray")
+
+_CHILD = """
+import json, time
+t0 = time.perf_counter()
+import mmfeat, mmfeat.text, mmfeat.audio
+t_import = time.perf_counter() - t0
+{setup}
+t = time.perf_counter(); {call}; first = time.perf_counter() - t
+t = time.perf_counter(); {call}; second = time.perf_counter() - t
+print(json.dumps({{"import_s": t_import, "first_s": first, "second_s": second}}))
+"""
+
+
+def _env(cache: str) -> dict:
+    env = dict(os.environ)
+    env["NUMBA_CACHE_DIR"] = cache
+    return env
+
+
+def time_op(name: str, cache: str) -> dict:
+    kind, call = OPS[name]
+    code = _CHILD.format(setup=_SETUP[kind], call=call)
+    r = subprocess.run([sys.executable, "-c", code], env=_env(cache), capture_output=True,
+                       text=True, timeout=900)
+    if r.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def time_demo(n: int, cache: str) -> float:
+    t = time.perf_counter()
+    code = f"import sys; from mmfeat.cli import main; sys.exit(main(['demo', '--n', '{n}']))"
+    r = subprocess.run([sys.executable, "-c", code],
+                       env=_env(cache), capture_output=True, text=True, timeout=1800)
+    if r.returncode != 0:
+        raise RuntimeError(f"demo failed:\n{r.stderr[-3000:]}")
+    return time.perf_counter() - t
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ops", nargs="*", default=list(OPS), choices=list(OPS))
+    ap.add_argument("--demo-n", type=int, default=1000)
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+
+    import numba
+    import numpy
+
+    import mmfeat
+
+    report = {"python": platform.python_version(), "numba": numba.__version__,
+              "numpy": numpy.__version__, "mmfeat": mmfeat.__version__,
+              "cpus": os.cpu_count(), "ops": {}}
+    print(f"python {report['python']}, numba {report['numba']}, numpy {report['numpy']}, "
+          f"{report['cpus']} CPUs")
+    print(f"{'op':20s} {'import':>7s} {'1st cold':>9s} {'2nd':>8s} {'1st cached':>11s}")
+    for name in a.ops:
+        cache = tempfile.mkdtemp(prefix="mmfeat-cold-")
+        try:
+            cold = time_op(name, cache)
+            cached = time_op(name, cache)
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+        report["ops"][name] = {"cold": cold, "cached": cached}
+        print(f"{name:20s} {cold['import_s']:6.2f}s {cold['first_s']:8.2f}s "
+              f"{cold['second_s'] * 1e3:6.1f}ms {cached['first_s']:10.2f}s", flush=True)
+    eight = [n for n in BUDGET_EIGHT if n in report["ops"]]
+    if eight:
+        total = sum(report["ops"][n]["cold"]["first_s"] for n in eight)
+        report["budget_eight_first_s"] = total
+        print(f"the {len(eight)} budget calls, first call cold: {total:.1f} s in all")
+    if a.demo_n:
+        cache = tempfile.mkdtemp(prefix="mmfeat-cold-")
+        try:
+            cold = time_demo(a.demo_n, cache)
+            warm = time_demo(a.demo_n, cache)
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+        report["demo"] = {"n": a.demo_n, "cold_s": cold, "cached_s": warm}
+        print(f"mmfeat demo --n {a.demo_n}: {cold:.1f} s cold, {warm:.1f} s with the cache")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=2)
+        print(f"wrote {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

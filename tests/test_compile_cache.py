@@ -1,0 +1,108 @@
+"""``mmfeat compile`` fills Numba's cache so that a later process compiles nothing,
+and the compile clock that ``demo``/``extract`` report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mmfeat.cli import main
+
+# a fresh process on a given cache: did two audio calls compile anything?
+_PROBE = """
+import json, numpy as np
+from numba.core import event
+import mmfeat, mmfeat.audio
+# compiler passes run only when a kernel is compiled, not when it is loaded from the cache
+with event.install_recorder("numba:run_pass") as passes:
+    mmfeat.audio.rms(y=np.zeros((2, 4000), np.float32))
+    mmfeat.audio.zero_crossing_rate(np.zeros((2, 4000), np.float32))
+print(json.dumps({"passes": len(passes.buffer)}))
+"""
+
+
+def _probe(cache):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    r = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+def test_compile_command_fills_the_cache_for_later_processes(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    cold = _probe(cache)
+    assert cold["passes"] > 0  # an empty cache compiles
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache2")}
+    r = subprocess.run([sys.executable, "-c",
+                        "import sys; from mmfeat.cli import main; "
+                        "sys.exit(main(['compile', 'audio']))"],
+                       env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert "audio" in r.stdout and "total" in r.stdout
+    warm = _probe(tmp_path / "cache2")
+    assert warm["passes"] == 0, warm  # everything loaded from the cache, nothing compiled
+    assert any(list((tmp_path / "cache2").rglob("*.nbc")))
+
+
+def test_compile_command_rejects_unknown_modalities(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["compile", "video"])
+    assert exc.value.code == 2
+    assert "unknown modality 'video'" in capsys.readouterr().err
+
+
+def test_compile_clock_measures_a_compilation():
+    import numba
+
+    from mmfeat._compile_clock import compile_clock
+
+    @numba.njit
+    def f(x):
+        return x + 1
+
+    with compile_clock() as first:
+        f(np.float64(1.0))
+    with compile_clock() as second:
+        f(np.float64(2.0))  # compiled already: nothing to measure
+    assert first.seconds > 0
+    assert second.seconds == 0.0
+
+
+def test_read_only_install_caches_in_the_user_cache_folder(tmp_path):
+    """Where the kernels' folder cannot take a cache (read-only site-packages; here its
+    __pycache__ is a file, since root ignores permission bits), Numba's cache goes to
+    the user cache folder and a second process loads it from there."""
+    import shutil
+
+    import mmfeat.kernels
+
+    import mmfeat
+
+    site = tmp_path / "site"
+    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc")
+    shutil.copytree(mmfeat.__path__[0], site / "mmfeat", ignore=ignore, dirs_exist_ok=True)
+    shutil.copytree(mmfeat.kernels.__path__[0], site / "mmfeat" / "kernels", ignore=ignore,
+                    dirs_exist_ok=True)
+    (site / "mmfeat" / "kernels" / "__pycache__").write_text("not a folder")
+    xdg = tmp_path / "xdg"
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(xdg))
+    code = ("import json, numpy as np, mmfeat\n"
+            "from numba.core import event\n"
+            f"assert mmfeat.__file__.startswith({str(site)!r}), mmfeat.__file__\n"
+            "with event.install_recorder('numba:run_pass') as passes:\n"
+            "    mmfeat.image.rgb_to_gray(np.zeros((1, 8, 8, 3), np.uint8))\n"
+            "print(len(passes.buffer))\n")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=600, cwd=tmp_path) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    first, second = (int(r.stdout.split()[-1]) for r in runs)
+    assert first > 0 and second == 0
+    assert list((xdg / "numba").rglob("*.nbc"))  # the user cache folder holds the code

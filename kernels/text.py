@@ -1363,3 +1363,30 @@ def csr_times_dense(d0, d1, indptr, indices, data, dense, out):
             row = dense[indices[p]]
             for c in range(r):
                 o[c] += a * row[c]
+
+
+@numba.njit(**_jit)
+def permuted_unit_lower(lu, piv, out):
+    """out = P @ L from LAPACK getrf's packed ``lu`` (m, n) and 0-based ``piv``:
+    ``scipy.linalg.lu(a, permute_l=True)[0]``, shape (m, min(m, n)).
+
+    L is the unit lower-trapezoidal part of ``lu``; row i of L lands in row
+    perm[i] of the output, perm being the row swaps of ``piv`` applied in turn.
+    """
+    m = lu.shape[0]
+    k = out.shape[1]
+    perm = np.arange(m)
+    for i in range(piv.shape[0]):
+        p = piv[i]
+        t = perm[i]
+        perm[i] = perm[p]
+        perm[p] = t
+    for i in range(m):
+        row = out[perm[i]]
+        for j in range(k):
+            if j < i:
+                row[j] = lu[i, j]
+            elif j == i:
+                row[j] = 1.0
+            else:
+                row[j] = 0.0

@@ -109,3 +109,22 @@ def test_text_features_uses_it_and_agrees_with_the_reference(docs):
     ref = TextFeatures(n_components=6, backend="numpy").fit(docs)
     assert type(fast.svd_) is ParallelTruncatedSVD and type(ref.svd_) is TruncatedSVD
     np.testing.assert_allclose(fast.transform(docs), ref.transform(docs), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(50, 7), (7, 50), (1, 5), (5, 1), (6, 6), (300, 20)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_lu_normaliser_equals_scipy(shape, dtype, order):
+    from scipy import linalg
+
+    from mmfeat.text._lsa import _lu_permute_l
+
+    a = np.asarray(np.random.default_rng(1).normal(size=shape), dtype=dtype, order=order)
+    want = linalg.lu(a, permute_l=True, check_finite=False)[0]
+    got = _lu_permute_l(a)[0]
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    singular = np.zeros(shape, dtype)
+    singular[:, 0] = 1.0
+    np.testing.assert_array_equal(_lu_permute_l(singular)[0],
+                                  linalg.lu(singular, permute_l=True)[0])

@@ -6,7 +6,9 @@ of the sparse TF-IDF matrix with tall dense matrices (eleven of them at
 :class:`ParallelTruncatedSVD` runs scikit-learn's algorithm step for step (the
 same random matrix, LU-normalised power iterations, QR, LAPACK SVD, sign flip)
 and does those products with :func:`mmfeat.kernels.text.csr_times_dense` over
-row ranges on threads, in SciPy's accumulation order: the components, the output
+row ranges on threads, in SciPy's accumulation order, and the LU normalisation
+with LAPACK's getrf and one pass for ``P @ L`` (SciPy's ``lu(permute_l=True)``
+spends as long again on NumPy copies): the components, the output
 and the explained variance equal scikit-learn's to rounding (2e-14 apart on
 1,500 paragraphs; tested).
 """
@@ -69,6 +71,19 @@ def _times(X: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
     return out
 
 
+def _lu_permute_l(a: np.ndarray):
+    """``scipy.linalg.lu(a, permute_l=True)``, the same numbers in half the time:
+    LAPACK's getrf, then P @ L assembled in one pass (scipy builds it with NumPy
+    copies, which cost as much as the factorisation on tall matrices)."""
+    (getrf,) = linalg.get_lapack_funcs(("getrf",), (a,))
+    lu, piv, info = getrf(a, overwrite_a=False)
+    if info < 0:  # pragma: no cover - an argument error inside LAPACK
+        raise ValueError(f"illegal value in argument {-info} of the internal getrf")
+    out = np.empty((a.shape[0], min(a.shape)), dtype=lu.dtype)
+    K.permuted_unit_lower(lu, piv.astype(np.int64, copy=False), out)
+    return out, None
+
+
 class ParallelTruncatedSVD(TruncatedSVD):
     """``sklearn.decomposition.TruncatedSVD`` with the randomized solver's sparse
     products on ``mmfeat.get_num_threads()`` threads.
@@ -125,7 +140,7 @@ class ParallelTruncatedSVD(TruncatedSVD):
         if normalizer_name == "QR":
             normalizer = qr
         elif normalizer_name == "LU":
-            normalizer = partial(linalg.lu, permute_l=True, check_finite=False)
+            normalizer = _lu_permute_l
         else:
             def normalizer(x):
                 return x, None

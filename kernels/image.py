@@ -771,58 +771,135 @@ def _hysteresis(state, stack):
         st[p] = np.uint8(st[p] == 3)
 
 
-@numba.njit(**_pjit)
-def canny(src, out, coeffs, scale, weights, mode, cval, bleed_cval, use_bleed, low, high,
-          quantiles, q_low, q_high, n_workers, next_image):
-    """out (N, H, W) uint8 (a bool array's bytes) = scikit-image 0.26's Canny of each
-    gray image (float32).
+@numba.njit(nogil=True, **_jit)
+def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, low, high,
+                 quantiles, q_low, q_high, next_image):
+    """One worker of the Canny of a batch: out (N, H, W) uint8 (a bool array's
+    bytes) = scikit-image 0.26's Canny of each gray image (float32).
 
-    Steps per image (one worker each, streamed by rows, see :func:`_canny_one`):
-    gray -> Gaussian (two symmetric 1-D passes, float64 sums, float32 results, as
-    scipy) -> with ``use_bleed`` (constant mode) divide by the Gaussian of a ones
-    image (its rows built once here, with ``bleed_cval`` in float64 as scikit-image
-    passes it) -> Sobel magnitude (float32) -> optional per-image percentile
-    thresholds -> bilinear non-maximum suppression on the interior -> hysteresis
-    by 8-connected flood fill from the strong pixels.
+    Steps per image (streamed by rows, see :func:`_canny_one`): gray -> Gaussian
+    (two symmetric 1-D passes, float64 sums, float32 results, as scipy) -> with
+    ``use_bleed`` (constant mode) divide by the Gaussian of a ones image (rows
+    ``btab`` from :func:`_bleed_table`) -> Sobel magnitude (float32) -> optional
+    per-image percentile thresholds -> bilinear non-maximum suppression on the
+    interior -> hysteresis by 8-connected flood fill from the strong pixels.
 
-    ``n_workers`` is ``numba.get_num_threads()`` (passed in so the kernel stays
-    cacheable); each worker claims the next image from ``next_image`` (1,)
-    int64, zero on entry. ``low``/``high`` (N,) float64 hold the comparison
-    values (low already rounded to float32, as scikit-image's Cython signature
-    does); with ``quantiles`` they are computed here from ``q_low``/``q_high``.
+    The caller runs ``numba.get_num_threads()`` workers on Python threads (the GIL
+    is released); each claims the next image from ``next_image`` (1,) int64, zero
+    on entry, so a worker slowed by another process takes fewer images. A plain
+    (not ``parallel=True``) function: parfor lowering of this driver cost 6 s of
+    compilation for nothing a thread pool does not give. ``low``/``high`` (N,)
+    float64 hold the comparison values (low already rounded to float32, as
+    scikit-image's Cython signature does); with ``quantiles`` they are computed
+    here from ``q_low``/``q_high``.
     """
     N, H, W = out.shape
+    r = (weights.shape[0] - 1) // 2
+    # ring sizes: the rows each stage's stencil reads stay in its ring (wrap mode
+    # reads the far border, so gray holds the whole image; quantile thresholds
+    # need the whole magnitude before suppression, so everything does). Scratch
+    # buffers are reused across the worker's images: fresh allocations per image
+    # cost more in page faults than the maths
+    rg = H if mode == MODE_WRAP or quantiles else min(H, 2 * r + 2)
+    rs = H if quantiles else min(H, 4)
+    rm = H if quantiles else min(H, 3)
+    gray = np.empty((rg, W), dtype=np.float32)
+    sm = np.empty((rs, W), dtype=np.float32)
+    hd = np.empty((rs, W), dtype=np.float32)
+    gi = np.empty((rm, W), dtype=np.float32)
+    gj = np.empty((rm, W), dtype=np.float32)
+    mag = np.empty((rm, W), dtype=np.float32)
+    line = np.empty(W + 2 * r, dtype=np.float32)
+    acc = np.empty(W, dtype=np.float64)
+    vd = np.empty(W, dtype=np.float32)
+    stack = np.empty(H * W, dtype=np.int32)
+    while True:
+        n = _fetch_add(next_image)
+        if n >= N:
+            break
+        _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab, use_bleed,
+                   low[n], high[n], quantiles, q_low, q_high,
+                   gray, sm, hd, gi, gj, mag, line, acc, vd, stack)
+
+
+@numba.njit(**_jit)
+def canny_bleed_rows(H, W, weights, bleed_cval, use_bleed):
+    """(rows, W) float32: :func:`_bleed_table` of constant mode, or a (1, W) dummy."""
     r = (weights.shape[0] - 1) // 2
     btab = np.empty((min(r, (H - 1) // 2) + 1 if use_bleed else 1, W), dtype=np.float32)
     if use_bleed:
         _bleed_table(H, weights, bleed_cval, btab)
-    # ring sizes: the rows each stage's stencil reads stay in its ring (wrap mode
-    # reads the far border, so gray holds the whole image; quantile thresholds
-    # need the whole magnitude before suppression, so everything does)
-    rg = H if mode == MODE_WRAP or quantiles else min(H, 2 * r + 2)
-    rs = H if quantiles else min(H, 4)
-    rm = H if quantiles else min(H, 3)
-    # one set of scratch buffers per worker, reused across its images: fresh
-    # allocations per image cost more in page faults than the maths
-    nw = max(1, min(N, n_workers))
-    for _wk in prange(nw):
-        gray = np.empty((rg, W), dtype=np.float32)
-        sm = np.empty((rs, W), dtype=np.float32)
-        hd = np.empty((rs, W), dtype=np.float32)
-        gi = np.empty((rm, W), dtype=np.float32)
-        gj = np.empty((rm, W), dtype=np.float32)
-        mag = np.empty((rm, W), dtype=np.float32)
-        line = np.empty(W + 2 * r, dtype=np.float32)
-        acc = np.empty(W, dtype=np.float64)
-        vd = np.empty(W, dtype=np.float32)
-        stack = np.empty(H * W, dtype=np.int32)
-        while True:
-            n = _fetch_add(next_image)
-            if n >= N:
-                break
-            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab, use_bleed,
-                       low[n], high[n], quantiles, q_low, q_high,
-                       gray, sm, hd, gi, gj, mag, line, acc, vd, stack)
+    return btab
+
+
+@numba.njit(**_jit)
+def _kth_smallest(a, k):
+    """The k-th smallest of ``a`` (1-D, no NaN), partitioning ``a`` in place so that
+    everything after position k is >= it (quickselect, Hoare partition)."""
+    lo = 0
+    hi = a.shape[0] - 1
+    while lo < hi:
+        pivot = a[(lo + hi) >> 1]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                t = a[i]
+                a[i] = a[j]
+                a[j] = t
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+@numba.njit(**_jit)
+def _percentile_linear(x, pct, flat):
+    """``np.percentile(x, pct)`` (method "linear") of a float32 array, NumPy 2's
+    arithmetic step for step: q = pct / 100, virtual index (n - 1) q, the
+    two order statistics around it by quickselect (into the scratch ``flat``),
+    then NumPy's ``_lerp`` from the nearer end, in float32 as NumPy 2 does for
+    a Python-float percentile (scikit-image passes one). Returned as float64. A hand-written selection compiles in a fraction of the time
+    Numba's ``np.percentile`` takes (6 s of canny's first call)."""
+    n = x.size
+    k = 0
+    for v in x.flat:
+        flat[k] = v
+        k += 1
+    q = pct / 100.0
+    virtual = (n - 1) * q
+    if virtual >= n - 1:
+        prev = n - 1
+        nxt = n - 1
+    elif virtual < 0:
+        prev = 0
+        nxt = 0
+    else:
+        prev = int(math.floor(virtual))
+        nxt = prev + 1
+    gamma = virtual - math.floor(virtual) if 0 <= virtual < n - 1 else virtual - prev
+    a = _kth_smallest(flat[:n], prev)
+    b = a
+    if nxt != prev:
+        b = flat[nxt]
+        for m in range(nxt + 1, n):
+            if flat[m] < b:
+                b = flat[m]
+    # a Python-float q is "weak" in NumPy 2: gamma becomes a Python float and the
+    # interpolation runs in the array's float32
+    d = np.float32(b - a)
+    if gamma >= 0.5:
+        return np.float64(np.float32(b) - d * np.float32(1.0 - gamma))
+    return np.float64(np.float32(a) + d * np.float32(gamma))
 
 
 @numba.njit(**_jit)
@@ -867,8 +944,9 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
             _suppress_row(i - 1, gi, gj, mag, lo, hi, state)
     if quantiles:
         # the thresholds need the whole magnitude first (the rings hold every row)
-        pl = np.percentile(mag, 100.0 * q_low)
-        ph = np.percentile(mag, 100.0 * q_high)
+        flat = np.empty(H * W, dtype=np.float32)
+        pl = _percentile_linear(mag, 100.0 * q_low, flat)
+        ph = _percentile_linear(mag, 100.0 * q_high, flat)
         lo = np.float64(np.float32(pl))
         hi = ph
         if lo == 0.0:

@@ -91,3 +91,18 @@ def test_gaussian_passes_pad_with_the_float64_cval_as_scipy(cval, width):
     np.testing.assert_array_equal(
         mi.canny(photo, mode="constant", cval=cval, backend="cpu"),
         mi.canny(photo, mode="constant", cval=cval, backend="numpy"))
+
+
+@pytest.mark.parametrize("pct", [0.0, 1e-9, 0.1, 5.0, 33.3, 50.0, 62.5, 80.0, 95.0, 99.99, 100.0])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (7, 5), (64, 48)])
+def test_percentile_kernel_equals_numpy(pct, shape):
+    """canny's per-image quantile thresholds: NumPy's np.percentile bit for bit, with
+    ties (flat regions give runs of equal magnitudes) and at the ends."""
+    from mmfeat.kernels import image as K
+
+    rng = np.random.default_rng(int(pct * 100) + shape[0])
+    x = rng.random(shape).astype(np.float32)
+    x[rng.random(shape) < 0.3] = 0.0  # many ties
+    flat = np.empty(x.size, np.float32)
+    got = K._percentile_linear(x, np.float64(pct), flat)
+    assert got == np.percentile(x, pct), (got, np.percentile(x, pct))

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from .. import config
+from .._workers import run_workers
 from ..kernels import image as K
 from . import _reference as ref
 from ._checks import (
@@ -198,11 +199,15 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
     # the kernel writes every pixel (0/1 bytes) of the bool output through a uint8 view
     out = np.empty((n, H, W), dtype=bool)
     lo, hi = canny_compare_values(low, high, use_quantiles)
-    K.canny(
+    weights = ref.gaussian_weights(sigma)
+    use_bleed = mode == "constant"
+    btab = K.canny_bleed_rows(H, W, weights, float(cval), use_bleed)
+    # one worker per thread (at most one per image), each claiming images in turn
+    run_workers(
+        K.canny_worker, min(n, numba.get_num_threads()),
         src, out.view(np.uint8), _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
-        ref.gaussian_weights(sigma), check_mode(mode), float(cval), float(cval),
-        mode == "constant", np.full(n, lo), np.full(n, hi), bool(use_quantiles), float(low),
-        float(high), numba.get_num_threads(), np.zeros(1, np.int64),
+        weights, check_mode(mode), float(cval), btab, use_bleed, np.full(n, lo),
+        np.full(n, hi), bool(use_quantiles), float(low), float(high), np.zeros(1, np.int64),
     )
     return out
 

@@ -63,16 +63,14 @@ def gray_value(r, g, b, cr, cg, cb):
 
 def to_ubyte(x):
     """``x`` (a value times 255) as ``skimage.util.img_as_ubyte`` stores it: rounded
-    half to even (``np.rint``), clipped to [0, 255]; returned as a float."""
-    f = math.floor(x)
-    d = x - f
-    if d > 0.5 or (d == 0.5 and f % 2 == 1):
-        f += 1
-    if f < 0:
-        f = 0
-    if f > 255:
-        f = 255
-    return f
+    half to even (``np.rint``; Python's ``round``, which both targets compile to
+    the hardware rounding), clipped to [0, 255]."""
+    r = round(x)
+    if r < 0:
+        r = 0
+    if r > 255:
+        r = 255
+    return r
 
 
 def hsv_value(r, g, b, one):

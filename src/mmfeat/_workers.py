@@ -8,19 +8,29 @@ the workers claim their items from a shared atomic counter.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = -1
+_POOL_LOCK = threading.Lock()
 
 
-def _pool(size: int) -> ThreadPoolExecutor:
+def pool() -> ThreadPoolExecutor:
+    """The process's worker threads: as many as Numba starts (``NUMBA_NUM_THREADS``),
+    shared by every nogil kernel (image workers, text ranges, sparse products), so
+    that concurrent calls queue instead of multiplying threads."""
     global _POOL, _POOL_PID
-    # a forked child inherits the executor but not its threads: start a new one there
-    if _POOL is None or _POOL_PID != os.getpid() or _POOL._max_workers < size:
-        _POOL_PID = os.getpid()
-        _POOL = ThreadPoolExecutor(max_workers=size, thread_name_prefix="mmfeat-worker")
-    return _POOL
+    with _POOL_LOCK:
+        # a forked child inherits the executor but not its threads: start a new one there
+        if _POOL is None or _POOL_PID != os.getpid():
+            import numba
+
+            _POOL_PID = os.getpid()
+            _POOL = ThreadPoolExecutor(
+                max_workers=max(int(numba.config.NUMBA_NUM_THREADS), 1),
+                thread_name_prefix="mmfeat-worker")
+        return _POOL
 
 
 def run_workers(worker, n_workers: int, *args) -> None:
@@ -33,7 +43,7 @@ def run_workers(worker, n_workers: int, *args) -> None:
     if n_workers == 1:
         worker(*args)
         return
-    futures = [_pool(n_workers - 1).submit(worker, *args) for _ in range(n_workers - 1)]
+    futures = [pool().submit(worker, *args) for _ in range(n_workers - 1)]
     error = None
     try:
         worker(*args)

@@ -9,15 +9,14 @@ iterable of batches in one pass.
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 import pyarrow as pa
 
+from .._workers import pool
 from ..kernels import text as K
 from ._input import TextBuffers
 from ._tables import get_tables
@@ -29,21 +28,6 @@ from ._tables import get_tables
 CHUNK_BYTES = 1 << 20
 
 KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_PID = -1
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL, _POOL_PID
-    # a forked child inherits the executor but not its threads: start a new one there
-    if _POOL is None or _POOL_PID != os.getpid():
-        _POOL_PID = os.getpid()
-        _POOL = ThreadPoolExecutor(
-            max_workers=max(numba.config.NUMBA_NUM_THREADS, 1), thread_name_prefix="mmfeat-text"
-        )
-    return _POOL
 
 
 def parallel_for(kernel, n: int, *args) -> None:
@@ -69,7 +53,7 @@ def parallel_for(kernel, n: int, *args) -> None:
                 return
             kernel(d0, min(n, d0 + step), *args)
 
-    futures = [_pool().submit(worker) for _ in range(min(threads, -(-n // step)))]
+    futures = [pool().submit(worker) for _ in range(min(threads, -(-n // step)))]
     for f in futures:
         f.result()
 

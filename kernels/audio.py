@@ -1,4 +1,4 @@
-"""Numba CPU kernels for the audio ops (``@njit(parallel=True, cache=True)``).
+"""Numba CPU kernels for the audio ops (``@njit(nogil=True, cache=True)`` over job ranges).
 
 Layout contract (``mmfeat.audio`` guarantees it, kernels trust it):
 
@@ -15,14 +15,14 @@ The per-element and per-frame arithmetic (padding, windowed samples, powers, the
 dB floor, descriptor formulas, zero crossings, RMS, Savitzky-Golay sums) lives in
 :mod:`audio_math` and is shared with the CUDA kernels in ``audio_cuda.py``;
 here it is compiled with ``njit(inline="always")``. The loops over clips and
-frames stay here: they are arranged for this target (prange, SIMD across rows).
+frames stay here: they are arranged for this target (job ranges on threads, SIMD
+across rows).
 """
 
 import math
 
 import numba
 import numpy as np
-from numba import prange
 
 from . import _threading
 from . import audio_math as _m
@@ -32,7 +32,11 @@ from .audio_math import PAD_CONSTANT, PAD_EDGE, PAD_REFLECT  # noqa: F401 (the c
 _threading.ensure_safe_layer()
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
-_pjit = dict(parallel=True, **_jit)
+# kernels over a range [j0, j1) of their jobs (clips, frames or rows), GIL released:
+# mmfeat._workers.parallel_for runs ranges on threads. A parallel=True prange cost
+# ~1.7 s more compilation per kernel (8 s of AudioFeatures' first call) for the
+# same speed.
+_pjit = dict(nogil=True, **_jit)
 _shared = _m.compile_shared(numba.njit(inline="always", **_jit))
 unravel = _shared["unravel"]
 frame_start = _shared["frame_start"]
@@ -50,12 +54,12 @@ weighted_sum = _shared["weighted_sum"]
 
 
 @numba.njit(**_pjit)
-def frame_window(y, lengths, nvalid, window, hop, pad, mode, out):
-    """out[n, t, k] = window[k] * padded clip n at ``t * hop + k - pad``."""
-    N = y.shape[0]
+def frame_window(j0, j1, y, lengths, nvalid, window, hop, pad, mode, out):
+    """out[n, t, k] = window[k] * padded clip n at ``t * hop + k - pad``; jobs
+    are the N * t frames."""
     nf = out.shape[1]
     K = out.shape[2]
-    for job in prange(N * nf):
+    for job in range(j0, j1):
         n, t = unravel(job, nf)
         L = lengths[n]
         if t >= nvalid[n]:
@@ -72,10 +76,10 @@ def frame_window(y, lengths, nvalid, window, hop, pad, mode, out):
 
 
 @numba.njit(**_pjit)
-def power_spectrum(X, power, out):
+def power_spectrum(j0, j1, X, power, out):
     """out = |X| ** power over a 2-D complex array (rows in parallel)."""
     R, F = X.shape
-    for r in prange(R):
+    for r in range(j0, j1):
         # the branch on power outside the loop over f, and p = 1 a literal: each inner
         # loop is then branch-free and SIMD (a sqrt per bin vectorises only so)
         if power == 2.0:
@@ -90,12 +94,12 @@ def power_spectrum(X, power, out):
 
 
 @numba.njit(**_pjit)
-def spectral_stats(S, freq, nvalid, p, roll_percent, amin, flat_power, out):
+def spectral_stats(j0, j1, S, freq, nvalid, p, roll_percent, amin, flat_power, out):
     """Per frame of magnitudes S (N, t, F): out[n, 0..3, t] = centroid, bandwidth
     (p), rolloff (roll_percent) and flatness (amin, flat_power), as librosa."""
     N, nt, _ = S.shape
     tiny = np.finfo(S.dtype).tiny
-    for job in prange(N * nt):
+    for job in range(j0, j1):
         n, t = unravel(job, nt)
         if t >= nvalid[n]:
             for q in range(4):
@@ -110,15 +114,15 @@ def spectral_stats(S, freq, nvalid, p, roll_percent, amin, flat_power, out):
 
 
 @numba.njit(**_pjit)
-def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, zcr_out,
-            rms_out):
-    """Per frame: zero-crossing rate (edge padding, as librosa) and RMS (``rms_mode``
-    padding). Either output may be skipped by passing a 0-length array."""
-    N = y.shape[0]
+def zcr_rms(j0, j1, y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold,
+            zcr_out, rms_out):
+    """Per frame (jobs: the N * t frames): zero-crossing rate (edge padding, as
+    librosa) and RMS (``rms_mode`` padding). Either output may be skipped by passing
+    a 0-length array."""
     nf = max(zcr_out.shape[1], rms_out.shape[1])
     do_z = zcr_out.shape[1] > 0
     do_r = rms_out.shape[1] > 0
-    for job in prange(N * nf):
+    for job in range(j0, j1):
         n, t = unravel(job, nf)
         L = lengths[n]
         if t >= nvalid[n]:
@@ -135,11 +139,10 @@ def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, zcr
 
 
 @numba.njit(**_pjit)
-def waveform_stats(y, lengths, threshold, out):
+def waveform_stats(j0, j1, y, lengths, threshold, out):
     """out[n] = mean, std, peak |y|, RMS, zero-crossing rate, crest factor of
-    ``y[n, :lengths[n]]`` (float64 sums; all 0 for an empty clip)."""
-    N = y.shape[0]
-    for n in prange(N):
+    ``y[n, :lengths[n]]`` (float64 sums; all 0 for an empty clip); jobs are clips."""
+    for n in range(j0, j1):
         L = lengths[n]
         for q in range(6):
             out[n, q] = 0
@@ -177,13 +180,13 @@ def waveform_stats(y, lengths, threshold, out):
 
 
 @numba.njit(**_pjit)
-def delta_fix_edges(data, out, nvalid, edge, half):
+def delta_fix_edges(j0, j1, data, out, nvalid, edge, half):
     """Overwrite the first and last ``half`` valid frames of each row of ``out``
     (N, C, t) with scipy's interp-mode polynomial fit (``edge`` (width, width)) and
     zero the frames past each row's end; rows need nvalid >= width."""
     N, C, nt = data.shape
     W = edge.shape[0]
-    for job in prange(N * C):
+    for job in range(j0, j1):
         n, c = unravel(job, C)
         nv = nvalid[n]
         for t in range(nv, nt):
@@ -196,7 +199,7 @@ def delta_fix_edges(data, out, nvalid, edge, half):
 
 
 @numba.njit(**_pjit)
-def power_mel(X, power, basis, lo, hi, out):
+def power_mel(j0, j1, X, power, basis, lo, hi, out):
     """out[r, m] = sum_f basis[m, f] |X[r, f]| ** power over the filter's support
     ``lo[m] <= f < hi[m]`` only (a mel filter covers a few bins, so this is a sparse
     product: ~2 multiply-adds per bin instead of n_mels).
@@ -211,7 +214,7 @@ def power_mel(X, power, basis, lo, hi, out):
     M = basis.shape[0]
     B = 16
     zero = basis.dtype.type(0)
-    for blk in prange((R + B - 1) // B):
+    for blk in range(j0, j1):
         r0 = blk * B
         nb = min(B, R - r0)
         buf = np.zeros((F, B), dtype=basis.dtype)
@@ -235,17 +238,17 @@ def power_mel(X, power, basis, lo, hi, out):
 
 
 @numba.njit(**_pjit)
-def floor_dct(S, nvalid, top_db, use_top, dct_t, out):
+def floor_dct(j0, j1, S, nvalid, top_db, use_top, dct_t, out):
     """Second half of MFCC, one clip per task, on decibels S (N, t, M): floor at the
     clip's peak over its valid frames minus ``top_db`` (when ``use_top``), then
     ``out[n, t, :] = S[n, t, :] @ dct_t`` (dct_t (M, K)), accumulated along k so the
     inner loop is a SIMD axpy; frames past the clip's end are 0. Keeping the DCT in
-    this parallel region avoids handing the cores from Numba's OpenMP threads to
-    OpenBLAS's and back for every chunk (~100 ms for 512 clips on a busy machine).
+    this kernel avoids handing the cores from mmfeat's threads to OpenBLAS's and
+    back for every chunk (~100 ms for 512 clips on a busy machine).
     """
     N, nt, M = S.shape
     K = dct_t.shape[1]
-    for n in prange(N):
+    for n in range(j0, j1):
         nv = nvalid[n]
         peak = -np.inf
         for t in range(nv):

@@ -868,8 +868,9 @@ def _percentile_linear(x, pct, flat):
     arithmetic step for step: q = pct / 100, virtual index (n - 1) q, the
     two order statistics around it by quickselect (into the scratch ``flat``),
     then NumPy's ``_lerp`` from the nearer end, in float32 as NumPy 2 does for
-    a Python-float percentile (scikit-image passes one). Returned as float64. A hand-written selection compiles in a fraction of the time
-    Numba's ``np.percentile`` takes (6 s of canny's first call)."""
+    a Python-float percentile (scikit-image passes one). Returned as float64. A
+    hand-written selection compiles in a fraction of the time Numba's
+    ``np.percentile`` takes (6 s of canny's first call)."""
     n = x.size
     k = 0
     for v in x.flat:

@@ -56,3 +56,32 @@ def run_workers(worker, n_workers: int, *args) -> None:
             error = error or exc
     if error is not None:
         raise error
+
+
+def parallel_for(kernel, n: int, *args, min_step: int = 64, serial_below: int = 256) -> None:
+    """Run ``kernel(j0, j1, *args)`` over [0, n) in ranges on the worker threads.
+
+    ``get_num_threads()`` threads (``NUMBA_NUM_THREADS``, ``mmfeat.set_num_threads``)
+    take ranges of about n / (4 * threads) items (at least ``min_step``) in turn,
+    so that uneven items balance; no more than that many run this call at once.
+    Below ``serial_below`` items the calling thread runs it alone.
+    """
+    import numba
+
+    threads = numba.get_num_threads()
+    if threads <= 1 or n < serial_below or n <= min_step:
+        kernel(0, n, *args)
+        return
+    step = max(min_step, -(-n // (4 * threads)))
+    starts = iter(range(0, n, step))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                d0 = next(starts, None)
+            if d0 is None:
+                return
+            kernel(d0, min(n, d0 + step), *args)
+
+    run_workers(worker, min(threads, -(-n // step)))

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.fft
 import scipy.ndimage
 
+from .._workers import parallel_for
 from ..kernels import audio as K
 from . import _config, _filters
 from ._checks import complex_dtype, n_frames
@@ -40,8 +41,8 @@ def _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     w = _filters.fft_window(window, win_length, n_fft, work)
     nf = n_frames(y.shape[1], n_fft, hop, center)
     fr = np.empty((sl.stop - sl.start, nf, n_fft), dtype=work)
-    K.frame_window(y[sl], lengths[sl], nvalid[sl], w, hop, n_fft // 2 if center else 0,
-                   _MODES[pad_mode], fr)
+    parallel_for(K.frame_window, fr.shape[0] * nf, y[sl], lengths[sl], nvalid[sl], w, hop,
+                 n_fft // 2 if center else 0, _MODES[pad_mode], fr, min_step=16)
     return scipy.fft.rfft(fr, axis=-1, workers=_config.FFT_WORKERS, overwrite_x=True)
 
 
@@ -82,8 +83,9 @@ def _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pa
         X = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
                         pad_mode, sl, precise)
         P = np.empty(X.shape, dtype=y.dtype)
-        K.power_spectrum(X.reshape(-1, X.shape[-1]), float(power),
-                         P.reshape(-1, P.shape[-1]))
+        X2 = X.reshape(-1, X.shape[-1])
+        parallel_for(K.power_spectrum, X2.shape[0], X2, float(power),
+                     P.reshape(-1, P.shape[-1]))
         yield sl, P
 
 
@@ -134,8 +136,9 @@ def _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
                         pad_mode, sl, precise)
         n, nt, F = X.shape
         M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
-        K.power_mel(X.reshape(n * nt, F), float(power), basis, lo, hi,
-                    M.reshape(n * nt, -1))
+        # jobs: blocks of 16 rows (see the kernel)
+        parallel_for(K.power_mel, (n * nt + 15) // 16, X.reshape(n * nt, F), float(power),
+                     basis, lo, hi, M.reshape(n * nt, -1), min_step=4, serial_below=8)
         yield sl, M
 
 
@@ -163,7 +166,8 @@ def _log_dct(M, nvalid, amin, ref_db, top_db, dt, out):
     if ref_db:
         M -= f(ref_db)
     use_top = top_db is not None
-    K.floor_dct(M, nvalid, f(top_db if use_top else 0.0), use_top, dt, out)
+    parallel_for(K.floor_dct, M.shape[0], M, nvalid, f(top_db if use_top else 0.0), use_top,
+                 dt, out, min_step=1, serial_below=2)
 
 
 def mfcc(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, power,
@@ -187,8 +191,9 @@ def descriptors(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     out = np.empty((N, 4, n_frames(T, n_fft, hop, center)), dtype=np.float64)
     for sl, S in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
                                pad_mode, 1.0):
-        K.spectral_stats(S, freq, nvalid[sl], float(p), y.dtype.type(roll_percent),
-                         float(amin), float(flat_power), out[sl])
+        parallel_for(K.spectral_stats, S.shape[0] * S.shape[1], S, freq, nvalid[sl],
+                     float(p), y.dtype.type(roll_percent), float(amin), float(flat_power),
+                     out[sl], min_step=16)
     return out.astype(y.dtype)
 
 
@@ -197,8 +202,9 @@ def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
     """Same as :func:`descriptors` on a given magnitude spectrogram (N, F, t)."""
     Sf = np.ascontiguousarray(np.swapaxes(S, 1, 2))
     out = np.empty((S.shape[0], 4, S.shape[2]), dtype=np.float64)
-    K.spectral_stats(Sf, np.asarray(freq, np.float64), nvalid, float(p),
-                     Sf.dtype.type(roll_percent), float(amin), float(flat_power), out)
+    parallel_for(K.spectral_stats, Sf.shape[0] * Sf.shape[1], Sf, np.asarray(freq, np.float64),
+                 nvalid, float(p), Sf.dtype.type(roll_percent), float(amin),
+                 float(flat_power), out, min_step=16)
     return out.astype(S.dtype)
 
 
@@ -208,14 +214,16 @@ def zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold,
     nf = n_frames(T, frame_length, hop, center)
     z = np.empty((N, nf if want_zcr else 0), dtype=np.float64)
     r = np.empty((N, nf if want_rms else 0), dtype=np.float64)
-    K.zcr_rms(y, lengths, nvalid, frame_length, hop, frame_length // 2 if center else 0,
-              _MODES[pad_mode], float(threshold), z, r)
+    parallel_for(K.zcr_rms, N * nf, y, lengths, nvalid, frame_length, hop,
+                 frame_length // 2 if center else 0, _MODES[pad_mode], float(threshold), z, r,
+                 min_step=32)
     return z.astype(y.dtype)[:, None, :], r.astype(y.dtype)[:, None, :]
 
 
 def waveform_stats(y, lengths, threshold):
     out = np.empty((y.shape[0], 6), dtype=np.float64)
-    K.waveform_stats(y, lengths, float(threshold), out)
+    parallel_for(K.waveform_stats, y.shape[0], y, lengths, float(threshold), out,
+                 min_step=1, serial_below=2)
     return out
 
 
@@ -225,7 +233,8 @@ def delta(data, width, order, nvalid):
     taps, edge = _filters.savgol_tables(width, order)
     out = scipy.ndimage.correlate1d(data, taps.astype(data.dtype), axis=-1,
                                     mode="constant")
-    K.delta_fix_edges(data, out, nvalid, edge, width // 2)
+    parallel_for(K.delta_fix_edges, data.shape[0] * data.shape[1], data, out, nvalid, edge,
+                 width // 2, min_step=16)
     return out
 
 
@@ -246,10 +255,10 @@ def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spe
         M = (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
         if spectral:
             np.sqrt(P, out=P)
-            K.spectral_stats(P, freq, nvalid[sl], 2.0, y.dtype.type(0.85), 1e-10, 2.0,
-                             stats[sl])
+            parallel_for(K.spectral_stats, n * nt, P, freq, nvalid[sl], 2.0,
+                         y.dtype.type(0.85), 1e-10, 2.0, stats[sl], min_step=16)
         _log_dct(M, nvalid[sl], 1e-10, 0.0, 80.0, dt, mf[sl])
     if spectral:
-        K.zcr_rms(y, lengths, nvalid, n_fft, hop, n_fft // 2, K.PAD_CONSTANT, 1e-10,
-                  stats[:, 4], stats[:, 5])
+        parallel_for(K.zcr_rms, N * nf, y, lengths, nvalid, n_fft, hop, n_fft // 2,
+                     K.PAD_CONSTANT, 1e-10, stats[:, 4], stats[:, 5], min_step=32)
     return np.ascontiguousarray(mf.transpose(0, 2, 1)), stats

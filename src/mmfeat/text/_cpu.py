@@ -9,14 +9,12 @@ iterable of batches in one pass.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Iterable
 
-import numba
 import numpy as np
 import pyarrow as pa
 
-from .._workers import pool
+from .._workers import parallel_for  # noqa: F401 - the text kernels' range runner
 from ..kernels import text as K
 from ._input import TextBuffers
 from ._tables import get_tables
@@ -28,34 +26,6 @@ from ._tables import get_tables
 CHUNK_BYTES = 1 << 20
 
 KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
-
-
-def parallel_for(kernel, n: int, *args) -> None:
-    """Run ``kernel(d0, d1, *args)`` over [0, n) in ranges on threads (kernels are nogil).
-
-    ``numba.get_num_threads()`` threads (``NUMBA_NUM_THREADS``, ``mmfeat.set_num_threads``)
-    take ranges of about n / (4 * threads) items in turn, so that uneven documents
-    balance; no more than that many run this call at once, whatever the pool's size.
-    """
-    threads = numba.get_num_threads()
-    if threads <= 1 or n < 256:
-        kernel(0, n, *args)
-        return
-    step = max(64, -(-n // (4 * threads)))
-    starts = iter(range(0, n, step))
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                d0 = next(starts, None)
-            if d0 is None:
-                return
-            kernel(d0, min(n, d0 + step), *args)
-
-    futures = [pool().submit(worker) for _ in range(min(threads, -(-n // step)))]
-    for f in futures:
-        f.result()
 
 
 class HashCollision(Exception):

@@ -1,4 +1,4 @@
-"""Numba CPU kernels for the image ops (``@njit(parallel=True, cache=True)``).
+"""Numba CPU kernels for the image ops (``@njit(nogil=True, cache=True)`` over job ranges).
 
 Layout contract (the public layer guarantees it, kernels trust it):
 
@@ -17,7 +17,7 @@ import math
 import numba
 import numpy as np
 from llvmlite import ir
-from numba import prange, types
+from numba import types
 from numba.extending import intrinsic
 
 from . import _threading
@@ -27,7 +27,10 @@ from . import image_math as _m
 _threading.ensure_safe_layer()
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
-_pjit = dict(parallel=True, **_jit)
+# kernels over a range [j0, j1) of their jobs (image rows, row blocks or pixel
+# ranges), GIL released: mmfeat._workers.parallel_for runs ranges on threads. A
+# parallel=True prange cost 1-2 s more compilation per kernel for the same speed.
+_pjit = dict(nogil=True, **_jit)
 _inline = numba.njit(inline="always", **_jit)
 
 boundary_index = _inline(_m.boundary_index)
@@ -63,25 +66,25 @@ def _gray_row(src, n, i, coeffs, scale, dst, off):
 
 
 @numba.njit(**_pjit)
-def rgb_to_gray(src, out, coeffs, scale):
+def rgb_to_gray(j0, j1, src, out, coeffs, scale):
     """out (N, H, W) = gray of src (N, H, W, 3)."""
-    N, H = out.shape[0], out.shape[1]
-    for t in prange(N * H):
+    H = out.shape[1]
+    for t in range(j0, j1):
         n = t // H
         i = t - n * H
         _gray_row(src, n, i, coeffs, scale, out[n, i], 0)
 
 
 @numba.njit(**_pjit)
-def rgb_to_gray_u8(src, out, coeffs, scale, full):
+def rgb_to_gray_u8(j0, j1, src, out, coeffs, scale, full):
     """out (N, H, W) uint8 = ``img_as_ubyte`` of the gray of src (N, H, W, C): the gray
     value in the arithmetic type, times ``full`` (255 in that type), rounded."""
-    N, H, W = out.shape[0], out.shape[1], out.shape[2]
+    H, W = out.shape[1], out.shape[2]
     cr = coeffs[0]
     cg = coeffs[1]
     cb = coeffs[2]
     rgb = src.shape[3] == 3
-    for t in prange(N * H):
+    for t in range(j0, j1):
         n = t // H
         i = t - n * H
         o = out[n, i]
@@ -96,11 +99,11 @@ def rgb_to_gray_u8(src, out, coeffs, scale, full):
 
 
 @numba.njit(**_pjit)
-def rgb_to_hsv_u8(src, out, scale, one, full):
+def rgb_to_hsv_u8(j0, j1, src, out, scale, one, full):
     """out (N, H, W, 3) uint8 = ``img_as_ubyte`` of the HSV of src (each channel in
     [0, 1] times ``full``, rounded)."""
-    N, H, W = out.shape[0], out.shape[1], out.shape[2]
-    for t in prange(N * H):
+    H, W = out.shape[1], out.shape[2]
+    for t in range(j0, j1):
         n = t // H
         i = t - n * H
         for j in range(W):
@@ -113,10 +116,10 @@ def rgb_to_hsv_u8(src, out, scale, one, full):
 
 
 @numba.njit(**_pjit)
-def rgb_to_hsv(src, out, scale, one):
+def rgb_to_hsv(j0, j1, src, out, scale, one):
     """out (N, H, W, 3) = HSV of src (N, H, W, 3); arithmetic in ``one``'s type."""
-    N, H, W = out.shape[0], out.shape[1], out.shape[2]
-    for t in prange(N * H):
+    H, W = out.shape[1], out.shape[2]
+    for t in range(j0, j1):
         n = t // H
         i = t - n * H
         for j in range(W):
@@ -132,7 +135,7 @@ def rgb_to_hsv(src, out, scale, one):
 
 
 @numba.njit(**_pjit)
-def color_histogram_hsv(src, counts, nbins, edges, scale, one, pixels_per_task):
+def color_histogram_hsv(j0, j1, src, counts, nbins, edges, scale, one, pixels_per_task):
     """counts (N, T, B) += joint HSV histogram of each task's pixel range.
 
     ``nbins`` (3,) int64, ``edges`` (3, max(nbins) + 1) float64 (np.linspace),
@@ -143,7 +146,7 @@ def color_histogram_hsv(src, counts, nbins, edges, scale, one, pixels_per_task):
     T = counts.shape[1]
     flat = src.reshape(N, P, src.shape[3])
     b0, b1, b2 = nbins[0], nbins[1], nbins[2]
-    for t in prange(N * T):
+    for t in range(j0, j1):
         n = t // T
         k = t - n * T
         start = k * pixels_per_task
@@ -161,7 +164,7 @@ def color_histogram_hsv(src, counts, nbins, edges, scale, one, pixels_per_task):
 
 
 @numba.njit(**_pjit)
-def color_histogram_hsv_u8(src, counts, nbins, edges, fvals, sv_lut, hue_lut,
+def color_histogram_hsv_u8(j0, j1, src, counts, nbins, edges, fvals, sv_lut, hue_lut,
                            pixels_per_task):
     """counts (N, T, B) += joint HSV histogram of uint8 RGB, exact and integer-only.
 
@@ -186,7 +189,7 @@ def color_histogram_hsv_u8(src, counts, nbins, edges, fvals, sv_lut, hue_lut,
     sv_flat = sv_lut.reshape(-1)
     b0 = nbins[0]
     sv_cells = nbins[1] * nbins[2]
-    for t in prange(N * T):
+    for t in range(j0, j1):
         n = t // T
         k = t - n * T
         start = k * pixels_per_task
@@ -233,7 +236,7 @@ def _hue_bin_exact(r, g, b, nbins, edges):
 
 
 @numba.njit(**_pjit)
-def color_histogram_lut(src, counts, luts, nbins, pixels_per_task):
+def color_histogram_lut(j0, j1, src, counts, luts, nbins, pixels_per_task):
     """counts (N, T, B) += joint histogram with per-channel bin tables ``luts`` (3, 256).
 
     For uint8 RGB the bin of each channel value is precomputed exactly, so the
@@ -244,7 +247,7 @@ def color_histogram_lut(src, counts, luts, nbins, pixels_per_task):
     T = counts.shape[1]
     flat = src.reshape(N, P, src.shape[3])
     b1, b2 = nbins[1], nbins[2]
-    for t in prange(N * T):
+    for t in range(j0, j1):
         n = t // T
         k = t - n * T
         start = k * pixels_per_task
@@ -259,14 +262,14 @@ def color_histogram_lut(src, counts, luts, nbins, pixels_per_task):
 
 
 @numba.njit(**_pjit)
-def color_histogram_rgb(src, counts, nbins, edges, scale, pixels_per_task):
+def color_histogram_rgb(j0, j1, src, counts, nbins, edges, scale, pixels_per_task):
     """counts (N, T, B) += joint RGB histogram for float (or uint16) images."""
     N = src.shape[0]
     P = src.shape[1] * src.shape[2]
     T = counts.shape[1]
     flat = src.reshape(N, P, src.shape[3])
     b0, b1, b2 = nbins[0], nbins[1], nbins[2]
-    for t in prange(N * T):
+    for t in range(j0, j1):
         n = t // T
         k = t - n * T
         start = k * pixels_per_task
@@ -284,7 +287,7 @@ def color_histogram_rgb(src, counts, nbins, edges, scale, pixels_per_task):
 
 
 @numba.njit(**_pjit)
-def color_moments(src, out, scale):
+def color_moments(j0, j1, src, out, scale):
     """out (N, 9) float64 = mean, std, skewness of each channel, two passes in float64.
 
     ``src`` (N, H, W, C), C = 3 or 1 (a gray image repeats its channel). A
@@ -294,7 +297,7 @@ def color_moments(src, out, scale):
     P = src.shape[1] * src.shape[2]
     C = src.shape[3]
     flat = src.reshape(N, P, C)
-    for t in prange(N * 3):
+    for t in range(j0, j1):
         n = t // 3
         c = t - n * 3
         cc = c if C == 3 else 0
@@ -346,7 +349,7 @@ def _gray_strip(src, n, r0, r1, coeffs, scale, mode, cval, buf):
 
 
 @numba.njit(**_pjit)
-def sobel(src, out, coeffs, scale, mode, cval, norm, rows_per_task):
+def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task):
     """out (N, H, W) = scikit-image's Sobel magnitude of the gray image.
 
     sqrt((gi**2 + gj**2) / 2) with gi, gj the [1, 2, 1]/4-smoothed central
@@ -356,7 +359,7 @@ def sobel(src, out, coeffs, scale, mode, cval, norm, rows_per_task):
     """
     N, H, W = out.shape
     nblk = (H + rows_per_task - 1) // rows_per_task
-    for t in prange(N * nblk):
+    for t in range(j0, j1):
         n = t // nblk
         r0 = (t - n * nblk) * rows_per_task
         r1 = min(H, r0 + rows_per_task)
@@ -392,7 +395,7 @@ def _sobel_xy(up, mid, dn, j):
 
 
 @numba.njit(**_pjit)
-def gradient_histogram(src, sums, coeffs, scale, nbins, rows_per_task):
+def gradient_histogram(j0, j1, src, sums, coeffs, scale, nbins, rows_per_task):
     """sums (N, T, nbins) += Sobel-magnitude-weighted orientation counts per task.
 
     Gradients as :func:`sobel` with mode reflect; gx along columns, gy along rows
@@ -401,11 +404,11 @@ def gradient_histogram(src, sums, coeffs, scale, nbins, rows_per_task):
     four interleaved sub-histograms (runs of one orientation would otherwise
     chain each add on the one before).
     """
-    N, H, W = src.shape[0], src.shape[1], src.shape[2]
+    H, W = src.shape[1], src.shape[2]
     nblk = sums.shape[1]
     bins_per_radian = nbins / math.pi
     margin = _m.ORIENTATION_ESTIMATE_ERROR * bins_per_radian
-    for t in prange(N * nblk):
+    for t in range(j0, j1):
         n = t // nblk
         r0 = (t - n * nblk) * rows_per_task
         r1 = min(H, r0 + rows_per_task)
@@ -465,9 +468,9 @@ _EPS32 = np.float32(np.finfo(np.float32).eps)
 def _fetch_add(typingctx, counter):
     """counter[0] += 1 atomically; returns the old value (counter: int64 array).
 
-    Numba has no CPU atomics, and its prange splits iterations statically: with
-    one image per claim from a shared counter, a worker slowed by another
-    process on its core takes fewer images instead of holding up the batch.
+    Numba has no CPU atomics. With one image per claim from a shared counter, a
+    worker slowed by another process on its core takes fewer images instead of
+    holding up the batch (as a static split of the images would).
     """
     if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
         return None

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from .. import config
-from .._workers import run_workers
+from .._workers import parallel_for, run_workers
 from ..kernels import image as K
 from . import _reference as ref
 from ._checks import (
@@ -34,15 +34,27 @@ def _coeffs(work):
     return np.asarray(ref.GRAY_COEFFS, dtype=work)
 
 
+def _rows(kernel, n_rows, *args):
+    """A kernel over image rows on the worker threads (ranges of >= 8 rows)."""
+    parallel_for(kernel, n_rows, *args, min_step=8, serial_below=16)
+
+
+def _tasks(kernel, n_tasks, *args):
+    """A kernel over coarse tasks (row blocks, pixel ranges, channels) on the threads."""
+    parallel_for(kernel, n_tasks, *args, min_step=1, serial_below=2)
+
+
 def rgb_to_gray(images, dtype, out=None):
     calc = gray_calc_type(images.dtype)
     src = as_kernel_layout(images)
     if out is None:
         out = np.empty(images.shape[:3], dtype=dtype)
+    rows = out.shape[0] * out.shape[1]  # jobs: image rows
     if out.dtype == np.uint8:
-        K.rgb_to_gray_u8(src, out, _coeffs(calc), _gray_scale(images), calc.type(255.0))
+        _rows(K.rgb_to_gray_u8, rows, src, out, _coeffs(calc), _gray_scale(images),
+              calc.type(255.0))
     else:  # the kernel stores the calc-type value in out's float type
-        K.rgb_to_gray(src, out, _coeffs(calc), _gray_scale(images))
+        _rows(K.rgb_to_gray, rows, src, out, _coeffs(calc), _gray_scale(images))
     return out
 
 
@@ -55,10 +67,11 @@ def rgb_to_hsv(images, dtype, out=None):
     if out is None:
         out = np.empty(images.shape, dtype=dtype)
     scale = scale_for(images.dtype, calc)
+    rows = out.shape[0] * out.shape[1]
     if out.dtype == np.uint8:
-        K.rgb_to_hsv_u8(images, out, scale, calc.type(1.0), calc.type(255.0))
+        _rows(K.rgb_to_hsv_u8, rows, images, out, scale, calc.type(1.0), calc.type(255.0))
     else:
-        K.rgb_to_hsv(images, out, scale, calc.type(1.0))
+        _rows(K.rgb_to_hsv, rows, images, out, scale, calc.type(1.0))
     return out
 
 
@@ -145,24 +158,21 @@ def color_histogram(images, bins, space, normalize):
     T = (P + per_task - 1) // per_task
     counts = np.zeros((n, T, int(np.prod(bins))), dtype=np.int64)
     nb = np.asarray(bins, dtype=np.int64)
+    jobs = n * T  # pixel ranges, T per image
     if space == "rgb" and images.dtype == np.uint8:
-        K.color_histogram_lut(images, counts, uint8_luts(bins), nb, per_task)
+        _tasks(K.color_histogram_lut, jobs, images, counts, uint8_luts(bins), nb, per_task)
     elif space == "rgb":
         work = float_dtype(images.dtype) if images.dtype.kind == "f" else np.dtype(np.float64)
-        K.color_histogram_rgb(
-            images, counts, nb, histogram_edges(bins), scale_for(images.dtype, work), per_task
-        )
+        _tasks(K.color_histogram_rgb, jobs, images, counts, nb, histogram_edges(bins),
+               scale_for(images.dtype, work), per_task)
     elif images.dtype == np.uint8 and bins[0] <= 127:
         f, sv_lut, hue_lut = hsv_u8_tables(bins)
-        K.color_histogram_hsv_u8(
-            images, counts, nb, histogram_edges(bins), f, sv_lut, hue_lut, per_task
-        )
+        _tasks(K.color_histogram_hsv_u8, jobs, images, counts, nb, histogram_edges(bins), f,
+               sv_lut, hue_lut, per_task)
     else:
         calc = _hsv_calc_type(images.dtype)
-        K.color_histogram_hsv(
-            images, counts, nb, histogram_edges(bins), scale_for(images.dtype, calc),
-            calc.type(1.0), per_task,
-        )
+        _tasks(K.color_histogram_hsv, jobs, images, counts, nb, histogram_edges(bins),
+               scale_for(images.dtype, calc), calc.type(1.0), per_task)
     return _normalise(counts.sum(axis=1), normalize, P)
 
 
@@ -171,10 +181,10 @@ def sobel(images, mode, cval, out=None):
     if out is None:
         out = np.empty(images.shape[:3], dtype=work)
     norm = work.type(0.25) / np.sqrt(work.type(2.0))
-    K.sobel(
-        as_kernel_layout(images), out, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
-        check_mode(mode), work.type(cval), norm, max(1, int(config.CPU_ROWS_PER_TASK)),
-    )
+    rows = max(1, int(config.CPU_ROWS_PER_TASK))
+    jobs = out.shape[0] * -(-out.shape[1] // rows)  # blocks of rows, as the kernel counts
+    _tasks(K.sobel, jobs, as_kernel_layout(images), out, _coeffs(gray_calc_type(images.dtype)),
+           _gray_scale(images), check_mode(mode), work.type(cval), norm, rows)
     return out
 
 
@@ -184,9 +194,8 @@ def gradient_histogram(images, orientations):
     rows = max(1, int(config.CPU_ROWS_PER_TASK))
     nblk = (H + rows - 1) // rows
     sums = np.zeros((n, nblk, orientations), dtype=np.float64)
-    K.gradient_histogram(
-        src, sums, _coeffs(gray_calc_type(images.dtype)), _gray_scale(images), orientations, rows
-    )
+    _tasks(K.gradient_histogram, n * nblk, src, sums, _coeffs(gray_calc_type(images.dtype)),
+           _gray_scale(images), orientations, rows)
     out = sums.sum(axis=1)
     total = out.sum(axis=1, keepdims=True)
     np.divide(out, total, out=out, where=total > 0)
@@ -228,5 +237,6 @@ def canny_compare_values(low, high, use_quantiles):
 
 def color_moments(images):
     out = np.empty((images.shape[0], 9), dtype=np.float64)
-    K.color_moments(as_kernel_layout(images), out, np.float64(1.0 / dtype_max(images.dtype)))
+    _tasks(K.color_moments, images.shape[0] * 3, as_kernel_layout(images), out,
+           np.float64(1.0 / dtype_max(images.dtype)))
     return out.astype(np.float32)

@@ -1,4 +1,4 @@
-"""Numba CPU kernels for the text vectorizers (``@njit(parallel=True, cache=True)``).
+"""Numba CPU kernels for the text vectorizers (``@njit(nogil=True, cache=True)`` over ranges).
 
 Layout contract (the public layer guarantees it, kernels trust it):
 

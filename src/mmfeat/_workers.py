@@ -1,8 +1,13 @@
 """Python threads for kernels that release the GIL (``@njit(nogil=True)``).
 
-A ``parallel=True`` driver costs seconds of parfor lowering at its first call;
-a plain nogil worker run on a few threads costs none, and balances as well when
-the workers claim their items from a shared atomic counter.
+Every CPU kernel of mmfeat runs here: a ``parallel=True`` kernel costs 1-6 s of
+parfor lowering at its first call, a plain nogil kernel over a range of jobs
+costs none of that and runs as fast on a few threads taking ranges in turn.
+The pool is as wide as Numba's thread count (``NUMBA_NUM_THREADS``, or
+``OMP_NUM_THREADS`` when that is unset), each call uses at most
+``numba.get_num_threads()`` of it (``mmfeat.set_num_threads``), and a forked
+child starts a pool of its own. Kernels are reentrant, so calls from many
+threads at once are safe.
 """
 
 from __future__ import annotations
@@ -14,6 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 _POOL: ThreadPoolExecutor | None = None
 _POOL_PID = -1
 _POOL_LOCK = threading.Lock()
+
+
+def _forget_pool_in_child() -> None:
+    """After fork: the parent's threads are gone and its lock may have been held."""
+    global _POOL, _POOL_PID, _POOL_LOCK
+    _POOL, _POOL_PID, _POOL_LOCK = None, -1, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def pool() -> ThreadPoolExecutor:

@@ -5,7 +5,8 @@ Three backends:
 ``"numpy"``
     the reference: plain NumPy/SciPy; the oracle in tests.
 ``"cpu"``
-    Numba ``@njit(parallel=True, cache=True)`` kernels from ``mmfeat.kernels``.
+    Numba ``@njit(nogil=True, cache=True)`` kernels from ``mmfeat.kernels``, over
+    ranges of their jobs on mmfeat's worker threads (``mmfeat._workers``).
 ``"cuda"``
     CuPy arrays and Numba ``@cuda.jit`` kernels. Under ``NUMBA_ENABLE_CUDASIM=1``
     the same kernels and launch code run in Numba's simulator on NumPy arrays

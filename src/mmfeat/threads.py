@@ -1,10 +1,13 @@
-"""How many threads mmfeat's CPU kernels use, and which threading layer runs them.
+"""How many threads mmfeat's CPU kernels use, and which threading layer Numba uses.
 
-mmfeat selects Numba's TBB threading layer for the process (see
-``mmfeat.kernels._threading``): it survives ``fork`` (PyTorch ``DataLoader``
-workers, ``multiprocessing`` pools) and serves many Python threads launching
-kernels at once (web servers, joblib and Dask threads). A layer chosen by the
-user (``NUMBA_THREADING_LAYER``) is kept.
+mmfeat's CPU kernels release the GIL and run over ranges of their work on a small
+pool of Python threads (``mmfeat._workers``): the pool starts afresh in a forked
+child (a PyTorch ``DataLoader`` worker, a ``multiprocessing`` pool), and calls
+from many threads at once (web servers, joblib and Dask threads) are safe. For
+Numba's own ``parallel=True`` code mmfeat selects the TBB threading layer, which
+survives ``fork`` and serves concurrent callers too (see
+``mmfeat.kernels._threading``); a layer chosen by the user
+(``NUMBA_THREADING_LAYER``) is kept.
 
 Thread counts, from the outside in:
 

@@ -7,6 +7,9 @@ import it by name; ``python proc_scenarios.py MODE`` runs one scenario in a fres
 interpreter and exits non-zero on any difference, which is how the tests keep
 their parent processes free of whatever the test session loaded.
 
+With ``PROC_SCENARIO_USER_PARFOR=1`` every task also runs a user's own
+``parallel=True`` Numba kernel, the code that meets Numba's threading layer.
+
 Inputs are small but large enough that the parallel paths run: 300 documents go
 through the text kernels' thread ranges (256 or more), images and clips through
 ``prange`` loops over several rows and clips.
@@ -14,6 +17,7 @@ through the text kernels' thread ranges (256 or more), images and clips through
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -95,13 +99,44 @@ def compute(family: str, seed: int = 0) -> dict[str, np.ndarray]:
     raise ValueError(f"unknown family {family!r}")
 
 
+@functools.cache
+def _user_parfor():
+    """A user's own ``parallel=True`` kernel, for scenarios run with
+    ``PROC_SCENARIO_USER_PARFOR=1``: mmfeat's kernels run on its own threads, so
+    it is this code that meets Numba's threading layer, which mmfeat set to TBB."""
+    import numba
+
+    @numba.njit(parallel=True, cache=False)
+    def total(x):
+        s = 0.0
+        for i in numba.prange(x.shape[0]):
+            s += x[i] * x[i]
+        return s
+
+    return total
+
+
+def _run_user_parfor(seed: int) -> np.ndarray:
+    # integer values (the sum is exact in any order the threads add it), long and
+    # repeated enough that concurrent callers overlap inside the parallel region
+    x = (np.arange(2_000_000) % 1000 + seed).astype(np.float64)
+    kernel = _user_parfor()
+    return np.array([kernel(x) for _ in range(10)])
+
+
 def compute_all(seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
-    return {f: compute(f, seed) for f in FAMILIES}
+    out = {f: compute(f, seed) for f in FAMILIES}
+    if os.environ.get("PROC_SCENARIO_USER_PARFOR") == "1":
+        out["user"] = {"parfor": _run_user_parfor(seed)}
+    return out
 
 
 def compute_task(task: tuple[str, int]) -> dict[str, np.ndarray]:
     """Picklable entry point for pools: ``(family, seed)`` -> results."""
-    return compute(*task)
+    out = compute(*task)
+    if os.environ.get("PROC_SCENARIO_USER_PARFOR") == "1":
+        out["user_parfor"] = _run_user_parfor(task[1])
+    return out
 
 
 def differences(a: dict, b: dict, where: str = "") -> list[str]:

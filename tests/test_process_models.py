@@ -58,10 +58,23 @@ def test_every_family_gives_serial_results(scenario):
 
 
 @linux
+@pytest.mark.parametrize("scenario", ["fork", "threads", "pool-fork"])
+def test_users_parallel_numba_code_is_safe_beside_mmfeat(scenario):
+    """mmfeat's kernels run on its own threads; a user's ``parallel=True`` code in the
+    same process meets Numba's threading layer, which mmfeat set to TBB: it survives
+    the fork and the concurrent calls too."""
+    r = _run([str(SCRIPT), scenario], PROC_SCENARIO_USER_PARFOR="1")
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    assert "layer=tbb" in r.stdout and "DIFF" not in r.stdout
+
+
+@linux
 def test_fork_scenario_fails_under_openmp():
     """The fork test detects the failure it guards against: with the OpenMP layer
-    (Numba's default without TBB, and mmfeat's before TBB) the child is killed."""
-    r = _run([str(SCRIPT), "fork"], timeout=240, NUMBA_THREADING_LAYER="omp")
+    (Numba's default without TBB, and every mmfeat kernel's before this version) the
+    child that runs parallel Numba code is killed."""
+    r = _run([str(SCRIPT), "fork"], timeout=240, NUMBA_THREADING_LAYER="omp",
+             PROC_SCENARIO_USER_PARFOR="1")
     assert r.returncode == 1, r.stdout + r.stderr[-2000:]
     assert "layer=omp" in r.stdout  # the user's choice is kept
     assert "forked child exit" in r.stdout
@@ -71,7 +84,8 @@ def test_fork_scenario_fails_under_openmp():
 @linux
 def test_threads_scenario_fails_under_workqueue():
     """The threads test detects concurrent launches that the workqueue layer cannot take."""
-    r = _run([str(SCRIPT), "threads"], timeout=240, NUMBA_THREADING_LAYER="workqueue")
+    r = _run([str(SCRIPT), "threads"], timeout=240, NUMBA_THREADING_LAYER="workqueue",
+             PROC_SCENARIO_USER_PARFOR="1")
     assert r.returncode != 0
     assert "workqueue threading layer is not threadsafe" in r.stderr
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pyarrow as pa
 
-from .._workers import parallel_for  # noqa: F401 - the text kernels' range runner
+from .._workers import parallel_for
 from ..kernels import text as K
 from ._input import TextBuffers
 from ._tables import get_tables

@@ -107,8 +107,8 @@ def _term_table(term_buf: np.ndarray, term_off: np.ndarray):
 
     ``term_buf`` / ``term_off`` (n + 1, from 0): term t is term_buf[off[t]:off[t + 1]].
     """
+    from .._workers import parallel_for
     from ..kernels import text as K
-    from ._cpu import parallel_for
 
     n = term_off.shape[0] - 1
     term_hash = np.empty(n, np.uint64)

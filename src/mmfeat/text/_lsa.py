@@ -25,8 +25,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
+from .._workers import parallel_for
 from ..kernels import text as K
-from ._cpu import parallel_for
 
 
 def _csr(X) -> sp.csr_matrix:

@@ -110,3 +110,32 @@ def test_bad_out():
         mi.sobel(x, out=ro)
     with pytest.raises(TypeError, match="out must be an array, got list"):
         mi.rgb_to_gray(x, out=[[0.0]])
+
+
+def test_uint8_gray_fast_path_for_every_colour():
+    """The float32 integer-weight kernel for uint8 RGB -> uint8 gray (ties redone in
+    float64) equals the NumPy reference for all 2**24 colours, and
+    img_as_ubyte(rgb2gray(.)) for every colour whose 255 * gray is not exactly
+    k + 1/2 (there, float rounding decides, and scikit-image's matmul sums in
+    another order)."""
+    levels = np.arange(256, dtype=np.uint8)
+    r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")
+    every = np.stack([r, g, b], axis=-1)  # 256 images of 256 x 256
+    got = mi.rgb_to_gray(every, dtype=np.uint8, backend="cpu")
+    np.testing.assert_array_equal(got, mi.rgb_to_gray(every, dtype=np.uint8, backend="numpy"))
+    want = img_as_ubyte(rgb2gray(every))
+    wide = every.astype(np.int64)
+    tie = (2125 * wide[..., 0] + 7154 * wide[..., 1] + 721 * wide[..., 2]) % 10000 == 5000
+    np.testing.assert_array_equal(got[~tie], want[~tie])
+    assert np.abs(got[tie].astype(int) - want[tie]).max() <= 1
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1, 3), (3, 5, 7, 3), (2, 17, 33, 3)])
+def test_uint8_gray_fast_path_odd_shapes_and_views(shape):
+    rng = np.random.default_rng(sum(shape))
+    x = rng.integers(0, 256, shape, dtype=np.uint8)
+    want = img_as_ubyte(rgb2gray(x))
+    np.testing.assert_array_equal(mi.rgb_to_gray(x, dtype=np.uint8, backend="cpu"), want)
+    # a non-contiguous view (every other column) is made contiguous first
+    wide = np.repeat(x, 2, axis=2)[:, :, ::2]
+    np.testing.assert_array_equal(mi.rgb_to_gray(wide, dtype=np.uint8, backend="cpu"), want)

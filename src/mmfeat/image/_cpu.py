@@ -51,8 +51,10 @@ def rgb_to_gray(images, dtype, out=None):
         out = np.empty(images.shape[:3], dtype=dtype)
     rows = out.shape[0] * out.shape[1]  # jobs: image rows
     if out.dtype == np.uint8:
-        _rows(K.rgb_to_gray_u8, rows, src, out, _coeffs(calc), _gray_scale(images),
-              calc.type(255.0))
+        # uint8 RGB -> uint8: the exact float32 integer-weight kernel (2.5x faster)
+        fast = src.dtype == np.uint8 and src.shape[3] == 3
+        kernel = K.rgb_to_gray_u8_from_u8 if fast else K.rgb_to_gray_u8
+        _rows(kernel, rows, src, out, _coeffs(calc), _gray_scale(images), calc.type(255.0))
     else:  # the kernel stores the calc-type value in out's float type
         _rows(K.rgb_to_gray, rows, src, out, _coeffs(calc), _gray_scale(images))
     return out

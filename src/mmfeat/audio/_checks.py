@@ -152,25 +152,6 @@ def check_window(window, win_length: int):
     return w
 
 
-def frame_params(n_fft, hop_length, win_length, window, center, pad_mode, *,
-                 hop_default=None):
-    """Normalised (n_fft, hop_length, win_length, window, center, pad_mode).
-
-    ``hop_default=None`` means librosa.stft's ``win_length // 4``.
-    """
-    n_fft = check_int(n_fft, "n_fft", minimum=1)
-    win_length = n_fft if win_length is None else check_int(win_length, "win_length")
-    if win_length > n_fft:
-        raise ValueError(f"win_length={win_length} must be <= n_fft={n_fft}")
-    if hop_length is None:
-        hop_length = hop_default if hop_default is not None else max(win_length // 4, 1)
-    hop_length = check_int(hop_length, "hop_length", minimum=1)
-    window = check_window(window, win_length)
-    if not isinstance(center, (bool, np.bool_)):
-        raise TypeError(f"center must be a bool, got {center!r}")
-    return n_fft, hop_length, win_length, window, bool(center), check_pad_mode(pad_mode)
-
-
 def check_sr(sr) -> float:
     return check_real(sr, "sr", positive=True)
 

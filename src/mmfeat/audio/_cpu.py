@@ -1,8 +1,9 @@
 """The ``cpu`` backend: Numba framing/windowing, scipy.fft on all cores, BLAS mel
 and DCT projections, processed in chunks of whole clips.
 
-Arguments arrive validated and normalised by the public layer: ``y`` (N, T)
-C-contiguous float32/float64, ``lengths`` and ``nvalid`` (N,) int64. No Python
+Arguments arrive validated and normalised by the public layer, with the signatures
+of the ``_reference`` twins: ``y`` (N, T) C-contiguous float32/float64, ``lengths``
+and ``nvalid`` (N,) int64, ``frames`` a :class:`~._frames.FrameSettings`. No Python
 loop runs over clips; the only loop is over chunks of clips
 (``_config.CPU_CHUNK_BYTES``), so frames of the whole batch never exist at once.
 """
@@ -15,8 +16,8 @@ import scipy.ndimage
 
 from .._workers import parallel_for
 from ..kernels import audio as K
-from . import _config, _filters
-from ._checks import complex_dtype, n_frames
+from . import _config, _filters, _reference
+from ._checks import complex_dtype
 
 _MODES = {"constant": K.PAD_CONSTANT, "reflect": K.PAD_REFLECT, "edge": K.PAD_EDGE}
 
@@ -27,8 +28,7 @@ def _chunks(N: int, bytes_per_clip: int):
         yield slice(s, min(N, s + step))
 
 
-def _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, sl,
-                precise=False):
+def _frames_fft(y, lengths, nvalid, frames, sl, precise=False):
     """rFFT of the windowed frames of the clips in ``sl``: (n, t, F) complex.
 
     ``precise``: window and FFT in float64 whatever y's type (complex128 out), as
@@ -38,11 +38,11 @@ def _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     down, which only a float64 FFT gets right.
     """
     work = np.dtype(np.float64) if precise else y.dtype
-    w = _filters.fft_window(window, win_length, n_fft, work)
-    nf = n_frames(y.shape[1], n_fft, hop, center)
-    fr = np.empty((sl.stop - sl.start, nf, n_fft), dtype=work)
-    parallel_for(K.frame_window, fr.shape[0] * nf, y[sl], lengths[sl], nvalid[sl], w, hop,
-                 n_fft // 2 if center else 0, _MODES[pad_mode], fr, min_step=16)
+    w = _filters.fft_window(frames.window, frames.win_length, frames.n_fft, work)
+    nf = frames.n_frames(y.shape[1])
+    fr = np.empty((sl.stop - sl.start, nf, frames.n_fft), dtype=work)
+    parallel_for(K.frame_window, fr.shape[0] * nf, y[sl], lengths[sl], nvalid[sl], w,
+                 frames.hop_length, frames.pad, _MODES[frames.pad_mode], fr, min_step=16)
     return scipy.fft.rfft(fr, axis=-1, workers=_config.FFT_WORKERS, overwrite_x=True)
 
 
@@ -52,36 +52,31 @@ def precise_fft(power) -> bool:
     return float(power) != 2.0
 
 
-def _per_clip_bytes(T, n_fft, hop, center, itemsize):
-    nf = n_frames(T, n_fft, hop, center)
-    return nf * (n_fft * itemsize * 3 + 64)
+def _per_clip_bytes(T, frames, itemsize):
+    return frames.n_frames(T) * (frames.n_fft * itemsize * 3 + 64)
 
 
-def stft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode):
+def stft(y, lengths, nvalid, frames):
     N, T = y.shape
-    nf = n_frames(T, n_fft, hop, center)
-    chunks = list(_chunks(N, _per_clip_bytes(T, n_fft, hop, center, y.itemsize)))
-    if len(chunks) == 1 or N * nf * n_fft * y.itemsize <= _config.STFT_ONE_SHOT_BYTES:
+    nf = frames.n_frames(T)
+    chunks = list(_chunks(N, _per_clip_bytes(T, frames, y.itemsize)))
+    if len(chunks) == 1 or N * nf * frames.n_fft * y.itemsize <= _config.STFT_ONE_SHOT_BYTES:
         # the rFFT output is the result: no copy (frames are as large as the output)
-        return _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                           pad_mode, slice(0, N)).transpose(0, 2, 1)
-    out = np.empty((N, nf, n_fft // 2 + 1), dtype=complex_dtype(y.dtype))
+        return _frames_fft(y, lengths, nvalid, frames, slice(0, N)).transpose(0, 2, 1)
+    out = np.empty((N, nf, frames.n_bins), dtype=complex_dtype(y.dtype))
     for sl in chunks:
-        out[sl] = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                              pad_mode, sl)
+        out[sl] = _frames_fft(y, lengths, nvalid, frames, sl)
     # (N, F, t) view of frame-major memory: the layout librosa's Fortran-order result has
     return out.transpose(0, 2, 1)
 
 
-def _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                  power, precise=None):
+def _power_chunks(y, lengths, nvalid, frames, power, precise=None):
     """Yield (slice, |STFT|**power as (n, t, F), y's type) chunk by chunk."""
     N, T = y.shape
     precise = precise_fft(power) if precise is None else precise
     itemsize = 8 if precise else y.itemsize
-    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, itemsize)):
-        X = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                        pad_mode, sl, precise)
+    for sl in _chunks(N, _per_clip_bytes(T, frames, itemsize)):
+        X = _frames_fft(y, lengths, nvalid, frames, sl, precise)
         P = np.empty(X.shape, dtype=y.dtype)
         X2 = X.reshape(-1, X.shape[-1])
         parallel_for(K.power_spectrum, X2.shape[0], X2, float(power),
@@ -89,15 +84,13 @@ def _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pa
         yield sl, P
 
 
-def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                power):
+def spectrogram(y, lengths, nvalid, frames, power):
     N, T = y.shape
-    parts = _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                          pad_mode, power)
+    parts = _power_chunks(y, lengths, nvalid, frames, power)
     sl, P = next(parts)
     if sl.stop == N:  # one chunk: its power spectrum is the result
         return P.transpose(0, 2, 1)
-    out = np.empty((N, n_frames(T, n_fft, hop, center), n_fft // 2 + 1), dtype=y.dtype)
+    out = np.empty((N, frames.n_frames(T), frames.n_bins), dtype=y.dtype)
     out[sl] = P
     for sl, P in parts:
         out[sl] = P
@@ -113,8 +106,7 @@ def _support(basis):
     return lo, hi
 
 
-def _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                power, basis):
+def _mel_chunks(y, lengths, nvalid, frames, power, basis):
     """Yield (slice, mel power (n, t, M)) chunk by chunk.
 
     With ``_config.MEL_SPARSE`` the power spectrum and the projection are one Numba
@@ -123,17 +115,15 @@ def _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     """
     if not _config.MEL_SPARSE:
         bt = np.ascontiguousarray(basis.T)
-        for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window,
-                                   center, pad_mode, power):
+        for sl, P in _power_chunks(y, lengths, nvalid, frames, power):
             n, nt, F = P.shape
             yield sl, (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
         return
     lo, hi = _support(basis)
     N, T = y.shape
     precise = precise_fft(power)
-    for sl in _chunks(N, _per_clip_bytes(T, n_fft, hop, center, 8 if precise else y.itemsize)):
-        X = _frames_fft(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                        pad_mode, sl, precise)
+    for sl in _chunks(N, _per_clip_bytes(T, frames, 8 if precise else y.itemsize)):
+        X = _frames_fft(y, lengths, nvalid, frames, sl, precise)
         n, nt, F = X.shape
         M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
         # jobs: blocks of 16 rows (see the kernel)
@@ -142,12 +132,10 @@ def _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
         yield sl, M
 
 
-def melspectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                   power, basis):
+def melspectrogram(y, lengths, nvalid, frames, power, basis):
     N, T = y.shape
-    out = np.empty((N, n_frames(T, n_fft, hop, center), basis.shape[0]), dtype=y.dtype)
-    for sl, M in _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                             pad_mode, power, basis):
+    out = np.empty((N, frames.n_frames(T), basis.shape[0]), dtype=y.dtype)
+    for sl, M in _mel_chunks(y, lengths, nvalid, frames, power, basis):
         out[sl] = M
     return out.transpose(0, 2, 1)
 
@@ -170,36 +158,31 @@ def _log_dct(M, nvalid, amin, ref_db, top_db, dt, out):
                  dt, out, min_step=1, serial_below=2)
 
 
-def mfcc(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, power,
-         basis, amin, ref_db, top_db, dct):
-    """Mel -> dB (per-clip top_db) -> DCT, chunk by chunk."""
+#: librosa.feature.mfcc's decibels: power_to_db's defaults (amin, ref 1 -> 0 dB, top_db)
+_MFCC_DB = (1e-10, 0.0, 80.0)
+
+
+def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter):
+    """Mel -> dB (per-clip top_db) -> DCT (lifter folded into its rows), chunk by
+    chunk: (N, n_mfcc, t)."""
     N, T = y.shape
-    nf = n_frames(T, n_fft, hop, center)
-    out = np.empty((N, nf, dct.shape[0]), dtype=y.dtype)
+    dct = _filters.dct_rows(n_mfcc, basis.shape[0], norm, lifter, y.dtype)
+    out = np.empty((N, frames.n_frames(T), n_mfcc), dtype=y.dtype)
     dt = np.ascontiguousarray(dct.T)
-    for sl, M in _mel_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                             pad_mode, power, basis):
-        _log_dct(M, nvalid[sl], amin, ref_db, top_db, dt, out[sl])
+    for sl, M in _mel_chunks(y, lengths, nvalid, frames, power, basis):
+        _log_dct(M, nvalid[sl], *_MFCC_DB, dt, out[sl])
     return out.transpose(0, 2, 1)
 
 
-def descriptors(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                sr, p=2.0, roll_percent=0.85, amin=1e-10, flat_power=2.0):
-    """(N, 4, t): centroid, bandwidth, rolloff, flatness from the magnitude spectrum."""
-    N, T = y.shape
-    freq = _filters.fft_frequencies(sr=sr, n_fft=n_fft)
-    out = np.empty((N, 4, n_frames(T, n_fft, hop, center)), dtype=np.float64)
-    for sl, S in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                               pad_mode, 1.0):
-        parallel_for(K.spectral_stats, S.shape[0] * S.shape[1], S, freq, nvalid[sl],
-                     float(p), y.dtype.type(roll_percent), float(amin), float(flat_power),
-                     out[sl], min_step=16)
-    return out.astype(y.dtype)
+#: decibels are elementwise NumPy already (SIMD log10): the cpu backend runs the
+#: reference's code
+power_to_db = _reference.power_to_db
 
 
 def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
                        flat_power=2.0):
-    """Same as :func:`descriptors` on a given magnitude spectrogram (N, F, t)."""
+    """(N, 4, t) centroid, bandwidth, rolloff, flatness of a magnitude spectrogram
+    S (N, F, t), one Numba pass per frame; 0 past ``nvalid``."""
     Sf = np.ascontiguousarray(np.swapaxes(S, 1, 2))
     out = np.empty((S.shape[0], 4, S.shape[2]), dtype=np.float64)
     parallel_for(K.spectral_stats, Sf.shape[0] * Sf.shape[1], Sf, np.asarray(freq, np.float64),
@@ -208,15 +191,15 @@ def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
     return out.astype(S.dtype)
 
 
-def zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold,
-            want_zcr=True, want_rms=True):
+def zcr_rms(y, lengths, nvalid, frames, threshold, want_zcr=True, want_rms=True):
+    """(zcr (N, 1, t), rms (N, 1, t)) in y's type from the waveform, no frames stored;
+    an unwanted one is (N, 1, 0)."""
     N, T = y.shape
-    nf = n_frames(T, frame_length, hop, center)
+    nf = frames.n_frames(T)
     z = np.empty((N, nf if want_zcr else 0), dtype=np.float64)
     r = np.empty((N, nf if want_rms else 0), dtype=np.float64)
-    parallel_for(K.zcr_rms, N * nf, y, lengths, nvalid, frame_length, hop,
-                 frame_length // 2 if center else 0, _MODES[pad_mode], float(threshold), z, r,
-                 min_step=32)
+    parallel_for(K.zcr_rms, N * nf, y, lengths, nvalid, frames.n_fft, frames.hop_length,
+                 frames.pad, _MODES[frames.pad_mode], float(threshold), z, r, min_step=32)
     return z.astype(y.dtype)[:, None, :], r.astype(y.dtype)[:, None, :]
 
 
@@ -228,8 +211,21 @@ def waveform_stats(y, lengths, threshold):
 
 
 def delta(data, width, order, nvalid):
-    """(N, C, t) Savitzky-Golay derivative per row over its first nvalid frames; rows
-    with nvalid >= width only (the caller routes shorter rows to the reference)."""
+    """(N, C, t) Savitzky-Golay derivative of each row over its first nvalid[n]
+    frames, 0 past them: one correlation plus a Numba pass fixing the edges for rows
+    with ``nvalid >= width``; the reference's per-clip fit for shorter rows (a
+    smaller window each, rare)."""
+    out = np.empty_like(data)
+    long = nvalid >= width
+    if long.any():
+        out[long] = _delta_whole(np.ascontiguousarray(data[long]), width, order, nvalid[long])
+    if (~long).any():
+        out[~long] = _reference.delta(data[~long], width, order, nvalid[~long])
+    return out
+
+
+def _delta_whole(data, width, order, nvalid):
+    """:func:`delta` of rows with nvalid >= width."""
     taps, edge = _filters.savgol_tables(width, order)
     out = scipy.ndimage.correlate1d(data, taps.astype(data.dtype), axis=-1,
                                     mode="constant")
@@ -238,27 +234,28 @@ def delta(data, width, order, nvalid):
     return out
 
 
-def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spectral):
+def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
     """One pass for ``AudioFeatures``: MFCC (N, n_mfcc, t) and, when ``spectral``,
-    (N, 6, t) centroid, bandwidth, rolloff, flatness, zcr, rms, sharing each chunk's
-    FFT between the mel path and the descriptors (Hann window, centred, constant)."""
+    (N, 6, t) float64 centroid, bandwidth, rolloff, flatness, zcr, rms, sharing each
+    chunk's FFT between the mel path and the descriptors."""
     N, T = y.shape
-    nf = n_frames(T, n_fft, hop, True)
-    mf = np.empty((N, nf, dct.shape[0]), dtype=y.dtype)
+    nf = frames.n_frames(T)
+    dct = _filters.dct_rows(n_mfcc, basis.shape[0], "ortho", 0.0, y.dtype)
+    mf = np.empty((N, nf, n_mfcc), dtype=y.dtype)
     stats = np.empty((N, 6, nf), dtype=np.float64) if spectral else None
     bt = np.ascontiguousarray(basis.T)
     dt = np.ascontiguousarray(dct.T)
-    freq = _filters.fft_frequencies(sr=sr, n_fft=n_fft)
-    for sl, P in _power_chunks(y, lengths, nvalid, n_fft, hop, win_length, "hann", True,
-                               "constant", 2.0):
+    freq = _filters.fft_frequencies(sr=sr, n_fft=frames.n_fft)
+    for sl, P in _power_chunks(y, lengths, nvalid, frames, 2.0):
         n, nt, F = P.shape
         M = (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
         if spectral:
             np.sqrt(P, out=P)
             parallel_for(K.spectral_stats, n * nt, P, freq, nvalid[sl], 2.0,
                          y.dtype.type(0.85), 1e-10, 2.0, stats[sl], min_step=16)
-        _log_dct(M, nvalid[sl], 1e-10, 0.0, 80.0, dt, mf[sl])
+        _log_dct(M, nvalid[sl], *_MFCC_DB, dt, mf[sl])
     if spectral:
-        parallel_for(K.zcr_rms, N * nf, y, lengths, nvalid, n_fft, hop, n_fft // 2,
-                     K.PAD_CONSTANT, 1e-10, stats[:, 4], stats[:, 5], min_step=32)
+        parallel_for(K.zcr_rms, N * nf, y, lengths, nvalid, frames.n_fft, frames.hop_length,
+                     frames.pad, _MODES[frames.pad_mode], 1e-10, stats[:, 4], stats[:, 5],
+                     min_step=32)
     return np.ascontiguousarray(mf.transpose(0, 2, 1)), stats

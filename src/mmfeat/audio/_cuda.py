@@ -25,8 +25,8 @@ from .. import config
 from ..backend import chunk_size, cudasim_enabled, device_xp, free_device_bytes
 from ..kernels import audio_cuda as K
 from . import _config, _filters
-from ._checks import complex_dtype, float_dtype, n_frames
-from ._cpu import _MODES, _support, precise_fft
+from ._checks import complex_dtype, float_dtype
+from ._cpu import _MFCC_DB, _MODES, _support, precise_fft
 
 
 def _arg(a):
@@ -78,25 +78,24 @@ def _blocks(n_clips, nf, n_fft, itemsize):
     return clips, max(1, min(nf, tb))
 
 
-def _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-             precise=False):
+def _spectra(y, lengths, nvalid, frames, precise=False):
     """Yield (clip slice, t0, rFFT of frames (n, tb, F)) block by block; ``precise``:
     window and FFT in float64 (complex128 out), as the cpu backend's
     ``_frames_fft`` explains."""
     xp = device_xp()
     N, T = y.shape
-    nf = n_frames(T, n_fft, hop, center)
+    n_fft = frames.n_fft
+    nf = frames.n_frames(T)
     work = np.dtype(np.float64) if precise else y.dtype
-    w = _window(window, win_length, n_fft, work)
-    pad = n_fft // 2 if center else 0
+    w = _window(frames.window, frames.win_length, n_fft, work)
     clips, tb = _blocks(N, nf, n_fft, work.itemsize)
     for s in range(0, N, clips):
         sl = slice(s, min(N, s + clips))
         for t0 in range(0, nf, tb):
             nb = min(tb, nf - t0)
             fr = xp.empty((sl.stop - sl.start, nb, n_fft), dtype=work)
-            _launch(K.frame_window, fr.size, y[sl], lengths[sl], nvalid[sl], w, hop, pad,
-                    _MODES[pad_mode], t0, fr)
+            _launch(K.frame_window, fr.size, y[sl], lengths[sl], nvalid[sl], w,
+                    frames.hop_length, frames.pad, _MODES[frames.pad_mode], t0, fr)
             X = xp.fft.rfft(fr, axis=-1)
             if X.dtype != complex_dtype(work):  # NumPy < 2 under the simulator
                 X = X.astype(complex_dtype(work))
@@ -108,27 +107,23 @@ def _dev(lengths, nvalid):
     return xp.asarray(lengths), xp.asarray(nvalid)
 
 
-def stft(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode):
+def stft(y, lengths, nvalid, frames):
     xp = device_xp()
     lengths, nvalid = _dev(lengths, nvalid)
     N, T = y.shape
-    nf = n_frames(T, n_fft, hop, center)
-    out = xp.empty((N, nf, n_fft // 2 + 1), dtype=complex_dtype(y.dtype))
-    for sl, t0, X in _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                              pad_mode):
+    out = xp.empty((N, frames.n_frames(T), frames.n_bins), dtype=complex_dtype(y.dtype))
+    for sl, t0, X in _spectra(y, lengths, nvalid, frames):
         out[sl, t0 : t0 + X.shape[1]] = X
     return out.transpose(0, 2, 1)
 
 
-def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                power):
+def spectrogram(y, lengths, nvalid, frames, power):
     xp = device_xp()
     lengths, nvalid = _dev(lengths, nvalid)
     N, T = y.shape
-    F = n_fft // 2 + 1
-    out = xp.empty((N, n_frames(T, n_fft, hop, center), F), dtype=y.dtype)
-    for sl, t0, X in _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                              pad_mode, precise_fft(power)):
+    F = frames.n_bins
+    out = xp.empty((N, frames.n_frames(T), F), dtype=y.dtype)
+    for sl, t0, X in _spectra(y, lengths, nvalid, frames, precise_fft(power)):
         n, nb, _ = X.shape
         P = xp.empty((n, nb, F), dtype=y.dtype)
         _launch(K.power, P.size, X.reshape(n * nb, F), float(power), P.reshape(n * nb, F))
@@ -136,8 +131,7 @@ def spectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     return out.transpose(0, 2, 1)
 
 
-def _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                power, basis, on_block=None):
+def _mel_frames(y, lengths, nvalid, frames, power, basis, on_block=None):
     """(N, t, M) mel power, frame-major, filled block by block; ``on_block(sl, t0, X)``
     sees each block's spectrum too (the descriptors of :func:`audio_frames`)."""
     xp = device_xp()
@@ -148,9 +142,8 @@ def _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     lo, hi = _support(basis)
     lo = _table(key + ("lo",), lambda: lo)
     hi = _table(key + ("hi",), lambda: hi)
-    out = xp.empty((N, n_frames(T, n_fft, hop, center), M), dtype=y.dtype)
-    for sl, t0, X in _spectra(y, lengths, nvalid, n_fft, hop, win_length, window, center,
-                              pad_mode, precise_fft(power)):
+    out = xp.empty((N, frames.n_frames(T), M), dtype=y.dtype)
+    for sl, t0, X in _spectra(y, lengths, nvalid, frames, precise_fft(power)):
         n, nb, F = X.shape
         blk = xp.empty((n, nb, M), dtype=y.dtype)
         _launch(K.power_mel, n * nb * M, X.reshape(n * nb, F), float(power), b, lo, hi,
@@ -161,20 +154,18 @@ def _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_
     return out
 
 
-def melspectrogram(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                   power, basis):
+def melspectrogram(y, lengths, nvalid, frames, power, basis):
     lengths, nvalid = _dev(lengths, nvalid)
-    out = _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                      power, basis)
-    return out.transpose(0, 2, 1)
+    return _mel_frames(y, lengths, nvalid, frames, power, basis).transpose(0, 2, 1)
 
 
-def mfcc(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode, power,
-         basis, amin, ref_db, top_db, dct):
+def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter):
+    """(N, n_mfcc, t): mel power -> dB (per-clip top_db) -> DCT with the lifter
+    folded into its rows."""
     lengths, nvalid = _dev(lengths, nvalid)
-    S = _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, window, center, pad_mode,
-                    power, basis)
-    return _db_dct(S, nvalid, amin, ref_db, top_db, dct).transpose(0, 2, 1)
+    S = _mel_frames(y, lengths, nvalid, frames, power, basis)
+    dct = _filters.dct_rows(n_mfcc, basis.shape[0], norm, lifter, y.dtype)
+    return _db_dct(S, nvalid, *_MFCC_DB, dct).transpose(0, 2, 1)
 
 
 def _db_dct(S, nvalid, amin, ref_db, top_db, dct):
@@ -245,27 +236,28 @@ def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
     return out.astype(S.dtype)
 
 
-def _zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold, want_zcr,
-             want_rms):
+def _zcr_rms(y, lengths, nvalid, frames, threshold, want_zcr, want_rms):
     """(zcr (N, t), rms (N, t)) float64 on the device; an unwanted one is left 0."""
     xp = device_xp()
     N, T = y.shape
-    nf = n_frames(T, frame_length, hop, center)
+    nf = frames.n_frames(T)
     z = xp.zeros((N, nf), dtype=np.float64)
     r = xp.zeros((N, nf), dtype=np.float64)
     if N * nf:
-        _launch(K.zcr_rms, N * nf, y, lengths, nvalid, frame_length, hop,
-                frame_length // 2 if center else 0, _MODES[pad_mode], float(threshold),
-                bool(want_zcr), bool(want_rms), z, r)
+        _launch(K.zcr_rms, N * nf, y, lengths, nvalid, frames.n_fft, frames.hop_length,
+                frames.pad, _MODES[frames.pad_mode], float(threshold), bool(want_zcr),
+                bool(want_rms), z, r)
     return z, r
 
 
-def zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold,
-            want_zcr=True, want_rms=True):
+def zcr_rms(y, lengths, nvalid, frames, threshold, want_zcr=True, want_rms=True):
+    """(zcr (N, 1, t), rms (N, 1, t)) in y's type, one thread per frame; an unwanted
+    one is (N, 1, 0), as the other backends return it."""
     lengths, nvalid = _dev(lengths, nvalid)
-    z, r = _zcr_rms(y, lengths, nvalid, frame_length, hop, center, pad_mode, threshold,
-                    want_zcr, want_rms)
-    return z.astype(y.dtype)[:, None, :], r.astype(y.dtype)[:, None, :]
+    z, r = _zcr_rms(y, lengths, nvalid, frames, threshold, want_zcr, want_rms)
+    z = z.astype(y.dtype)[:, None, :] if want_zcr else z[:, None, :0].astype(y.dtype)
+    r = r.astype(y.dtype)[:, None, :] if want_rms else r[:, None, :0].astype(y.dtype)
+    return z, r
 
 
 def waveform_stats(y, lengths, threshold):
@@ -330,15 +322,17 @@ def delta(data, width, order, nvalid):
     return out
 
 
-def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spectral):
+def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
     """``AudioFeatures``' frame-wise pass on the device: MFCC (N, n_mfcc, t) and, when
     ``spectral``, (N, 6, t) float64 centroid, bandwidth, rolloff, flatness, zcr, rms;
-    each block's FFT feeds both the mel projection and the descriptors (Hann window,
-    centred, constant padding, as the cpu ``audio_frames``)."""
+    each block's FFT feeds both the mel projection and the descriptors, as the cpu
+    ``audio_frames``."""
     xp = device_xp()
     lengths, nvalid = _dev(lengths, nvalid)
     N, T = y.shape
-    nf = n_frames(T, n_fft, hop, True)
+    n_fft = frames.n_fft
+    nf = frames.n_frames(T)
+    dct = _filters.dct_rows(n_mfcc, basis.shape[0], "ortho", 0.0, y.dtype)
     stats = xp.zeros((N, 6, nf), dtype=np.float64) if spectral else None
     # the four descriptors in their own array: a clip slice of it is contiguous, so
     # each block's kernel writes its frames in place
@@ -347,7 +341,7 @@ def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spe
     if spectral:
         freq = _table(("freq", float(sr), n_fft),
                       lambda: _filters.fft_frequencies(sr=sr, n_fft=n_fft))
-        F = n_fft // 2 + 1
+        F = frames.n_bins
 
         def on_block(sl, t0, X):
             n, nb, _ = X.shape
@@ -355,11 +349,10 @@ def audio_frames(y, lengths, nvalid, n_fft, hop, win_length, sr, basis, dct, spe
             _launch(K.power, mag.size, X.reshape(n * nb, F), 1.0, mag.reshape(n * nb, F))
             _stats_block(mag, freq, nvalid[sl], t0, four[sl], 2.0, 0.85, 1e-10, 2.0)
 
-    S = _mel_frames(y, lengths, nvalid, n_fft, hop, win_length, "hann", True, "constant",
-                    2.0, basis, on_block)
-    mf = _db_dct(S, nvalid, 1e-10, 0.0, 80.0, dct)
+    S = _mel_frames(y, lengths, nvalid, frames, 2.0, basis, on_block)
+    mf = _db_dct(S, nvalid, *_MFCC_DB, dct)
     if spectral:
-        z, r = _zcr_rms(y, lengths, nvalid, n_fft, hop, True, "constant", 1e-10, True, True)
+        z, r = _zcr_rms(y, lengths, nvalid, frames, 1e-10, True, True)
         stats[:, :4] = four
         stats[:, 4] = z
         stats[:, 5] = r

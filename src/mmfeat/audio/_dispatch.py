@@ -1,5 +1,13 @@
-"""Backend name -> the module with that backend's ``_impl`` functions, and the
-shared preparation of an audio batch for them."""
+"""Backend name -> the module with that backend's implementations, and the shared
+preparation of an audio batch for them.
+
+Every backend module (``_reference`` for numpy, ``_cpu`` for Numba, ``_cuda`` for
+CuPy + Numba CUDA, imported on first use so that importing mmfeat never touches the
+GPU stack) exposes the same functions with the same (validated) arguments: a public
+function resolves its backend once (:class:`Batch` or :func:`impl`) and calls the
+same-named function on that module, never branching on the backend's name. Frame-wise
+functions take ``(y (N, T), lengths (N,), nvalid (N,), frames: FrameSettings, ...)``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +15,15 @@ import importlib
 
 import numpy as np
 
-from ..backend import BackendUnavailableError, require_cuda, resolve_backend, to_backend
-from ._checks import as_audio, check_lengths, valid_frame_counts
+from ..backend import (
+    BackendUnavailableError,
+    device_xp,
+    require_cuda,
+    resolve_backend,
+    to_backend,
+)
+from ._checks import as_audio, check_lengths
+from ._frames import FrameSettings
 
 _MODULES = {"numpy": "._reference", "cpu": "._cpu", "cuda": "._cuda"}
 #: the public names the cuda backend runs (``mel_filterbank`` is built on the host
@@ -32,14 +47,35 @@ def impl(backend: str, op: str | None = None):
     return importlib.import_module(_MODULES[backend], __package__)
 
 
-class Batch:
-    """A validated audio batch flattened to (N, T) plus what the kernels need."""
+def xp(backend: str):
+    """Array module where ``backend`` keeps its results (CuPy for cuda, NumPy under
+    the CUDA simulator and on the host backends)."""
+    return device_xp() if backend == "cuda" else np
 
-    __slots__ = ("backend", "y", "lengths", "lead", "has_lengths")
+
+class Batch:
+    """A validated audio batch flattened to (N, T) plus what the kernels need.
+
+    Attributes
+    ----------
+    backend : str
+        The resolved backend name.
+    impl : module
+        That backend's module, picked once here: public functions call
+        ``b.impl.<op>(b.y, b.lengths, ...)``.
+    y : (N, T) float32/float64, C-contiguous, on the backend's device
+    lengths : (N,) int64 host array (T for every clip when none were given)
+    lead : tuple
+        The leading shape of the input, ``y.shape[:-1]`` before flattening.
+    has_lengths : bool
+        Whether the caller gave ``lengths``.
+    """
+
+    __slots__ = ("backend", "impl", "y", "lengths", "lead", "has_lengths")
 
     def __init__(self, y, lengths=None, backend=None, argname="y", op=None):
         self.backend = resolve_backend(backend, y)
-        impl(self.backend, op)
+        self.impl = impl(self.backend, op)
         y = to_backend(as_audio(y, argname), self.backend)
         lengths = check_lengths(lengths, y.shape)
         self.has_lengths = lengths is not None
@@ -49,12 +85,9 @@ class Batch:
         self.lengths = (np.full(N, T, dtype=np.int64) if lengths is None
                         else np.ascontiguousarray(lengths.reshape(-1)))
 
-    @property
-    def impl(self):
-        return impl(self.backend)
-
-    def nvalid(self, frame_length: int, hop: int, center: bool):
-        return valid_frame_counts(self.lengths, frame_length, hop, center)
+    def nvalid(self, frames: FrameSettings):
+        """(N,) int64 valid frames of each clip under ``frames``."""
+        return frames.valid_frames(self.lengths)
 
     def unflatten(self, out):
         """(N, ...) -> (*lead, ...)."""

@@ -163,6 +163,18 @@ def dct_matrix(n_mfcc: int, n_mels: int, lifter: float, dtype) -> np.ndarray:
     return d.astype(dtype)
 
 
+def dct_rows(n_mfcc: int, n_mels: int, norm, lifter: float, dtype) -> np.ndarray:
+    """(n_mfcc, n_mels) rows that take log-mel frames to MFCC in one matrix product:
+    :func:`dct_matrix`, rescaled to scipy's unnormalised DCT-II (``2 sum x cos``)
+    for ``norm=None``."""
+    d = dct_matrix(n_mfcc, n_mels, lifter, np.float64)
+    if norm is None:
+        scale = np.full(n_mfcc, np.sqrt(2.0 * n_mels))
+        scale[0] = 2.0 * np.sqrt(n_mels)
+        d = d * scale[:, None]
+    return d.astype(dtype)
+
+
 @functools.lru_cache(maxsize=32)
 def savgol_tables(width: int, order: int) -> tuple[np.ndarray, np.ndarray]:
     """(interior correlation taps (width,), edge matrix (width, width)) for the

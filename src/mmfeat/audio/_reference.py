@@ -1,10 +1,13 @@
 """The ``numpy`` backend: plain NumPy/SciPy, short and readable; the oracle in tests.
 
-Every function takes a validated 2-D batch ``y`` (N, T) of the work float type,
-``lengths`` (N,) int64 (never None here: the public layer fills in T) and
-normalised parameters. Clips are processed one by one with ``np.pad`` and
-``sliding_window_view`` so that the boundary of each clip is its own length.
-Frames at or past a clip's valid-frame count are 0 in every output.
+Every function has the signature of its ``_cpu`` and ``_cuda`` twins: a validated
+2-D batch ``y`` (N, T) of the work float type, ``lengths`` (N,) int64 (never None
+here: the public layer fills in T), ``nvalid`` (N,) int64 valid frames per clip
+(``frames.valid_frames(lengths)``), a :class:`~._frames.FrameSettings` and the
+op's normalised parameters. Clips are processed one by one with ``np.pad`` and
+``sliding_window_view`` so that the boundary of each clip is its own length, and
+frames at or past a clip's ``nvalid`` are 0 in every output, as the cpu kernels
+write them.
 """
 
 from __future__ import annotations
@@ -14,56 +17,59 @@ import scipy.fft
 import scipy.signal
 
 from . import _filters
-from ._checks import complex_dtype, n_frames, valid_frame_counts
+from ._checks import complex_dtype, float_dtype
 
 
-def frames(y, lengths, frame_length, hop, center, pad_mode):
-    """(N, n_frames, frame_length): each clip padded as librosa pads it, then framed."""
+def _framed(y, lengths, frames, pad_mode=None):
+    """(N, n_frames, n_fft): each clip padded as librosa pads it (``pad_mode``
+    overrides ``frames.pad_mode``), then framed."""
+    pad_mode = frames.pad_mode if pad_mode is None else pad_mode
     N, T = y.shape
-    nf = n_frames(T, frame_length, hop, center)
-    out = np.zeros((N, nf, frame_length), dtype=y.dtype)
+    fl, hop = frames.n_fft, frames.hop_length
+    out = np.zeros((N, frames.n_frames(T), fl), dtype=y.dtype)
     for i in range(N):
         clip = y[i, : lengths[i]]
-        if center:
-            half = frame_length // 2
+        if frames.center:
+            half = fl // 2
             clip = np.pad(clip, (half, half), mode=pad_mode) if clip.size or \
                 pad_mode == "constant" else np.zeros(2 * half, y.dtype)
-        if clip.shape[0] < frame_length:
+        if clip.shape[0] < fl:
             continue
-        fr = np.lib.stride_tricks.sliding_window_view(clip, frame_length)[::hop]
+        fr = np.lib.stride_tricks.sliding_window_view(clip, fl)[::hop]
         out[i, : fr.shape[0]] = fr
     return out
 
 
-def _mask(x, lengths, frame_length, hop, center):
+def _mask(x, nvalid):
     """Zero the frames (last axis) at or past each clip's valid-frame count."""
-    nv = valid_frame_counts(lengths, frame_length, hop, center)
     t = np.arange(x.shape[-1])
-    keep = t[None, :] < nv[:, None]
+    keep = t[None, :] < np.asarray(nvalid)[:, None]
     return x * keep.reshape(keep.shape[0], *([1] * (x.ndim - 2)), keep.shape[1])
 
 
-def stft(y, lengths, n_fft, hop, win_length, window, center, pad_mode):
+def stft(y, lengths, nvalid, frames):
+    """(N, 1 + n_fft // 2, t) complex: the windowed frames' rFFT."""
     # as librosa: frames (y's type) times the float64 window, a float64 FFT, the
     # result rounded to y's complex type
-    w = _filters.fft_window(window, win_length, n_fft, np.float64)
-    fr = frames(y, lengths, n_fft, hop, center, pad_mode) * w
+    w = _filters.fft_window(frames.window, frames.win_length, frames.n_fft, np.float64)
+    fr = _framed(y, lengths, frames) * w
     D = np.fft.rfft(fr, axis=-1).astype(complex_dtype(y.dtype))  # (N, t, F)
-    return _mask(np.swapaxes(D, 1, 2), lengths, n_fft, hop, center)
+    return _mask(np.swapaxes(D, 1, 2), nvalid)
 
 
-def spectrogram(y, lengths, n_fft, hop, win_length, window, center, pad_mode, power):
-    S = np.abs(stft(y, lengths, n_fft, hop, win_length, window, center, pad_mode))
+def spectrogram(y, lengths, nvalid, frames, power):
+    """(N, 1 + n_fft // 2, t) ``|stft| ** power``."""
+    S = np.abs(stft(y, lengths, nvalid, frames))
     return S if power == 1 else S**power
 
 
-def melspectrogram(y, lengths, n_fft, hop, win_length, window, center, pad_mode, power,
-                   basis):
-    S = spectrogram(y, lengths, n_fft, hop, win_length, window, center, pad_mode, power)
+def melspectrogram(y, lengths, nvalid, frames, power, basis):
+    """(N, n_mels, t) ``basis @ spectrogram`` (``basis`` (n_mels, 1 + n_fft // 2))."""
+    S = spectrogram(y, lengths, nvalid, frames, power)
     return np.einsum("mf,nft->nmt", basis, S)
 
 
-def power_to_db(S, ref, amin, top_db, per_clip_axes):
+def _db_per_clip(S, ref, amin, top_db, per_clip_axes):
     """``S`` (N, ...) -> dB; callable ``ref`` and ``top_db`` act per clip (axis 0)."""
     if callable(ref):
         ref_value = np.stack([np.asarray(ref(S[i]), dtype=np.float64) for i in range(len(S))])
@@ -79,6 +85,7 @@ def power_to_db(S, ref, amin, top_db, per_clip_axes):
 
 
 def mfcc_from_db(db, n_mfcc, lifter, norm="ortho"):
+    """(N, n_mels, t) decibels -> (N, n_mfcc, t): scipy's DCT-II and the lifter."""
     M = scipy.fft.dct(db, axis=-2, type=2, norm=norm)[..., :n_mfcc, :]
     if lifter > 0:
         li = 1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
@@ -86,8 +93,40 @@ def mfcc_from_db(db, n_mfcc, lifter, norm="ortho"):
     return M
 
 
-def delta(data, width, order, valid):
-    """``data`` (N, C, t); ``valid`` (N,) frames per row: savgol_filter per clip."""
+def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter):
+    """(N, n_mfcc, t): mel power -> dB (ref 1, amin 1e-10, 80 dB below each clip's
+    peak) -> DCT-II (``norm``) -> lifter, as librosa.feature.mfcc per clip."""
+    mel = melspectrogram(y, lengths, nvalid, frames, power, basis)
+    db = _db_per_clip(mel, 1.0, 1e-10, 80.0, (1, 2))
+    return _mask(mfcc_from_db(db, n_mfcc, lifter, norm), nvalid).astype(y.dtype)
+
+
+def power_to_db(S, ref_value, amin, top_db, squared=False):
+    """``10 log10(max(amin, x) / ref_value)`` with x = S (``S ** 2`` when
+    ``squared``), each clip (leading index; the whole array for ``S.ndim <= 2``)
+    floored at its peak minus ``top_db``. ``S`` (..., F, t); ``ref_value`` a number
+    or per clip a float64 array (..., 1, 1). Float32 stays float32."""
+    P = np.square(S) if squared else S
+    dtype = float_dtype(P.dtype)
+    P = P.astype(dtype, copy=False)
+    db = 10.0 * np.log10(np.maximum(dtype.type(amin), P))
+    db -= np.asarray(10.0 * np.log10(np.maximum(amin, ref_value))).astype(dtype)
+    if top_db is not None and db.size:
+        axes = (-2, -1) if db.ndim >= 2 else None
+        db = np.maximum(db, db.max(axis=axes, keepdims=True) - dtype.type(top_db))
+    return db.astype(dtype, copy=False)
+
+
+def delta(data, width, order, nvalid):
+    """(N, C, t) Savitzky-Golay derivative of each row over its first ``nvalid[n]``
+    frames, 0 past them: ``savgol_filter`` per clip (one call for the batch when
+    every clip is whole). A clip shorter than ``width`` uses the largest odd window
+    it has (>= 3 and > order), else its delta is 0."""
+    valid = np.asarray(nvalid)
+    # (scipy's edge fit fails on an empty batch: the loop below returns it as is)
+    if data.size and data.shape[-1] >= width and bool(np.all(valid == data.shape[-1])):
+        return scipy.signal.savgol_filter(data, width, order, deriv=order, axis=-1,
+                                          mode="interp")
     out = np.zeros_like(data)
     for i in range(data.shape[0]):
         n = int(valid[i])
@@ -130,21 +169,52 @@ def spectral_flatness(S, amin, power):
                                                                           keepdims=True)
 
 
-def zero_crossing_rate(y, lengths, frame_length, hop, center, threshold):
-    fr = frames(y, lengths, frame_length, hop, center, "edge")
+def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
+                       flat_power=2.0):
+    """(N, 4, t) centroid, bandwidth (``p``), rolloff (``roll_percent``) and flatness
+    (``amin``, ``flat_power``) of a magnitude spectrogram S (N, F, t), librosa's
+    formulas; 0 past ``nvalid``. ``freq`` (F,) float64 bin frequencies."""
+    cen = spectral_centroid(S, freq)
+    out = np.concatenate([
+        cen,
+        spectral_bandwidth(S, freq, cen, p),
+        spectral_rolloff(S, freq, roll_percent),
+        spectral_flatness(S, amin, flat_power),
+    ], axis=1)
+    t = np.arange(out.shape[-1])
+    out = np.where((t[None, :] < np.asarray(nvalid)[:, None])[:, None, :], out, 0)
+    return out.astype(S.dtype)
+
+
+def _zcr(y, lengths, nvalid, frames, threshold):
+    """(N, 1, t) float64 zero-crossing rate; centred frames are edge-padded (librosa's
+    choice, whatever ``frames.pad_mode``)."""
+    fr = _framed(y, lengths, frames, "edge")
     fr = np.where(np.abs(fr) <= threshold, 0, fr)
     sb = np.signbit(fr)
-    cross = (sb[..., 1:] != sb[..., :-1]).sum(axis=-1) / frame_length
-    return _mask(cross[:, None, :], lengths, frame_length, hop, center)
+    cross = (sb[..., 1:] != sb[..., :-1]).sum(axis=-1) / frames.n_fft
+    return _mask(cross[:, None, :], nvalid)
 
 
-def rms(y, lengths, frame_length, hop, center, pad_mode):
-    fr = frames(y, lengths, frame_length, hop, center, pad_mode).astype(np.float64)
+def _rms(y, lengths, nvalid, frames):
+    """(N, 1, t) float64 RMS of each ``frames.pad_mode``-padded frame."""
+    fr = _framed(y, lengths, frames).astype(np.float64)
     out = np.sqrt(np.mean(fr**2, axis=-1))[:, None, :]
-    return _mask(out, lengths, frame_length, hop, center)
+    return _mask(out, nvalid)
+
+
+def zcr_rms(y, lengths, nvalid, frames, threshold, want_zcr=True, want_rms=True):
+    """(zcr (N, 1, t), rms (N, 1, t)) in y's type, frames of ``frames.n_fft``
+    samples; an unwanted one is (N, 1, 0)."""
+    skip = np.zeros((y.shape[0], 1, 0), dtype=y.dtype)
+    z = _zcr(y, lengths, nvalid, frames, threshold).astype(y.dtype) if want_zcr else skip
+    r = _rms(y, lengths, nvalid, frames).astype(y.dtype) if want_rms else skip
+    return z, r
 
 
 def waveform_stats(y, lengths, threshold):
+    """(N, 6) float64 mean, std, peak, RMS, zero-crossing rate, crest factor of each
+    ``y[n, :lengths[n]]`` (all 0 for an empty clip)."""
     out = np.zeros((y.shape[0], 6), dtype=np.float64)
     for i in range(y.shape[0]):
         x = y[i, : lengths[i]].astype(np.float64)
@@ -157,3 +227,21 @@ def waveform_stats(y, lengths, threshold):
         crest = peak / rms_ if rms_ > 0 else 0.0
         out[i] = (x.mean(), x.std(), peak, rms_, zcr, crest)
     return out
+
+
+def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
+    """``AudioFeatures``' frame-wise features: MFCC (N, n_mfcc, t) float32 and, when
+    ``spectral``, (N, 6, t) float64 centroid, bandwidth, rolloff, flatness (librosa's
+    defaults), zero-crossing rate (threshold 1e-10) and RMS, all from one magnitude
+    spectrogram; ``basis`` (n_mels, 1 + n_fft // 2) the mel filterbank."""
+    S = spectrogram(y, lengths, nvalid, frames, 1.0)
+    mel = np.einsum("mf,nft->nmt", basis, S * S)
+    db = _db_per_clip(mel, 1.0, 1e-10, 80.0, (1, 2))
+    mf = _mask(mfcc_from_db(db, n_mfcc, 0.0), nvalid)
+    stats = None
+    if spectral:
+        freq = _filters.fft_frequencies(sr=sr, n_fft=frames.n_fft)
+        stats = np.concatenate([descriptors_from_S(S, freq, nvalid),
+                                _zcr(y, lengths, nvalid, frames, 1e-10),
+                                _rms(y, lengths, nvalid, frames)], axis=1)
+    return mf.astype(np.float32), stats

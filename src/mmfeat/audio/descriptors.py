@@ -17,10 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import get_array_module, resolve_backend, to_backend
-from . import _filters
-from ._checks import as_audio, check_real, float_dtype, frame_params
+from . import _filters, _reference
+from ._checks import as_audio, check_real, float_dtype, warn_short
 from ._dispatch import Batch, impl
-from .spectral import _frames_of, _spectrogram
+from ._frames import FrameSettings
+from .spectral import _frames_of
 
 #: column names of :func:`waveform_stats`
 WAVEFORM_STAT_NAMES = ("mean", "std", "peak", "rms", "zcr", "crest_factor")
@@ -97,18 +98,15 @@ def pad_clips(items, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     return y, lengths
 
 
-def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, lengths,
-               backend, op):
-    """(backend, S (N, F, t), nvalid (N,) host, n_fft, lead); a given S is described
-    by the backend it resolves to (cpu for NumPy input unless numpy is asked for)."""
+def _magnitude(y, S, frames, lengths, backend, op):
+    """(backend module, magnitude S (N, F, t), nvalid (N,) host, n_fft, lead).
+
+    A given ``S`` fixes n_fft by its shape and needs no ``frames`` (None: librosa
+    ignores the framing arguments then); otherwise ``y`` is framed with ``frames``."""
     if S is not None:
         be = resolve_backend(backend, S)
-        if be == "cuda":
-            impl(be, op)
-            S = to_backend(S, "cuda")
-        else:
-            be = "numpy" if be == "numpy" else "cpu"
-            S = np.asarray(S)
+        mod = impl(be, op)
+        S = to_backend(S, be)
         if S.ndim < 2 or np.iscomplexobj(S):
             raise ValueError(f"S must be a real (..., F, t) spectrogram, got shape {S.shape}, "
                              f"dtype {S.dtype}")
@@ -121,15 +119,13 @@ def _magnitude(y, S, n_fft, hop_length, win_length, window, center, pad_mode, le
         lead = S.shape[:-2]
         S3 = S.reshape(int(np.prod(lead)), *S.shape[-2:])
         nv = np.full(S3.shape[0], S.shape[-1], dtype=np.int64)
-        return be, S3, nv, 2 * (S.shape[-2] - 1), lead
+        return mod, S3, nv, 2 * (S.shape[-2] - 1), lead
     if y is None:
         raise ValueError("either y or S must be given")
-    n_fft, hop, win, window, center, pad_mode = frame_params(
-        n_fft, hop_length, win_length, window, center, pad_mode)
     b = Batch(y, lengths, backend, op=op)
-    nv = _frames_of(b, n_fft, hop, center)
-    S3 = _spectrogram(b, nv, n_fft, hop, win, window, center, pad_mode, 1.0)
-    return b.backend, S3, nv, n_fft, b.lead
+    nv = _frames_of(b, frames)
+    S3 = b.impl.spectrogram(b.y, b.lengths, nv, frames, 1.0)
+    return b.impl, S3, nv, frames.n_fft, b.lead
 
 
 def _freq(freq, sr, n_fft, F):
@@ -140,28 +136,6 @@ def _freq(freq, sr, n_fft, F):
         raise ValueError(f"freq must have shape ({F},) (one per frequency bin), got "
                          f"{freq.shape}")
     return freq
-
-
-def _stats(be, S3, freq, nv, **kw):
-    """(N, 4, t) centroid, bandwidth, rolloff, flatness with backend ``be``."""
-    from . import _cpu, _reference
-
-    if be == "cuda":
-        from . import _cuda
-
-        return _cuda.descriptors_from_S(S3, freq, nv, **kw)
-    if be == "numpy":
-        cen = _reference.spectral_centroid(S3, freq)
-        out = np.concatenate([
-            cen,
-            _reference.spectral_bandwidth(S3, freq, cen, kw.get("p", 2.0)),
-            _reference.spectral_rolloff(S3, freq, kw.get("roll_percent", 0.85)),
-            _reference.spectral_flatness(S3, kw.get("amin", 1e-10), kw.get("flat_power", 2.0)),
-        ], axis=1)
-        t = np.arange(out.shape[-1])
-        out = np.where((t[None, :] < nv[:, None])[:, None, :], out, 0)
-        return out.astype(S3.dtype)
-    return _cpu.descriptors_from_S(S3, freq, nv, **kw)
 
 
 def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, freq=None,
@@ -188,10 +162,11 @@ def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, f
     (..., 1, n_frames) float32 (float64 for float64 input; librosa returns float64,
     its bin frequencies being float64); 0 for silent frames.
     """
-    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend, "spectral_centroid")
+    frames = None if S is not None else FrameSettings(n_fft, hop_length, win_length, window,
+                                                      center, pad_mode)
+    mod, S3, nv, n_fft, lead = _magnitude(y, S, frames, lengths, backend, "spectral_centroid")
     f = _freq(freq, sr, n_fft, S3.shape[1])
-    return _stats(b, S3, f, nv)[:, 0:1].reshape(lead + (1, S3.shape[-1]))
+    return mod.descriptors_from_S(S3, f, nv)[:, 0:1].reshape(lead + (1, S3.shape[-1]))
 
 
 def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
@@ -212,15 +187,15 @@ def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
     (..., 1, n_frames) float32 (float64 for float64 input; librosa returns float64)
     """
     p = check_real(p, "p", positive=True)
-    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend, "spectral_bandwidth")
+    frames = None if S is not None else FrameSettings(n_fft, hop_length, win_length, window,
+                                                      center, pad_mode)
+    mod, S3, nv, n_fft, lead = _magnitude(y, S, frames, lengths, backend, "spectral_bandwidth")
     f = _freq(freq, sr, n_fft, S3.shape[1])
     if centroid is None and norm:
-        return _stats(b, S3, f, nv, p=p)[:, 1:2].reshape(lead + (1, S3.shape[-1]))
-    from . import _reference
-
+        return mod.descriptors_from_S(S3, f, nv, p=p)[:, 1:2].reshape(
+            lead + (1, S3.shape[-1]))
     if centroid is None:
-        centroid = _stats(b, S3, f, nv)[:, 0:1]
+        centroid = mod.descriptors_from_S(S3, f, nv)[:, 0:1]
     xp = get_array_module(S3)  # NumPy, or CuPy on the cuda backend
     centroid = xp.asarray(centroid, dtype=np.float64).reshape(S3.shape[0], 1, S3.shape[-1])
     W = S3.astype(np.float64)
@@ -250,10 +225,11 @@ def spectral_rolloff(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
     roll_percent = check_real(roll_percent, "roll_percent")
     if not 0.0 < roll_percent < 1.0:
         raise ValueError(f"roll_percent must lie between 0 and 1, got {roll_percent}")
-    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend, "spectral_rolloff")
+    frames = None if S is not None else FrameSettings(n_fft, hop_length, win_length, window,
+                                                      center, pad_mode)
+    mod, S3, nv, n_fft, lead = _magnitude(y, S, frames, lengths, backend, "spectral_rolloff")
     f = _freq(freq, sr, n_fft, S3.shape[1])
-    return _stats(b, S3, f, nv, roll_percent=roll_percent)[:, 2:3].reshape(
+    return mod.descriptors_from_S(S3, f, nv, roll_percent=roll_percent)[:, 2:3].reshape(
         lead + (1, S3.shape[-1]))
 
 
@@ -279,39 +255,26 @@ def spectral_flatness(y=None, *, S=None, n_fft=2048, hop_length=512, win_length=
     """
     amin = check_real(amin, "amin", positive=True)
     power = check_real(power, "power", positive=True)
-    b, S3, nv, n_fft, lead = _magnitude(y, S, n_fft, hop_length, win_length, window, center,
-                                        pad_mode, lengths, backend, "spectral_flatness")
+    frames = None if S is not None else FrameSettings(n_fft, hop_length, win_length, window,
+                                                      center, pad_mode)
+    mod, S3, nv, n_fft, lead = _magnitude(y, S, frames, lengths, backend, "spectral_flatness")
     f = _filters.fft_frequencies(sr=2.0, n_fft=n_fft)[: S3.shape[1]]
     if f.shape[0] != S3.shape[1]:
         f = np.zeros(S3.shape[1])
-    return _stats(b, S3, f, nv, amin=amin, flat_power=power)[:, 3:4].reshape(
+    return mod.descriptors_from_S(S3, f, nv, amin=amin, flat_power=power)[:, 3:4].reshape(
         lead + (1, S3.shape[-1]))
-
-
-def _frame_args(frame_length, hop_length, center, pad_mode="constant"):
-    fl, hop, _, _, center, pad_mode = frame_params(frame_length, hop_length, None, "hann",
-                                                   center, pad_mode)
-    return fl, hop, center, pad_mode
 
 
 def _zcr_rms(y, frame_length, hop_length, center, pad_mode, threshold, lengths, backend,
              want_zcr):
-    fl, hop, center, pad_mode = _frame_args(frame_length, hop_length, center, pad_mode)
+    """(..., 1, t) zero-crossing rate (``want_zcr``) or RMS of ``y``, in y's type."""
+    frames = FrameSettings.for_frame_length(frame_length, hop_length, center, pad_mode)
     b = Batch(y, lengths, backend, op="zero_crossing_rate" if want_zcr else "rms")
-    if not center:
-        from ._checks import warn_short
-
-        warn_short(fl, b.y.shape[1], False, b.lengths if b.has_lengths else None,
+    if not frames.center:  # librosa warns for nothing centred here, raises uncentred
+        warn_short(frames.n_fft, b.y.shape[1], False, b.lengths if b.has_lengths else None,
                    "frame_length")
-    nv = b.nvalid(fl, hop, center)
-    if b.backend == "numpy":
-        if want_zcr:
-            out = b.impl.zero_crossing_rate(b.y, b.lengths, fl, hop, center, threshold)
-        else:
-            out = b.impl.rms(b.y, b.lengths, fl, hop, center, pad_mode)
-        return b.unflatten(out.astype(b.y.dtype))
-    z, r = b.impl.zcr_rms(b.y, b.lengths, nv, fl, hop, center, pad_mode, threshold,
-                          want_zcr, not want_zcr)
+    z, r = b.impl.zcr_rms(b.y, b.lengths, b.nvalid(frames), frames, threshold, want_zcr,
+                          not want_zcr)
     return b.unflatten(z if want_zcr else r)
 
 
@@ -369,13 +332,12 @@ def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
         raise TypeError(f"dtype must be a floating-point type, got {dtype}")
     if S is not None:
         be = resolve_backend(backend, S)
-        if be == "cuda":
-            impl(be, "rms")
+        impl(be, "rms")  # cuda: a clear error where the GPU stack is missing
         S = to_backend(S, be)
         xp = get_array_module(S)  # CuPy on the cuda backend: Parseval on the device
         if S.ndim < 2:
             raise ValueError(f"S must be (..., F, t), got shape {S.shape}")
-        fl, _, _, _ = _frame_args(frame_length, hop_length, center, pad_mode)
+        fl = FrameSettings.for_frame_length(frame_length, hop_length, center, pad_mode).n_fft
         if S.shape[-2] != fl // 2 + 1:
             raise ValueError(
                 f"Since S.shape[-2] is {S.shape[-2]}, frame_length is expected to be "

@@ -10,12 +10,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import config
 from ..backend import get_array_module, resolve_backend
-from . import _filters
+from . import _dispatch
 from ._buckets import length_buckets
 from ._checks import as_audio, check_int, check_lengths, check_real
 from ._dispatch import Batch
+from ._frames import FrameSettings
 from .descriptors import WAVEFORM_STAT_NAMES, as_clip_list, pad_clips, waveform_stats
-from .spectral import _basis, _dct_rows, delta
+from .spectral import _basis
 
 _SPECTRAL = ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "rms")
 
@@ -32,12 +33,6 @@ def _pool(x, nv):
     mean = (x * m).sum(-1) / cnt
     var = (((x - mean[..., None]) * m) ** 2).sum(-1) / cnt
     return mean, xp.sqrt(var)
-
-
-def _device(a):
-    from ..backend import device_xp
-
-    return device_xp().asarray(a)
 
 
 class AudioFeatures(TransformerMixin, BaseEstimator):
@@ -216,63 +211,30 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         sr, n_fft, win, hop, n_mfcc, n_mels = params
         N = X.shape[0]
         if N == 0:
-            out = np.zeros((0, self.n_features_out_), dtype=np.float32)
-            return _device(out) if be == "cuda" else out
+            return _dispatch.xp(be).zeros((0, self.n_features_out_), dtype=np.float32)
         if X.shape[1] == 0:
             X = get_array_module(X).zeros((N, 1), np.float32)
             lengths = np.zeros(N, np.int64)
+        # librosa.feature.mfcc's framing: Hann window, centred, zero padding
+        frames = FrameSettings(n_fft, hop, win, "hann", True, "constant")
         b = Batch(X, lengths, be, "X", op="AudioFeatures")
-        nv = b.nvalid(n_fft, hop, True)
+        nv = b.nvalid(frames)
         with warnings.catch_warnings():
             # short clips are expected here; empty-filter warnings were given by fit
             warnings.simplefilter("ignore", UserWarning)
             basis = _basis(sr, n_fft, n_mels, self.fmin, self.fmax, False, "slaney",
                            np.float32)
-        dct = _dct_rows(n_mfcc, n_mels, "ortho", 0.0, np.float32)
-        mf, stats = self._frames(b, nv, sr, n_fft, win, hop, basis, dct)
+        # MFCC (N, n_mfcc, t) and the six descriptors (N, 6, t) or None, one pass
+        mf, stats = b.impl.audio_frames(b.y, b.lengths, nv, frames, sr, basis, n_mfcc,
+                                        bool(self.spectral))
         cols = []
         blocks = [mf]
-        if self.deltas:
-            if be == "cuda":
-                from . import _cuda
-
-                blocks += [_cuda.delta(mf, 9, 1, nv), _cuda.delta(mf, 9, 2, nv)]
-            else:
-                blocks.append(delta(mf, width=9, order=1, lengths=nv, backend=be))
-                blocks.append(delta(mf, width=9, order=2, lengths=nv, backend=be))
+        if self.deltas:  # librosa.feature.delta's width 9, per clip over its own frames
+            blocks += [b.impl.delta(mf, 9, 1, nv), b.impl.delta(mf, 9, 2, nv)]
         for blk in blocks:
             cols += list(_pool(blk, nv))
         if self.spectral:
             cols += list(_pool(stats, nv))
         if self.waveform:
             cols.append(waveform_stats(b.y, b.lengths, backend=be).astype(np.float64))
-        xp = get_array_module(mf)
-        return xp.concatenate(cols, axis=1).astype(np.float32)
-
-    def _frames(self, b, nv, sr, n_fft, win, hop, basis, dct):
-        """(MFCC (N, n_mfcc, t), spectral stats (N, 6, t) or None)."""
-        if b.backend == "numpy":
-            from . import _reference as R
-            from .descriptors import _stats
-
-            S = R.spectrogram(b.y, b.lengths, n_fft, hop, win, "hann", True, "constant", 1.0)
-            mel = np.einsum("mf,nft->nmt", basis, S * S)
-            db = R.power_to_db(mel, 1.0, 1e-10, 80.0, (1, 2))
-            mf = R._mask(R.mfcc_from_db(db, dct.shape[0], 0.0), b.lengths, n_fft, hop, True)
-            stats = None
-            if self.spectral:
-                freq = _filters.fft_frequencies(sr=sr, n_fft=n_fft)
-                four = _stats(b, S, freq, nv)
-                z = R.zero_crossing_rate(b.y, b.lengths, n_fft, hop, True, 1e-10)
-                r = R.rms(b.y, b.lengths, n_fft, hop, True, "constant")
-                stats = np.concatenate([four, z, r], axis=1)
-            return mf.astype(np.float32), stats
-        if b.backend == "cuda":
-            from . import _cuda
-
-            return _cuda.audio_frames(b.y, b.lengths, nv, n_fft, hop, win, sr, basis, dct,
-                                      self.spectral)
-        from . import _cpu
-
-        return _cpu.audio_frames(b.y, b.lengths, nv, n_fft, hop, win, sr, basis, dct,
-                                 self.spectral)
+        return get_array_module(mf).concatenate(cols, axis=1).astype(np.float32)

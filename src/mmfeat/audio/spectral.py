@@ -16,25 +16,21 @@ import warnings
 import numpy as np
 import scipy.signal
 
-from ..backend import device_xp, get_array_module, resolve_backend, to_backend, to_host
-from . import _filters, _reference
-from ._checks import (
-    check_int,
-    check_lengths,
-    check_mel_params,
-    check_real,
-    float_dtype,
-    frame_params,
-    warn_short,
-)
+from ..backend import get_array_module, resolve_backend, to_backend, to_host
+from . import _filters
+from ._checks import check_int, check_lengths, check_mel_params, check_real, float_dtype, warn_short
 from ._dispatch import Batch, impl
+from ._frames import FrameSettings
 
 _DELTA_MODES = ("interp", "mirror", "constant", "nearest", "wrap")
 
 
-def _frames_of(b: Batch, n_fft, hop, center):
-    warn_short(n_fft, b.y.shape[1], center, b.lengths if b.has_lengths else None)
-    return b.nvalid(n_fft, hop, center)
+def _frames_of(b: Batch, frames: FrameSettings):
+    """(N,) valid frames per clip, after librosa's warning (centred) or error
+    (uncentred) for clips shorter than ``n_fft``."""
+    warn_short(frames.n_fft, b.y.shape[1], frames.center,
+               b.lengths if b.has_lengths else None)
+    return b.nvalid(frames)
 
 
 def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
@@ -93,14 +89,10 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
     librosa.stft : the anchor; agrees to 1e-4 of each clip's peak magnitude
         (different FFT libraries round differently).
     """
-    n_fft, hop, win, window, center, pad_mode = frame_params(
-        n_fft, hop_length, win_length, window, center, pad_mode)
+    frames = FrameSettings(n_fft, hop_length, win_length, window, center, pad_mode)
     b = Batch(y, lengths, backend, op="stft")
-    nvalid = _frames_of(b, n_fft, hop, center)
-    out = b.impl.stft(b.y, b.lengths, nvalid, n_fft, hop, win, window, center, pad_mode) \
-        if b.backend != "numpy" else b.impl.stft(b.y, b.lengths, n_fft, hop, win, window,
-                                                 center, pad_mode)
-    return b.unflatten(out)
+    nvalid = _frames_of(b, frames)
+    return b.unflatten(b.impl.stft(b.y, b.lengths, nvalid, frames))
 
 
 def _check_power(power):
@@ -126,21 +118,11 @@ def spectrogram(y, *, n_fft=2048, hop_length=512, win_length=None, window="hann"
     -------
     S : (..., 1 + n_fft // 2, n_frames) float32 (float64 for float64 input)
     """
-    n_fft, hop, win, window, center, pad_mode = frame_params(
-        n_fft, hop_length, win_length, window, center, pad_mode)
+    frames = FrameSettings(n_fft, hop_length, win_length, window, center, pad_mode)
     power = _check_power(power)
     b = Batch(y, lengths, backend, op="spectrogram")
-    nvalid = _frames_of(b, n_fft, hop, center)
-    return b.unflatten(_spectrogram(b, nvalid, n_fft, hop, win, window, center, pad_mode,
-                                    power))
-
-
-def _spectrogram(b, nvalid, n_fft, hop, win, window, center, pad_mode, power):
-    if b.backend == "numpy":
-        return b.impl.spectrogram(b.y, b.lengths, n_fft, hop, win, window, center, pad_mode,
-                                  power)
-    return b.impl.spectrogram(b.y, b.lengths, nvalid, n_fft, hop, win, window, center,
-                              pad_mode, power)
+    nvalid = _frames_of(b, frames)
+    return b.unflatten(b.impl.spectrogram(b.y, b.lengths, nvalid, frames, power))
 
 
 def mel_filterbank(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False,
@@ -239,19 +221,12 @@ def melspectrogram(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, win_
         return np.einsum("mf,...ft->...mt", basis, S.astype(dtype, copy=False))
     if y is None:
         raise ValueError("either y or S must be given")
-    n_fft, hop, win, window, center, pad_mode = frame_params(
-        n_fft, hop_length, win_length, window, center, pad_mode)
+    frames = FrameSettings(n_fft, hop_length, win_length, window, center, pad_mode)
     power = _check_power(power)
     b = Batch(y, lengths, backend, op="melspectrogram")
-    basis = _basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, b.y.dtype)
-    nvalid = _frames_of(b, n_fft, hop, center)
-    if b.backend == "numpy":
-        out = b.impl.melspectrogram(b.y, b.lengths, n_fft, hop, win, window, center,
-                                    pad_mode, power, basis)
-    else:
-        out = b.impl.melspectrogram(b.y, b.lengths, nvalid, n_fft, hop, win, window, center,
-                                    pad_mode, power, basis)
-    return b.unflatten(out)
+    basis = _basis(sr, frames.n_fft, n_mels, fmin, fmax, htk, norm, b.y.dtype)
+    nvalid = _frames_of(b, frames)
+    return b.unflatten(b.impl.melspectrogram(b.y, b.lengths, nvalid, frames, power, basis))
 
 
 def _db_args(ref, amin, top_db):
@@ -301,7 +276,7 @@ def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0, backend=None):
     ``ref`` is evaluated per clip on the device; ``np.max`` is one reduction over
     the batch.
     """
-    S, xp, be = _db_input(S, backend, "power_to_db")
+    S, xp, mod = _db_input(S, backend, "power_to_db")
     if xp.iscomplexobj(S):
         warnings.warn(
             "power_to_db was called on complex input so phase information will be "
@@ -310,17 +285,15 @@ def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0, backend=None):
         )
         S = xp.abs(S)
     ref, amin, top_db = _db_args(ref, amin, top_db)
-    if be == "cuda":
-        return impl("cuda").power_to_db(S, _ref_value(ref, S), amin, top_db)
-    return _to_db(S, _ref_value(ref, S), amin, top_db)
+    return mod.power_to_db(S, _ref_value(ref, S), amin, top_db)
 
 
 def _db_input(S, backend, op):
-    """(S on the backend's device, its array module, the backend name)."""
+    """(S on the backend's device, its array module, the backend's module)."""
     be = resolve_backend(backend, S)
-    impl(be, op)
+    mod = impl(be, op)
     S = to_backend(S, be)
-    return S, (device_xp() if be == "cuda" else np), be
+    return S, get_array_module(S), mod
 
 
 #: reductions equal to ``x.max()``: a callable ``ref`` among them is taken per clip by
@@ -344,17 +317,6 @@ def _ref_value(ref, S):
     return vals.reshape(S.shape[:-2] + (1, 1))
 
 
-def _to_db(P, ref_value, amin, top_db):
-    dtype = float_dtype(P.dtype)
-    P = P.astype(dtype, copy=False)
-    db = 10.0 * np.log10(np.maximum(dtype.type(amin), P))
-    db -= np.asarray(10.0 * np.log10(np.maximum(amin, ref_value))).astype(dtype)
-    if top_db is not None and db.size:
-        axes = (-2, -1) if db.ndim >= 2 else None
-        db = np.maximum(db, db.max(axis=axes, keepdims=True) - dtype.type(top_db))
-    return db.astype(dtype, copy=False)
-
-
 def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0, backend=None):
     """Amplitude spectrogram -> decibels: ``power_to_db(|S|**2, ref=ref**2,
     amin=amin**2, top_db=top_db)``, as ``librosa.amplitude_to_db`` (per-clip
@@ -373,7 +335,7 @@ def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0, backend=None):
     -------
     (..., F, t) float32 (float64 for float64 input); a CuPy array for "cuda".
     """
-    S, xp, be = _db_input(S, backend, "amplitude_to_db")
+    S, xp, mod = _db_input(S, backend, "amplitude_to_db")
     if xp.iscomplexobj(S):
         warnings.warn(
             "amplitude_to_db was called on complex input so phase information will be "
@@ -384,19 +346,9 @@ def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0, backend=None):
     if mag.dtype == np.float16:  # computed in float32: 300**2 overflows float16
         mag = mag.astype(np.float32)
     ref, amin, top_db = _db_args(ref, amin, top_db)
-    rv = _ref_value(ref, mag)
-    if be == "cuda":
-        return impl("cuda").power_to_db(mag, np.square(rv), amin**2, top_db, squared=True)
-    return _to_db(np.square(mag), np.square(rv), amin**2, top_db)
-
-
-def _dct_rows(n_mfcc, n_mels, norm, lifter, dtype):
-    d = _filters.dct_matrix(n_mfcc, n_mels, lifter, np.float64)
-    if norm is None:  # scipy's unnormalised DCT-II: 2 sum x cos(...)
-        scale = np.full(n_mfcc, np.sqrt(2.0 * n_mels))
-        scale[0] = 2.0 * np.sqrt(n_mels)
-        d = d * scale[:, None]
-    return d.astype(dtype)
+    # the square is taken inside the dB conversion (in one kernel pass on cuda)
+    return mod.power_to_db(mag, np.square(_ref_value(ref, mag)), amin**2, top_db,
+                           squared=True)
 
 
 def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifter=0,
@@ -457,31 +409,20 @@ def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
             raise ValueError(f"n_mfcc={n_mfcc} must be <= n_mels={S.shape[-2]} (S.shape[-2])")
         # float64 sums: scipy's DCT (librosa's) is exact to float rounding, a float32
         # matrix product over n_mels terms of ~-1000 dB values is not
-        d = _dct_rows(n_mfcc, S.shape[-2], norm, lifter, np.float64)
+        d = _filters.dct_rows(n_mfcc, S.shape[-2], norm, lifter, np.float64)
         return np.einsum("km,...mt->...kt", d, S.astype(np.float64)).astype(dtype)
     if y is None:
         raise ValueError("either y or S must be given")
     n_mels = check_int(n_mels, "n_mels")
     if n_mfcc > n_mels:
         raise ValueError(f"n_mfcc={n_mfcc} must be <= n_mels={n_mels}")
-    n_fft, hop, win, window, center, pad_mode = frame_params(
-        n_fft, hop_length, win_length, window, center, pad_mode)
+    frames = FrameSettings(n_fft, hop_length, win_length, window, center, pad_mode)
     power = _check_power(power)
     b = Batch(y, lengths, backend, op="mfcc")
-    basis = _basis(sr, n_fft, n_mels, fmin, fmax, htk, mel_norm, b.y.dtype)
-    nvalid = _frames_of(b, n_fft, hop, center)
-    if b.backend == "numpy":
-        ref = b.impl
-        mel = ref.melspectrogram(b.y, b.lengths, n_fft, hop, win, window, center, pad_mode,
-                                 power, basis)
-        db = ref.power_to_db(mel, 1.0, 1e-10, 80.0, (1, 2))
-        out = ref.mfcc_from_db(db, n_mfcc, lifter, norm)
-        out = ref._mask(out, b.lengths, n_fft, hop, center).astype(b.y.dtype)
-    else:
-        out = b.impl.mfcc(b.y, b.lengths, nvalid, n_fft, hop, win, window, center, pad_mode,
-                          power, basis, 1e-10, 0.0, 80.0,
-                          _dct_rows(n_mfcc, n_mels, norm, lifter, b.y.dtype))
-    return b.unflatten(out)
+    basis = _basis(sr, frames.n_fft, n_mels, fmin, fmax, htk, mel_norm, b.y.dtype)
+    nvalid = _frames_of(b, frames)
+    return b.unflatten(b.impl.mfcc(b.y, b.lengths, nvalid, frames, power, basis, n_mfcc,
+                                   norm, lifter))
 
 
 def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backend=None):
@@ -516,8 +457,8 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
         frames along ``axis`` (librosa's error); NaN or inf in ``data``.
     """
     be = resolve_backend(backend, data)
-    impl(be, "delta")
-    data = to_backend(data, "cuda") if be == "cuda" else np.asarray(data)
+    mod = impl(be, "delta")
+    data = to_backend(data, be)
     if data.dtype.kind not in "fiu":
         raise TypeError(f"data must be a real array, got dtype {data.dtype}")
     data = data.astype(float_dtype(data.dtype), copy=False)
@@ -538,9 +479,11 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
             raise ValueError(
                 f"when mode='interp', width={width} cannot exceed data.shape[axis]="
                 f"{data.shape[axis]}")
-        if be == "cuda" and (mode != "interp" or not last_axis):
-            raise ValueError("backend='cuda' runs delta with mode='interp' and axis=-1")
-        if be == "numpy" or mode != "interp" or not last_axis:
+        if mode != "interp" or not last_axis:
+            if be == "cuda":
+                raise ValueError("backend='cuda' runs delta with mode='interp' and axis=-1")
+            # scipy's own edge modes and axes: the backends implement the per-clip
+            # interp fit along the last axis only
             return scipy.signal.savgol_filter(data, width, order, deriv=order, axis=axis,
                                               mode=mode)
         nv = np.full(int(np.prod(data.shape[:-2])), data.shape[-1], dtype=np.int64)
@@ -552,16 +495,4 @@ def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backe
         nv = check_lengths(lengths, data.shape[:-2] + data.shape[-1:], "lengths").reshape(-1)
     d3 = data.reshape(int(np.prod(data.shape[:-2])), data.shape[-2] if data.ndim >= 2 else 1,
                       data.shape[-1])
-    long = nv >= width
-    if be == "cpu":
-        out = np.empty_like(d3)
-        if long.any():
-            out[long] = impl("cpu").delta(np.ascontiguousarray(d3[long]), width, order,
-                                          nv[long])
-        if (~long).any():
-            out[~long] = _reference.delta(d3[~long], width, order, nv[~long])
-    elif be == "cuda":
-        out = impl("cuda").delta(d3, width, order, nv)
-    else:
-        out = _reference.delta(d3, width, order, nv)
-    return out.reshape(data.shape)
+    return mod.delta(d3, width, order, nv).reshape(data.shape)

@@ -47,6 +47,8 @@ import numpy as np
 from mmfeat import _bench
 from mmfeat import config as mm_config
 from mmfeat.backend import BackendUnavailableError, cudasim_enabled, require_cuda, to_host
+from mmfeat.cli import tables
+from mmfeat.cli.args import int_at_least
 
 #: (op, config overrides) timed beside the defaults: the launch-shape choices
 VARIANTS = (
@@ -498,7 +500,7 @@ def format_report(report: dict[str, Any]) -> str:
     if report.get("h2d"):
         h = report["h2d"]
         lines.append(
-            f"host->device copy of the batch: {_bench.fmt_seconds(h['seconds'])} "
+            f"host->device copy of the batch: {tables.fmt_seconds(h['seconds'])} "
             f"({h['gb_per_s']:.1f} GB/s)"
         )
     lines += ["", "mmfeat cuda (ratio = anchor time / mmfeat time, > 1: mmfeat is faster)", ""]
@@ -515,15 +517,15 @@ def format_report(report: dict[str, Any]) -> str:
         rows.append(
             (
                 r["op"],
-                _bench.fmt_seconds(r["seconds"]),
-                _bench.fmt_seconds(r["median_seconds"]),
+                tables.fmt_seconds(r["seconds"]),
+                tables.fmt_seconds(r["median_seconds"]),
                 f"{r['gpix_per_s']:.3g}",
                 f"{r['gb_per_s']:.4g}",
                 f"{100 * frac:.1f}%" if frac is not None else "-",
                 par,
             )
         )
-    lines += _bench.text_table(rows)
+    lines += tables.text_table(rows)
     rows = [("op", "anchor", "where", "best", "ratio")]
     for r in report["results"]:
         for name, a in r["anchors"].items():
@@ -532,8 +534,8 @@ def format_report(report: dict[str, Any]) -> str:
                     r["op"],
                     name,
                     "gpu",
-                    _bench.fmt_seconds(a["seconds"]),
-                    _bench.fmt_ratio(r["ratios"][name]),
+                    tables.fmt_seconds(a["seconds"]),
+                    tables.fmt_ratio(r["ratios"][name]),
                 )
             )
         for name, c in r["cpu"].items():
@@ -543,8 +545,8 @@ def format_report(report: dict[str, Any]) -> str:
                         r["op"],
                         name,
                         f"cpu ({c['images']} img, scaled)",
-                        _bench.fmt_seconds(c["seconds_scaled"]),
-                        _bench.fmt_ratio(r["speedup_vs_cpu"][name]),
+                        tables.fmt_seconds(c["seconds_scaled"]),
+                        tables.fmt_ratio(r["speedup_vs_cpu"][name]),
                     )
                 )
     if len(rows) > 1:
@@ -553,7 +555,7 @@ def format_report(report: dict[str, Any]) -> str:
             "anchors (same batch; CPU ones timed on a few images and scaled to the batch)",
             "",
         ]
-        lines += _bench.text_table(rows)
+        lines += tables.text_table(rows)
     skipped = [
         f"  {r['op']} / {k}: {v}" for r in report["results"] for k, v in r["skipped"].items()
     ]
@@ -583,17 +585,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark mmfeat's image ops on the GPU against cupyx, cuCIM and the CPU.",
     )
     p.add_argument(
-        "--n", type=_bench.int_at_least(1), default=64, help="images (default: %(default)s)"
+        "--n", type=int_at_least(1), default=64, help="images (default: %(default)s)"
     )
     p.add_argument(
         "--size",
-        type=_bench.int_at_least(1),
+        type=int_at_least(1),
         default=1024,
         help="image height and width (default: %(default)s)",
     )
     p.add_argument(
         "--repeat",
-        type=_bench.int_at_least(1),
+        type=int_at_least(1),
         default=5,
         help="timed runs per call after a warm-up (default: %(default)s)",
     )
@@ -604,19 +606,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--parity-n",
-        type=_bench.int_at_least(1),
+        type=int_at_least(1),
         default=2,
         help="images checked against the numpy reference (default: %(default)s)",
     )
     p.add_argument(
         "--cpu-n",
-        type=_bench.int_at_least(0),
+        type=int_at_least(0),
         default=2,
         help="images for the CPU baselines, 0 to skip them (default: %(default)s)",
     )
     p.add_argument(
         "--cpu-repeat",
-        type=_bench.int_at_least(1),
+        type=int_at_least(1),
         default=2,
         help="timed runs of each CPU baseline (default: %(default)s)",
     )

@@ -71,6 +71,8 @@ from test_bench_text import generated_corpus, stdlib_corpus  # noqa: E402
 from mmfeat import _bench  # noqa: E402
 from mmfeat import config as mm_config  # noqa: E402
 from mmfeat.backend import BackendUnavailableError, require_cuda  # noqa: E402
+from mmfeat.cli import tables  # noqa: E402
+from mmfeat.cli.args import int_at_least  # noqa: E402
 
 #: op -> (class name, parameters); tfidf ops fit a vocabulary, hashing does not
 OPS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -439,7 +441,7 @@ def format_report(report: dict[str, Any]) -> str:
 
     def cell(e):
         if "seconds" in e:
-            return _bench.fmt_seconds(e["seconds"]) + ("*" if "extrapolated_from_mb" in e else "")
+            return tables.fmt_seconds(e["seconds"]) + ("*" if "extrapolated_from_mb" in e else "")
         return "error" if "error" in e else "-"
 
     for r in report["results"]:
@@ -448,18 +450,18 @@ def format_report(report: dict[str, Any]) -> str:
             r["op"], f"{r['mb']:.4g}", str(r["n_docs"]),
             cell(e.get("cuda_e2e", {})), cell(e.get("cuda_transform", {})),
             cell(e.get("cpu_e2e", {})), cell(e.get("sklearn_e2e", {})),
-            *(_bench.fmt_ratio(q[k]) if k in q else "-" for k in (
+            *(tables.fmt_ratio(q[k]) if k in q else "-" for k in (
                 "cuda_e2e_vs_sklearn", "cuda_transform_vs_sklearn_transform",
                 "cpu_e2e_vs_sklearn")),
         ))
-    lines += _bench.text_table(rows)
+    lines += tables.text_table(rows)
     if any(r.get("sklearn_extrapolated_from_mb") for r in report["results"]):
         lines.append("* scikit-learn not run at this size: scaled linearly from the largest "
                      "size it ran at (sklearn_extrapolated_from_mb)")
     if any("seconds" in h for h in report.get("h2d", [])):
         lines += [""] + [
             f"host->device copy of the Arrow buffers, {h['mb']:.4g} MB: "
-            f"{_bench.fmt_seconds(h['seconds'])} ({h['gb_per_s']:.1f} GB/s)"
+            f"{tables.fmt_seconds(h['seconds'])} ({h['gb_per_s']:.1f} GB/s)"
             for h in report["h2d"] if "seconds" in h
         ]
     lines.append("")
@@ -516,9 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unique-mb", type=float, default=32.0,
                    help="distinct text before tiling (default: %(default)s; the stdlib "
                    "alone has ~12 MB)")
-    p.add_argument("--repeat", type=_bench.int_at_least(1), default=3,
+    p.add_argument("--repeat", type=int_at_least(1), default=3,
                    help="timed mmfeat runs after a warm-up (default: %(default)s)")
-    p.add_argument("--sklearn-repeat", type=_bench.int_at_least(1), default=1,
+    p.add_argument("--sklearn-repeat", type=int_at_least(1), default=1,
                    help="timed scikit-learn runs after a warm-up (default: %(default)s)")
     p.add_argument("--case-s", type=float, default=20.0,
                    help="fewer timed runs when they would take longer than this "

@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 
-from mmfeat._bench import fmt_seconds
+from mmfeat.cli.tables import fmt_seconds
 
 
 def _impl(entry: dict) -> str:

@@ -22,12 +22,12 @@ def batch():
 def test_cuda_spectra_equal_cpu(batch, monkeypatch):
     import cupy
 
-    from mmfeat.audio import _config
+    from mmfeat import config
 
     y, lengths = batch
     yd = cupy.asarray(y)
     for blocks in (None, 7):  # whole clips, then frames in blocks of 7
-        monkeypatch.setattr(_config, "CUDA_FRAMES_PER_BLOCK", blocks)
+        monkeypatch.setattr(config, "AUDIO_CUDA_FRAMES_PER_BLOCK", blocks)
         D = A.stft(yd, **KW, pad_mode="reflect", lengths=lengths)
         assert isinstance(D, cupy.ndarray) and D.dtype == np.complex64
         want = A.stft(y, **KW, pad_mode="reflect", lengths=lengths, backend="cpu")

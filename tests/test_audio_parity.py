@@ -365,7 +365,7 @@ def test_float16_computes_in_float32(clips):
 def test_cpu_mel_paths_and_chunking_agree(batch, monkeypatch):
     """Sparse fused power->mel vs stored power spectrum + BLAS matmul, and tiny chunks
     (every clip its own chunk) vs one chunk: the same numbers."""
-    from mmfeat.audio import _config
+    from mmfeat import config
 
     y, lengths = batch
     kw = dict(sr=SR, **SPEC, n_mels=40, lengths=lengths, backend="cpu")
@@ -373,9 +373,9 @@ def test_cpu_mel_paths_and_chunking_agree(batch, monkeypatch):
     mel_sparse = A.melspectrogram(y, **kw)
     D = A.stft(y, **SPEC, lengths=lengths)
     S = A.spectrogram(y, **SPEC, lengths=lengths)
-    monkeypatch.setattr(_config, "MEL_SPARSE", False)
-    monkeypatch.setattr(_config, "CPU_CHUNK_BYTES", 1)
-    monkeypatch.setattr(_config, "STFT_ONE_SHOT_BYTES", 0)
+    monkeypatch.setattr(config, "AUDIO_MEL_SPARSE", False)
+    monkeypatch.setattr(config, "AUDIO_CPU_CHUNK_BYTES", 1)
+    monkeypatch.setattr(config, "AUDIO_STFT_ONE_SHOT_BYTES", 0)
     np.testing.assert_array_equal(A.stft(y, **SPEC, lengths=lengths), D)
     np.testing.assert_array_equal(A.spectrogram(y, **SPEC, lengths=lengths), S)
     np.testing.assert_allclose(A.mfcc(y, **kw), sparse, atol=2e-3)

@@ -151,9 +151,10 @@ def test_extract_on_dask_equals_the_single_machine_run(manifest, features, tmp_p
     single, on_dask = read_parquet(features), read_parquet(out)
     assert list(on_dask.ids) == list(single.ids)
     np.testing.assert_allclose(on_dask.to_numpy(), single.to_numpy(), rtol=1e-5, atol=1e-6)
-    assert main(["extract", str(manifest), "-o", str(tmp_path / "x"), "--workers", "1",
-                 "--resume"]) == 1
-    assert "--resume works only without --workers" in capsys.readouterr().err
+    # a finished run's folder is not silently resumed or replaced
+    assert main(["extract", str(manifest), "-o", str(out), "--image-size", f"{SIZE}x{SIZE}",
+                 "--sr", str(SR), "--batch-size", "8", "--workers", "1", "--resume"]) == 1
+    assert "parts of an earlier run; pass overwrite=True (--overwrite)" in capsys.readouterr().err
 
 
 def test_extract_rejects_option_and_impute(manifest, tmp_path):
@@ -195,7 +196,7 @@ def test_killed_run_resumes_without_lost_or_duplicated_rows(manifest, features, 
     parts = out.with_name(out.name + ".parts")
     assert sorted(p.name for p in parts.glob("part-*")) == [
         "part-000000.parquet", "part-000001.parquet"]
-    assert (parts / "rejects-000002.csv").exists()
+    assert (parts / "_rejects" / "part-000002.csv").exists()
     assert not out.exists()
     monkeypatch.setattr(FeatureSet, "write_parquet", real_write)
 
@@ -240,9 +241,9 @@ def test_extract_decodes_each_batch_once(manifest, features, tmp_path, monkeypat
     decoded = []
     real_decode = pipeline.FeaturePipeline._decode
 
-    def counting(self, batch):
+    def counting(self, batch, memory):
         decoded.append(list(batch["id"]))
-        return real_decode(self, batch)
+        return real_decode(self, batch, memory)
 
     monkeypatch.setattr(pipeline.FeaturePipeline, "_decode", counting)
     out = tmp_path / "once.parquet"

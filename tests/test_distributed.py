@@ -33,6 +33,7 @@ from mmfeat.data import clean, demo_dataset, read_manifest  # noqa: E402
 from mmfeat.fusion import read_parquet  # noqa: E402
 from mmfeat.image import ImageFeatures, color_histogram, rgb_to_gray  # noqa: E402
 from mmfeat.pipeline import FeaturePipeline, default_extractors  # noqa: E402
+from mmfeat.run import dask as run_dask  # noqa: E402
 from mmfeat.text import TextFeatures, TfidfVectorizer  # noqa: E402
 
 N_ITEMS = 40
@@ -132,7 +133,7 @@ def test_text_extractors_fitted_on_partitions_equal_their_single_machine_fit():
                 make_pipeline(TfidfVectorizer(max_features=60), TruncatedSVD(5, random_state=0)),
                 TextFeatures(n_components=4, max_features=1)):  # one term: no SVD
         single = clone(est).fit(docs)
-        fitted = mdist._fit_text(est, parts, None)
+        fitted = run_dask._fit_text(est, parts, None)
         np.testing.assert_allclose(fitted.transform(docs), single.transform(docs),
                                    rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(fitted.get_feature_names_out(),
@@ -210,7 +211,7 @@ def dataset(tmp_path_factory):
     frame.loc[5, "audio"] = "audio/nowhere.wav"
     frame.to_csv(path, index=False)
     kept, _ = clean(read_manifest(path), modalities=["image", "text", "audio"])
-    bad = mdist._split(kept, N_PARTITIONS)[BAD_PARTITION]
+    bad = run_dask._split(kept, N_PARTITIONS)[BAD_PARTITION]
     for p in bad["image"]:
         with open(p, "wb") as f:
             f.write(b"this is not a PNG file")
@@ -254,9 +255,9 @@ def test_extract_equals_single_machine_with_an_all_bad_partition(client, dataset
     bad = {i for i, reason in _rejects(summary["rejects"]) if "image" in reason}
     assert dataset["bad_ids"] <= bad
     parts = sorted(p.name for p in out.glob("part-*.parquet"))
-    assert parts == [f"part-{i:05d}.parquet" for i in range(N_PARTITIONS)]
+    assert parts == [f"part-{i:06d}.parquet" for i in range(N_PARTITIONS)]
     assert pd.read_parquet(out / parts[BAD_PARTITION]).shape[0] == 0
-    assert not list(out.glob(".*tmp*")) and not (out / "_rejects").exists()
+    assert not list(out.glob(".*tmp*")) and not list(out.glob("_*"))
     with pytest.raises(FileExistsError, match="earlier run"):
         mdist.extract(dataset["path"], dataset["pipe"], client, output=out)
 
@@ -299,6 +300,66 @@ def test_extract_survives_a_killed_worker(client, dataset, tmp_path):
     got = read_parquet(out)
     assert len(set(got.ids)) == len(got.ids)
     _assert_same(got, dataset["reference"])
+
+
+class FailWhileMarked(ImageFeatures):
+    """ImageFeatures whose transform fails on a worker while ``marker`` exists and the
+    batch holds ``bad_id``: a run that dies part-way (its other parts get written)."""
+
+    def __init__(self, *, marker="", bad_id="", hsv_bins=(4, 2, 2), grid=(4, 4)):
+        super().__init__(hsv_bins=hsv_bins, grid=grid)
+        self.marker = marker
+        self.bad_id = bad_id
+
+    def transform(self, X):
+        from distributed import get_worker
+
+        try:
+            get_worker()
+        except ValueError:  # on the client (the fit): behave
+            return super().transform(X)
+        if os.path.exists(self.marker) and len(X) and os.path.exists(self.bad_id):
+            os.unlink(self.bad_id)  # fail once, in the first batch that comes
+            raise RuntimeError("killed mid-run")
+        return super().transform(X)
+
+
+def test_extract_resumes_a_run_killed_mid_way(client, dataset, tmp_path):
+    """A run that dies part-way leaves its finished parts, state and fitted pipeline;
+    resume=True runs only the missing partitions and ends equal to the single run."""
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    marker, once = tmp_path / "marker", tmp_path / "once"
+    marker.touch()
+    once.touch()
+    image = FailWhileMarked(marker=str(marker), bad_id=str(once))
+    pipe = FeaturePipeline(_extractors(dataset["sr"], image), batch_size=SETTINGS["batch_size"],
+                           sr=dataset["sr"], image_size=SETTINGS["image_size"])
+    out = tmp_path / "features"
+    with pytest.raises(RuntimeError, match="killed mid-run"):
+        mdist.extract(dataset["path"], pipe, client, output=out, npartitions=N_PARTITIONS,
+                      retries=0)
+    done = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*.parquet")}
+    assert len(done) < N_PARTITIONS
+    assert (out / "_state.json").exists() and (out / "_pipeline.joblib").exists()
+    # not resuming is refused, and so is resuming with other settings
+    with pytest.raises(FileExistsError, match="unfinished earlier run"):
+        mdist.extract(dataset["path"], pipe, client, output=out)
+    other = clone(pipe).set_params(batch_size=SETTINGS["batch_size"] + 1)
+    with pytest.raises(ValueError, match="batch_size"):
+        mdist.extract(dataset["path"], other, client, output=out, resume=True)
+
+    summary = mdist.extract(dataset["path"], pipe, client, output=out, resume=True)
+    assert summary["partitions"] == N_PARTITIONS  # the killed run's partitions, kept
+    assert summary["kept"] + summary["rejected"] == summary["input"] == N_ITEMS + 1
+    # the parts written before the failure were not redone
+    assert {n: (out / n).stat().st_mtime_ns for n in done} == done
+    assert len(summary["worker_seconds"]) and not list(out.glob("_*"))
+    _assert_same(read_parquet(out), dataset["reference"])
+    ref_rejects = dataset["rejects"]
+    assert _rejects(summary["rejects"]) == sorted(
+        zip(ref_rejects["id"].astype(str), ref_rejects["reason"], strict=True))
 
 
 # -- no cluster needed --------------------------------------------------------------------

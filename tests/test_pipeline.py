@@ -544,3 +544,26 @@ def test_demo_each_modality_imperfect_and_fusion_better():
         assert chance + 0.05 < acc[m] < 0.9, (m, acc)  # informative, clearly imperfect
     best = max(acc[m] for m in ("image", "text", "audio"))
     assert acc["all"] > best + 0.03, acc
+
+
+def test_a_fitted_pipeline_does_not_hold_its_training_data(demo):
+    """In-memory arrays are used during a call only: after fit, transform and an
+    abandoned iterator the caller's arrays can be freed, and pickling the fitted
+    pipeline does not carry them (it once kept them as ``_memory``)."""
+    import gc
+    import pickle
+    import weakref
+
+    images = demo.images.copy()
+    alive = weakref.ref(images)
+    pipe = FeaturePipeline(_extractors(demo.sr, ("image",)), batch_size=7)
+    pipe.fit_transform({"image": images, "id": demo.ids})
+    pipe.transform({"image": images, "id": demo.ids})
+    batches = pipe.iter_indexed({"image": images, "id": demo.ids})
+    next(batches)
+    del batches
+    size = len(pickle.dumps(pipe))
+    assert size < images.nbytes / 4
+    del images
+    gc.collect()
+    assert alive() is None, "the fitted pipeline keeps the in-memory images alive"

@@ -1,4 +1,7 @@
-"""Tunables in one place.
+"""Every tunable of the package, in one place (the kernels take theirs as arguments).
+
+Numba's fastmath stays off in every kernel (``kernels/*.py``): it changes results
+in the last bits, and parity with the anchors needs them.
 
 Tests shrink these (as stumpy shrinks its THREADS_PER_BLOCK) so that the CUDA
 simulator stays fast; CUDA kernels whose shared-memory sizes depend on them are
@@ -52,13 +55,45 @@ CPU_ROWS_PER_TASK = 32
 #: pixels per task in the CPU histogram kernels
 CPU_PIXELS_PER_TASK = 1 << 18
 
+# --- audio --------------------------------------------------------------------
 #: clips of different lengths are grouped into buckets padded to their longest clip,
 #: with at most this fraction of padding over their real samples (AudioFeatures):
 #: padding a whole batch of speech (longest ~5x the median) to its longest clip
 #: quintupled the samples computed
 AUDIO_MAX_PADDING = 0.15
+#: working-set bytes per chunk of clips in the CPU spectral pipeline (frames, rFFT
+#: output and power spectrum of one chunk), so memory stays bounded for long inputs.
+#: Chunks are large on purpose: every chunk costs several parallel regions, and on a
+#: busy 2-core machine each region's OpenMP barrier costs milliseconds (2 MB chunks
+#: ran 20x slower than 64 MB ones for 512 one-second clips under load)
+AUDIO_CPU_CHUNK_BYTES = 64 << 20
+#: rFFT worker threads for scipy.fft (-1: all cores)
+AUDIO_FFT_WORKERS = -1
+#: mel projection as a sparse Numba pass fused with the power spectrum (True) or as
+#: a stored power spectrum times the dense basis in one BLAS matmul (False). A mel
+#: filter spans a few FFT bins, so the sparse pass does ~2 multiply-adds per bin
+#: against n_mels for the matmul: 512 one-second clips, 64 mels: 36 ms for the matmul
+#: alone vs ~10 ms for the fused pass (2-core machine)
+AUDIO_MEL_SPARSE = True
+#: cuda: frames per block of the STFT pipeline (None: as many as fit in
+#: ``GPU_MEMORY_FRACTION`` of free device memory). Long signals are
+#: framed, transformed and reduced block by block, so memory stays bounded.
+AUDIO_CUDA_FRAMES_PER_BLOCK: int | None = None
+#: stft (complex output) frames the whole batch at once when the frames take at most
+#: this many bytes: the rFFT's own output is then returned without a copy, and the
+#: frames are no larger than that output. Above it, chunks of AUDIO_CPU_CHUNK_BYTES.
+AUDIO_STFT_ONE_SHOT_BYTES = 512 << 20
 
-# --- numerics -----------------------------------------------------------------
-#: fastmath changes results in the last bits (reciprocal division, reassociation);
-#: parity with the anchors needs it off
-FASTMATH = False
+# --- Dask (mmfeat.distributed) -------------------------------------------------
+#: rows per partition when npartitions is not given: large enough that the
+#: per-task overhead (a few ms) and the per-partition pipeline start are noise,
+#: small enough that a lost worker costs little and 4 partitions per thread balance load
+DASK_PARTITION_ROWS = 20_000
+DASK_PARTITIONS_PER_THREAD = 4
+#: pipeline batches per partition where the data allows: a partition's first batch is
+#: decoded before any extraction overlaps it, so short partitions lose that overlap
+DASK_BATCHES_PER_PARTITION = 4
+#: merge fan-in of the TF-IDF statistics tree (dask.bag's split_every default is 8)
+DASK_SPLIT_EVERY = 8
+#: rows the client decodes to fit the (stateless) image/audio extractors
+DASK_FIT_ROWS = 16

@@ -122,6 +122,12 @@ class FeaturePipeline(BaseEstimator):
     timings_ : dict[str, float]
         Seconds per stage of the last ``fit``/``transform``: ``clean``,
         ``decode`` and one per modality.
+    n_batches_ : int
+        Batches of the last pass (cut after cleaning; at least 1), set when its
+        first batch is decoded.
+
+    The fitted pipeline holds the fitted extractors and these results, never
+    the data it was fitted on (in-memory arrays are used during a call only).
 
     Notes
     -----
@@ -170,7 +176,7 @@ class FeaturePipeline(BaseEstimator):
 
     def fit_transform(self, data, y=None) -> FeatureSet:
         """``fit`` then ``transform`` in one pass over the data."""
-        return self._collect((f, r) for _, f, r in self._fit_and_iter(data, y, transform=True))
+        return self._collect((f, r) for _, f, r in self.iter_indexed(data, y, fit=True))
 
     def transform(self, data, y=None) -> FeatureSet:
         """Features of every row of ``data`` that survives cleaning and decoding."""
@@ -183,15 +189,34 @@ class FeaturePipeline(BaseEstimator):
         The rejects of the cleaning step come with the first batch. After the
         last batch ``rejects_``, ``summary_`` and ``timings_`` are set.
         """
-        for _, features, rejects in self._iter_indexed(data, y):
+        for _, features, rejects in self.iter_indexed(data, y):
             yield features, rejects
 
-    def _iter_indexed(self, data, y=None, *, skip=()):
-        """Yield ``(batch index, features, rejects)``, leaving out the batches in ``skip``
-        (neither decoded nor extracted: ``mmfeat extract --resume`` has them already)."""
+    def iter_indexed(self, data, y=None, *, skip=(), fit: bool = False
+                     ) -> Iterator[tuple[int, FeatureSet, pd.DataFrame]]:
+        """Yield ``(batch index, features, rejects)`` per batch: what the executors of
+        :mod:`mmfeat.run` write as numbered parts.
+
+        ``skip``: batch indices left out, neither decoded nor extracted (a resumed
+        run has them already; the cleaning rejects travel with batch 0). ``fit``:
+        fit first, in the same pass (the text extractor on every text before the
+        first batch, the others on the first non-empty batch), so no batch is
+        decoded twice; the pipeline is fitted when the first batch is yielded.
+        An empty result still yields one empty batch 0 (unless skipped).
+        """
+        if fit:
+            if skip:
+                raise ValueError("skip needs a fitted pipeline: pass fit=False")
+            return self._fit_and_iter(data, y, transform=True)
         self._check_fitted()
-        frame, rejects, n_input = self._prepare(data, y)
-        yield from self._run(frame, rejects, n_input, skip=frozenset(skip))
+        frame, rejects, n_input, memory = self._prepare(data, y)
+        return self._run(frame, rejects, n_input, memory, skip=frozenset(skip))
+
+    def read_modality(self, m: str, frame: pd.DataFrame):
+        """Values of modality ``m`` for the rows of a manifest frame (paths decoded,
+        texts read and normalised): ``(values, failures)``, ``None`` where missing,
+        failures as ``(position, reason)``."""
+        return self._load_modality(m, frame, None)
 
     def get_feature_names_out(self) -> list[str]:
         """The table columns of every block, in extractor order."""
@@ -199,7 +224,8 @@ class FeaturePipeline(BaseEstimator):
         return [column_name(m, c) for m, cols in self._block_columns().items() for c in cols]
 
     # -- validation -------------------------------------------------------------
-    def _check_params(self):
+    def check_params(self):
+        """Raise TypeError/ValueError naming the first bad parameter (``fit`` calls it)."""
         if not isinstance(self.extractors, Mapping) or not self.extractors:
             raise TypeError(
                 "extractors must be a non-empty dict {modality: transformer}, "
@@ -233,15 +259,15 @@ class FeaturePipeline(BaseEstimator):
         """
         t0 = time.perf_counter()
         modalities = list(self.extractors)
+        memory = None
         if isinstance(data, (str, Path)):
             data = read_manifest(data, allow_outside=self.allow_outside)
         if isinstance(data, pd.DataFrame):
-            self._memory = None
             frame = data
             if y is not None:
                 frame = frame.assign(label=np.asarray(y))
         elif isinstance(data, Mapping):
-            frame = self._frame_from_memory(data, y, modalities)
+            frame, memory = self._frame_from_memory(data, y, modalities)
         else:
             raise TypeError(
                 "data must be a dict of arrays, a manifest path or a manifest DataFrame, "
@@ -250,12 +276,13 @@ class FeaturePipeline(BaseEstimator):
         n_input = len(frame)
         kept, rejects = clean(
             frame, modalities=modalities, on_missing=self.on_missing,
-            check_files=self._memory is None,
+            check_files=memory is None,
         )
         self.timings_ = {"clean": time.perf_counter() - t0}
-        return kept, rejects, n_input
+        return kept, rejects, n_input, memory
 
-    def _frame_from_memory(self, data, y, modalities) -> pd.DataFrame:
+    def _frame_from_memory(self, data, y, modalities):
+        """(frame of positions, {modality: the caller's values}) for in-memory data."""
         missing = [m for m in modalities if m not in data]
         if missing:
             raise ValueError(f"data has no {missing} entries, which extractors need")
@@ -274,21 +301,21 @@ class FeaturePipeline(BaseEstimator):
             if len(labels) != n:
                 raise ValueError(f"labels must have {n} entries, got {len(labels)}")
             columns["label"] = labels
-        self._memory = {}
+        memory = {}
         for m in modalities:
             values = data[m]
-            self._memory[m] = values
+            memory[m] = values
             present = [_present(v) for v in values] if m != "image" or _is_list(values) else None
             pos = np.arange(n, dtype=object)
             if present is not None:
                 pos[~np.asarray(present, dtype=bool)] = None
             columns[m] = pos
-        return pd.DataFrame(columns)
+        return pd.DataFrame(columns), memory
 
     # -- fitting ------------------------------------------------------------------
     def _fit_and_iter(self, data, y, *, transform: bool):
-        self._check_params()
-        frame, rejects, n_input = self._prepare(data, y)
+        self.check_params()
+        frame, rejects, n_input, memory = self._prepare(data, y)
         self.extractors_ = {m: clone(est) for m, est in self.extractors.items()}
         self._n_out = {}
         context = use_backend(self.backend) if self.backend else nullcontext()
@@ -297,7 +324,7 @@ class FeaturePipeline(BaseEstimator):
                 # TF-IDF needs the whole corpus: read every text first; rows
                 # whose text fails to read are rejected before any batch runs.
                 t0 = time.perf_counter()
-                texts, failures = self._load_modality("text", frame)
+                texts, failures = self._load_modality("text", frame, memory)
                 frame, rejects = _reject(frame, rejects, failures, "text")
                 failed = {f[0] for f in failures}
                 texts = [t for i, t in enumerate(texts) if i not in failed]
@@ -317,7 +344,7 @@ class FeaturePipeline(BaseEstimator):
                 self.extractors_["text"].fit(present)
                 self.timings_["text"] = time.perf_counter() - t0
             self._fitted_first_batch = False
-        gen = self._run(frame, rejects, n_input, fitting=True, fit_only=not transform)
+        gen = self._run(frame, rejects, n_input, memory, fitting=True, fit_only=not transform)
         if transform:
             return gen
         for _ in gen:  # decodes up to the first non-empty batch, fits on it, stops
@@ -325,8 +352,8 @@ class FeaturePipeline(BaseEstimator):
         return None
 
     # -- the batch loop -------------------------------------------------------------
-    def _run(self, frame, rejects, n_input, *, fitting: bool = False, fit_only: bool = False,
-             skip=frozenset()):
+    def _run(self, frame, rejects, n_input, memory, *, fitting: bool = False,
+             fit_only: bool = False, skip=frozenset()):
         """Decode and extract batch by batch, yielding (index, features, rejects).
 
         ``fitting``: the first non-empty batch fits the batch-fitted extractors
@@ -336,8 +363,8 @@ class FeaturePipeline(BaseEstimator):
         modalities = list(self.extractors_)
         size = self.batch_size
         batches = [frame.iloc[i : i + size] for i in range(0, len(frame), size)]
-        # Batches are cut after cleaning: ExtractJob needs their count, not the manifest's.
-        self._n_batches = max(1, len(batches))
+        # Batches are cut after cleaning: the executors need their count, not the manifest's.
+        self.n_batches_ = max(1, len(batches))
         todo = [b for b in range(len(batches)) if b not in skip]
         timings = self.timings_
         for key in ["decode", *modalities]:
@@ -356,12 +383,12 @@ class FeaturePipeline(BaseEstimator):
             for k, b in enumerate(todo):
                 batch = batches[b]
                 if future is None:
-                    future = pool.submit(self._decode, batch)
+                    future = pool.submit(self._decode, batch, memory)
                 decoded, failures, decode_s = future.result()
                 future = None
                 if k + 1 < len(todo) and not fit_only:
                     # decode the next batch while this one extracts
-                    future = pool.submit(self._decode, batches[todo[k + 1]])
+                    future = pool.submit(self._decode, batches[todo[k + 1]], memory)
                 timings["decode"] += decode_s
                 for m in modalities:
                     batch, pending, keep = _reject_positions(batch, pending, failures[m], m)
@@ -404,23 +431,25 @@ class FeaturePipeline(BaseEstimator):
             if not skip:
                 yield 0, self._feature_set(frame.iloc[:0], {m: None for m in modalities}), pending
 
-    def _decode(self, batch):
+    def _decode(self, batch, memory):
         """Load every modality of one batch: (values per modality, failures, seconds)."""
         t0 = time.perf_counter()
         decoded, failures = {}, {}
         for m in self.extractors_:
-            decoded[m], failures[m] = self._load_modality(m, batch)
+            decoded[m], failures[m] = self._load_modality(m, batch, memory)
         return decoded, failures, time.perf_counter() - t0
 
-    def _load_modality(self, m, frame):
-        """Values of modality ``m`` for the rows of ``frame``; None where missing."""
+    def _load_modality(self, m, frame, memory):
+        """Values of modality ``m`` for the rows of ``frame``; None where missing.
+        ``memory``: the caller's in-memory values per modality (``frame`` then
+        holds positions into them), or None for a manifest frame."""
         missing_col = f"{m}_missing"
         absent = (
             frame[missing_col].to_numpy(bool) if missing_col in frame.columns
             else np.zeros(len(frame), bool)
         )
-        if self._memory is not None:
-            values = self._memory[m]
+        if memory is not None:
+            values = memory[m]
             pos = frame[m].tolist()
             if m == "image" and not _is_list(values):
                 return [None if a else values[p] for p, a in zip(pos, absent, strict=True)], []

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import mmfeat.audio as A
-from mmfeat.audio import _config
+from mmfeat import config
 
 pytestmark = pytest.mark.cudasim
 
@@ -23,7 +23,7 @@ KW = dict(n_fft=32, hop_length=16)
 
 @pytest.fixture(autouse=True)
 def small_frame_blocks(monkeypatch):
-    monkeypatch.setattr(_config, "CUDA_FRAMES_PER_BLOCK", 4)
+    monkeypatch.setattr(config, "AUDIO_CUDA_FRAMES_PER_BLOCK", 4)
 
 
 @pytest.fixture(scope="module")

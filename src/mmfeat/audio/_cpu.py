@@ -5,7 +5,7 @@ Arguments arrive validated and normalised by the public layer, with the signatur
 of the ``_reference`` twins: ``y`` (N, T) C-contiguous float32/float64, ``lengths``
 and ``nvalid`` (N,) int64, ``frames`` a :class:`~._frames.FrameSettings`. No Python
 loop runs over clips; the only loop is over chunks of clips
-(``_config.CPU_CHUNK_BYTES``), so frames of the whole batch never exist at once.
+(``config.AUDIO_CPU_CHUNK_BYTES``), so frames of the whole batch never exist at once.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ import numpy as np
 import scipy.fft
 import scipy.ndimage
 
+from .. import config
 from .._workers import parallel_for
 from ..kernels import audio as K
-from . import _config, _filters, _reference
+from . import _filters, _reference
 from ._checks import complex_dtype
 
 _MODES = {"constant": K.PAD_CONSTANT, "reflect": K.PAD_REFLECT, "edge": K.PAD_EDGE}
 
 
 def _chunks(N: int, bytes_per_clip: int):
-    step = max(1, int(_config.CPU_CHUNK_BYTES // max(bytes_per_clip, 1)))
+    step = max(1, int(config.AUDIO_CPU_CHUNK_BYTES // max(bytes_per_clip, 1)))
     for s in range(0, N, step):
         yield slice(s, min(N, s + step))
 
@@ -43,7 +44,7 @@ def _frames_fft(y, lengths, nvalid, frames, sl, precise=False):
     fr = np.empty((sl.stop - sl.start, nf, frames.n_fft), dtype=work)
     parallel_for(K.frame_window, fr.shape[0] * nf, y[sl], lengths[sl], nvalid[sl], w,
                  frames.hop_length, frames.pad, _MODES[frames.pad_mode], fr, min_step=16)
-    return scipy.fft.rfft(fr, axis=-1, workers=_config.FFT_WORKERS, overwrite_x=True)
+    return scipy.fft.rfft(fr, axis=-1, workers=config.AUDIO_FFT_WORKERS, overwrite_x=True)
 
 
 def precise_fft(power) -> bool:
@@ -60,7 +61,7 @@ def stft(y, lengths, nvalid, frames):
     N, T = y.shape
     nf = frames.n_frames(T)
     chunks = list(_chunks(N, _per_clip_bytes(T, frames, y.itemsize)))
-    if len(chunks) == 1 or N * nf * frames.n_fft * y.itemsize <= _config.STFT_ONE_SHOT_BYTES:
+    if len(chunks) == 1 or N * nf * frames.n_fft * y.itemsize <= config.AUDIO_STFT_ONE_SHOT_BYTES:
         # the rFFT output is the result: no copy (frames are as large as the output)
         return _frames_fft(y, lengths, nvalid, frames, slice(0, N)).transpose(0, 2, 1)
     out = np.empty((N, nf, frames.n_bins), dtype=complex_dtype(y.dtype))
@@ -109,11 +110,11 @@ def _support(basis):
 def _mel_chunks(y, lengths, nvalid, frames, power, basis):
     """Yield (slice, mel power (n, t, M)) chunk by chunk.
 
-    With ``_config.MEL_SPARSE`` the power spectrum and the projection are one Numba
+    With ``config.AUDIO_MEL_SPARSE`` the power spectrum and the projection are one Numba
     pass over each filter's support (the power spectrum is never stored); otherwise
     the power spectrum is stored and projected with one BLAS matmul per chunk.
     """
-    if not _config.MEL_SPARSE:
+    if not config.AUDIO_MEL_SPARSE:
         bt = np.ascontiguousarray(basis.T)
         for sl, P in _power_chunks(y, lengths, nvalid, frames, power):
             n, nt, F = P.shape

@@ -10,7 +10,7 @@ frame straight from the waveform, no frames stored), ``waveform_stats``
 (array-module reductions over chunks of clips) and :func:`audio_frames`, the
 one-pass MFCC + descriptors that ``AudioFeatures(backend="cuda")`` runs. Clips go
 in chunks (``backend.chunk_size``) and each chunk's frames in blocks
-(``_config.CUDA_FRAMES_PER_BLOCK`` or what fits in free memory), so a long signal
+(``config.AUDIO_CUDA_FRAMES_PER_BLOCK`` or what fits in free memory), so a long signal
 never materialises all its frames. Under ``NUMBA_ENABLE_CUDASIM=1`` the arrays are
 NumPy and the kernels run in Numba's simulator.
 """
@@ -24,7 +24,7 @@ import numpy as np
 from .. import config
 from ..backend import chunk_size, cudasim_enabled, device_xp, free_device_bytes
 from ..kernels import audio_cuda as K
-from . import _config, _filters
+from . import _filters
 from ._checks import complex_dtype, float_dtype
 from ._cpu import _MFCC_DB, _MODES, _support, precise_fft
 
@@ -67,7 +67,7 @@ def _window(window, win_length, n_fft, dtype):
 def _blocks(n_clips, nf, n_fft, itemsize):
     """(clips per chunk, frames per block)."""
     per_frame = n_fft * itemsize * 4 + 64  # frames + complex spectrum + scratch
-    fixed = _config.CUDA_FRAMES_PER_BLOCK
+    fixed = config.AUDIO_CUDA_FRAMES_PER_BLOCK
     clips = chunk_size(n_clips, per_frame * max(nf, 1))
     if fixed is not None:
         return clips, max(1, min(nf, int(fixed)))

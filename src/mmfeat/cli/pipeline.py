@@ -1,77 +1,30 @@
 """``mmfeat demo``, ``mmfeat extract`` and ``mmfeat train``: the pipeline commands.
 
 Each ``add_*`` function registers a subcommand on the parser of
-:mod:`mmfeat.cli`; each ``cmd_*`` runs it and returns the exit status. User
-errors (a missing file, a bad column, nothing left after cleaning) print one
-line ``mmfeat <command>: error: ...`` and return 1; argparse's own errors exit 2.
+:mod:`mmfeat.cli`; each ``cmd_*`` runs it and returns the exit status (see
+:mod:`mmfeat.cli.args` for the error convention). The work itself lives in
+:mod:`mmfeat.run`; this module parses, calls and prints.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-
-class UserError(Exception):
-    """A problem with the user's input; printed as one line, exit status 1."""
-
-
-def _say(*parts, file=None):
-    print(*parts, file=file or sys.stdout, flush=True)
-
-
-def _positive_int(text: str) -> int:
-    from ._bench import int_at_least  # the same argument type as `mmfeat bench`
-
-    return int_at_least(1)(text)
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {value}")
-    return value
-
-
-def _image_size(text: str):
-    try:
-        parts = [int(p) for p in text.lower().replace("x", ",").split(",") if p]
-    except ValueError:
-        parts = []
-    if len(parts) not in (1, 2) or min(parts) < 1:
-        raise argparse.ArgumentTypeError(f"expected SIZE or HxW (e.g. 64 or 64x96), got {text!r}")
-    return (parts[0], parts[-1])
-
-
-def _backend_arg(p):
-    from .backend import BACKENDS
-
-    p.add_argument("--backend", choices=BACKENDS, default=None,
-                   help="compute backend (default: cpu; cuda needs CuPy and a GPU)")
-
-
-def _check_backend(backend):
-    if backend == "cuda":
-        from .backend import BackendUnavailableError, require_cuda
-
-        try:
-            require_cuda()
-        except BackendUnavailableError as exc:
-            raise UserError(f"--backend cuda: {exc}") from None
-
-
-def _check_out_dir(path, argname: str) -> None:
-    """Fail before the work, not after it, when an output's folder does not exist."""
-    if path is not None and not Path(path).resolve().parent.is_dir():
-        raise UserError(f"{argname}: folder {str(Path(path).parent)!r} does not exist")
+from .args import (
+    UserError,
+    add_backend,
+    check_backend,
+    check_out_dir,
+    fraction,
+    image_size,
+    positive_int,
+)
+from .args import say as _say
+from .tables import frame_table
 
 
 def _one_blas_thread():
@@ -81,17 +34,6 @@ def _one_blas_thread():
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
-
-
-def _format_table(frame) -> str:
-    cols = list(frame.columns)
-    rows = [[str(c) for c in cols]]
-    for rec in frame.itertuples(index=False):
-        rows.append([f"{v:.3f}" if isinstance(v, float) else str(v) for v in rec])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 # -- demo --------------------------------------------------------------------------
@@ -104,20 +46,20 @@ def add_demo(sub):
         "features, and train and evaluate a model on each modality alone and on all "
         "of them fused. Prints the time of each stage and the ablation table.",
     )
-    p.add_argument("--n", type=_positive_int, default=4000,
+    p.add_argument("--n", type=positive_int, default=4000,
                    help="items in the dataset (default: %(default)s)")
     p.add_argument("--classes", type=int, choices=range(2, 11), default=5, metavar="K",
                    help="classes, 2-10 (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default: %(default)s)")
     p.add_argument("--model", default="logistic",
                    help="logistic, linear_svm, random_forest or knn (default: %(default)s)")
-    p.add_argument("--batch-size", type=_positive_int, default=4096,
+    p.add_argument("--batch-size", type=positive_int, default=4096,
                    help="items extracted per batch (default: %(default)s)")
-    p.add_argument("--eval-max", type=_positive_int, default=20000,
+    p.add_argument("--eval-max", type=positive_int, default=20000,
                    help="items the ablation trains and tests on: a stratified sample when "
                    "--n is larger, so large runs show extraction throughput without hours "
                    "of model fitting (default: %(default)s)")
-    _backend_arg(p)
+    add_backend(p)
     p.add_argument("--write-manifest", metavar="DIR",
                    help="also write the dataset as PNG/WAV files plus DIR/manifest.csv")
     p.add_argument("--json", metavar="PATH", help="write timings and results as JSON")
@@ -125,15 +67,15 @@ def add_demo(sub):
 
 
 def cmd_demo(args) -> int:
-    from .data.demo import demo_dataset
-    from .models import MODEL_NAMES, ablation
-    from .pipeline import FeaturePipeline, default_extractors
+    from ..data.demo import demo_dataset
+    from ..models import MODEL_NAMES, ablation
+    from ..pipeline import FeaturePipeline, default_extractors
 
     if args.model not in MODEL_NAMES:
         raise UserError(f"--model must be one of {', '.join(MODEL_NAMES)}, got {args.model!r}")
-    _check_backend(args.backend)
-    _check_out_dir(args.json, "--json")
-    from .backend import resolve_backend
+    check_backend(args.backend)
+    check_out_dir(args.json, "--json")
+    from ..backend import resolve_backend
 
     backend = resolve_backend(args.backend)
     _say(f"mmfeat demo: {args.n} items, {args.classes} classes, backend {backend}")
@@ -151,7 +93,7 @@ def cmd_demo(args) -> int:
         default_extractors(sr=data.sr, backend=args.backend),
         batch_size=args.batch_size, backend=args.backend,
     )
-    from ._compile_clock import compile_clock
+    from .._compile_clock import compile_clock
 
     t0 = time.perf_counter()
     with compile_clock() as compiled:
@@ -187,7 +129,7 @@ def cmd_demo(args) -> int:
     _say(f"\nfeatures: {features.n_features} columns ({dims})")
     sample = "" if len(data) <= args.eval_max else f", a stratified sample of {args.eval_max}"
     _say(f"\nablation ({args.model}, one stratified 75/25 split{sample})\n")
-    _say(_format_table(table))
+    _say(frame_table(table))
     single = table[table["fusion"] == "none"]
     fused = table[(table["setting"] == "all")]
     best_single = single.loc[single["accuracy"].idxmax()]
@@ -222,14 +164,14 @@ def add_extract(sub):
     p.add_argument("-o", "--output", required=True, help="the features Parquet file to write")
     p.add_argument("--rejects", metavar="CSV",
                    help="where to write the rejected rows (default: OUTPUT's name + .rejects.csv)")
-    _backend_arg(p)
-    p.add_argument("--batch-size", type=_positive_int, default=1024,
+    add_backend(p)
+    p.add_argument("--batch-size", type=positive_int, default=1024,
                    help="rows decoded and extracted at a time (default: %(default)s)")
-    p.add_argument("--image-size", type=_image_size, default=(64, 64), metavar="HxW",
+    p.add_argument("--image-size", type=image_size, default=(64, 64), metavar="HxW",
                    help="size images are resized to (default: 64x64)")
-    p.add_argument("--sr", type=_positive_int, default=16000,
+    p.add_argument("--sr", type=positive_int, default=16000,
                    help="audio sample rate clips are resampled to (default: %(default)s)")
-    p.add_argument("--text-components", type=_positive_int, default=64,
+    p.add_argument("--text-components", type=positive_int, default=64,
                    help="LSA dimensions of the text embedding (default: %(default)s)")
     p.add_argument("--on-missing", choices=("reject", "impute"), default="reject",
                    help="a missing modality value rejects the row, or imputes zeros plus a "
@@ -237,10 +179,14 @@ def add_extract(sub):
     p.add_argument("--allow-outside", action="store_true",
                    help="accept paths that resolve outside the manifest's folder")
     p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run (reuses OUTPUT.parts/)")
+                   help="continue an interrupted run (reuses OUTPUT.parts/, or with "
+                   "--workers/--scheduler the parts already in the OUTPUT folder)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --workers/--scheduler: replace the parts of an earlier run in "
+                   "the OUTPUT folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     dask = p.add_mutually_exclusive_group()
-    dask.add_argument("--workers", type=_positive_int, metavar="N",
+    dask.add_argument("--workers", type=positive_int, metavar="N",
                       help="run on a local Dask cluster of N worker processes (with --backend "
                       "cuda: dask-cuda, one worker per GPU); OUTPUT becomes a folder of "
                       "part-*.parquet files")
@@ -250,73 +196,70 @@ def add_extract(sub):
     p.set_defaults(func=cmd_extract)
 
 
-def cmd_extract(args) -> int:
-    from .jobs import ExtractJob
+def _spec(args):
+    from ..run import ExtractSpec
 
-    _check_backend(args.backend)
+    return ExtractSpec(batch_size=args.batch_size, image_size=args.image_size, sr=args.sr,
+                       text_components=args.text_components, on_missing=args.on_missing,
+                       allow_outside=args.allow_outside, backend=args.backend)
+
+
+def cmd_extract(args) -> int:
+    check_backend(args.backend)
     manifest = Path(args.manifest)
     if not manifest.is_file():
         raise UserError(f"manifest {args.manifest!r} not found")
-    if args.workers or args.scheduler:
-        return _extract_on_dask(args, manifest)
-    job = ExtractJob(
-        manifest, Path(args.output),
-        rejects=Path(args.rejects) if args.rejects else None,
-        batch_size=args.batch_size, image_size=args.image_size, sr=args.sr,
-        text_components=args.text_components, on_missing=args.on_missing,
-        allow_outside=args.allow_outside, backend=args.backend,
-        progress=None if not args.quiet else False,
-    )
-    from ._compile_clock import compile_clock
+    from .._compile_clock import compile_clock
 
+    run = _extract_on_dask if (args.workers or args.scheduler) else _extract_here
     t0 = time.perf_counter()
     try:
         with compile_clock() as compiled:
-            summary = job.run(resume=args.resume)
+            summary, wrote = run(args, manifest)
     except (ValueError, TypeError, FileExistsError, OSError) as exc:
         raise UserError(str(exc)) from None
     elapsed = time.perf_counter() - t0
     if not args.quiet:
-        from .data import format_summary
+        from ..data import format_summary
 
         _say(format_summary(summary))
-        _say(f"wrote {job.output} ({summary['kept']} rows) and {job.rejects} "
-             f"({summary['rejected']} rows)")
+        _say(f"wrote {wrote} and {summary['rejects']} ({summary['rejected']} rows)")
         work = max(elapsed - compiled.seconds, 1e-9)
         _say(f"{elapsed:.1f} s, of which Numba compile / cache load {compiled.seconds:.1f} s; "
              f"{summary['kept'] / work:.0f} rows/s without it")
     return 0
 
 
-def _extract_on_dask(args, manifest: Path) -> int:
-    if args.resume:
-        raise UserError("--resume works only without --workers/--scheduler")
+def _extract_here(args, manifest: Path):
+    from ..run import ExtractJob
+
+    job = ExtractJob(manifest, Path(args.output),
+                     rejects=Path(args.rejects) if args.rejects else None, spec=_spec(args),
+                     progress=None if not args.quiet else False)
+    summary = job.run(resume=args.resume)
+    summary["rejects"] = str(job.rejects)
+    return summary, f"{job.output} ({summary['kept']} rows)"
+
+
+def _extract_on_dask(args, manifest: Path):
     try:
-        from . import distributed
+        from ..run import dask as run_dask
     except ImportError as exc:
         raise UserError(
             f"--workers/--scheduler need Dask: pip install 'mmfeat[dask]' ({exc})"
         ) from None
     try:
-        summary = distributed.extract(
+        summary = run_dask.extract(
             manifest, output=Path(args.output),
             rejects=Path(args.rejects) if args.rejects else None,
             workers=args.workers, scheduler=args.scheduler,
             cluster="cuda" if args.backend == "cuda" and args.scheduler is None else None,
-            batch_size=args.batch_size, image_size=args.image_size, sr=args.sr,
-            text_components=args.text_components, on_missing=args.on_missing,
-            allow_outside=args.allow_outside, backend=args.backend,
+            resume=args.resume, overwrite=args.overwrite, spec=_spec(args),
         )
-    except (ValueError, TypeError, FileExistsError, OSError, ImportError) as exc:
+    except ImportError as exc:
         raise UserError(str(exc)) from None
-    if not args.quiet:
-        from .data import format_summary
-
-        _say(format_summary(summary))
-        _say(f"wrote {summary['output']} ({summary['kept']} rows in "
-             f"{summary['partitions']} parts) and {summary['rejects']} "
-             f"({summary['rejected']} rows)")
-    return 0
+    return summary, (f"{summary['output']} ({summary['kept']} rows in "
+                     f"{summary['partitions']} parts)")
 
 
 # -- train -------------------------------------------------------------------------
@@ -337,7 +280,7 @@ def add_train(sub):
     split.add_argument("--split-col", metavar="COL",
                        help="column whose value 'test' marks the held-out rows "
                        "(every other value is training)")
-    split.add_argument("--test-size", type=_fraction, default=0.2,
+    split.add_argument("--test-size", type=fraction, default=0.2,
                        help="fraction held out, stratified (default: %(default)s)")
     p.add_argument("--tune", action="store_true",
                    help="cross-validated search of the model's key parameters first")
@@ -345,47 +288,59 @@ def add_train(sub):
     p.add_argument("--save", metavar="PATH",
                    help="save the trained model (joblib; load only files you trust)")
     p.add_argument("--seed", type=int, default=0, help="split and model seed")
-    _backend_arg(p)
+    add_backend(p)
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args) -> int:
-    from .jobs import train
+    from ..run import train
 
-    _check_backend(args.backend)
+    check_backend(args.backend)
     if not Path(args.features).is_file():
         raise UserError(f"features file {args.features!r} not found")
-    _check_out_dir(args.report, "--report")
-    _check_out_dir(args.save, "--save")
+    check_out_dir(args.report, "--report")
+    check_out_dir(args.save, "--save")
     try:
         report = train(
             Path(args.features), label=args.label, model=args.model,
             split_col=args.split_col, test_size=args.test_size, tune=args.tune,
-            save=args.save, seed=args.seed, backend=args.backend, log=_say,
+            save=args.save, seed=args.seed, backend=args.backend,
         )
     except (ValueError, TypeError, KeyError) as exc:
         raise UserError(str(exc).strip("'\"")) from None
+    _say(format_train_report(report))
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, default=str))
         _say(f"wrote {args.report}")
     return 0
 
 
-def run(func, args, command: str) -> int:
-    """Run ``func(args)``; a UserError becomes one line on stderr and status 1."""
-    from .backend import BackendUnavailableError
+def format_train_report(report: dict) -> str:
+    """The report of :func:`mmfeat.run.train` as the lines ``mmfeat train`` prints."""
+    import pandas as pd
 
-    try:
-        return func(args)
-    except BackendUnavailableError as exc:
-        print(f"mmfeat {command}: error: {exc}", file=sys.stderr)
-        return 1
-    except UserError as exc:
-        print(f"mmfeat {command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"mmfeat {command}: interrupted", file=sys.stderr)
-        return 130
+    lines = []
+    if report["n_unlabeled"]:
+        lines.append(f"{report['n_unlabeled']} rows without a label are left out")
+    blocks = report["blocks"]
+    lines.append(f"{report['n_train']} training rows, {report['n_test']} test rows, "
+                 f"{sum(blocks.values())} features "
+                 f"({', '.join(f'{m} {d}' for m, d in blocks.items())})")
+    tuned = report.get("tuning")
+    if tuned:
+        lines.append(f"tuned {report['model']}: {tuned['best_params']} (cv {tuned['scoring']} "
+                     f"{tuned['best_score']:.3f})")
+    lines.append(f"\nmodel: {report['model']} ({report['library']})")
+    for key in ("accuracy", "precision_macro", "recall_macro", "f1_macro"):
+        lines.append(f"  {key:<16} {report[key]:.4f}")
+    lines.append("confusion matrix (rows: true, columns: predicted; labels "
+                 f"{', '.join(map(str, report['labels']))}):")
+    for row in report["confusion_matrix"]:
+        lines.append("  " + " ".join(f"{v:6d}" for v in row))
+    lines.append("\nablation (same split)\n" + frame_table(pd.DataFrame(report["ablation"])))
+    if report.get("saved"):
+        lines.append(f"saved the model to {report['saved']} (joblib: load only files you trust)")
+    return "\n".join(lines)
 
 
-__all__ = ["add_demo", "add_extract", "add_train", "run", "UserError"]
+__all__ = ["add_demo", "add_extract", "add_train", "format_train_report"]

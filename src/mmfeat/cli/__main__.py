@@ -1,0 +1,7 @@
+"""``python -m mmfeat.cli``: the ``mmfeat`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

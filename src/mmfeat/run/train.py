@@ -1,0 +1,83 @@
+"""``train``: a features Parquet file -> a fitted, evaluated model and its report.
+
+The report is a dict (JSON values); printing it is the CLI's business
+(:func:`mmfeat.cli.pipeline.format_train_report`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _labels(fs, label: str) -> pd.Series:
+    if label == "label" and fs.labels is not None:
+        return pd.Series(fs.labels)
+    if fs.extra is not None and label in fs.extra.columns:
+        return fs.extra[label].reset_index(drop=True)
+    cols = ["label"] if fs.labels is not None else []
+    cols += [] if fs.extra is None else list(fs.extra.columns)
+    raise ValueError(f"--label: no column {label!r}; non-feature columns: {cols or 'none'}")
+
+
+def _split(fs, y, keep, split_col, test_size, seed):
+    """(train positions, test positions) among the labelled rows."""
+    from sklearn.model_selection import train_test_split
+
+    if split_col is not None:
+        if fs.extra is None or split_col not in fs.extra.columns:
+            raise ValueError(f"--split-col: no column {split_col!r}")
+        split = fs.extra[split_col].astype(str).str.strip().str.lower().to_numpy()[keep]
+        test_mask = split == "test"
+        train_pos, test_pos = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
+        if not len(train_pos) or not len(test_pos):
+            raise ValueError(f"--split-col {split_col}: need rows marked 'test' and other rows; "
+                             f"got {len(test_pos)} test and {len(train_pos)} training rows")
+        return train_pos, test_pos
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if counts.min() >= 2 else None
+    return train_test_split(np.arange(len(y)), test_size=test_size, random_state=seed,
+                            stratify=stratify)
+
+
+def train(features_path, *, label: str, model: str = "logistic", split_col=None,
+          test_size: float = 0.2, tune: bool = False, save=None, seed: int = 0,
+          backend=None) -> dict:
+    """Train and evaluate ``model`` on a features Parquet file; returns the report.
+
+    The report holds ``accuracy``, ``precision_macro``, ``recall_macro``,
+    ``f1_macro``, ``per_class_recall``, ``confusion_matrix``, ``labels``, the
+    ``model`` and its ``library``, ``n_train``, ``n_test``, ``n_unlabeled`` (rows
+    left out), ``blocks`` (features per modality), the ``tuning`` result (with
+    ``tune``), the per-modality ``ablation`` on the same split (records) and
+    ``saved`` (the path the model was saved to, or None).
+    """
+    from .. import models
+    from ..fusion import read_parquet
+
+    fs = read_parquet(features_path)
+    y = _labels(fs, label)
+    keep = ~y.isna().to_numpy()
+    idx = np.flatnonzero(keep)
+    y = y.to_numpy()[keep]
+    train_pos, test_pos = _split(fs, y, keep, split_col, test_size, seed)
+    blocks = {m: b[idx] for m, b in fs.blocks.items()}
+    X = np.concatenate(list(blocks.values()), axis=1)
+    tuned = None
+    if tune:
+        est, tuned = models.tune(model, X[train_pos], y[train_pos], backend=backend,
+                                 random_state=seed)
+    else:
+        est = models.make_model(model, backend, random_state=seed).fit(X[train_pos], y[train_pos])
+    report = models.evaluate(est, X[test_pos], y[test_pos])
+    table = models.ablation(blocks, y, model=model, backend=backend, random_state=seed,
+                            split=(train_pos, test_pos))
+    if save:
+        models.save_model(est, save)
+    report.update(
+        model=model, library=models.model_library(est), n_train=int(len(train_pos)),
+        n_test=int(len(test_pos)), n_unlabeled=int((~keep).sum()),
+        blocks={m: int(b.shape[1]) for m, b in blocks.items()}, tuning=tuned,
+        ablation=table.to_dict(orient="records"), saved=str(save) if save else None,
+    )
+    return report

@@ -224,7 +224,7 @@ def test_out_of_memory_halves_the_chunk(monkeypatch):
     class OutOfMemoryError(Exception):
         pass
 
-    real = _cuda._launch_1d
+    real = _cuda.launch_1d
     sizes = []
 
     def launch(kernel, total, *args):
@@ -233,7 +233,7 @@ def test_out_of_memory_halves_the_chunk(monkeypatch):
             raise OutOfMemoryError("out of memory allocating 1 GiB")
         return real(kernel, total, *args)
 
-    monkeypatch.setattr(_cuda, "_launch_1d", launch)
+    monkeypatch.setattr(_cuda, "launch_1d", launch)
     x = np.concatenate([RGB_U8, RGB_U8[:1]])
     got = mi.rgb_to_gray(x, backend="cuda")
     np.testing.assert_allclose(got, mi.rgb_to_gray(x, backend="numpy"), rtol=0, atol=1e-6)

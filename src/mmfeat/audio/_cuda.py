@@ -17,51 +17,22 @@ NumPy and the kernels run in Numba's simulator.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import config
-from ..backend import chunk_size, cudasim_enabled, device_xp, free_device_bytes
+from .._gpu import device_table, launch_1d
+from ..backend import chunk_size, device_xp, free_device_bytes
 from ..kernels import audio_cuda as K
 from . import _filters
 from ._checks import complex_dtype, float_dtype
 from ._cpu import _MFCC_DB, _MODES, _support, precise_fft
 
 
-def _arg(a):
-    """CuPy arrays go to Numba without a per-launch stream sync (both use the legacy
-    default stream, so ordering holds)."""
-    if cudasim_enabled() or not hasattr(a, "__cuda_array_interface__"):
-        return a
-    from numba import cuda
-
-    return cuda.as_cuda_array(a, sync=False)
-
-
-def _launch(kernel, total, *args):
-    tpb = int(config.THREADS_PER_BLOCK)
-    blocks = max(1, min(math.ceil(total / tpb), 8192))
-    kernel[blocks, tpb](*[_arg(a) for a in args])
-
-
-_TABLES: dict = {}
-
-
-def _table(key, build):
-    """A host table copied to the device once per (key, device)."""
-    xp = device_xp()
-    dev = 0 if cudasim_enabled() else xp.cuda.Device().id
-    if (key, dev) not in _TABLES:
-        _TABLES[(key, dev)] = xp.asarray(np.ascontiguousarray(build()))
-    return _TABLES[(key, dev)]
-
-
 def _window(window, win_length, n_fft, dtype):
     if callable(window) or isinstance(window, np.ndarray):
         return device_xp().asarray(_filters.fft_window(window, win_length, n_fft, dtype))
     key = ("window", _filters._window_key(window), win_length, n_fft, np.dtype(dtype).str)
-    return _table(key, lambda: _filters.fft_window(window, win_length, n_fft, dtype))
+    return device_table(key, lambda: _filters.fft_window(window, win_length, n_fft, dtype))
 
 
 def _blocks(n_clips, nf, n_fft, itemsize):
@@ -94,7 +65,7 @@ def _spectra(y, lengths, nvalid, frames, precise=False):
         for t0 in range(0, nf, tb):
             nb = min(tb, nf - t0)
             fr = xp.empty((sl.stop - sl.start, nb, n_fft), dtype=work)
-            _launch(K.frame_window, fr.size, y[sl], lengths[sl], nvalid[sl], w,
+            launch_1d(K.frame_window, fr.size, y[sl], lengths[sl], nvalid[sl], w,
                     frames.hop_length, frames.pad, _MODES[frames.pad_mode], t0, fr)
             X = xp.fft.rfft(fr, axis=-1)
             if X.dtype != complex_dtype(work):  # NumPy < 2 under the simulator
@@ -126,7 +97,7 @@ def spectrogram(y, lengths, nvalid, frames, power):
     for sl, t0, X in _spectra(y, lengths, nvalid, frames, precise_fft(power)):
         n, nb, _ = X.shape
         P = xp.empty((n, nb, F), dtype=y.dtype)
-        _launch(K.power, P.size, X.reshape(n * nb, F), float(power), P.reshape(n * nb, F))
+        launch_1d(K.power, P.size, X.reshape(n * nb, F), float(power), P.reshape(n * nb, F))
         out[sl, t0 : t0 + nb] = P
     return out.transpose(0, 2, 1)
 
@@ -138,15 +109,15 @@ def _mel_frames(y, lengths, nvalid, frames, power, basis, on_block=None):
     N, T = y.shape
     M = basis.shape[0]
     key = ("mel", basis.tobytes(), basis.shape, basis.dtype.str)
-    b = _table(key, lambda: basis)
+    b = device_table(key, lambda: basis)
     lo, hi = _support(basis)
-    lo = _table(key + ("lo",), lambda: lo)
-    hi = _table(key + ("hi",), lambda: hi)
+    lo = device_table(key + ("lo",), lambda: lo)
+    hi = device_table(key + ("hi",), lambda: hi)
     out = xp.empty((N, frames.n_frames(T), M), dtype=y.dtype)
     for sl, t0, X in _spectra(y, lengths, nvalid, frames, precise_fft(power)):
         n, nb, F = X.shape
         blk = xp.empty((n, nb, M), dtype=y.dtype)
-        _launch(K.power_mel, n * nb * M, X.reshape(n * nb, F), float(power), b, lo, hi,
+        launch_1d(K.power_mel, n * nb * M, X.reshape(n * nb, F), float(power), b, lo, hi,
                 blk.reshape(n * nb, M))
         out[sl, t0 : t0 + nb] = blk
         if on_block is not None:
@@ -174,11 +145,11 @@ def _db_dct(S, nvalid, amin, ref_db, top_db, dct):
     N, nt, M = S.shape
     f = S.dtype.type
     peak = xp.full(N, -np.inf, dtype=S.dtype)
-    _launch(K.to_db_peak, S.size, S, nvalid, f(amin), f(ref_db), peak)
+    launch_1d(K.to_db_peak, S.size, S, nvalid, f(amin), f(ref_db), peak)
     dct_t = xp.asarray(np.ascontiguousarray(dct.T))
     out = xp.empty((N, nt, dct.shape[0]), dtype=S.dtype)
     use_top = top_db is not None
-    _launch(K.floor_dct, out.size, S, nvalid, peak, f(top_db if use_top else 0.0), use_top,
+    launch_1d(K.floor_dct, out.size, S, nvalid, peak, f(top_db if use_top else 0.0), use_top,
             dct_t, out)
     return out
 
@@ -206,7 +177,7 @@ def power_to_db(S, ref_value, amin, top_db, squared=False):
     out = xp.empty((N, P), dtype=dtype)
     if out.size:
         f = dtype.type
-        _launch(K.to_db, out.size, S.reshape(N, P), bool(squared), f(amin), ref_db, out)
+        launch_1d(K.to_db, out.size, S.reshape(N, P), bool(squared), f(amin), ref_db, out)
         if top_db is not None:
             peak = out.max(axis=1, keepdims=True)
             xp.maximum(out, peak - f(top_db), out=out)
@@ -218,7 +189,7 @@ def _stats_block(S, freq, nvalid, t0, out, p, roll_percent, amin, flat_power):
     n, tb, _ = S.shape
     if n * tb == 0:
         return
-    _launch(K.spectral_stats, n * tb, S, freq, nvalid, float(p),
+    launch_1d(K.spectral_stats, n * tb, S, freq, nvalid, float(p),
             S.dtype.type(roll_percent), float(amin), float(flat_power),
             float(np.finfo(S.dtype).tiny), t0, out)
 
@@ -244,7 +215,7 @@ def _zcr_rms(y, lengths, nvalid, frames, threshold, want_zcr, want_rms):
     z = xp.zeros((N, nf), dtype=np.float64)
     r = xp.zeros((N, nf), dtype=np.float64)
     if N * nf:
-        _launch(K.zcr_rms, N * nf, y, lengths, nvalid, frames.n_fft, frames.hop_length,
+        launch_1d(K.zcr_rms, N * nf, y, lengths, nvalid, frames.n_fft, frames.hop_length,
                 frames.pad, _MODES[frames.pad_mode], float(threshold), bool(want_zcr),
                 bool(want_rms), z, r)
     return z, r
@@ -307,8 +278,8 @@ def delta(data, width, order, nvalid):
             continue  # too few frames for a slope: 0
         rows = np.flatnonzero(w == wk)
         taps, edge = _filters.savgol_tables(int(wk), order)
-        taps = _table(("savgol", int(wk), order), lambda t=taps: np.array(t))
-        edge = _table(("savgol_edge", int(wk), order), lambda e=edge: np.array(e))
+        taps = device_table(("savgol", int(wk), order), lambda t=taps: np.array(t))
+        edge = device_table(("savgol_edge", int(wk), order), lambda e=edge: np.array(e))
         if rows.size == data.shape[0]:
             sub, res = data, out
         else:
@@ -316,7 +287,7 @@ def delta(data, width, order, nvalid):
             sub = xp.ascontiguousarray(data[ri])
             res = xp.zeros_like(sub)
         if res.size:
-            _launch(K.savgol_rows, res.size, sub, xp.asarray(nvalid[rows]), taps, edge, res)
+            launch_1d(K.savgol_rows, res.size, sub, xp.asarray(nvalid[rows]), taps, edge, res)
         if res is not out:
             out[xp.asarray(rows)] = res
     return out
@@ -339,14 +310,14 @@ def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
     four = xp.zeros((N, 4, nf), dtype=np.float64) if spectral else None
     on_block = None
     if spectral:
-        freq = _table(("freq", float(sr), n_fft),
+        freq = device_table(("freq", float(sr), n_fft),
                       lambda: _filters.fft_frequencies(sr=sr, n_fft=n_fft))
         F = frames.n_bins
 
         def on_block(sl, t0, X):
             n, nb, _ = X.shape
             mag = xp.empty((n, nb, F), dtype=y.dtype)
-            _launch(K.power, mag.size, X.reshape(n * nb, F), 1.0, mag.reshape(n * nb, F))
+            launch_1d(K.power, mag.size, X.reshape(n * nb, F), 1.0, mag.reshape(n * nb, F))
             _stats_block(mag, freq, nvalid[sl], t0, four[sl], 2.0, 0.85, 1e-10, 2.0)
 
     S = _mel_frames(y, lengths, nvalid, frames, 2.0, basis, on_block)

@@ -13,29 +13,12 @@ import math
 import numpy as np
 
 from .. import config
-from ..backend import cudasim_enabled, device_xp, map_chunks
+from .._gpu import MAX_GRID_Z, device_tables, kernel_arg, launch_1d
+from ..backend import device_xp, map_chunks
 from ..kernels import image_cuda as K
 from . import _cpu as host
 from . import _reference as ref
 from ._checks import as_kernel_layout, check_mode, float_dtype, gray_calc_type, scale_for
-
-_MAX_GRID_Z = 65535
-
-
-def _arg(a):
-    """Kernel argument: CuPy arrays go in without Numba's per-launch stream sync
-    (CuPy and Numba both use the legacy default stream, so ordering holds)."""
-    if cudasim_enabled() or not hasattr(a, "__cuda_array_interface__"):
-        return a  # NumPy scalars/arrays (simulator), Python numbers
-    from numba import cuda
-
-    return cuda.as_cuda_array(a, sync=False)
-
-
-def _launch_1d(kernel, total, *args):
-    tpb = int(config.THREADS_PER_BLOCK)
-    blocks = max(1, min(math.ceil(total / tpb), 8192))
-    kernel[blocks, tpb](*[_arg(a) for a in args])
 
 
 def _launch_pixels(kernel, per_image, *shared):
@@ -47,9 +30,9 @@ def _launch_pixels(kernel, per_image, *shared):
     tx, ty = int(config.TILE_X), int(config.TILE_Y)
     n, H, W = per_image[0].shape
     gx, gy = math.ceil(W / tx), math.ceil(H / ty)
-    for s in range(0, n, _MAX_GRID_Z):
-        e = min(n, s + _MAX_GRID_Z)
-        args = [_arg(a[s:e]) for a in per_image] + [_arg(a) for a in shared]
+    for s in range(0, n, MAX_GRID_Z):
+        e = min(n, s + MAX_GRID_Z)
+        args = [kernel_arg(a[s:e]) for a in per_image] + [kernel_arg(a) for a in shared]
         kernel[(gx, gy, e - s), (tx, ty)](*args)
 
 
@@ -77,7 +60,7 @@ def _words_or_empty(a):
 
 
 def _no_words():
-    (empty,) = _device_tables("no words", lambda: (np.zeros(0, np.uint32),))
+    (empty,) = device_tables("no words", lambda: (np.zeros(0, np.uint32),))
     return empty
 
 
@@ -102,7 +85,7 @@ def _gray_scale(images):
 def _coeffs(work):
     """The gray coefficients on the device, copied once per type and device."""
     work = np.dtype(work)
-    (c,) = _device_tables(("gray", work.str), lambda: (np.asarray(ref.GRAY_COEFFS, dtype=work),))
+    (c,) = device_tables(("gray", work.str), lambda: (np.asarray(ref.GRAY_COEFFS, dtype=work),))
     return c
 
 
@@ -145,12 +128,12 @@ def rgb_to_gray(images, dtype, out=None):
         flat = src.reshape(-1, src.shape[3])
         words = _word_view(src)
         if words is None:
-            _launch_1d(K.rgb_to_gray, out.size, flat, out.reshape(-1), coeffs, scale)
+            launch_1d(K.rgb_to_gray, out.size, flat, out.reshape(-1), coeffs, scale)
             return out
         threads, pix = int(config.THREADS_PER_BLOCK), int(config.STAGED_PIXELS_PER_THREAD)
         kernel = K.gray_u8_staged_kernel(threads, pix, int(src.shape[3]))
         kernel[_staged_blocks(out.size, threads * pix), threads](
-            _arg(words), _arg(flat), _arg(out.reshape(-1)), _arg(coeffs), scale
+            *map(kernel_arg, (words, flat, out.reshape(-1), coeffs)), scale
         )
         return out
 
@@ -167,7 +150,7 @@ def rgb_to_hsv(images, dtype, out=None):
 
     def run(x):
         out = xp.empty(x.shape, dtype=out_t)
-        _launch_1d(
+        launch_1d(
             K.rgb_to_hsv, _pixels(x) * x.shape[0], x.reshape(-1, 3), out.reshape(-1, 3), scale,
             calc.type(1.0),
         )
@@ -176,29 +159,18 @@ def rgb_to_hsv(images, dtype, out=None):
     return _chunked(run, images, _pixels(images) * 3 * (images.itemsize + out_t.itemsize))
 
 
-_TABLES: dict = {}
-
-
-def _device_tables(key, build):
-    """Host tables copied to the device once per (key, device)."""
-    dev = 0 if cudasim_enabled() else device_xp().cuda.Device().id
-    if (key, dev) not in _TABLES:
-        _TABLES[(key, dev)] = tuple(_to_dev(np.ascontiguousarray(t)) for t in build())
-    return _TABLES[(key, dev)]
-
-
 def color_histogram(images, bins, space, normalize):
     xp = device_xp()
     B = int(np.prod(bins))
-    nb, edges = _device_tables(("edges", bins), lambda: (
+    nb, edges = device_tables(("edges", bins), lambda: (
         np.asarray(bins, dtype=np.int64), host.histogram_edges(bins)))
-    dummy_i, dummy_f = _device_tables("dummy", lambda: (
+    dummy_i, dummy_f = device_tables("dummy", lambda: (
         np.zeros(1, np.int32), np.zeros(1, np.float64)))
     luts, tables, fvals = dummy_i, dummy_i, dummy_f
     calc = np.dtype(np.float64)
     if space == "rgb" and images.dtype == np.uint8:
         kind = K.HIST_LUT
-        (luts,) = _device_tables(("lut", bins), lambda: (host.uint8_luts(bins).reshape(-1),))
+        (luts,) = device_tables(("lut", bins), lambda: (host.uint8_luts(bins).reshape(-1),))
     elif space == "rgb":
         kind = K.HIST_RGB
         calc = float_dtype(images.dtype) if images.dtype.kind == "f" else calc
@@ -209,7 +181,7 @@ def color_histogram(images, bins, space, normalize):
             f, sv, hue = host.hsv_u8_tables(bins)
             return hue.reshape(-1), sv.reshape(-1), f
 
-        luts, tables, fvals = _device_tables(("hsv_u8", bins), build)
+        luts, tables, fvals = device_tables(("hsv_u8", bins), build)
     else:
         kind = K.HIST_HSV
         calc = host._hsv_calc_type(images.dtype)
@@ -231,13 +203,13 @@ def color_histogram(images, bins, space, normalize):
     def run(x):
         counts = xp.zeros((x.shape[0], B), dtype=np.int64)
         flat = x.reshape(x.shape[0], P, 3)
-        for s in range(0, x.shape[0], _MAX_GRID_Z):
-            xs, cs = flat[s : s + _MAX_GRID_Z], counts[s : s + _MAX_GRID_Z]
+        for s in range(0, x.shape[0], MAX_GRID_Z):
+            xs, cs = flat[s : s + MAX_GRID_Z], counts[s : s + MAX_GRID_Z]
             # staged word loads need each image to start on a word: P a multiple of 4
             words = _words_or_empty(xs) if P % 4 == 0 else _no_words()
             kernel[(blocks_x, xs.shape[0]), threads](
-                _arg(words), _arg(xs), _arg(cs), kind, _arg(nb), _arg(edges), _arg(luts),
-                _arg(tables), _arg(fvals), scale, calc.type(1.0), copies,
+                *map(kernel_arg, (words, xs, cs)), kind,
+                *map(kernel_arg, (nb, edges, luts, tables, fvals)), scale, calc.type(1.0), copies,
                 bool(config.HIST_CONTIGUOUS_RUNS),
             )
         return counts
@@ -297,10 +269,10 @@ def sobel(images, mode, cval, out=None):
         out = xp.empty(x.shape[:3], dtype=work)
         tx, ty, rows, (gx, gy) = _tile_grid(x)
         kernel = K.sobel_kernel(tx, ty, rows, work, int(src.shape[3]))
-        for s in range(0, x.shape[0], _MAX_GRID_Z):
-            ss, os_ = src[s : s + _MAX_GRID_Z], out[s : s + _MAX_GRID_Z]
+        for s in range(0, x.shape[0], MAX_GRID_Z):
+            ss, os_ = src[s : s + MAX_GRID_Z], out[s : s + MAX_GRID_Z]
             kernel[(gx, gy, ss.shape[0]), (tx, ty)](
-                _arg(_words_or_empty(ss)), _arg(ss), _arg(os_), _arg(coeffs), scale, code,
+                *map(kernel_arg, (_words_or_empty(ss), ss, os_, coeffs)), scale, code,
                 work.type(cval), norm,
             )
         return out
@@ -319,11 +291,11 @@ def gradient_histogram(images, orientations):
         tx, ty, rows, (gx, gy) = _tile_grid(x)
         kernel = K.gradient_histogram_kernel(tx, ty, rows, int(config.GRAD_HIST_SHARED_BINS),
                                              int(src.shape[3]))
-        for s in range(0, x.shape[0], _MAX_GRID_Z):
-            ss = src[s : s + _MAX_GRID_Z]
+        for s in range(0, x.shape[0], MAX_GRID_Z):
+            ss = src[s : s + MAX_GRID_Z]
             kernel[(gx, gy, ss.shape[0]), (tx, ty)](
-                _arg(_words_or_empty(ss)), _arg(ss), _arg(sums[s : s + _MAX_GRID_Z]),
-                _arg(coeffs), scale,
+                *map(kernel_arg, (_words_or_empty(ss), ss, sums[s : s + MAX_GRID_Z], coeffs)),
+                scale,
             )
         return sums
 
@@ -359,7 +331,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
         gray = xp.empty((n, H, W), dtype=np.float32)
         tmp = xp.empty_like(gray)
         src = as_kernel_layout(x)
-        _launch_1d(K.rgb_to_gray, n * H * W, src.reshape(-1, src.shape[3]), gray.reshape(-1),
+        launch_1d(K.rgb_to_gray, n * H * W, src.reshape(-1, src.shape[3]), gray.reshape(-1),
                    coeffs, scale)
         _launch_pixels(K.gaussian_rows, (gray, tmp), weights, code, cv)
         _launch_pixels(K.gaussian_cols, (tmp, gray), weights, code, cv, bleed)

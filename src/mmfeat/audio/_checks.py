@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .._dtypes import complex_dtype, float_dtype  # noqa: F401 - re-exported to the modality
 from ..backend import get_array_module, is_cupy_array
 
 _PCM_SCALE = {
@@ -23,15 +24,6 @@ _PCM_SCALE = {
     np.dtype(np.uint8): (128.0, 2.0**7),
 }
 PAD_MODES = ("constant", "reflect", "edge")
-
-
-def float_dtype(dtype) -> np.dtype:
-    """Work/output float type: float64 stays float64, everything else float32."""
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
-
-
-def complex_dtype(dtype) -> np.dtype:
-    return np.dtype(np.complex128) if np.dtype(dtype) == np.float64 else np.dtype(np.complex64)
 
 
 def as_audio(y, argname: str = "y", *, min_ndim: int = 1):

@@ -13,15 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from .._dtypes import float_dtype  # noqa: F401 - re-exported to the modality
 from ..backend import cudasim_enabled, get_array_module, is_cupy_array
 
 _INT_MAX = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}
 _FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-
-
-def float_dtype(dtype) -> np.dtype:
-    """Output/work float type for an input dtype: float64 -> float64, else float32."""
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
 
 
 def gray_calc_type(dtype) -> np.dtype:

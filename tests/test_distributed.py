@@ -362,6 +362,30 @@ def test_extract_resumes_a_run_killed_mid_way(client, dataset, tmp_path):
         zip(ref_rejects["id"].astype(str), ref_rejects["reason"], strict=True))
 
 
+def test_predict_on_dask_equals_the_local_run(client, dataset, tmp_path):
+    """A fitted pipeline and a model bundle's predictions (``mmfeat predict --workers``):
+    nothing refitted, the same predictions as the local executor."""
+    from mmfeat.bundle import ModelBundle
+    from mmfeat.models import make_model
+    from mmfeat.run import ExtractJob
+
+    ref = dataset["reference"]
+    model = make_model("logistic").fit(ref.to_numpy(), ref.labels)
+    bundle = ModelBundle(dataset["pipe"], model, model.classes_, ref.feature_names)
+    local = tmp_path / "local.parquet"
+    ExtractJob(dataset["path"], local, fitted=dataset["pipe"], post=bundle.predictions_frame).run()
+    out = tmp_path / "dask"
+    summary = mdist.extract(dataset["path"], client=client, output=out, npartitions=3,
+                            fitted=dataset["pipe"], post=bundle.predictions_frame)
+    assert summary["kept"] == len(ref) and summary["partitions"] == 3
+    got, want = pd.read_parquet(out), pd.read_parquet(local)
+    assert list(got["id"]) == list(want["id"]) == list(ref.ids)
+    np.testing.assert_array_equal(got["prediction"], model.predict(ref.to_numpy()))
+    np.testing.assert_allclose(got.filter(like="proba_"), want.filter(like="proba_"),
+                               rtol=1e-5, atol=1e-6)
+    assert not (tmp_path / "dask.pipeline.joblib").exists()  # predictions keep no pipeline
+
+
 # -- no cluster needed --------------------------------------------------------------------
 def test_extract_everything_rejected_writes_rejects_and_raises(tmp_path):
     path = tmp_path / "m.csv"

@@ -52,6 +52,9 @@ __all__ = [
     "default_param_grid",
     "save_model",
     "load_model",
+    "ModelBundle",
+    "save_bundle",
+    "load_bundle",
 ]
 
 logger = logging.getLogger(__name__)
@@ -1086,3 +1089,7 @@ def load_model(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no model file at {path!r}")
     return joblib.load(path)
+
+
+# the model and its fitted feature pipeline as one file (mmfeat train --save)
+from .bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402

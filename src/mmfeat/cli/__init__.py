@@ -8,7 +8,7 @@
     each image op's time and throughput beside OpenCV and scikit-image on a
     generated batch of photographs (:mod:`mmfeat.cli.bench`; the timing code
     lives in ``mmfeat._bench``).
-``mmfeat demo`` / ``mmfeat extract`` / ``mmfeat train``
+``mmfeat demo`` / ``mmfeat extract`` / ``mmfeat train`` / ``mmfeat predict``
     the multimodal pipeline (:mod:`mmfeat.cli.pipeline` over :mod:`mmfeat.run`).
 
 :mod:`mmfeat.cli.args` holds the argument types and the error convention,
@@ -68,6 +68,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _pipeline_cmds.add_demo(sub)
     _pipeline_cmds.add_extract(sub)
     _pipeline_cmds.add_train(sub)
+    _pipeline_cmds.add_predict(sub)
     return parser
 
 

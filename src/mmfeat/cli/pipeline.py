@@ -9,6 +9,7 @@ Each ``add_*`` function registers a subcommand on the parser of
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -178,6 +179,18 @@ def add_extract(sub):
                    "missing-indicator column (default: %(default)s)")
     p.add_argument("--allow-outside", action="store_true",
                    help="accept paths that resolve outside the manifest's folder")
+    p.add_argument("--pipeline", metavar="FITTED",
+                   help="transform with this fitted pipeline instead of fitting one (the "
+                   "OUTPUT.pipeline.joblib an earlier extract kept, or a model bundle): the "
+                   "same vocabulary, basis and settings, so the columns mean what they "
+                   "meant there; --image-size, --sr, --text-components, --on-missing then "
+                   "come from it")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_extract)
+
+
+def _add_run_options(p):
+    """Options of every command that runs a manifest through an executor."""
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run (reuses OUTPUT.parts/, or with "
                    "--workers/--scheduler the parts already in the OUTPUT folder)")
@@ -193,7 +206,6 @@ def add_extract(sub):
     dask.add_argument("--scheduler", metavar="ADDRESS",
                       help="run on an existing Dask cluster (e.g. tcp://host:8786); the files "
                       "and OUTPUT must be on a file system every worker sees")
-    p.set_defaults(func=cmd_extract)
 
 
 def _spec(args):
@@ -204,8 +216,41 @@ def _spec(args):
                        allow_outside=args.allow_outside, backend=args.backend)
 
 
+def _load_fitted(path, args):
+    """A fitted pipeline from a ``.pipeline.joblib`` file or a model bundle, set to run
+    with this command's --batch-size (and --backend, when given)."""
+    import copy
+
+    import joblib
+
+    from ..bundle import MAGIC, BundleError, load_bundle
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"--pipeline: {str(path)!r} not found")
+    with open(path, "rb") as f:
+        is_bundle = f.read(len(MAGIC) + 12).startswith(b'{"format": "' + MAGIC.encode())
+    try:
+        pipe = load_bundle(path).pipeline if is_bundle else joblib.load(path)
+    except (BundleError, OSError, EOFError, ValueError) as exc:
+        raise UserError(f"--pipeline: {exc}") from None
+    if not hasattr(pipe, "iter_indexed") or not hasattr(pipe, "extractors_"):
+        raise UserError(f"--pipeline: {path} does not hold a fitted FeaturePipeline")
+    pipe = copy.copy(pipe)
+    pipe.batch_size = args.batch_size
+    if args.backend is not None:
+        pipe.backend = args.backend
+    return pipe
+
+
 def cmd_extract(args) -> int:
     check_backend(args.backend)
+    fitted = _load_fitted(args.pipeline, args) if args.pipeline else None
+    return _run_manifest(args, fitted=fitted, post=None)
+
+
+def _run_manifest(args, *, fitted, post) -> int:
+    """extract / predict: the manifest through the local or the Dask executor."""
     manifest = Path(args.manifest)
     if not manifest.is_file():
         raise UserError(f"manifest {args.manifest!r} not found")
@@ -215,7 +260,7 @@ def cmd_extract(args) -> int:
     t0 = time.perf_counter()
     try:
         with compile_clock() as compiled:
-            summary, wrote = run(args, manifest)
+            summary, wrote = run(args, manifest, fitted, post)
     except (ValueError, TypeError, FileExistsError, OSError) as exc:
         raise UserError(str(exc)) from None
     elapsed = time.perf_counter() - t0
@@ -230,18 +275,19 @@ def cmd_extract(args) -> int:
     return 0
 
 
-def _extract_here(args, manifest: Path):
+def _extract_here(args, manifest: Path, fitted, post):
     from ..run import ExtractJob
 
     job = ExtractJob(manifest, Path(args.output),
-                     rejects=Path(args.rejects) if args.rejects else None, spec=_spec(args),
+                     rejects=Path(args.rejects) if args.rejects else None,
+                     spec=None if fitted is not None else _spec(args), fitted=fitted, post=post,
                      progress=None if not args.quiet else False)
     summary = job.run(resume=args.resume)
     summary["rejects"] = str(job.rejects)
     return summary, f"{job.output} ({summary['kept']} rows)"
 
 
-def _extract_on_dask(args, manifest: Path):
+def _extract_on_dask(args, manifest: Path, fitted, post):
     try:
         from ..run import dask as run_dask
     except ImportError as exc:
@@ -254,7 +300,8 @@ def _extract_on_dask(args, manifest: Path):
             rejects=Path(args.rejects) if args.rejects else None,
             workers=args.workers, scheduler=args.scheduler,
             cluster="cuda" if args.backend == "cuda" and args.scheduler is None else None,
-            resume=args.resume, overwrite=args.overwrite, spec=_spec(args),
+            resume=args.resume, overwrite=args.overwrite,
+            spec=None if fitted is not None else _spec(args), fitted=fitted, post=post,
         )
     except ImportError as exc:
         raise UserError(str(exc)) from None
@@ -285,8 +332,12 @@ def add_train(sub):
     p.add_argument("--tune", action="store_true",
                    help="cross-validated search of the model's key parameters first")
     p.add_argument("--report", metavar="JSON", help="write the evaluation as JSON")
-    p.add_argument("--save", metavar="PATH",
-                   help="save the trained model (joblib; load only files you trust)")
+    p.add_argument("--save", metavar="BUNDLE",
+                   help="save the model with the fitted feature pipeline as one model bundle "
+                   "for `mmfeat predict` (a checked pickle: load only bundles you trust)")
+    p.add_argument("--pipeline", metavar="FITTED",
+                   help="the fitted pipeline the features came from, for --save (default: "
+                   "FEATURES.pipeline.joblib, which `mmfeat extract` writes)")
     p.add_argument("--seed", type=int, default=0, help="split and model seed")
     add_backend(p)
     p.set_defaults(func=cmd_train)
@@ -304,7 +355,7 @@ def cmd_train(args) -> int:
         report = train(
             Path(args.features), label=args.label, model=args.model,
             split_col=args.split_col, test_size=args.test_size, tune=args.tune,
-            save=args.save, seed=args.seed, backend=args.backend,
+            save=args.save, pipeline=args.pipeline, seed=args.seed, backend=args.backend,
         )
     except (ValueError, TypeError, KeyError) as exc:
         raise UserError(str(exc).strip("'\"")) from None
@@ -339,8 +390,56 @@ def format_train_report(report: dict) -> str:
         lines.append("  " + " ".join(f"{v:6d}" for v in row))
     lines.append("\nablation (same split)\n" + frame_table(pd.DataFrame(report["ablation"])))
     if report.get("saved"):
-        lines.append(f"saved the model to {report['saved']} (joblib: load only files you trust)")
+        lines.append(f"saved the model bundle to {report['saved']} (for `mmfeat predict`; "
+                     "a pickle inside: load only bundles you trust)")
     return "\n".join(lines)
 
 
-__all__ = ["add_demo", "add_extract", "add_train", "format_train_report"]
+# -- predict -------------------------------------------------------------------------
+def add_predict(sub):
+    p = sub.add_parser(
+        "predict",
+        help="score a new manifest with a model bundle from `mmfeat train --save`",
+        description="Extract the features of a new manifest with the bundle's fitted "
+        "pipeline (never refitted: the training vocabulary, basis and settings) and "
+        "write one Parquet table: id, prediction, proba_<class> per class where the "
+        "model has probabilities, and the manifest's other columns. Rows that cannot be "
+        "used go to the rejects CSV as in `mmfeat extract`; the counts add up.",
+    )
+    p.add_argument("manifest", help="the manifest file")
+    p.add_argument("--model", required=True, metavar="BUNDLE",
+                   help="the model bundle (`mmfeat train --save`)")
+    p.add_argument("-o", "--output", required=True, help="the predictions Parquet file")
+    p.add_argument("--rejects", metavar="CSV",
+                   help="where to write the rejected rows (default: OUTPUT's name + .rejects.csv)")
+    add_backend(p)
+    p.add_argument("--batch-size", type=positive_int, default=1024,
+                   help="rows decoded and scored at a time (default: %(default)s)")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args) -> int:
+    import warnings
+
+    from ..bundle import BundleError, BundleVersionWarning, load_bundle
+
+    check_backend(args.backend)
+    if not Path(args.model).is_file():
+        raise UserError(f"--model: {args.model!r} not found")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", BundleVersionWarning)
+            bundle = load_bundle(args.model)
+    except BundleError as exc:
+        raise UserError(f"--model: {exc}") from None
+    for w in caught:
+        _say(f"mmfeat predict: warning: {w.message}", file=sys.stderr)
+    fitted = bundle.pipeline
+    fitted.batch_size = args.batch_size
+    if args.backend is not None:
+        fitted.backend = args.backend
+    return _run_manifest(args, fitted=fitted, post=bundle.predictions_frame)
+
+
+__all__ = ["add_demo", "add_extract", "add_train", "add_predict", "format_train_report"]

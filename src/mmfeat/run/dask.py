@@ -62,7 +62,14 @@ import numpy as np
 import pandas as pd
 
 from .. import config
-from .parts import PartStore, atomic_write, file_fingerprint, frame_fingerprint, read_rejects
+from .parts import (
+    PartStore,
+    atomic_write,
+    file_fingerprint,
+    fitted_pipeline_path,
+    frame_fingerprint,
+    read_rejects,
+)
 from .spec import ExtractSpec, manifest_modalities
 
 __all__ = [
@@ -604,13 +611,15 @@ def _fit_text_features(est, text_parts, client):
 # ---------------------------------------------------------------------------------
 # extract
 # ---------------------------------------------------------------------------------
-def _extract_partition(pipe, frame, index: int, output: str):
-    """Worker task: features of one partition -> part ``index`` of the store at ``output``."""
+def _extract_partition(pipe, frame, index: int, output: str, post=None):
+    """Worker task: features of one partition (``post(features)`` when given) -> part
+    ``index`` of the store at ``output``."""
     t0 = time.perf_counter()
     pipe = copy.copy(pipe)  # transform sets attributes; tasks on one worker share pipe
     pipe.progress = False
     features = pipe.transform(frame)
-    PartStore(output).write(index, features, pipe.rejects_)
+    PartStore(output).write(index, features if post is None else post(features),
+                            pipe.rejects_)
     timings = dict(pipe.timings_, total=time.perf_counter() - t0)
     return {"index": index, "input": len(frame), "kept": len(features), "timings": timings}
 
@@ -671,20 +680,25 @@ def _fit_pipeline(pipeline, kept, text_extractor):
     return pipe
 
 
-def _settings(manifest, frame, pipeline, spec) -> dict:
+def _settings(manifest, frame, pipeline, spec, fitted) -> dict:
     """What a resumed run must share with the run it finishes."""
     if isinstance(manifest, (str, os.PathLike)):
         source = {"manifest": str(Path(manifest).resolve()),
                   "manifest_sha256": file_fingerprint(manifest)}
     else:
         source = {"manifest": "<DataFrame>", "manifest_sha256": frame_fingerprint(frame)}
-    return {**source, **spec.settings(),
-            "extractors": {m: repr(e) for m, e in pipeline.extractors.items()}}
+    out = {**source, **spec.settings(),
+           "extractors": {m: repr(e) for m, e in pipeline.extractors.items()}}
+    if fitted is not None:
+        import joblib
+
+        out["fitted_pipeline"] = joblib.hash(fitted)
+    return out
 
 
 def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
             npartitions=None, workers=None, scheduler=None, cluster=None, overwrite=False,
-            resume=False, retries=2, spec=None, **settings) -> dict:
+            resume=False, retries=2, spec=None, fitted=None, post=None, **settings) -> dict:
     """Run the feature pipeline over a manifest on a Dask cluster.
 
     Parameters
@@ -730,6 +744,12 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
     spec : ExtractSpec, optional
         The settings when ``pipeline`` is None; default
         ``ExtractSpec(batch_size=2048, **settings)``.
+    fitted : FeaturePipeline, optional
+        An already fitted pipeline (instead of ``pipeline``): applied as it is on
+        every partition, never refitted.
+    post : callable, optional
+        ``post(features) -> DataFrame`` applied to each partition before it is
+        written (``mmfeat predict``); runs on the workers, so it must pickle.
     **settings
         ``batch_size`` (default 2048 here), ``image_size``, ``sr``,
         ``text_components``, ``on_missing``, ``allow_outside``, ``backend``:
@@ -780,6 +800,11 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
         raise ValueError(f"npartitions must be an int >= 1, got {npartitions!r}")
     if pipeline is not None and not isinstance(pipeline, FeaturePipeline):
         raise TypeError(f"pipeline must be a FeaturePipeline, got {type(pipeline).__name__}")
+    if fitted is not None:
+        if pipeline is not None:
+            raise TypeError("give pipeline (to fit) or fitted, not both")
+        fitted.get_feature_names_out()  # NotFittedError for an unfitted pipeline
+        pipeline = fitted
     if spec is not None and settings:
         raise TypeError(f"give spec or settings, not both (got {sorted(settings)})")
     if pipeline is not None:
@@ -810,7 +835,7 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
             f"{output} holds {len(finished)} parts of an earlier run; pass overwrite=True "
             "(--overwrite) or choose another folder"
         )
-    before = store.begin(_settings(manifest, frame, pipeline, spec), resume=resume,
+    before = store.begin(_settings(manifest, frame, pipeline, spec, fitted), resume=resume,
                          overwrite=overwrite,
                          resume_hint="pass resume=True (--resume) to finish it, "
                          "overwrite=True (--overwrite) to start again")
@@ -844,21 +869,23 @@ def extract(manifest, pipeline=None, client=None, output=None, *, rejects=None,
         store.write_state({**json.loads(store.state_path.read_text()),
                            "npartitions": npartitions})
         clock.lap("start")
-        fitted = store.load_pipeline()
+        if fitted is None:
+            fitted = store.load_pipeline()
         if fitted is None:
             fitted = _fit_everything(pipeline, kept, frames, c, clock, clean_rejects,
                                      finish_empty)
-            store.save_pipeline(fitted)
+        store.save_pipeline(fitted)
         done = store.done(len(frames))
         pipe_fut = c.submit(_identity, fitted, pure=False)
         futures = [
-            c.submit(_extract_partition, pipe_fut, f, i, str(output), retries=retries,
+            c.submit(_extract_partition, pipe_fut, f, i, str(output), post, retries=retries,
                      pure=False)
             for i, f in enumerate(frames) if i not in done
         ]
         results = c.gather(futures)
         clock.lap("transform")
-    summary = _finish(store, rejects_path, n_input, kept, len(frames), results)
+    keep = fitted_pipeline_path(output) if post is None else None
+    summary = _finish(store, rejects_path, n_input, kept, len(frames), results, keep)
     clock.lap("finish")
     summary["client_seconds"] = clock.laps
     return summary
@@ -910,8 +937,9 @@ def _write_rejects(path: Path, rejects: pd.DataFrame) -> None:
     atomic_write(path, lambda p: rejects.to_csv(p, index=False))
 
 
-def _finish(store, rejects_path, n_input, kept, n_parts, results) -> dict:
-    """Check the parts on disk against the input and write the joined rejects."""
+def _finish(store, rejects_path, n_input, kept, n_parts, results, keep_pipeline) -> dict:
+    """Check the parts on disk against the input, write the joined rejects and keep
+    the fitted pipeline at ``keep_pipeline`` (unless None)."""
     tables, rejects, summary = store.collect(n_parts, n_input, columns=["id"])
     ids = np.concatenate([t.column("id").to_numpy(zero_copy_only=False).astype(str)
                           for t in tables])
@@ -922,6 +950,8 @@ def _finish(store, rejects_path, n_input, kept, n_parts, results) -> dict:
     if expected != set(ids):
         raise RuntimeError(f"the ids in {store.folder} are not the cleaned manifest's ids")
     _write_rejects(rejects_path, rejects)
+    if keep_pipeline is not None:
+        store.keep_pipeline(keep_pipeline)
     store.forget_run()
     timings = {}
     for r in results:

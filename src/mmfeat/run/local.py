@@ -5,8 +5,9 @@ by batch in this process and writes every batch as a numbered part of a
 :class:`~mmfeat.run.parts.PartStore` under ``OUTPUT.parts/``. Killed, it
 resumes (``run(resume=True)``): the fitted pipeline is reloaded and only the
 batches without a part are decoded and extracted. At the end the parts are
-checked to add up, joined into ``OUTPUT`` and the rejects file, and the
-folder is removed.
+checked to add up, joined into ``OUTPUT`` and the rejects file, the fitted
+pipeline is kept beside them (``OUTPUT`` with the suffix ``.pipeline.joblib``,
+see :func:`~mmfeat.run.parts.fitted_pipeline_path`), and the folder is removed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .parts import PartStore, atomic_write, file_fingerprint
+from .parts import PartStore, atomic_write, file_fingerprint, fitted_pipeline_path
 from .spec import ExtractSpec, manifest_modalities
 
 
@@ -35,6 +36,14 @@ class ExtractJob:
         Progress bar; default when stderr is a terminal.
     extractors : dict, optional
         Replace :func:`~mmfeat.pipeline.default_extractors`.
+    fitted : FeaturePipeline, optional
+        An already fitted pipeline: applied as it is, never refitted (a new
+        manifest through the vocabulary, basis and settings of an earlier
+        extraction); the spec then comes from it.
+    post : callable, optional
+        ``post(features) -> DataFrame`` applied to every batch before it is
+        written: the output then holds its tables (``mmfeat predict`` writes
+        predictions this way) and no fitted pipeline is kept beside it.
     **settings
         ``batch_size``, ``image_size``, ``sr``, ``text_components``,
         ``on_missing``, ``allow_outside``, ``backend``: see
@@ -42,10 +51,15 @@ class ExtractJob:
     """
 
     def __init__(self, manifest, output, *, rejects=None, spec: ExtractSpec | None = None,
-                 progress=None, extractors=None, **settings):
+                 progress=None, extractors=None, fitted=None, post=None, **settings):
         if spec is not None and settings:
             raise TypeError(f"give spec or settings, not both (got {sorted(settings)})")
+        if fitted is not None:
+            fitted.get_feature_names_out()  # NotFittedError for an unfitted pipeline
+            spec = ExtractSpec.of_pipeline(fitted)
         self.spec = spec if spec is not None else ExtractSpec(**settings)
+        self.fitted = fitted
+        self.post = post
         self.manifest = Path(manifest)
         self.output = Path(output)
         self.rejects = Path(rejects) if rejects else self.output.with_suffix(".rejects.csv")
@@ -55,8 +69,13 @@ class ExtractJob:
         self.extractors = extractors
 
     def _settings(self) -> dict:
-        return {"manifest": str(self.manifest.resolve()),
-                "manifest_sha256": file_fingerprint(self.manifest), **self.spec.settings()}
+        out = {"manifest": str(self.manifest.resolve()),
+               "manifest_sha256": file_fingerprint(self.manifest), **self.spec.settings()}
+        if self.fitted is not None:
+            import joblib
+
+            out["fitted_pipeline"] = joblib.hash(self.fitted)
+        return out
 
     def run(self, *, resume: bool = False) -> dict:
         """Extract everything; returns ``{"input", "kept", "rejected", "by_reason"}``."""
@@ -65,7 +84,7 @@ class ExtractJob:
         self.store.begin(self._settings(), resume=resume)
         frame = read_manifest(self.manifest, allow_outside=self.spec.allow_outside)
         n_input = len(frame)
-        pipe = self.store.load_pipeline()
+        pipe = self.fitted if self.fitted is not None else self.store.load_pipeline()
         if pipe is not None:
             pipe.progress = self.progress
             # At most this many batches: cleaning may leave fewer rows than the manifest has.
@@ -76,7 +95,7 @@ class ExtractJob:
                                       progress=self.progress)
             batches = self._fit(pipe, frame, n_input)
         for i, features, rejects in batches:
-            self.store.write(i, features, rejects)
+            self.store.write(i, features if self.post is None else self.post(features), rejects)
         return self._finish(n_input, pipe.n_batches_)
 
     def _fit(self, pipe, frame, n_input: int):
@@ -118,5 +137,9 @@ class ExtractJob:
         atomic_write(self.output, lambda p: pq.write_table(table, p))
         self.rejects.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(self.rejects, lambda p: rejects.to_csv(p, index=False))
+        if self.post is None:
+            if self.fitted is not None:
+                self.store.save_pipeline(self.fitted)
+            self.store.keep_pipeline(fitted_pipeline_path(self.output))
         shutil.rmtree(self.parts)
         return summary

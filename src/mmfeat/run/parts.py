@@ -25,30 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._files import atomic_write, file_fingerprint
+
+__all__ = ["PartStore", "atomic_write", "file_fingerprint", "fitted_pipeline_path",
+           "frame_fingerprint", "read_rejects"]
+
 _STATE = "_state.json"
 _PIPELINE = "_pipeline.joblib"
 _REJECTS = "_rejects"
-
-
-def atomic_write(path: Path, write) -> None:
-    """``write(tmp_path)`` then rename onto ``path`` (same folder, so the rename is atomic)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def file_fingerprint(path) -> str:
-    """sha256 of a file's bytes (a manifest changed between a run and its resume)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
@@ -56,6 +40,14 @@ def frame_fingerprint(frame: pd.DataFrame) -> str:
     h = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
     h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
     return h.hexdigest()
+
+
+def fitted_pipeline_path(output) -> Path:
+    """Where an extraction keeps its fitted pipeline: beside ``output``, named like it
+    with the suffix ``.pipeline.joblib`` (``features.parquet`` ->
+    ``features.pipeline.joblib``). ``mmfeat train --save`` bundles it with the model;
+    ``mmfeat extract --pipeline`` applies it to a new manifest."""
+    return Path(output).with_suffix(".pipeline.joblib")
 
 
 def read_rejects(path: Path) -> pd.DataFrame:
@@ -153,10 +145,14 @@ class PartStore:
         """The indices below ``n`` whose part is on disk."""
         return {i for i in range(n) if self.part(i).exists()}
 
-    def write(self, i: int, features, rejects: pd.DataFrame) -> None:
-        """Part ``i``: its rejects first, then the features (their presence marks it done)."""
+    def write(self, i: int, table, rejects: pd.DataFrame) -> None:
+        """Part ``i``: its rejects first, then the table (its presence marks the part
+        done). ``table``: a FeatureSet, or a DataFrame (predictions)."""
         atomic_write(self.rejects_part(i), lambda p: rejects.to_csv(p, index=False))
-        atomic_write(self.part(i), features.write_parquet)
+        if isinstance(table, pd.DataFrame):
+            atomic_write(self.part(i), lambda p: table.to_parquet(p, index=False))
+        else:
+            atomic_write(self.part(i), table.write_parquet)
 
     def write_clean_rejects(self, rejects: pd.DataFrame) -> None:
         atomic_write(self.clean_rejects_path, lambda p: rejects.to_csv(p, index=False))
@@ -173,6 +169,11 @@ class PartStore:
         if not self.pipeline_path.exists():
             return None
         return joblib.load(self.pipeline_path)  # written by this run: a trusted file
+
+    def keep_pipeline(self, path) -> None:
+        """Move the run's fitted pipeline to ``path`` (it outlives the run)."""
+        if self.pipeline_path.exists():
+            os.replace(self.pipeline_path, path)
 
     # -- the final check ------------------------------------------------------------------
     def collect(self, n_parts: int, n_input: int, *, columns=None):

@@ -6,6 +6,8 @@ The report is a dict (JSON values); printing it is the CLI's business
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -40,8 +42,24 @@ def _split(fs, y, keep, split_col, test_size, seed):
                             stratify=stratify)
 
 
+def _fitted_pipeline(features_path, pipeline):
+    """The fitted pipeline the features came from (for the bundle)."""
+    import joblib
+
+    from .parts import fitted_pipeline_path
+
+    path = Path(pipeline) if pipeline is not None else fitted_pipeline_path(features_path)
+    if not path.is_file():
+        raise ValueError(
+            f"--save bundles the model with the fitted pipeline its features came from, "
+            f"and {path} does not exist (`mmfeat extract` writes it beside its output); "
+            "give it with --pipeline"
+        )
+    return joblib.load(path)  # written by mmfeat extract: a trusted file
+
+
 def train(features_path, *, label: str, model: str = "logistic", split_col=None,
-          test_size: float = 0.2, tune: bool = False, save=None, seed: int = 0,
+          test_size: float = 0.2, tune: bool = False, save=None, pipeline=None, seed: int = 0,
           backend=None) -> dict:
     """Train and evaluate ``model`` on a features Parquet file; returns the report.
 
@@ -50,11 +68,17 @@ def train(features_path, *, label: str, model: str = "logistic", split_col=None,
     ``model`` and its ``library``, ``n_train``, ``n_test``, ``n_unlabeled`` (rows
     left out), ``blocks`` (features per modality), the ``tuning`` result (with
     ``tune``), the per-modality ``ablation`` on the same split (records) and
-    ``saved`` (the path the model was saved to, or None).
+    ``saved`` (the path the model bundle was saved to, or None).
+
+    ``save``: write a :class:`~mmfeat.bundle.ModelBundle` there: the model with the
+    fitted feature pipeline (``pipeline``, default the one ``mmfeat extract`` kept
+    beside ``features_path``), the classes and the feature names, ready for
+    ``mmfeat predict``.
     """
     from .. import models
     from ..fusion import read_parquet
 
+    fitted = _fitted_pipeline(features_path, pipeline) if save else None
     fs = read_parquet(features_path)
     y = _labels(fs, label)
     keep = ~y.isna().to_numpy()
@@ -73,7 +97,13 @@ def train(features_path, *, label: str, model: str = "logistic", split_col=None,
     table = models.ablation(blocks, y, model=model, backend=backend, random_state=seed,
                             split=(train_pos, test_pos))
     if save:
-        models.save_model(est, save)
+        from ..bundle import ModelBundle, save_bundle
+
+        if list(fitted.get_feature_names_out()) != list(fs.feature_names):
+            raise ValueError(f"the fitted pipeline does not make the columns of {features_path}; "
+                             "give the one its features came from with --pipeline")
+        classes = getattr(est, "classes_", np.unique(y))
+        save_bundle(ModelBundle(fitted, est, classes, fs.feature_names, label=label), save)
     report.update(
         model=model, library=models.model_library(est), n_train=int(len(train_pos)),
         n_test=int(len(test_pos)), n_unlabeled=int((~keep).sum()),

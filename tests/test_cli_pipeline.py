@@ -369,19 +369,21 @@ def test_train_report_with_split_column(features, tmp_path, capsys):
 
 
 def test_train_test_size_tune_and_save(features, tmp_path):
-    from mmfeat.models import load_model
+    from mmfeat.models import load_bundle
 
-    report_path, model_path = tmp_path / "r.json", tmp_path / "m.joblib"
+    report_path, model_path = tmp_path / "r.json", tmp_path / "m.mmb"
     assert main(["train", str(features), "--label", "label", "--test-size", "0.3",
                  "--tune", "--model", "knn", "--save", str(model_path),
                  "--report", str(report_path)]) == 0
     report = json.loads(report_path.read_text())
     assert report["n_test"] == int(np.ceil(0.3 * (N - 2)))
     assert report["tuning"]["best_params"].keys() == {"n_neighbors", "weights"}
-    model = load_model(model_path)
+    bundle = load_bundle(model_path)  # the model with the pipeline extract kept
+    model = bundle.model
     X = read_parquet(features).to_numpy()
     assert model.predict(X).shape == (N - 2,)
     assert model[-1].n_neighbors == report["tuning"]["best_params"]["n_neighbors"]
+    assert bundle.feature_names == read_parquet(features).feature_names
 
 
 def test_train_on_another_label_column(features, tmp_path):

@@ -31,7 +31,7 @@ SOURCES = {"mmfeat": ROOT / "src" / "mmfeat", "mmfeat.kernels": ROOT / "kernels"
 
 MODALITIES = ("mmfeat.image", "mmfeat.text", "mmfeat.audio")
 UPPER = ("mmfeat.pipeline", "mmfeat.run", "mmfeat.cli", "mmfeat.distributed", "mmfeat.models",
-         "mmfeat.fusion", "mmfeat._warmup", "mmfeat._bench")
+         "mmfeat.fusion", "mmfeat.bundle", "mmfeat.report", "mmfeat._warmup", "mmfeat._bench")
 
 
 def _modules() -> dict[str, Path]:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from .args import int_at_least
+from .args import UserError, int_at_least
 from .tables import fmt_ratio, fmt_seconds, text_table
 
 
@@ -70,6 +70,9 @@ def add_bench(sub):
     )
     img.add_argument("--no-anchors", action="store_true", help="time mmfeat only")
     img.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    img.add_argument("--plot", metavar="PATH",
+                     help="also draw the ratios against each anchor, per op, to PATH (.png, "
+                     ".svg or .pdf; needs matplotlib: pip install 'mmfeat[report]')")
     img.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     img.set_defaults(func=cmd_bench_image, parser=img)
 
@@ -92,6 +95,8 @@ def cmd_bench_image(args: argparse.Namespace) -> int:
             require_cuda()
         except BackendUnavailableError as exc:
             parser.error(f"--backend cuda: {exc}")
+    if args.plot is not None:
+        _check_plot(args)
     log = None if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     report = _bench.run_image_bench(
         n=args.n,
@@ -111,7 +116,35 @@ def cmd_bench_image(args: argparse.Namespace) -> int:
             print(f"mmfeat bench: error: cannot write {args.json}: {exc}", file=sys.stderr)
             return 1
         print(f"\nwrote {args.json}")
+    if args.plot is not None:
+        from ..report import write_bench_plot
+
+        try:
+            write_bench_plot(report, args.plot)
+        except ValueError as exc:  # every anchor skipped: nothing to draw
+            raise UserError(f"--plot: {exc}") from None
+        except OSError as exc:
+            raise UserError(f"--plot: cannot write {args.plot}: {exc}") from None
+        print(f"\nwrote {args.plot}")
     return 0
+
+
+def _check_plot(args: argparse.Namespace) -> None:
+    """--plot's problems, said before the benchmark runs."""
+    from ..report import INSTALL_HINT, plot_format, require_matplotlib
+    from .args import check_out_dir
+
+    if args.no_anchors:
+        args.parser.error("--plot draws the ratios against the anchors: drop --no-anchors")
+    try:
+        plot_format(args.plot)
+    except ValueError as exc:
+        args.parser.error(f"--plot: {exc}")
+    check_out_dir(args.plot, "--plot")
+    try:
+        require_matplotlib()
+    except ImportError:
+        raise UserError(f"--plot {args.plot} needs matplotlib: {INSTALL_HINT}") from None
 
 
 

@@ -6,6 +6,7 @@ The report is a dict (JSON values); printing it is the CLI's business
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,11 @@ def train(features_path, *, label: str, model: str = "logistic", split_col=None,
     ``f1_macro``, ``per_class_recall``, ``confusion_matrix``, ``labels``, the
     ``model`` and its ``library``, ``n_train``, ``n_test``, ``n_unlabeled`` (rows
     left out), ``blocks`` (features per modality), the ``tuning`` result (with
-    ``tune``), the per-modality ``ablation`` on the same split (records) and
-    ``saved`` (the path the model bundle was saved to, or None).
+    ``tune``), the per-modality ``ablation`` on the same split (records),
+    ``saved`` (the path the model bundle was saved to, or None) and ``seconds``,
+    the wall time of each stage: ``read`` (the Parquet file), ``fit`` (with
+    ``tune``: the cross-validated search and the refit), ``evaluate`` (the test
+    rows), ``ablation`` and, with ``save``, ``save``.
 
     ``save``: write a :class:`~mmfeat.bundle.ModelBundle` there: the model with the
     fitted feature pipeline (``pipeline``, default the one ``mmfeat extract`` kept
@@ -78,6 +82,8 @@ def train(features_path, *, label: str, model: str = "logistic", split_col=None,
     from .. import models
     from ..fusion import read_parquet
 
+    seconds = {}
+    t0 = time.perf_counter()
     fitted = _fitted_pipeline(features_path, pipeline) if save else None
     fs = read_parquet(features_path)
     y = _labels(fs, label)
@@ -87,16 +93,24 @@ def train(features_path, *, label: str, model: str = "logistic", split_col=None,
     train_pos, test_pos = _split(fs, y, keep, split_col, test_size, seed)
     blocks = {m: b[idx] for m, b in fs.blocks.items()}
     X = np.concatenate(list(blocks.values()), axis=1)
+    seconds["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     tuned = None
     if tune:
         est, tuned = models.tune(model, X[train_pos], y[train_pos], backend=backend,
                                  random_state=seed)
     else:
         est = models.make_model(model, backend, random_state=seed).fit(X[train_pos], y[train_pos])
+    seconds["fit"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     report = models.evaluate(est, X[test_pos], y[test_pos])
+    seconds["evaluate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     table = models.ablation(blocks, y, model=model, backend=backend, random_state=seed,
                             split=(train_pos, test_pos))
+    seconds["ablation"] = time.perf_counter() - t0
     if save:
+        t0 = time.perf_counter()
         from ..bundle import ModelBundle, save_bundle
 
         if list(fitted.get_feature_names_out()) != list(fs.feature_names):
@@ -104,10 +118,12 @@ def train(features_path, *, label: str, model: str = "logistic", split_col=None,
                              "give the one its features came from with --pipeline")
         classes = getattr(est, "classes_", np.unique(y))
         save_bundle(ModelBundle(fitted, est, classes, fs.feature_names, label=label), save)
+        seconds["save"] = time.perf_counter() - t0
     report.update(
         model=model, library=models.model_library(est), n_train=int(len(train_pos)),
         n_test=int(len(test_pos)), n_unlabeled=int((~keep).sum()),
         blocks={m: int(b.shape[1]) for m, b in blocks.items()}, tuning=tuned,
         ablation=table.to_dict(orient="records"), saved=str(save) if save else None,
+        seconds=seconds,
     )
     return report

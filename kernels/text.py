@@ -9,24 +9,39 @@ Layout contract (the public layer guarantees it, kernels trust it):
 * analyzers: ``KIND_WORD`` (default token pattern ``(?u)\\b\\w\\w+\\b``),
   ``KIND_CHAR``, ``KIND_CHAR_WB``, with scikit-learn's n-gram order.
 
-Stages: ``preprocess`` writes each document's processed text (lower-cased;
-word: the kept tokens each followed by one space, so that a word n-gram is a
-contiguous byte span equal to ``" ".join(tokens)``; char: white-space runs
-collapsed; char_wb: the words as ``" w1 w2 ... "``) and counts its n-grams.
-``doc_terms`` hashes every n-gram span (64-bit) and reduces each document to
-its distinct n-grams in order of first occurrence. ``local_vocabulary``
-(parallel over document ranges) reduces each range to its distinct n-grams, then
-``merge_vocabulary`` (serial, over those only) gives each new n-gram the next id,
-keeping its bytes; every hash hit is verified (``_same_given_hash``: lengths
-always, bytes beyond 8, where the hash alone is not injective), so a 64-bit
-collision is detected, never merged.
-``hashed_counts`` is HashingVectorizer's MurmurHash3 path.
+Stages: ``preprocess_word`` / ``preprocess_char`` write each document's processed
+text (lower-cased; word: the kept tokens each followed by one space, so that a
+word n-gram is a contiguous byte span equal to ``" ".join(tokens)``; char:
+white-space runs collapsed; char_wb: the words as ``" w1 w2 ... "``) and count its
+n-grams. ``word_terms`` / ``char_terms`` hash every n-gram span (64-bit) and
+reduce each document to its distinct n-grams in order of first occurrence.
+``local_vocabulary`` (parallel over document ranges) reduces each range to its
+distinct n-grams, then ``merge_vocabulary`` (serial, over those only) gives each
+new n-gram the next id, keeping its bytes; every hash hit is verified
+(``_same_given_hash``: lengths always, bytes beyond 8, where the hash alone is not
+injective), so a 64-bit collision is detected, never merged.
+``hashed_word`` / ``hashed_char`` are HashingVectorizer's MurmurHash3 path.
 
 Performance rules these kernels follow (each measured here): text is read 8 bytes
 at a time (``_word_at``); a helper called per byte or per n-gram takes no array
 arguments unless it inlines to straight-line code (Numba otherwise pays atomic
 reference counts per array and call); no ``range`` with a step in hot loops;
 table probes that miss the caches are prefetched ahead.
+
+First-call (compilation) rules, measured with ``numba:compile`` events in fresh
+processes (``benchmarks/bench_cold_start.py``): Numba compiles every function a
+kernel calls, each of its signatures, at the kernel's first call, so
+
+* a call compiles only what it runs: one kernel per analyzer family (word / char),
+  and an optional feature passed as ``None`` when unused (``stop``: Numba prunes a
+  ``stop is not None`` branch before typing, so no stop-word code is compiled);
+* one signature per function: int64 scalars and scratch, no literal constants as
+  arguments (``f(x, 8)`` compiles ``f`` for ``Literal[int](8)`` besides int64;
+  ``np.int64(8)`` does not), int32 arrays widened at the call (``np.int64(u_len[e])``);
+* a helper with one call site per kernel is inlined by Numba (``inline="always"``,
+  ``_ir_inline``: it is typed in place instead of compiled on its own); small
+  helpers called from many places stay separate functions that LLVM inlines
+  (``forceinline``), since Numba's inlining copies them into every call site.
 """
 
 import numba
@@ -45,8 +60,11 @@ _jit = dict(cache=True, error_model="numpy", fastmath=False)
 # kernels over a range [d0, d1) of documents, GIL released: mmfeat.text._cpu.parallel_for
 # runs ranges on threads (parallel=True loops cost ~40% more compilation for the same speed)
 _pjit = dict(nogil=True, **_jit)
-# tiny helpers: LLVM-level inlining (no IR-level inline="always", which compiles slowly)
+# tiny helpers called from many places: compiled once, inlined by LLVM
 _jit_inline = dict(forceinline=True, **_jit)
+# helpers with one call site per kernel: inlined by Numba before typing, never compiled
+# alone (a first call then compiles fewer functions; see the module docstring)
+_ir_inline = dict(inline="always", **_jit)
 
 KIND_WORD = 0
 KIND_CHAR = 1
@@ -234,14 +252,14 @@ def _rotl32(x, r):
 @numba.njit(**_jit_inline)
 def _murmur_k(k):
     k = (k * np.uint64(0xCC9E2D51)) & _M32
-    k = _rotl32(k, 15)
+    k = _rotl32(k, np.int64(15))
     return (k * np.uint64(0x1B873593)) & _M32
 
 
 @numba.njit(**_jit_inline)
 def _murmur_block(h, k):
     h ^= _murmur_k(k)
-    h = _rotl32(h, 13)
+    h = _rotl32(h, np.int64(13))
     return (h * np.uint64(5) + np.uint64(0xE6546B64)) & _M32
 
 
@@ -255,12 +273,12 @@ def murmur3_32(buf, s, e):
     h = np.uint64(0)
     p = s
     while p + 8 <= e:
-        w = _word_at(buf, p, 8)
+        w = _word_at(buf, p, e - p)  # 8 bytes (not a literal 8: one signature of _word_at)
         h = _murmur_block(h, w & _M32)
         h = _murmur_block(h, w >> np.uint64(32))
         p += 8
     if p + 4 <= e:
-        h = _murmur_block(h, _word_at(buf, p, 4))
+        h = _murmur_block(h, _word_at(buf, p, np.int64(4)))
         p += 4
     if p < e:
         h ^= _murmur_k(_word_at(buf, p, e - p))
@@ -306,17 +324,23 @@ def _same_given_hash(a, s1, n1, b, s2, n2):
 
 
 @numba.njit(**_jit)
-def _is_stop(out, s, e, stop_h, stop_buf, stop_off):
-    """Is out[s:e] one of the stop words (sorted hashes, bytes for the check)?"""
-    if stop_h.shape[0] == 0:
-        return False
+def _is_stop(out, s, e, stop):
+    """Is out[s:e] one of the stop words? ``stop`` = (their hashes sorted, their bytes,
+    offsets into those bytes), as :class:`mmfeat.text._cpu.Analysis` builds it."""
+    stop_h, stop_buf, stop_off = stop
     h = hash64(out, s, e)
-    k = np.searchsorted(stop_h, h)
-    while k < stop_h.shape[0] and stop_h[k] == h:
-        if _same_given_hash(out, s, e - s, stop_buf, stop_off[k],
-                            stop_off[k + 1] - stop_off[k]):
+    lo = 0
+    hi = stop_h.shape[0]
+    while lo < hi:  # the first hash >= h (np.searchsorted: a second more to compile)
+        mid = (lo + hi) >> 1
+        if stop_h[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    while lo < stop_h.shape[0] and stop_h[lo] == h:
+        if _same_given_hash(out, s, e - s, stop_buf, stop_off[lo], stop_off[lo + 1] - stop_off[lo]):
             return True
-        k += 1
+        lo += 1
     return False
 
 
@@ -374,22 +398,27 @@ def bmp_word_map(cls, low, lower):
     return np.where(ok, (c << 1) | word, -1).astype(np.int32)
 
 
-@numba.njit(**_jit_inline)
-def _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off):
-    """End of a run of word characters at out[o]: keep it (plus a space) or drop it.
-    Returns (the next write position, 1 if kept else 0)."""
-    if run_len >= 2 and not (has_stop and _is_stop(out, run_start, o, stop_h, stop_buf,
-                                                   stop_off)):
-        out[o] = 32
-        return o + 1, 1
-    return run_start, 0
+@numba.njit(**_ir_inline)
+def _close_word(out, run_start, o, run_len, stop):
+    """End of a run of word characters at out[o]: keep it (plus a space), or drop it
+    (one character, or a stop word). Returns (the next write position, 1 if kept)."""
+    if run_len < 2:
+        return run_start, 0
+    if stop is not None:  # None: no stop words, and this branch is not even compiled
+        if _is_stop(out, run_start, o, stop):
+            return run_start, 0
+    out[o] = 32
+    return o + 1, 1
 
 
 @numba.njit(**_jit)
-def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, stop_off, out, o0,
-                     ascii_map, bmp_map):
+def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop, out, o0, ascii_map, bmp_map):
     """Processed text of doc [b0, b1) for the word analyzer: the kept tokens each
     followed by one space, written at out[o0:]. Returns (its byte length, tokens).
+
+    ``stop`` is None (no stop words: Numba prunes the stop-word branches before
+    typing, so a call without stop words compiles none of that code) or the
+    tuple :func:`_is_stop` reads.
 
     Documents are mostly ASCII: ``ascii_map`` (256 bytes) maps an ASCII word
     byte to itself lower-cased (``str.lower`` maps exactly A-Z there), any other
@@ -408,7 +437,6 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, st
     run_start = o0
     run_len = 0  # code points in the current run of word characters (only >= 2 matters)
     ntok = 0
-    has_stop = stop_h.shape[0] > 0
     i = b0
     while i < b1:
         x = ascii_map[buf[i]]
@@ -416,10 +444,11 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, st
             word = x != 0
             close = (not word) and run_len >= 2  # a token ends here and is kept...
             drop = (not word) and run_len == 1  # ...or a one-character run ends here
-            if has_stop:  # constant per call: predicted
-                if close and _is_stop(out, run_start, o, stop_h, stop_buf, stop_off):
-                    close = False
-                    drop = True
+            if stop is not None:  # compiled only for calls with stop words
+                if close:
+                    if _is_stop(out, run_start, o, stop):
+                        close = False
+                        drop = True
             # selects, not arithmetic: o, run_start and run_len carry from byte to
             # byte, and a multiply in that chain costs more than the branch it replaces
             out[o] = x if word else np.uint8(32)
@@ -455,8 +484,7 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, st
                     o += nb
                     run_len += 1
                 elif run_len > 0:
-                    o, kept = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf,
-                                          stop_off)
+                    o, kept = _close_word(out, run_start, o, run_len, stop)
                     ntok += kept
                     run_len = 0
                 continue
@@ -470,18 +498,17 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop_h, stop_buf, st
                 o += _encode(c, out, o)
                 run_len += 1
             elif run_len > 0:
-                o, kept = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf,
-                                      stop_off)
+                o, kept = _close_word(out, run_start, o, run_len, stop)
                 ntok += kept
                 run_len = 0
     if run_len > 0:
-        o, kept = _close_word(out, run_start, o, run_len, has_stop, stop_h, stop_buf, stop_off)
+        o, kept = _close_word(out, run_start, o, run_len, stop)
         ntok += kept
     return o - o0, ntok
 
 
 @numba.njit(**_jit)
-def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, out, o0):
+def _preprocess_char(buf, b0, b1, cls, low, low_ext, kind, lower, out, o0):
     """Processed text of doc [b0, b1) for the char analyzers, written at out[o0:];
     returns its byte length (the word analyzer: :func:`_preprocess_word`).
 
@@ -537,54 +564,7 @@ def _preprocess_one(buf, b0, b1, cls, low, low_ext, kind, lower, out, o0):
     return o - o0
 
 
-@numba.njit(**_jit)
-def _count_units(out, s, e, kind):
-    """Tokens (word) or code points (char, char_wb) of a processed text."""
-    n = 0
-    if kind == KIND_WORD:
-        for k in range(s, e):
-            if out[k] == 32:
-                n += 1
-    else:
-        for k in range(s, e):
-            if (out[k] & 0xC0) != 0x80:
-                n += 1
-    return n
-
-
-@numba.njit(**_jit_inline)
-def _space_bits(w):
-    """Bit 8k+7 set exactly where byte k of w is a space (0x20); exact, no carries."""
-    x = w ^ _SPACES
-    return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
-
-
-@numba.njit(**_jit)
-def _unit_bounds(out, s, e, kind, starts):
-    """starts[u] = byte offset of unit u, starts[n] = end (word: end of last token + 1)."""
-    n = 0
-    if kind == KIND_WORD:
-        # the processed text is word bytes and single spaces (no other byte is 0x20):
-        # find the spaces 8 bytes at a time
-        starts[0] = s
-        p = s
-        while p < e:
-            y = _space_bits(_word_at(out, p, e - p))
-            while y != 0:
-                n += 1
-                starts[n] = p + np.int64(trailing_zeros(y) >> np.uint64(3)) + 1
-                y &= y - np.uint64(1)
-            p += 8
-    else:
-        for k in range(s, e):
-            if (out[k] & 0xC0) != 0x80:
-                starts[n] = k
-                n += 1
-        starts[n] = e
-    return n
-
-
-@numba.njit(**_jit)
+@numba.njit(**_ir_inline)
 def _n_windows(L, min_n, max_n):
     t = 0
     for n in range(min_n, max_n + 1):
@@ -594,10 +574,14 @@ def _n_windows(L, min_n, max_n):
 
 
 @numba.njit(**_jit)
-def _count_ngrams(out, s, e, kind, min_n, max_n):
-    """Number of n-grams scikit-learn's analyzer yields for a processed text."""
-    if kind != KIND_CHAR_WB:
-        return _n_windows(_count_units(out, s, e, kind), min_n, max_n)
+def _count_char_ngrams(out, s, e, kind, min_n, max_n):
+    """Number of n-grams scikit-learn's char / char_wb analyzer yields for a processed text."""
+    if kind == KIND_CHAR:
+        n = 0
+        for k in range(s, e):
+            if (out[k] & 0xC0) != 0x80:  # code points: UTF-8 lead bytes
+                n += 1
+        return _n_windows(n, min_n, max_n)
     # char_wb: per padded word of L code points, windows for n < L, and the whole
     # word once for the first n >= L
     t = 0
@@ -617,33 +601,40 @@ def _count_ngrams(out, s, e, kind, min_n, max_n):
 
 
 @numba.njit(**_pjit)
-def preprocess(d0, d1, buf, offs, cls, low, low_ext, kind, lower, stop_h, stop_buf, stop_off,
-               min_n, max_n, out_start, out, plen, ngrams, ascii_map, bmp_map):
-    """Stage 1 for every document (parallel): processed text, its length, its n-grams.
+def preprocess_word(d0, d1, buf, offs, cls, low, low_ext, lower, stop, min_n, max_n, out_start,
+                    out, plen, ngrams, ascii_map, bmp_map):
+    """Stage 1 of the word analyzer for documents [d0, d1): processed text, its length,
+    its n-grams.
 
     ``out_start[d]`` is the region of doc d in ``out`` (the caller sizes it for the
     most that lower-casing can grow the text, plus the padding spaces);
     ``ascii_map`` and ``bmp_map`` are :func:`ascii_word_map`'s and
-    :func:`bmp_word_map`'s tables for ``lower``.
+    :func:`bmp_word_map`'s tables for ``lower``; ``stop`` None or as :func:`_is_stop`.
+    The char analyzers have their own kernel (:func:`preprocess_char`), so that a
+    call compiles only its analyzer's code.
     """
     for d in range(d0, d1):
-        o0 = out_start[d]
-        if kind == KIND_WORD:
-            n, ntok = _preprocess_word(buf, offs[d], offs[d + 1], cls, low, low_ext, lower,
-                                       stop_h, stop_buf, stop_off, out, o0, ascii_map,
-                                       bmp_map)
-            ngrams[d] = _n_windows(ntok, min_n, max_n)
-        else:
-            n = _preprocess_one(buf, offs[d], offs[d + 1], cls, low, low_ext, kind, lower, out,
-                                o0)
-            ngrams[d] = _count_ngrams(out, o0, o0 + n, kind, min_n, max_n)
+        n, ntok = _preprocess_word(buf, offs[d], offs[d + 1], cls, low, low_ext, lower, stop,
+                                   out, out_start[d], ascii_map, bmp_map)
         plen[d] = n
+        ngrams[d] = _n_windows(ntok, min_n, max_n)
+
+
+@numba.njit(**_pjit)
+def preprocess_char(d0, d1, buf, offs, cls, low, low_ext, kind, lower, min_n, max_n, out_start,
+                    out, plen, ngrams):
+    """Stage 1 of the char / char_wb analyzers (``kind``), as :func:`preprocess_word`."""
+    for d in range(d0, d1):
+        o0 = out_start[d]
+        n = _preprocess_char(buf, offs[d], offs[d + 1], cls, low, low_ext, kind, lower, out, o0)
+        plen[d] = n
+        ngrams[d] = _count_char_ngrams(out, o0, o0 + n, kind, min_n, max_n)
 
 
 # --- stage 2: n-grams of one document -----------------------------------------------
 
 
-@numba.njit(**_jit)
+@numba.njit(**_ir_inline)
 def _range_scratch(d0, d1, ng_off, plen):
     """Work arrays for a range of documents, allocated once rather than per document:
     a hash table big enough for the largest document, its unit offsets and the
@@ -660,41 +651,75 @@ def _range_scratch(d0, d1, ng_off, plen):
             np.empty(m, np.int64))
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_ir_inline)
 def _doc_table(tab_all, m):
     """A cleared power-of-two slice of ``tab_all`` at least twice the doc's n-grams."""
     size = 16
     while size < 2 * m:
         size *= 2
-    tab = tab_all[:size]
-    tab[:] = 0
-    return tab
+    for k in range(size):
+        tab_all[k] = 0
+    return size
 
 
-@numba.njit(**_jit)
-def _doc_spans(out, s, e, kind, min_n, max_n, starts, span_s, span_e):
-    """The n-grams of the processed text out[s:e] as byte spans [span_s, span_e), in
-    scikit-learn's order (by n, then position); returns their number.
+@numba.njit(**_jit_inline)
+def _space_bits(w):
+    """Bit 8k+7 set exactly where byte k of w is a space (0x20); exact, no carries."""
+    x = w ^ _SPACES
+    return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
 
-    Listing them first keeps the per-n-gram work (hash, table) in one flat loop
-    inside each kernel: a helper called per n-gram with array arguments costs
-    Numba an atomic reference-count increment and decrement per array and call
-    wherever its control flow defeats Numba's reference-count pruning (that
-    doubled ``doc_terms``' time).
+
+@numba.njit(**_ir_inline)
+def _word_spans(out, s, e, min_n, max_n, starts, span_s, span_e):
+    """The word n-grams of the processed text out[s:e] as byte spans [span_s, span_e),
+    in scikit-learn's order (by n, then position); returns their number.
+
+    Listing them first keeps the per-n-gram work (hash, table) in one flat loop:
+    a helper called per n-gram with array arguments costs Numba an atomic
+    reference-count increment and decrement per array and call wherever its
+    control flow defeats Numba's reference-count pruning (that doubled
+    ``doc_terms``' time).
     """
-    k = 0
-    if kind != KIND_CHAR_WB:
-        nunits = _unit_bounds(out, s, e, kind, starts)
-        trim = 1 if kind == KIND_WORD else 0  # a token ends before its space
+    # token starts: the processed text is word bytes and single spaces (no other byte
+    # is 0x20), so the spaces are found 8 bytes at a time
+    nunits = 0
+    starts[0] = s
+    p = s
+    while p < e:
+        y = _space_bits(_word_at(out, p, e - p))
+        while y != 0:
+            nunits += 1
+            starts[nunits] = p + np.int64(trailing_zeros(y) >> np.uint64(3)) + 1
+            y &= y - np.uint64(1)
+        p += 8
+    k = np.int64(0)  # not a literal 0: callers are typed for int64 only, not also for Literal[0]
+    for n in range(min_n, max_n + 1):
+        for i in range(nunits - n + 1):
+            span_s[k] = starts[i]
+            span_e[k] = starts[i + n] - 1  # a token ends before its space
+            k += 1
+    return k
+
+
+@numba.njit(**_jit_inline)
+def _char_spans(out, s, e, kind, min_n, max_n, starts, span_s, span_e):
+    """As :func:`_word_spans`, for the char (``KIND_CHAR``) and char_wb analyzers."""
+    nunits = 0
+    for q in range(s, e):
+        if (out[q] & 0xC0) != 0x80:  # code points: UTF-8 lead bytes
+            starts[nunits] = q
+            nunits += 1
+    starts[nunits] = e
+    k = np.int64(0)  # as in _word_spans
+    if kind == KIND_CHAR:
         for n in range(min_n, max_n + 1):
             for i in range(nunits - n + 1):
                 span_s[k] = starts[i]
-                span_e[k] = starts[i + n] - trim
+                span_e[k] = starts[i + n]
                 k += 1
         return k
     # char_wb: per padded word " w " of L code points, its windows for n < L and
     # the whole padded word once, for the first n >= L
-    nunits = _unit_bounds(out, s, e, KIND_CHAR, starts)
     w0 = 0
     for u in range(1, nunits):
         if out[starts[u]] != 32:
@@ -714,52 +739,78 @@ def _doc_spans(out, s, e, kind, min_n, max_n, starts, span_s, span_e):
     return k
 
 
+@numba.njit(**_ir_inline)
+def _distinct_ngrams(out, span_s, span_e, k, tab, size, g, u_hash, u_count, u_start, u_len):
+    """The distinct n-grams of one document's k spans, in order of first occurrence,
+    written from entry g on (hash, occurrences, first span) through the cleared
+    table ``tab[:size]``. Returns (their number, whether two differ under one hash)."""
+    mask = size - 1
+    nu = 0
+    bad = False
+    for q in range(k):
+        ss = span_s[q]
+        ee = span_e[q]
+        h = hash64(out, ss, ee)
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            j = tab[slot]
+            if j == 0:  # a new n-gram of the document
+                tab[slot] = nu + 1
+                u_hash[g + nu] = h
+                u_count[g + nu] = 1
+                u_start[g + nu] = ss
+                u_len[g + nu] = ee - ss
+                nu += 1
+                break
+            r = g + j - 1
+            if u_hash[r] == h:
+                u_count[r] += 1
+                if not _same_given_hash(out, ss, ee - ss, out, u_start[r], np.int64(u_len[r])):
+                    bad = True
+                break
+            slot = (slot + 1) & mask
+    return nu, bad
+
+
 @numba.njit(**_pjit)
-def doc_terms(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off,
-              u_hash, u_count, u_start, u_len, n_unique, collision):
-    """Stage 2 (parallel): each document's distinct n-grams, in order of first occurrence.
+def word_terms(d0, d1, out, out_start, plen, min_n, max_n, ng_off,
+               u_hash, u_count, u_start, u_len, n_unique, collision):
+    """Stage 2 of the word analyzer (documents [d0, d1)): each document's distinct
+    n-grams, in order of first occurrence.
 
     Doc d writes ``n_unique[d]`` entries at ``ng_off[d]`` of ``u_hash`` (64-bit
     hash), ``u_count`` (occurrences in d), ``u_start``/``u_len`` (the bytes of
     its first occurrence in ``out``); ``collision[d]`` flags two different
-    n-grams of d with one hash.
+    n-grams of d with one hash. The char analyzers: :func:`char_terms`.
     """
-    tab_all, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
+    tab, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
     for d in range(d0, d1):
         m = ng_off[d + 1] - ng_off[d]
-        n_unique[d] = 0
-        collision[d] = False
-        if m == 0:
-            continue
-        tab = _doc_table(tab_all, m)
-        mask = tab.shape[0] - 1
-        g = ng_off[d]
         nu = 0
         bad = False
-        s = out_start[d]
-        for q in range(_doc_spans(out, s, s + plen[d], kind, min_n, max_n, starts, span_s,
-                                  span_e)):
-            ss = span_s[q]
-            ee = span_e[q]
-            h = hash64(out, ss, ee)
-            slot = np.int64(h & np.uint64(mask))
-            while True:
-                k = tab[slot]
-                if k == 0:  # a new n-gram of d
-                    tab[slot] = nu + 1
-                    u_hash[g + nu] = h
-                    u_count[g + nu] = 1
-                    u_start[g + nu] = ss
-                    u_len[g + nu] = ee - ss
-                    nu += 1
-                    break
-                r = g + k - 1
-                if u_hash[r] == h:
-                    u_count[r] += 1
-                    if not _same_given_hash(out, ss, ee - ss, out, u_start[r], u_len[r]):
-                        bad = True
-                    break
-                slot = (slot + 1) & mask
+        if m > 0:
+            s = out_start[d]
+            k = _word_spans(out, s, s + plen[d], min_n, max_n, starts, span_s, span_e)
+            nu, bad = _distinct_ngrams(out, span_s, span_e, k, tab, _doc_table(tab, m),
+                                       ng_off[d], u_hash, u_count, u_start, u_len)
+        n_unique[d] = nu
+        collision[d] = bad
+
+
+@numba.njit(**_pjit)
+def char_terms(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off,
+               u_hash, u_count, u_start, u_len, n_unique, collision):
+    """:func:`word_terms` for the char / char_wb analyzers (``kind``)."""
+    tab, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
+    for d in range(d0, d1):
+        m = ng_off[d + 1] - ng_off[d]
+        nu = 0
+        bad = False
+        if m > 0:
+            s = out_start[d]
+            k = _char_spans(out, s, s + plen[d], kind, min_n, max_n, starts, span_s, span_e)
+            nu, bad = _distinct_ngrams(out, span_s, span_e, k, tab, _doc_table(tab, m),
+                                       ng_off[d], u_hash, u_count, u_start, u_len)
         n_unique[d] = nu
         collision[d] = bad
 
@@ -796,10 +847,10 @@ def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, 
     size = 16
     while size < 2 * m:
         size *= 2
-    # (range slot + 1, hash) per table slot: a probe reads one cache line, not also
-    # l_first and u_hash; and the slot PREFETCH_AHEAD entries on is fetched early
-    tab = np.zeros((size, 2), np.int64)
-    flat = tab.reshape(-1)
+    # (range slot + 1, hash) per table slot, side by side in one flat array: a probe
+    # reads one cache line, not also l_first and u_hash; and the slot PREFETCH_AHEAD
+    # entries on is fetched early
+    tab = np.zeros(2 * size, np.int64)
     mask = size - 1
     k = 0
     nbytes = 0
@@ -808,26 +859,26 @@ def local_vocabulary(d0, d1, ng_off, n_unique, u_hash, u_count, u_start, u_len, 
         end = ng_off[d] + n_unique[d]
         for e in range(ng_off[d], end):
             if e + PREFETCH_AHEAD < end:
-                _prefetch(flat, 2 * np.int64(u_hash[e + PREFETCH_AHEAD] & np.uint64(mask)))
+                _prefetch(tab, 2 * np.int64(u_hash[e + PREFETCH_AHEAD] & np.uint64(mask)))
             h = u_hash[e]
             hs = np.int64(h)
             slot = np.int64(h & np.uint64(mask))
             while True:
-                j = tab[slot, 0] - 1
+                j = tab[2 * slot] - 1
                 if j < 0:
                     j = k
-                    tab[slot, 0] = k + 1
-                    tab[slot, 1] = hs
+                    tab[2 * slot] = k + 1
+                    tab[2 * slot + 1] = hs
                     l_first[base + j] = e
                     l_df[base + j] = 0
                     l_tf[base + j] = 0
                     nbytes += u_len[e]
                     k += 1
                     break
-                if tab[slot, 1] == hs:
+                if tab[2 * slot + 1] == hs:
                     f = l_first[base + j]
-                    if not _same_given_hash(out, u_start[e], u_len[e], out, u_start[f],
-                                            u_len[f]):
+                    if not _same_given_hash(out, u_start[e], np.int64(u_len[e]), out,
+                                            u_start[f], np.int64(u_len[f])):
                         bad = True
                     break
                 slot = (slot + 1) & mask
@@ -846,15 +897,14 @@ def merge_vocabulary(ng_off, n_local, l_first, l_df, l_tf, u_hash, u_start, u_le
 
     A new n-gram gets the next term id (so ids follow first occurrence in the
     corpus) and its bytes are kept; ``l_term[j]`` receives the term id of range
-    slot ``j``. ``slots`` (size a power of two, at most half full: the caller
-    grows it) holds (term id + 1, hash) per slot, 0 = empty, so a probe touches
-    one cache line. Matches are by 64-bit hash here; ``remap_terms`` then checks
+    slot ``j``. ``slots`` (2 * size, size a power of two, at most half full: the
+    caller grows it) holds (term id + 1, hash) per slot side by side, 0 = empty, so
+    a probe touches one cache line. Matches are by 64-bit hash here; ``remap_terms`` then checks
     every match byte by byte in parallel (a collision is detected, never merged).
     ``counts[t]`` accumulates (document frequency, term frequency). Returns
     (n_terms, bytes used).
     """
-    mask = slots.shape[0] - 1
-    flat = slots.reshape(-1)
+    mask = (slots.shape[0] >> 1) - 1
     nb = term_off[n_terms]
     for d0 in range(n_local.shape[0]):
         if n_local[d0] < 0:
@@ -864,17 +914,17 @@ def merge_vocabulary(ng_off, n_local, l_first, l_df, l_tf, u_hash, u_start, u_le
         for j in range(base, end):
             if j + PREFETCH_AHEAD < end:
                 ahead = u_hash[l_first[j + PREFETCH_AHEAD]]
-                _prefetch(flat, 2 * np.int64(ahead & np.uint64(mask)))
+                _prefetch(slots, 2 * np.int64(ahead & np.uint64(mask)))
             e = l_first[j]
             h = u_hash[e]
             hs = np.int64(h)
             slot = np.int64(h & np.uint64(mask))
             while True:
-                t = slots[slot, 0] - 1
+                t = slots[2 * slot] - 1
                 if t < 0:
                     t = n_terms
-                    slots[slot, 0] = t + 1
-                    slots[slot, 1] = hs
+                    slots[2 * slot] = t + 1
+                    slots[2 * slot + 1] = hs
                     ln = u_len[e]
                     for q in range(ln):
                         term_buf[nb + q] = out[u_start[e] + q]
@@ -885,7 +935,7 @@ def merge_vocabulary(ng_off, n_local, l_first, l_df, l_tf, u_hash, u_start, u_le
                     counts[t, 1] = 0
                     n_terms += 1
                     break
-                if slots[slot, 1] == hs:
+                if slots[2 * slot + 1] == hs:
                     break
                 slot = (slot + 1) & mask
             counts[t, 0] += l_df[j]
@@ -908,8 +958,8 @@ def remap_terms(d0, d1, ng_off, n_unique, n_local, l_first, l_term, u_start, u_l
             for j in range(base, base + n_local[d]):
                 e = l_first[j]
                 t = l_term[j]
-                if not _same_given_hash(out, u_start[e], u_len[e], term_buf, term_off[t],
-                                        term_off[t + 1] - term_off[t]):
+                if not _same_given_hash(out, u_start[e], np.int64(u_len[e]), term_buf,
+                                        term_off[t], term_off[t + 1] - term_off[t]):
                     bad[d] = True
         for e in range(ng_off[d], ng_off[d] + n_unique[d]):
             u_local[e] = l_term[u_local[e]]
@@ -917,15 +967,16 @@ def remap_terms(d0, d1, ng_off, n_unique, n_local, l_first, l_term, u_start, u_l
 
 @numba.njit(**_jit)
 def rehash_slots(term_hash, n_terms, slots):
-    """Re-insert terms 0..n_terms-1 (hashes known) into empty, larger (id + 1, hash) slots."""
-    mask = slots.shape[0] - 1
+    """Re-insert terms 0..n_terms-1 (hashes known) into empty, larger (id + 1, hash) slots
+    (laid out as in :func:`merge_vocabulary`)."""
+    mask = (slots.shape[0] >> 1) - 1
     for t in range(n_terms):
         h = term_hash[t]
         slot = np.int64(h & np.uint64(mask))
-        while slots[slot, 0] != 0:
+        while slots[2 * slot] != 0:
             slot = (slot + 1) & mask
-        slots[slot, 0] = t + 1
-        slots[slot, 1] = np.int64(h)
+        slots[2 * slot] = t + 1
+        slots[2 * slot + 1] = np.int64(h)
 
 
 @numba.njit(**_jit)
@@ -951,7 +1002,7 @@ def lookup_terms(d0, d1, ng_off, n_unique, u_hash, u_start, u_len, out, table, t
     mask = table.shape[0] - 1
     for d in range(d0, d1):
         for e in range(ng_off[d], ng_off[d] + n_unique[d]):
-            # inline, not a helper per entry: see _doc_spans on reference counts
+            # inline, not a helper per entry: see _word_spans on reference counts
             h = u_hash[e]
             slot = np.int64(h & np.uint64(mask))
             res = -1
@@ -960,8 +1011,8 @@ def lookup_terms(d0, d1, ng_off, n_unique, u_hash, u_start, u_len, out, table, t
                 if t < 0:
                     break
                 if term_hash[t] == h:
-                    if _same_given_hash(out, u_start[e], u_len[e], term_buf, term_off[t],
-                                        term_off[t + 1] - term_off[t]):
+                    if _same_given_hash(out, u_start[e], np.int64(u_len[e]), term_buf,
+                                        term_off[t], term_off[t + 1] - term_off[t]):
                         res = t
                     break
                 slot = (slot + 1) & mask
@@ -982,97 +1033,85 @@ def _insertion_sort(keys, vals, lo, hi):
         vals[j] = v
 
 
-@numba.njit(**_jit_inline)
-def _swap(keys, vals, a, b):
-    keys[a], keys[b] = keys[b], keys[a]
-    vals[a], vals[b] = vals[b], vals[a]
-
-
 @numba.njit(**_jit)
-def sort_pairs(keys, vals, lo, hi):
-    """Sort keys[lo:hi] ascending in place, vals alongside (not stable).
+def radix_sort_pairs(keys, vals, lo, hi, tk, tv, count):
+    """Sort the non-negative keys[lo:hi] ascending, vals alongside (stable).
 
-    Quicksort (median-of-three pivot, the smaller side first from an explicit
-    stack, so at most log2(n) ranges are pending) down to runs of 16, then
-    insertion sort. Written out rather than np.argsort, whose compilation alone
-    costs seconds, and which would need a second pass to carry ``vals``.
+    Up to 32 pairs: insertion sort. Beyond: LSD radix sort on bytes, as many
+    passes as the largest key has bytes (term ids < 2**24: 3), each pass from one
+    of (keys, vals)[lo:hi] and the scratch ``tk``/``tv`` (>= hi - lo each) into
+    the other; ``count`` has 256 slots. A row of a few hundred terms sorts several
+    times faster than by comparisons, whose branches mispredict about every other
+    time on such keys. Every caller passes int64 arrays and bounds: one signature,
+    compiled once (the CSR rows, the hashed rows and the vocabulary sort share it).
     """
-    if hi - lo <= 16:
+    n = hi - lo
+    if n <= 32:
         _insertion_sort(keys, vals, lo, hi)
         return
-    stack = np.empty((64, 2), np.int64)
-    top = 0
-    stack[0, 0] = lo
-    stack[0, 1] = hi
-    top = 1
-    while top > 0:
-        top -= 1
-        a = stack[top, 0]
-        b = stack[top, 1]
-        while b - a > 16:
-            m = a + (b - a) // 2
-            z = b - 1
-            if keys[m] < keys[a]:
-                _swap(keys, vals, m, a)
-            if keys[z] < keys[a]:
-                _swap(keys, vals, z, a)
-            if keys[z] < keys[m]:
-                _swap(keys, vals, z, m)
-            pivot = keys[m]  # keys[a] <= pivot <= keys[z]: sentinels for the scans
-            i = a
-            j = z
-            while True:
-                i += 1
-                while keys[i] < pivot:
-                    i += 1
-                j -= 1
-                while keys[j] > pivot:
-                    j -= 1
-                if i >= j:
-                    break
-                _swap(keys, vals, i, j)
-            # [a, j] <= pivot <= [j + 1, b): push the larger side, loop on the smaller
-            if j + 1 - a < b - (j + 1):
-                stack[top, 0] = j + 1
-                stack[top, 1] = b
-                top += 1
-                b = j + 1
-            else:
-                stack[top, 0] = a
-                stack[top, 1] = j + 1
-                top += 1
-                a = j + 1
-        _insertion_sort(keys, vals, a, b)
+    top = keys[lo]
+    for i in range(lo + 1, hi):
+        top = max(top, keys[i])
+    src_k, src_v, s0 = keys, vals, lo
+    dst_k, dst_v, t0 = tk, tv, np.int64(0)
+    in_scratch = False  # where the current order lives
+    shift = 0
+    while True:
+        for b in range(256):
+            count[b] = 0
+        for i in range(s0, s0 + n):
+            count[(src_k[i] >> shift) & 255] += 1
+        total = 0
+        for b in range(256):
+            c = count[b]
+            count[b] = total
+            total += c
+        for i in range(s0, s0 + n):
+            x = src_k[i]
+            b = (x >> shift) & 255
+            j = t0 + count[b]
+            dst_k[j] = x
+            dst_v[j] = src_v[i]
+            count[b] += 1
+        src_k, dst_k = dst_k, src_k
+        src_v, dst_v = dst_v, src_v
+        s0, t0 = t0, s0
+        in_scratch = not in_scratch
+        shift += 8
+        if (top >> shift) == 0:
+            break
+    if in_scratch:
+        for i in range(n):
+            keys[lo + i] = tk[i]
+            vals[lo + i] = tv[i]
 
 
-@numba.njit(**_jit_inline)
-def _key_at(buf, off, t, depth):
-    """Bytes 8*depth .. 8*depth+7 of string t, big-endian, zero-padded."""
-    a = off[t] + 8 * depth
+@numba.njit(**_ir_inline)
+def _digit(buf, off, t, depth):
+    """Bytes 7*depth .. 7*depth+6 of string t as a big-endian number, zero-padded: a
+    non-negative int64, which :func:`radix_sort_pairs` sorts."""
+    a = off[t] + 7 * depth
     n = off[t + 1] - a
-    k = np.uint64(0)
-    for q in range(8):
-        k <<= np.uint64(8)
+    k = 0
+    for q in range(7):
+        k <<= 8
         if q < n:
-            k |= np.uint64(buf[a + q])
+            k |= np.int64(buf[a + q])
     return k
 
 
 @numba.njit(**_pjit)
-def prefix_keys(d0, d1, buf, off, keys):
-    """keys[t] = the first 8 bytes of string t, big-endian, zero-padded (byte order)."""
-    for t in range(d0, d1):
-        keys[t] = _key_at(buf, off, t, 0)
-
-
-@numba.njit(**_pjit)
 def sort_prefix_ties(order, keys, buf, off):
-    """Finish a byte-order sort of distinct strings: ``order`` is sorted by the 8-byte
-    ``keys``; each run of equal keys is sorted by the next 8 bytes, and so on (MSD
-    radix by 8-byte digits, each string read once per level it needs)."""
+    """Finish a byte-order sort of distinct strings: ``order`` is sorted by ``keys``
+    (each string's first 7 bytes, :func:`_digit` at depth 0); each run of equal keys
+    is sorted by the next 7 bytes, and so on (MSD radix by 7-byte digits, each
+    string read once per level it needs)."""
     n = order.shape[0]
-    digit = np.empty(n, np.uint64)
-    stack = np.empty((n // 2 + 1, 3), np.int64)  # pending runs (lo, hi, depth); disjoint
+    digit = np.empty(n, np.int64)
+    tk = np.empty(n, np.int64)
+    tv = np.empty(n, np.int64)
+    count = np.empty(256, np.int64)
+    stack = np.empty(3 * (n // 2 + 1), np.int64)  # pending runs (lo, hi, depth); disjoint
     top = 0
     i = 0
     while i < n:
@@ -1080,38 +1119,38 @@ def sort_prefix_ties(order, keys, buf, off):
         while j < n and keys[order[j]] == keys[order[i]]:
             j += 1
         if j - i > 1:
-            stack[top, 0] = i
-            stack[top, 1] = j
-            stack[top, 2] = 1
+            stack[3 * top] = i
+            stack[3 * top + 1] = j
+            stack[3 * top + 2] = 1
             top += 1
         i = j
     while top > 0:
         top -= 1
-        lo = stack[top, 0]
-        hi = stack[top, 1]
-        depth = stack[top, 2]
+        lo = stack[3 * top]
+        hi = stack[3 * top + 1]
+        depth = stack[3 * top + 2]
         longest = 0
         for p in range(lo, hi):
             t = order[p]
             longest = max(longest, off[t + 1] - off[t])
-        if 8 * depth >= longest:
+        if 7 * depth >= longest:
             # equal once zero-padded, so each is a prefix of the longer ones: by length
             for p in range(lo, hi):
                 digit[p] = off[order[p] + 1] - off[order[p]]
-            sort_pairs(digit, order, lo, hi)
+            radix_sort_pairs(digit, order, lo, hi, tk, tv, count)
             continue
         for p in range(lo, hi):
-            digit[p] = _key_at(buf, off, order[p], depth)
-        sort_pairs(digit, order, lo, hi)
+            digit[p] = _digit(buf, off, order[p], depth)
+        radix_sort_pairs(digit, order, lo, hi, tk, tv, count)
         i = lo
         while i < hi:
             j = i + 1
             while j < hi and digit[j] == digit[i]:
                 j += 1
             if j - i > 1:
-                stack[top, 0] = i
-                stack[top, 1] = j
-                stack[top, 2] = depth + 1
+                stack[3 * top] = i
+                stack[3 * top + 1] = j
+                stack[3 * top + 2] = depth + 1
                 top += 1
             i = j
 
@@ -1150,7 +1189,7 @@ def fill_csr(d0, d1, doc_off, u_term, u_count, col_of, order_key, binary, indptr
                   keys, ents, tk, tv, count)
 
 
-@numba.njit(**_jit)
+@numba.njit(**_ir_inline)
 def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, indices, data,
               keys, ents, tk, tv, count):
     p = indptr[d]
@@ -1164,116 +1203,93 @@ def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, in
             keys[c] = order_key[t]
             ents[c] = e
             c += 1
-    radix_sort_pairs(keys, ents, 0, n, tk, tv, count)
+    radix_sort_pairs(keys, ents, np.int64(0), n, tk, tv, count)
     for j in range(n):
         e = ents[j]
         indices[p + j] = col_of[u_term[e]]
         data[p + j] = 1 if binary else u_count[e]
 
 
-@numba.njit(**_jit)
-def radix_sort_pairs(keys, vals, lo, hi, tk, tv, count):
-    """Sort the non-negative keys[lo:hi] ascending, vals alongside (stable).
-
-    Up to 32 pairs: insertion sort. Beyond: LSD radix sort on bytes, as many
-    passes as the largest key has bytes (term ids < 2**24: 3), through the scratch
-    ``tk``/``tv`` (>= hi - lo each) and ``count`` (256). A row of a few hundred
-    terms sorts several times faster than by comparisons, whose branches
-    mispredict about every other time on such keys.
-    """
-    n = hi - lo
-    if n <= 32:
-        _insertion_sort(keys, vals, lo, hi)
-        return
-    top = keys[lo]
-    for i in range(lo + 1, hi):
-        top = max(top, keys[i])
-    shift = 0
-    in_scratch = False  # where the current order lives
-    while True:
-        count[:] = 0
-        if in_scratch:
-            for i in range(n):
-                count[(tk[i] >> shift) & 255] += 1
-        else:
-            for i in range(lo, hi):
-                count[(keys[i] >> shift) & 255] += 1
-        total = 0
-        for b in range(256):
-            c = count[b]
-            count[b] = total
-            total += c
-        if in_scratch:
-            for i in range(n):
-                b = (tk[i] >> shift) & 255
-                keys[lo + count[b]] = tk[i]
-                vals[lo + count[b]] = tv[i]
-                count[b] += 1
-        else:
-            for i in range(lo, hi):
-                b = (keys[i] >> shift) & 255
-                tk[count[b]] = keys[i]
-                tv[count[b]] = vals[i]
-                count[b] += 1
-        in_scratch = not in_scratch
-        shift += 8
-        if (top >> shift) == 0:
-            break
-    if in_scratch:
-        for i in range(n):
-            keys[lo + i] = tk[i]
-            vals[lo + i] = tv[i]
-
-
 # --- HashingVectorizer ----------------------------------------------------------------
 
 
+@numba.njit(**_jit_inline)
+def _hashed_doc(out, span_s, span_e, k, tab, size, g, n_features, alternate_sign, h_index,
+                h_value):
+    """One document's k n-gram spans: summed (index, +-1) of their MurmurHash3, one
+    entry per distinct index from entry g on (through the cleared ``tab[:size]``);
+    returns their number."""
+    mask = size - 1
+    pow2 = (n_features & (n_features - 1)) == 0  # the usual 2**k: a mask, not a division
+    nu = 0
+    for q in range(k):
+        h = murmur3_32(out, span_s[q], span_e[q])
+        if h == -2147483648:  # abs() would overflow int32: scikit-learn's special case
+            j = (2147483647 - (n_features - 1)) % n_features
+        elif pow2:
+            j = abs(h) & (n_features - 1)
+        else:
+            j = abs(h) % n_features
+        v = (1 if h >= 0 else -1) if alternate_sign else 1
+        slot = (j * 0x9E3779B1) & mask
+        while True:
+            r = tab[slot]
+            if r == 0:
+                tab[slot] = nu + 1
+                h_index[g + nu] = j
+                h_value[g + nu] = v
+                nu += 1
+                break
+            if h_index[g + r - 1] == j:
+                h_value[g + r - 1] += v
+                break
+            slot = (slot + 1) & mask
+    return nu
+
+
 @numba.njit(**_pjit)
-def hashed_counts(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off, n_features,
-                  alternate_sign, h_index, h_value, n_unique):
-    """Per document: summed (index, +-1) of MurmurHash3 of every n-gram, sorted by index.
+def hashed_word(d0, d1, out, out_start, plen, min_n, max_n, ng_off, n_features, alternate_sign,
+                h_index, h_value, n_unique):
+    """Per document of the word analyzer: summed (index, +-1) of MurmurHash3 of every
+    n-gram, sorted by index (the char analyzers: :func:`hashed_char`).
 
     Entries that cancel to 0 stay as explicit zeros, as in scipy's sum_duplicates.
     """
-    tab_all, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
-    tk = np.empty(span_s.shape[0], h_index.dtype)
-    tv = np.empty(span_s.shape[0], h_value.dtype)
+    tab, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
+    tk = np.empty(span_s.shape[0], np.int64)
+    tv = np.empty(span_s.shape[0], np.int64)
     count = np.empty(256, np.int64)
-    pow2 = (n_features & (n_features - 1)) == 0  # the usual 2**k: a mask, not a division
     for d in range(d0, d1):
         m = ng_off[d + 1] - ng_off[d]
-        n_unique[d] = 0
-        if m == 0:
-            continue
-        tab = _doc_table(tab_all, m)
-        mask = tab.shape[0] - 1
-        g = ng_off[d]
         nu = 0
-        s = out_start[d]
-        for q in range(_doc_spans(out, s, s + plen[d], kind, min_n, max_n, starts, span_s,
-                                  span_e)):
-            h = murmur3_32(out, span_s[q], span_e[q])
-            if h == -2147483648:  # abs() would overflow int32: scikit-learn's special case
-                j = (2147483647 - (n_features - 1)) % n_features
-            elif pow2:
-                j = abs(h) & (n_features - 1)
-            else:
-                j = abs(h) % n_features
-            v = (1 if h >= 0 else -1) if alternate_sign else 1
-            slot = (j * 0x9E3779B1) & mask
-            while True:
-                k = tab[slot]
-                if k == 0:
-                    tab[slot] = nu + 1
-                    h_index[g + nu] = j
-                    h_value[g + nu] = v
-                    nu += 1
-                    break
-                if h_index[g + k - 1] == j:
-                    h_value[g + k - 1] += v
-                    break
-                slot = (slot + 1) & mask
-        radix_sort_pairs(h_index, h_value, g, g + nu, tk, tv, count)
+        if m > 0:
+            g = ng_off[d]
+            s = out_start[d]
+            k = _word_spans(out, s, s + plen[d], min_n, max_n, starts, span_s, span_e)
+            nu = _hashed_doc(out, span_s, span_e, k, tab, _doc_table(tab, m), g, n_features,
+                             alternate_sign, h_index, h_value)
+            radix_sort_pairs(h_index, h_value, g, g + nu, tk, tv, count)
+        n_unique[d] = nu
+
+
+@numba.njit(**_pjit)
+def hashed_char(d0, d1, out, out_start, plen, kind, min_n, max_n, ng_off, n_features,
+                alternate_sign, h_index, h_value, n_unique):
+    """:func:`hashed_word` for the char / char_wb analyzers (``kind``)."""
+    tab, starts, span_s, span_e = _range_scratch(d0, d1, ng_off, plen)
+    tk = np.empty(span_s.shape[0], np.int64)
+    tv = np.empty(span_s.shape[0], np.int64)
+    count = np.empty(256, np.int64)
+    for d in range(d0, d1):
+        m = ng_off[d + 1] - ng_off[d]
+        nu = 0
+        if m > 0:
+            g = ng_off[d]
+            s = out_start[d]
+            k = _char_spans(out, s, s + plen[d], kind, min_n, max_n, starts, span_s, span_e)
+            nu = _hashed_doc(out, span_s, span_e, k, tab, _doc_table(tab, m), g, n_features,
+                             alternate_sign, h_index, h_value)
+            radix_sort_pairs(h_index, h_value, g, g + nu, tk, tv, count)
         n_unique[d] = nu
 
 

@@ -175,22 +175,19 @@ def test_term_sort_with_long_shared_prefixes():
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.integers(0, 40), max_size=300), st.integers(0, 5))
-def test_sort_pairs_sorts_keys_and_carries_values(keys, lo):
-    """The in-row sort of the CSR kernels: keys ascending, each value still beside its
-    key, duplicates included, only inside [lo, hi)."""
-    from mmfeat.kernels import text as K
+@given(st.lists(st.binary(max_size=12), max_size=40), st.integers(0, 3))
+def test_prefix_keys_are_the_first_seven_bytes_big_endian(terms, lead):
+    """The vocabulary sort's first digit (NumPy, no kernel): each string's first 7 bytes
+    as a big-endian number, zero-padded, whatever its length and wherever it ends in
+    the buffer (the last string's 8-byte read runs past the end)."""
+    from mmfeat.text import _cpu
 
-    k = np.array(keys, np.int64)
-    v = np.arange(k.size, dtype=np.int64) * 7
-    lo = min(lo, k.size)
-    k0, v0 = k.copy(), v.copy()
-    K.sort_pairs(k, v, lo, k.size)
-    assert (k[:lo] == k0[:lo]).all() and (v[:lo] == v0[:lo]).all()
-    np.testing.assert_array_equal(k[lo:], np.sort(k0[lo:]))
-    assert sorted(zip(k[lo:].tolist(), v[lo:].tolist(), strict=True)) == sorted(
-        zip(k0[lo:].tolist(), v0[lo:].tolist(), strict=True))
-    assert (k0[v // 7] == k).all()
+    buf = np.frombuffer(b"x" * lead + b"".join(terms), np.uint8)
+    offs = lead + np.concatenate([[0], np.cumsum([len(t) for t in terms])]).astype(np.int64)
+    want = [int.from_bytes(t[:7].ljust(7, b"\0"), "big") for t in terms]
+    got = _cpu._prefix_keys(buf, offs)
+    assert got.dtype == np.int64
+    assert got.tolist() == want
 
 
 @settings(max_examples=120, deadline=None)
@@ -202,9 +199,10 @@ def test_sort_pairs_sorts_keys_and_carries_values(keys, lo):
     st.integers(0, 3),
 )
 def test_radix_sort_pairs_is_a_stable_sort_inside_the_range(keys, lo, tail):
-    """The in-row sort of fill_csr and hashed_counts (radix beyond 32 pairs): keys
-    ascending, equal keys in their original order, nothing outside [lo, hi) touched,
-    keys of 1 to 6 bytes (passes ending in the scratch or in place)."""
+    """The in-row sort of fill_csr, the hashed rows and the vocabulary's ties (radix
+    beyond 32 pairs): keys ascending, equal keys in their original order, nothing
+    outside [lo, hi) touched, keys of 1 to 6 bytes (passes ending in the scratch or in
+    place)."""
     from mmfeat.kernels import text as K
 
     k = np.array(keys, np.int64)

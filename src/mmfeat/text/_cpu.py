@@ -4,6 +4,11 @@ Documents are processed in chunks of about :data:`CHUNK_BYTES` of text so that t
 per-n-gram work arrays stay small; the vocabulary (hash table, term bytes, document
 and term frequencies) accumulates across chunks, which is also how ``fit`` reads an
 iterable of batches in one pass.
+
+The functions :mod:`mmfeat.text._dispatch` lists (``count``, ``hashing_transform``,
+``tfidf``, ...) take a :class:`~mmfeat.text._spec.TextSpec` and raise
+:class:`~mmfeat.text._input.NeedsReference` where only the reference can honour the
+parameters or the documents (the caller then runs :mod:`mmfeat.text._reference`).
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ import pyarrow as pa
 
 from .._workers import parallel_for
 from ..kernels import text as K
-from ._input import TextBuffers
+from . import _reference
+from ._input import NeedsReference, TextBuffers, to_buffers
+from ._reference import Counted
+from ._spec import TextSpec
 from ._tables import get_tables
+from ._vocabulary import PendingVocabulary
 
 #: input bytes per chunk (the n-gram work arrays take ~40 bytes per n-gram). 1 MiB:
 #: on 8 MB corpora it grew peak memory by 52 MB where 4 MiB grew it by 91 MB (bigrams
@@ -28,7 +37,7 @@ CHUNK_BYTES = 1 << 20
 KINDS = {"word": K.KIND_WORD, "char": K.KIND_CHAR, "char_wb": K.KIND_CHAR_WB}
 
 
-class HashCollision(Exception):
+class HashCollision(NeedsReference):
     """Two different n-grams share a 64-bit hash: the caller falls back to the reference."""
 
 
@@ -37,7 +46,7 @@ class Workspace:
 
     A fresh array's pages are faulted in when first written, and on the virtual
     machines this was measured on a fault costs ~7 us per 4 KiB: the n-gram
-    arrays of one 4 MiB chunk (~20 MiB) cost more to fault in than ``doc_terms``
+    arrays of one 4 MiB chunk (~20 MiB) cost more to fault in than ``word_terms``
     takes to fill them. Arrays taken here are only valid until the next ``take``
     of the same name; results that outlive a chunk are allocated normally.
     """
@@ -92,17 +101,20 @@ class Analysis:
         # surrogate) can only equal tokens of documents that take the reference path
         words = sorted(w for w in stop_words if isinstance(w, str) and _utf8_ok(w)) if (
             stop_words and self.kind == K.KIND_WORD) else []
-        tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
-        h = np.empty(len(words), np.uint64)
-        if words:  # a parallel launch costs milliseconds even for nothing
-            parallel_for(K.hash_spans, len(words), tb.buf, tb.offs, h)
-        order = np.argsort(h, kind="stable")
-        self.stop_h = np.ascontiguousarray(h[order])
-        tb = _arrow_buffers(pa.array([words[i] for i in order], type=pa.large_string()))
-        self.stop_off = np.ascontiguousarray(tb.offs - tb.offs[0])
-        self.stop_buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]) : int(tb.offs[-1])])
-        if self.stop_buf.shape[0] == 0:
-            self.stop_buf = np.zeros(1, np.uint8)
+        #: None (no stop words: the kernels compile without that code), or the
+        #: (sorted hashes, bytes, offsets) of the stop words that K._is_stop reads
+        self.stop = _stop_table(words) if words else None
+
+
+def _stop_table(words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tb = _arrow_buffers(pa.array(words, type=pa.large_string()))
+    h = np.empty(len(words), np.uint64)
+    parallel_for(K.hash_spans, len(words), tb.buf, tb.offs, h)
+    order = np.argsort(h, kind="stable")
+    tb = _arrow_buffers(pa.array([words[i] for i in order], type=pa.large_string()))
+    buf = np.ascontiguousarray(tb.buf[int(tb.offs[0]) : int(tb.offs[-1])])
+    return (np.ascontiguousarray(h[order]), buf if buf.shape[0] else np.zeros(1, np.uint8),
+            np.ascontiguousarray(tb.offs - tb.offs[0]))
 
 
 def _arrow_buffers(arr: pa.Array) -> TextBuffers:
@@ -142,28 +154,14 @@ def _stage1(tb: TextBuffers, an: Analysis, ws: Workspace | None = None):
     out = ws.take("out", max(int(out_start[-1]), 1), np.uint8)
     plen = ws.take("plen", len(tb), np.int64)
     ng = ws.take("ng", len(tb), np.int64)
-    parallel_for(
-        K.preprocess,
-        len(tb),
-        tb.buf,
-        tb.offs,
-        t.cls,
-        t.low,
-        t.low_ext,
-        an.kind,
-        an.lower,
-        an.stop_h,
-        an.stop_buf,
-        an.stop_off,
-        an.min_n,
-        an.max_n,
-        out_start,
-        out,
-        plen,
-        ng,
-        an.ascii_map,
-        an.bmp_map,
-    )
+    # one kernel per analyzer family, so that a call compiles only its own
+    if an.kind == K.KIND_WORD:
+        parallel_for(K.preprocess_word, len(tb), tb.buf, tb.offs, t.cls, t.low, t.low_ext,
+                     an.lower, an.stop, an.min_n, an.max_n, out_start, out, plen, ng,
+                     an.ascii_map, an.bmp_map)
+    else:
+        parallel_for(K.preprocess_char, len(tb), tb.buf, tb.offs, t.cls, t.low, t.low_ext,
+                     an.kind, an.lower, an.min_n, an.max_n, out_start, out, plen, ng)
     ng_off = ws.take("ng_off", len(tb) + 1, np.int64)
     ng_off[0] = 0
     np.cumsum(ng, out=ng_off[1:])
@@ -175,7 +173,7 @@ def _factor(an: Analysis) -> int:
 
 
 class DocEntries:
-    """One chunk's distinct n-grams per document, in ``doc_terms``' gapped layout."""
+    """One chunk's distinct n-grams per document, in ``word_terms``' gapped layout."""
 
     def __init__(self, out, ng_off, n_unique, u_hash, u_count, u_start, u_len):
         self.out = out
@@ -218,23 +216,12 @@ def doc_entries(tb: TextBuffers, an: Analysis, ws: Workspace | None = None) -> D
     u_len = ws.take("u_len", total, np.int32)
     n_unique = ws.take("n_unique", len(tb), np.int64)
     collision = ws.take("collision", len(tb), np.bool_)
-    parallel_for(
-        K.doc_terms,
-        len(tb),
-        out,
-        out_start,
-        plen,
-        an.kind,
-        an.min_n,
-        an.max_n,
-        ng_off,
-        u_hash,
-        u_count,
-        u_start,
-        u_len,
-        n_unique,
-        collision,
-    )
+    if an.kind == K.KIND_WORD:
+        parallel_for(K.word_terms, len(tb), out, out_start, plen, an.min_n, an.max_n, ng_off,
+                     u_hash, u_count, u_start, u_len, n_unique, collision)
+    else:
+        parallel_for(K.char_terms, len(tb), out, out_start, plen, an.kind, an.min_n, an.max_n,
+                     ng_off, u_hash, u_count, u_start, u_len, n_unique, collision)
     if collision.any():
         raise HashCollision
     return DocEntries(out, ng_off, n_unique, u_hash, u_count, u_start, u_len)
@@ -248,7 +235,7 @@ class VocabularyBuilder:
     """Distinct n-grams in order of first occurrence, with document and term frequencies."""
 
     def __init__(self):
-        self.slots = np.zeros((16, 2), np.int64)  # (term id + 1, hash): K.merge_vocabulary
+        self.slots = np.zeros(2 * 16, np.int64)  # (term id + 1, hash) * 16: K.merge_vocabulary
         self.n_terms = 0
         self.term_off = np.zeros(1, np.int64)
         self.term_buf = np.zeros(16, np.uint8)
@@ -280,9 +267,10 @@ class VocabularyBuilder:
             buf = np.zeros(max(used + n_bytes, 2 * self.term_buf.shape[0]), np.uint8)
             buf[:used] = self.term_buf[:used]
             self.term_buf = buf
-        if self.slots.shape[0] < 2 * need:
-            self.slots = np.zeros((_pow2_at_least(2 * need), 2), np.int64)
-            K.rehash_slots(self.term_hash, self.n_terms, self.slots)
+        if self.slots.shape[0] // 2 < 2 * need:
+            self.slots = np.zeros(2 * _pow2_at_least(2 * need), np.int64)
+            if self.n_terms:  # (the first chunk's table starts empty: nothing to compile)
+                K.rehash_slots(self.term_hash, self.n_terms, self.slots)
 
     def merge(self, de: DocEntries, ws: Workspace | None = None) -> np.ndarray:
         """Term id of every entry of the chunk (gapped layout), new terms added.
@@ -459,29 +447,50 @@ def count_transform(tb: TextBuffers, an: Analysis, vocab: FixedVocabulary):
     return _join_entries(offs, terms, counts)
 
 
-def sort_terms(arr: pa.LargeStringArray) -> np.ndarray:
-    """Term ids in code-point (= UTF-8 byte) order, Python's ``sorted`` order for str.
+def sort_terms(names: pa.LargeStringArray | list) -> np.ndarray:
+    """Term ids in code-point (= UTF-8 byte) order, Python's ``sorted`` order for str
+    (a list of terms, from the reference path, is sorted by Python).
 
-    NumPy sorts the first 8 bytes as integers; only the runs that share them are
-    compared byte by byte (a few times faster than sorting the strings).
+    NumPy sorts the first 7 bytes as integers; only the runs that share them are
+    sorted further, by 7 bytes at a time (a few times faster than sorting the strings).
     """
-    tb = _arrow_buffers(arr)
-    n = len(tb)
-    keys = np.empty(n, np.uint64)
-    parallel_for(K.prefix_keys, n, tb.buf, tb.offs, keys)
+    if isinstance(names, list):
+        return _reference.alphabetical(names)
+    tb = _arrow_buffers(names)
+    keys = _prefix_keys(tb.buf, tb.offs)
     order = np.argsort(keys)  # the terms are distinct: ties are resolved below
     K.sort_prefix_ties(order, keys, tb.buf, tb.offs)
     return order
+
+
+def _prefix_keys(buf: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    """Each string's first 7 bytes as a big-endian int64, zero-padded (``K._digit`` at
+    depth 0), gathered by NumPy: 8 bytes read at each start through a byte-strided
+    big-endian view, then the bytes past the string's end cleared."""
+    padded = np.zeros(buf.shape[0] + 8, np.uint8)
+    padded[: buf.shape[0]] = buf
+    words = np.ndarray((buf.shape[0] + 1,), dtype=">u8", buffer=padded, strides=(1,))
+    drop = (8 * (7 - np.minimum(np.diff(offs), 7))).astype(np.uint64)
+    return ((words[offs[:-1]] >> np.uint64(8) >> drop) << drop).astype(np.int64)
+
+
+def _keeps_all(u_term: np.ndarray, col_of: np.ndarray) -> bool:
+    """Does every entry name a term (>= 0) that has a column (col_of >= 0)?"""
+    return bool(col_of.shape[0] == 0 or col_of.min() >= 0) and bool(
+        u_term.shape[0] == 0 or u_term.min() >= 0)
 
 
 def assemble_csr(n_docs, doc_off, u_term, u_count, col_of, order_key, binary, n_cols, dtype):
     """scipy CSR: row d = its kept terms (col_of >= 0) in order of ``order_key[term]``."""
     import scipy.sparse as sp
 
-    nnz = np.empty(n_docs, np.int64)
-    parallel_for(K.row_nnz, n_docs, doc_off, u_term, col_of, nnz)
     indptr = np.zeros(n_docs + 1, np.int64)
-    np.cumsum(nnz, out=indptr[1:])
+    if _keeps_all(u_term, col_of):  # a fit without pruning: no entry to drop, no kernel
+        indptr[1:] = doc_off[1:] - doc_off[0]
+    else:
+        nnz = np.empty(n_docs, np.int64)
+        parallel_for(K.row_nnz, n_docs, doc_off, u_term, col_of, nnz)
+        np.cumsum(nnz, out=indptr[1:])
     total = int(indptr[-1])
     idx_t = (
         np.int32
@@ -522,22 +531,14 @@ def hashing_counts(tb: TextBuffers, an: Analysis, n_features: int, alternate_sig
         h_index = ws.take("h_index", total, np.int64)
         h_value = ws.take("h_value", total, np.int64)
         n_unique = ws.take("n_unique", len(sub), np.int64)
-        parallel_for(
-            K.hashed_counts,
-            len(sub),
-            out,
-            out_start,
-            plen,
-            an.kind,
-            an.min_n,
-            an.max_n,
-            ng_off,
-            int(n_features),
-            bool(alternate_sign),
-            h_index,
-            h_value,
-            n_unique,
-        )
+        if an.kind == K.KIND_WORD:
+            parallel_for(K.hashed_word, len(sub), out, out_start, plen, an.min_n, an.max_n,
+                         ng_off, int(n_features), bool(alternate_sign), h_index, h_value,
+                         n_unique)
+        else:
+            parallel_for(K.hashed_char, len(sub), out, out_start, plen, an.kind, an.min_n,
+                         an.max_n, ng_off, int(n_features), bool(alternate_sign), h_index,
+                         h_value, n_unique)
         doc_off = np.zeros(len(sub) + 1, np.int64)
         np.cumsum(n_unique, out=doc_off[1:])
         m = int(doc_off[-1])
@@ -548,3 +549,98 @@ def hashing_counts(tb: TextBuffers, an: Analysis, n_features: int, alternate_sig
         idxs.append(ci)
         vals.append(cv)
     return _join_entries(offs, idxs, vals, np.int64)
+
+
+# --- the backend functions (see mmfeat.text._dispatch) ---------------------------------
+
+check_params = _reference.check_params
+document_frequencies = _reference.document_frequencies
+vstack = _reference.vstack
+_NORM_CODE = {None: 0, "l1": 1, "l2": 2}
+
+
+def analysis(spec: TextSpec) -> Analysis:
+    """The compiled analyzer of ``spec`` (NeedsReference if the kernels cannot run it)."""
+    if not spec.compiled:
+        raise NeedsReference("parameters only scikit-learn's analyzer implements")
+    return Analysis(spec.analyzer, spec.lowercase, spec.ngram_range, spec.stop_words)
+
+
+def _buffers(docs, spec: TextSpec) -> TextBuffers:
+    return to_buffers(docs, spec.encoding, spec.decode_error)
+
+
+def vocabulary_table(vocabulary) -> FixedVocabulary:
+    """The hash table :func:`count` looks terms up in, of a fitted or given vocabulary
+    (a dict term -> column, or a PendingVocabulary); NeedsReference for terms it cannot
+    hold (not str, not UTF-8, a 64-bit hash collision)."""
+    if isinstance(vocabulary, PendingVocabulary):
+        terms = vocabulary.terms_by_column()
+    else:
+        terms = [None] * len(vocabulary)
+        for term, col in vocabulary.items():
+            if not isinstance(term, str):  # e.g. bytes: matches no token (scikit-learn)
+                raise NeedsReference("a vocabulary term that is not a str")
+            terms[int(col)] = term  # scikit-learn accepts integral floats (0.0)
+    try:
+        return FixedVocabulary(terms)
+    except (UnicodeEncodeError, TypeError, HashCollision):
+        raise NeedsReference("vocabulary terms the compiled path cannot hold") from None
+
+
+def count(docs, spec: TextSpec, batches: bool, table, keep_entries: bool, dtype=None,
+          stage=None) -> Counted:
+    """Terms counted per document by the kernels (see :func:`_reference.count`).
+
+    ``table``: None (learn the vocabulary: its terms are a pyarrow string array) or
+    :func:`vocabulary_table`'s; with ``keep_entries`` False a fit keeps only the
+    vocabulary. ``docs`` may be (``batches``) an iterable of collections, read once.
+    """
+    an = analysis(spec)
+    if table is not None:
+        if batches:
+            return _stack_counted([count(b, spec, False, table, True) for b in docs])
+        tb = _buffers(docs, spec)
+        doc_off, u_term, u_count = count_transform(tb, an, table)
+        return Counted(len(tb), None, None, None, doc_off, u_term, u_count)
+    stream = (_buffers(b, spec) for b in docs) if batches else [_buffers(docs, spec)]
+    vb, n_docs, entries = count_fit(stream, an, keep_entries)
+    n = vb.n_terms
+    return Counted(n_docs, vb.terms(), vb.df[:n].copy(), vb.tf[:n].copy(),
+                   *(entries or (None, None, None)))
+
+
+def _stack_counted(parts: list[Counted]) -> Counted:
+    shift = 0
+    offs = [np.zeros(1, np.int64)]
+    for p in parts:
+        offs.append(p.doc_off[1:] + shift)
+        shift += int(p.doc_off[-1])
+    return Counted(
+        sum(p.n_docs for p in parts),
+        None,
+        None,
+        None,
+        np.concatenate(offs),
+        np.concatenate([p.u_term for p in parts]) if parts else np.zeros(0, np.int64),
+        np.concatenate([p.u_count for p in parts]) if parts else np.zeros(0, np.int64),
+    )
+
+
+def hashing_transform(docs, spec: TextSpec, n_features: int, alternate_sign: bool,
+                      binary: bool, norm, dtype):
+    """HashingVectorizer's (n_documents, n_features) CSR, counted and normalised by the
+    kernels."""
+    parts = hashing_counts(_buffers(docs, spec), analysis(spec), int(n_features),
+                           bool(alternate_sign))
+    return _reference.hashed_csr(parts, int(n_features), dtype, binary, norm, tfidf)
+
+
+def tfidf(X, idf, sublinear: bool, norm):
+    """In place on scipy CSR X (float), one parallel pass per row: 1 + log(tf), times
+    ``idf`` (None: none), then l1 / l2 (sums in float64, all-zero rows left alone).
+    Returns X."""
+    idf_arr = idf if idf is not None else np.ones(1, X.dtype)
+    parallel_for(K.tfidf_rows, X.shape[0], X.indptr, X.indices, X.data, idf_arr,
+                 idf is not None, bool(sublinear), _NORM_CODE[norm])
+    return X

@@ -19,6 +19,12 @@ What runs here: the default word analyzer (``analyzer="word"``, the default
 ``input="content"``) with any ``lowercase``, ``stop_words``, ``ngram_range``,
 ``n_features``, ``alternate_sign``, ``binary``, ``norm`` and ``dtype``. Anything
 else raises a ValueError naming the parameter, never a silent CPU fallback.
+
+The functions take documents, arrays, scalars and a
+:class:`~mmfeat.text._spec.TextSpec` (the functions :mod:`mmfeat.text._dispatch`
+lists, plus the device steps of ``CountVectorizer.fit_transform``), never an
+estimator; a vocabulary fit that must run on the host (a parameter or a hash
+collision the device path does not take) goes to :mod:`mmfeat.text._cpu`.
 """
 
 from __future__ import annotations
@@ -29,34 +35,46 @@ import numpy as np
 
 from .. import config
 from ..backend import cudasim_enabled, device_xp
-from . import _reference
-from ._input import NeedsReference, TextBuffers
+from . import _cpu, _reference
+from ._cpu import HashCollision
+from ._input import NeedsReference, TextBuffers, to_buffers
+from ._spec import TextSpec
 from ._tables import get_tables
 
 _TABLES: dict = {}
 _NORM_CODE = {None: 0, "l1": 1, "l2": 2}
 
 
-def check_hashing_params(vec) -> None:
+def check_params(spec: TextSpec, dtype) -> None:
     """ValueError naming the first parameter the cuda path does not implement."""
     default_pattern = r"(?u)\b\w\w+\b"
     checks = [
-        ("input", vec.input == "content", "'content'"),
-        ("analyzer", isinstance(vec.analyzer, str) and vec.analyzer == "word", "'word'"),
-        ("tokenizer", vec.tokenizer is None, "None"),
-        ("preprocessor", vec.preprocessor is None, "None"),
-        ("strip_accents", not vec.strip_accents, "None"),
-        ("token_pattern", vec.token_pattern == default_pattern, repr(default_pattern)),
+        ("input", spec.input, spec.input == "content", "'content'"),
+        ("analyzer", spec.analyzer, isinstance(spec.analyzer, str) and spec.analyzer == "word",
+         "'word'"),
+        ("tokenizer", spec.tokenizer, spec.tokenizer is None, "None"),
+        ("preprocessor", spec.preprocessor, spec.preprocessor is None, "None"),
+        ("strip_accents", spec.strip_accents, not spec.strip_accents, "None"),
+        ("token_pattern", spec.token_pattern, spec.token_pattern == default_pattern,
+         repr(default_pattern)),
         # cupyx.scipy.sparse holds only floating (and complex) data
-        ("dtype", np.dtype(vec.dtype) in (np.float32, np.float64), "float32 or float64"),
+        ("dtype", dtype, np.dtype(dtype) in (np.float32, np.float64), "float32 or float64"),
     ]
-    for name, ok, supported in checks:
+    for name, value, ok, supported in checks:
         if not ok:
             raise ValueError(
                 f"backend='cuda' is not available for the text vectorizers with "
-                f"{name}={getattr(vec, name)!r} (the GPU path supports {name}={supported}); "
+                f"{name}={value!r} (the GPU path supports {name}={supported}); "
                 "use backend='cpu'"
             )
+
+
+def _supported(spec: TextSpec, dtype) -> bool:
+    try:
+        check_params(spec, dtype)
+    except ValueError:
+        return False
+    return True
 
 
 def _arg(a):
@@ -123,11 +141,10 @@ def _term_table(term_buf: np.ndarray, term_off: np.ndarray):
     return tuple(xp.array(np.ascontiguousarray(a)) for a in (table, term_hash, term_off, term_buf))
 
 
-def _stop_table(vec):
-    """(has_stop, table...) of the vectorizer's stop words (warning as scikit-learn does)."""
-    stop = vec.get_stop_words()
-    if stop:
-        vec._check_stop_words_consistency(stop, vec.build_preprocessor(), vec.build_tokenizer())
+def _stop_table(spec: TextSpec):
+    """(has_stop, table...) of the stop words (checked against the preprocessing, with
+    scikit-learn's warning, by the estimator that made ``spec``)."""
+    stop = spec.stop_words
     words = sorted(stop) if stop else []
     try:
         return bool(words), _term_table(*_joined_bytes([w.encode("utf-8") for w in words]))
@@ -138,7 +155,7 @@ def _stop_table(vec):
         ) from None
 
 
-def _stage1(tb: TextBuffers, vec):
+def _stage1(tb: TextBuffers, spec: TextSpec):
     """Documents to the device, processed text (``preprocess_word``), n-gram offsets."""
     K = _kernels()
     xp = device_xp()
@@ -154,10 +171,10 @@ def _stage1(tb: TextBuffers, vec):
     out = xp.empty(max(int(out_start[-1]), 1), np.uint8)
     plen = xp.empty(n_docs, np.int64)
     ntok = xp.empty(n_docs, np.int64)
-    has_stop, stop = _stop_table(vec)
-    _launch(K.preprocess_word, n_docs, buf, offs, cls, low, low_ext, bool(vec.lowercase),
+    has_stop, stop = _stop_table(spec)
+    _launch(K.preprocess_word, n_docs, buf, offs, cls, low, low_ext, bool(spec.lowercase),
             has_stop, *stop, out_start, out, plen, ntok)
-    min_n, max_n = int(vec.ngram_range[0]), int(vec.ngram_range[1])
+    min_n, max_n = int(spec.ngram_range[0]), int(spec.ngram_range[1])
     ng = xp.zeros(n_docs, np.int64)
     for n in range(min_n, max_n + 1):
         ng += xp.maximum(ntok - (n - 1), 0)
@@ -166,10 +183,10 @@ def _stage1(tb: TextBuffers, vec):
     return out, out_start, plen, ntok, ng_off, min_n, max_n
 
 
-def hashed_pairs(tb: TextBuffers, vec, n_features: int, alternate_sign: bool):
+def hashed_pairs(tb: TextBuffers, spec: TextSpec, n_features: int, alternate_sign: bool):
     """(keys, signs) on the device: ``row * n_features + column`` and +-1 per n-gram."""
     xp = device_xp()
-    out, out_start, plen, _, ng_off, min_n, max_n = _stage1(tb, vec)
+    out, out_start, plen, _, ng_off, min_n, max_n = _stage1(tb, spec)
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     signs = xp.empty(max(total, 1), np.int8)
@@ -251,11 +268,11 @@ def vstack(blocks):
     return csp.vstack(blocks, format="csr")
 
 
-def _host_buffers(vec, docs) -> TextBuffers:
+def _host_buffers(spec: TextSpec, docs) -> TextBuffers:
     """The documents' Arrow buffers (host), or the cuda backend's error for text that
     UTF-8 cannot carry (the reference path it would need runs on the CPU only)."""
     try:
-        return vec._buffers(docs)
+        return to_buffers(docs, spec.encoding, spec.decode_error)
     except NeedsReference:
         raise ValueError(
             "backend='cuda': raw_documents contain text that UTF-8 cannot encode (lone "
@@ -263,24 +280,25 @@ def _host_buffers(vec, docs) -> TextBuffers:
         ) from None
 
 
-def hashing_transform(vec, docs):
-    """``HashingVectorizer.transform`` on the device (parameters validated by the caller)."""
-    check_hashing_params(vec)
-    tb = _host_buffers(vec, docs)
+def hashing_transform(docs, spec: TextSpec, n_features: int, alternate_sign: bool,
+                      binary: bool, norm, dtype):
+    """``HashingVectorizer.transform`` on the device (the other parameters validated by
+    the caller)."""
+    check_params(spec, dtype)
+    tb = _host_buffers(spec, docs)
     n_docs = len(tb)
     if n_docs == 0:
         raise ValueError("Cannot vectorize empty sequence.")
-    keys, signs = hashed_pairs(tb, vec, int(vec.n_features), vec.alternate_sign)
-    return pairs_to_csr(keys, signs, n_docs, int(vec.n_features), vec.dtype, vec.binary,
-                        vec.norm)
+    keys, signs = hashed_pairs(tb, spec, int(n_features), alternate_sign)
+    return pairs_to_csr(keys, signs, n_docs, int(n_features), dtype, binary, norm)
 
 
-# --- CountVectorizer / TfidfVectorizer.transform with a fitted vocabulary --------------
+# --- CountVectorizer / TfidfVectorizer with a fitted vocabulary -------------------------
 
-
-def check_count_params(vec) -> None:
-    """As :func:`check_hashing_params` (the same parameters fit on the device)."""
-    check_hashing_params(vec)
+#: the host steps of counting (a vocabulary learnt on the host, a fallback)
+vocabulary_table = _cpu.vocabulary_table
+sort_terms = _cpu.sort_terms
+assemble_csr = _cpu.assemble_csr
 
 
 def _joined_bytes(terms: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -300,20 +318,19 @@ def _arrow_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
     return (buf if buf.shape[0] else np.zeros(1, np.uint8)), off
 
 
-def _vocabulary_tables(vec):
-    """``_term_table`` of ``vocabulary_`` (term id = column), cached on the vectorizer.
+def device_id() -> int:
+    """The current device (what a :func:`device_vocabulary` table lives on)."""
+    return 0 if cudasim_enabled() else device_xp().cuda.Device().id
 
-    After a compiled fit the terms are read from the pending Arrow vocabulary, so the
-    dict and its Python strings are never made.
-    """
-    pending = vec._pending_vocabulary()
-    vocab = pending if pending is not None else vec.vocabulary_
-    key = (id(vocab), len(vocab), 0 if cudasim_enabled() else device_xp().cuda.Device().id)
-    cached = getattr(vec, "_mm_cuda_vocabulary", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    if pending is not None:
-        buf, off = _arrow_bytes(pending.terms_by_column())
+
+def device_vocabulary(vocab):
+    """``_term_table`` of a fitted vocabulary (term id = column) on the current device:
+    a PendingVocabulary (its Arrow terms are read directly, so the dict and its Python
+    strings are never made) or a dict term -> column."""
+    from ._vocabulary import PendingVocabulary
+
+    if isinstance(vocab, PendingVocabulary):
+        buf, off = _arrow_bytes(vocab.terms_by_column())
     else:
         terms = [b""] * len(vocab)
         try:
@@ -325,38 +342,27 @@ def _vocabulary_tables(vec):
                 "vocabulary_ term that is not a UTF-8 encodable str; use backend='cpu'"
             ) from None
         buf, off = _joined_bytes(terms)
-    dev = _term_table(buf, off)
-    vec._mm_cuda_vocabulary = (key, dev)
-    return dev
+    return _term_table(buf, off)
 
 
-def device_stage(vec, docs):
+def device_stage(spec: TextSpec, docs):
     """(n_docs, stage-1 arrays): the documents copied to the device and tokenized once,
     for :func:`count_fit` and :func:`count_matrix` to share in ``fit_transform``."""
-    tb = _host_buffers(vec, docs)
-    return len(tb), _stage1(tb, vec)
+    tb = _host_buffers(spec, docs)
+    return len(tb), _stage1(tb, spec)
 
 
-def count_matrix(vec, stage):
-    """The count matrix of the tokenized documents over the fitted vocabulary."""
+def count_matrix(stage, vocabulary, n_cols: int, dtype, binary: bool):
+    """The count matrix of the tokenized documents (``stage``) over a fitted vocabulary
+    (:func:`device_vocabulary`'s table, ``n_cols`` terms)."""
     n_docs, (out, out_start, plen, _, ng_off, min_n, max_n) = stage
     xp = device_xp()
-    table, term_hash, term_off, term_buf = _vocabulary_tables(vec)
-    n_cols = vec._vocabulary_size()
+    table, term_hash, term_off, term_buf = vocabulary
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     _launch(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
             table, term_hash, term_off, term_buf, np.int64(n_cols), keys)
-    return pairs_to_csr(keys[:total], None, n_docs, n_cols, vec.dtype, vec.binary, None)
-
-
-def count_transform(vec, raw_documents):
-    """``CountVectorizer.transform`` on the device (vocabulary checked by the caller)."""
-    check_count_params(vec)
-    batches, docs = vec._as_batches(raw_documents)
-    if batches:
-        return vstack([count_transform(vec, b) for b in docs])
-    return count_matrix(vec, device_stage(vec, docs))
+    return pairs_to_csr(keys[:total], None, n_docs, n_cols, dtype, binary, None)
 
 
 def _stable_argsort(xp, a):
@@ -369,7 +375,21 @@ def _to_host(a) -> np.ndarray:
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
-def count_fit(vec, docs, stage=None) -> _reference.Counted:
+def count(docs, spec: TextSpec, batches: bool, table, keep_entries: bool, dtype=None,
+          stage=None) -> _reference.Counted:
+    """Terms counted per document (see :func:`mmfeat.text._reference.count`): a fit's
+    vocabulary alone (no ``table``, no batches, ``keep_entries`` False) on the device
+    (:func:`count_fit`) where the parameters allow, everything else on the host
+    (:func:`mmfeat.text._cpu.count`, ``table`` being its vocabulary table)."""
+    if table is None and not (batches or keep_entries) and _supported(spec, dtype):
+        try:
+            return count_fit(spec, docs, stage)
+        except HashCollision:
+            pass  # a 64-bit collision: counted on the CPU below
+    return _cpu.count(docs, spec, batches, table, keep_entries)
+
+
+def count_fit(spec: TextSpec, docs, stage=None) -> _reference.Counted:
     """The vocabulary of ``docs`` counted on the device: its terms (a pyarrow string
     array, in order of first occurrence), document and term frequencies.
 
@@ -385,11 +405,9 @@ def count_fit(vec, docs, stage=None) -> _reference.Counted:
     """
     import pyarrow as pa
 
-    from ._cpu import HashCollision
-
     K = _kernels()
     xp = device_xp()
-    n_docs, (out, out_start, plen, ntok, ng_off, min_n, max_n) = stage or device_stage(vec, docs)
+    n_docs, (out, out_start, plen, ntok, ng_off, min_n, max_n) = stage or device_stage(spec, docs)
     total = int(ng_off[-1])
     if total == 0:
         empty = pa.array([], type=pa.large_string())
@@ -436,36 +454,7 @@ def count_fit(vec, docs, stage=None) -> _reference.Counted:
                               _to_host(tf[by_first]).astype(np.int64), None, None, None)
 
 
-def fit_transform(vec, raw_documents):
-    """``fit`` (:func:`count_fit` on the device) then ``transform`` on the device."""
-    check_count_params(vec)
-    batches, docs = vec._as_batches(raw_documents)
-    if batches:
-        raise ValueError(
-            "backend='cuda': fit_transform of an iterable of batches is not implemented "
-            "(the batches are read once); call fit(batches) then transform(documents)"
-        )
-    from .vectorizers import CountVectorizer
-
-    docs = docs if hasattr(docs, "__len__") else list(docs)
-    # copied and tokenized once for both the vocabulary and the matrix; CountVectorizer's
-    # own fit, as TfidfVectorizer's would fit the idf twice
-    stage = device_stage(vec, docs)
-    CountVectorizer._fit(vec, docs, keep_entries=False, device_stage=stage)
-    vec._check_vocabulary()
-    X = count_matrix(vec, stage)
-    if vec.fixed_vocabulary_:
-        return X  # scikit-learn: sorted columns, as transform
-    pending = vec._pending_vocabulary()
-    if pending is not None:
-        cols = pending.cols
-    else:
-        vocabulary = vec.vocabulary_
-        cols = np.fromiter(vocabulary.values(), np.int64, count=len(vocabulary))
-    return _first_occurrence_order(X, cols)
-
-
-def _first_occurrence_order(X, cols: np.ndarray):
+def first_occurrence_order(X, cols: np.ndarray):
     """Each row's entries in the order of their terms' first occurrence in the corpus.
 
     scikit-learn's fit_transform sorts a row by term id (ids given in order of first
@@ -523,7 +512,7 @@ def document_frequencies(X):
     return np.asarray(df.get() if hasattr(df, "get") else df), int(X.shape[0])
 
 
-def tfidf_transform(X, idf, sublinear: bool, norm):
+def tfidf(X, idf, sublinear: bool, norm):
     """sublinear tf, idf and row normalisation of a device CSR, in place on a copy."""
     xp = device_xp()
     X = as_device_csr(X)

@@ -2,8 +2,12 @@
 
 Each subclasses its scikit-learn namesake (so parameters, defaults, validation,
 ``get_feature_names_out``, ``inverse_transform``, ``isinstance`` checks and
-pickling behave as there) and replaces the counting with :mod:`mmfeat.text._cpu`
-(Numba kernels) or :mod:`mmfeat.text._reference` (Python); ``backend=`` picks.
+pickling behave as there) and replaces the counting with the backend
+``backend=`` picks, through :func:`mmfeat.text._dispatch.impl`: the estimators
+check their parameters, describe the analysis as a
+:class:`~mmfeat.text._spec.TextSpec` and call the backend's functions with it and
+plain arrays. A compiled backend raises ``NeedsReference`` for what only
+scikit-learn's analyzer can do, and the estimator then runs the reference.
 """
 
 from __future__ import annotations
@@ -17,16 +21,15 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..backend import resolve_backend
-from . import _cpu, _reference
+from ._dispatch import impl
 from ._input import (
     NeedsReference,
-    TextBuffers,
     check_not_str,
     is_batch_iterable,
     is_document_batch,
     python_documents,
-    to_buffers,
 )
+from ._spec import TextSpec
 from ._vocabulary import PendingVocabulary, TrackedDict, prune, vocabulary_dict
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -65,31 +68,57 @@ _MAX_COMPILED_NGRAM_SPAN = 64
 class _FastPathMixin:
     """What decides between the compiled path and the reference."""
 
-    def _compiled_analysis(self) -> _cpu.Analysis | None:
-        """The compiled analyzer for these parameters, or None (reference path)."""
+    def _compiles(self) -> bool:
+        """Do the kernels' built-in analyzers implement these parameters?"""
         if self.input != "content" or self.analyzer not in ("word", "char", "char_wb"):
-            return None  # a callable, or an invalid name scikit-learn's analyzer reports
+            return False  # a callable, or an invalid name scikit-learn's analyzer reports
         if self.dtype is None or np.dtype(self.dtype).kind not in "biuf" or \
                 np.dtype(self.dtype) == np.float16:
-            return None  # scipy's own rules (and errors) for these: the reference path
+            return False  # scipy's own rules (and errors) for these: the reference path
         if self.preprocessor is not None or self.strip_accents:
-            return None
+            return False
         if self.analyzer == "word" and (
             self.tokenizer is not None or self.token_pattern != DEFAULT_TOKEN_PATTERN
         ):
-            return None
+            return False
         lo, hi = self.ngram_range
         if (self.analyzer == "word" and lo < 1) or hi - lo > _MAX_COMPILED_NGRAM_SPAN:
             # scikit-learn's word n-grams of size 0 are empty strings, and its loops stop
             # at each document's length: such ranges take its own analyzer
-            return None
-        stop = self.get_stop_words() if self.analyzer == "word" else None
-        if self.analyzer == "word":
+            return False
+        return True
+
+    def _default_word(self) -> bool:
+        """The default word analyzer (what the cuda backend implements)."""
+        return (self.input == "content" and self.analyzer == "word" and self.tokenizer is None
+                and self.preprocessor is None and not self.strip_accents
+                and self.token_pattern == DEFAULT_TOKEN_PATTERN)
+
+    def _spec(self, backend: str) -> TextSpec:
+        """The analysis of this call for ``backend`` (compiled only on cpu and cuda)."""
+        compiled = backend in ("cpu", "cuda") and self._compiles()
+        stop = None
+        # the word analyzer's stop words where a compiled path reads them (the cuda
+        # backend also beyond _compiles' n-gram ranges, and refuses the rest)
+        if self.analyzer == "word" and (compiled or (backend == "cuda" and self._default_word())):
+            stop = self.get_stop_words()
             # scikit-learn warns here when stop words and preprocessing disagree
             self._check_stop_words_consistency(
                 stop, self.build_preprocessor(), self.build_tokenizer()
             )
-        return _cpu.Analysis(self.analyzer, self.lowercase, self.ngram_range, stop)
+        return TextSpec(
+            input=self.input, analyzer=self.analyzer, tokenizer=self.tokenizer,
+            preprocessor=self.preprocessor, strip_accents=self.strip_accents,
+            token_pattern=self.token_pattern, lowercase=self.lowercase,
+            ngram_range=self.ngram_range, stop_words=stop, compiled=compiled,
+            encoding=self.encoding, decode_error=self.decode_error,
+            build_analyzer=self.build_analyzer,
+        )
+
+    def _compiled_analysis(self):
+        """The cpu backend's compiled analyzer for these parameters, or None."""
+        spec = self._spec("cpu")
+        return impl("cpu").analysis(spec) if spec.compiled else None
 
     def _as_batches(self, raw_documents):
         """(is_batches, iterable): an iterable whose items are document collections.
@@ -125,9 +154,6 @@ class _FastPathMixin:
             yield from it
 
         return False, list(docs())
-
-    def _buffers(self, docs) -> TextBuffers:
-        return to_buffers(docs, self.encoding, self.decode_error)
 
 
 class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
@@ -288,23 +314,20 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
 
     # -- counting ------------------------------------------------------------------
     def _count(self, raw_documents, fixed: bool, keep_entries: bool = True, device_stage=None):
-        """Counted documents (terms in first-occurrence order, or the fixed vocabulary)."""
+        """Counted documents (terms in first-occurrence order, or the fixed vocabulary):
+        the backend's, or the reference's where it raises NeedsReference."""
         backend = _resolve(self.backend, cuda_ok=True)
         batches, docs = self._as_batches(raw_documents)
-        an = self._compiled_analysis() if backend in ("cpu", "cuda") else None
-        if an is not None:
+        spec = self._spec(backend)
+        if spec.compiled:
             if not batches:
                 docs = list(docs) if not hasattr(docs, "__len__") else docs
-            if backend == "cuda" and not (fixed or batches or keep_entries) and self._on_gpu():
-                from . import _cuda
-
-                try:
-                    return _cuda.count_fit(self, docs, device_stage)
-                except _cpu.HashCollision:
-                    pass  # a 64-bit collision: counted on the CPU below
+            be = impl(backend)
             try:
-                return self._count_compiled(docs, batches, an, fixed, keep_entries)
-            except (NeedsReference, _cpu.HashCollision):
+                table = self._fixed_table(be) if fixed else None
+                return be.count(docs, spec, batches, table, keep_entries, self.dtype,
+                                device_stage)
+            except NeedsReference:  # lone surrogates, odd vocabulary terms, a collision
                 if batches:  # the batches were consumed
                     raise NotImplementedError(
                         "these batches need the reference path (lone surrogates or a hash "
@@ -314,43 +337,13 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             docs = (doc for batch in docs for doc in python_documents(batch))
         return self._count_reference(python_documents(docs), fixed)
 
-    def _on_gpu(self) -> bool:
-        """The cuda backend fits these parameters on the device (else the vocabulary is
-        learnt on the CPU, and transform names the unsupported parameter)."""
-        from . import _cuda
+    def _count_reference(self, docs, fixed: bool):
+        ref = impl("numpy")
+        table = ref.vocabulary_table(self.vocabulary_) if fixed else None
+        return ref.count(docs, self._spec("numpy"), False, table, True)
 
-        try:
-            _cuda.check_count_params(self)
-        except ValueError:
-            return False
-        return True
-
-    def _count_reference(self, docs, fixed: bool) -> _reference.Counted:
-        analyze = self.build_analyzer()
-        if fixed:
-            c = _reference.count(analyze, docs, self.vocabulary_)
-            c.terms = None
-            return c
-        return _reference.count(analyze, docs, None)
-
-    def _count_compiled(self, docs, batches, an, fixed, keep_entries):
-        if fixed:
-            vocab = self._fixed_table()
-            if batches:
-                parts = [self._count_compiled(b, False, an, True, True) for b in docs]
-                return _stack_counted(parts)
-            tb = self._buffers(docs)
-            doc_off, u_term, u_count = _cpu.count_transform(tb, an, vocab)
-            return _reference.Counted(len(tb), None, None, None, doc_off, u_term, u_count)
-        stream = (self._buffers(b) for b in docs) if batches else [self._buffers(docs)]
-        vb, n_docs, entries = _cpu.count_fit(stream, an, keep_entries)
-        n = vb.n_terms
-        c = _reference.Counted(
-            n_docs, vb.terms(), vb.df[:n].copy(), vb.tf[:n].copy(), *(entries or (None, None, None))
-        )
-        return c
-
-    def _fixed_table(self) -> _cpu.FixedVocabulary:
+    def _fixed_table(self, be):
+        """``be.vocabulary_table`` of the fitted (or given) vocabulary, cached."""
         pending = self._pending_vocabulary()
         vocab = pending if pending is not None else self.vocabulary_
         # cached only for what cannot change unseen: the pending vocabulary and the
@@ -362,40 +355,18 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         cached = self.__dict__.get("_mm_fixed_table")
         if key is not None and cached is not None and cached[0] == key:
             return cached[1]
-        if pending is not None:
-            terms = pending.terms_by_column()
-        else:
-            terms = [None] * len(vocab)
-            for term, col in vocab.items():
-                if not isinstance(term, str):  # e.g. bytes: matches no token (scikit-learn)
-                    raise NeedsReference("a vocabulary term that is not a str")
-                terms[int(col)] = term  # scikit-learn accepts integral floats (0.0)
-        try:
-            table = _cpu.FixedVocabulary(terms)
-        except (UnicodeEncodeError, TypeError, _cpu.HashCollision):
-            raise NeedsReference("vocabulary terms the compiled path cannot hold") from None
+        table = be.vocabulary_table(vocab)
         self._mm_fixed_table = (key, table)
         return table
 
-    def _matrix(self, c: _reference.Counted, col_of, order_key, n_cols):
+    def _matrix(self, c, col_of, order_key, n_cols):
         backend = _resolve(self.backend, cuda_ok=True)
         # dtype=None: scikit-learn keeps its C-int counts; dtypes scipy.sparse refuses
         # (str, object, float16) go where scipy raises its own error
         dtype = np.intc if self.dtype is None else self.dtype
         compiled_dtype = np.dtype(dtype).kind in "biuf" and np.dtype(dtype) != np.float16
-        if backend in ("cpu", "cuda") and c.u_term is not None and compiled_dtype:
-            return _cpu.assemble_csr(
-                c.n_docs,
-                c.doc_off,
-                c.u_term,
-                c.u_count,
-                col_of,
-                order_key,
-                self.binary,
-                n_cols,
-                dtype,
-            )
-        return _reference.assemble_csr(
+        be = impl(backend if c.u_term is not None and compiled_dtype else "numpy")
+        return be.assemble_csr(
             c.n_docs,
             c.doc_off,
             c.u_term,
@@ -407,15 +378,13 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             dtype,
         )
 
-    def _learn_vocabulary(self, c: _reference.Counted):
+    def _learn_vocabulary(self, c):
         """Sort, prune (min_df, max_df, max_features) as scikit-learn; col_of per term id."""
         n_terms = len(c.terms)
         if n_terms == 0:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         names = c.terms
-        alpha = (
-            _reference.alphabetical(names) if isinstance(names, list) else _cpu.sort_terms(names)
-        )
+        alpha = impl(_resolve(self.backend, cuda_ok=True)).sort_terms(names)
         col_of = prune(c.df, c.tf, alpha, c.n_docs, self)
         kept = np.flatnonzero(col_of >= 0)
         cols = col_of[kept]
@@ -453,10 +422,57 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
     def _fit_transform_csr(self, raw_documents):
         self._validate_params()
         if _resolve(self.backend, cuda_ok=True) == "cuda":
-            from . import _cuda
-
-            return _cuda.fit_transform(self, raw_documents)
+            return self._fit_transform_on_device(raw_documents)
         return self._fit(raw_documents, keep_entries=True)
+
+    def _fit_transform_on_device(self, raw_documents):
+        """fit (the vocabulary counted on the device) then the matrix on the device, the
+        documents copied and tokenized once for both."""
+        cuda = impl("cuda")
+        spec = self._spec("cuda")
+        cuda.check_params(spec, self.dtype)
+        batches, docs = self._as_batches(raw_documents)
+        if batches:
+            raise ValueError(
+                "backend='cuda': fit_transform of an iterable of batches is not implemented "
+                "(the batches are read once); call fit(batches) then transform(documents)"
+            )
+        docs = docs if hasattr(docs, "__len__") else list(docs)
+        stage = cuda.device_stage(spec, docs)
+        # CountVectorizer's own fit, as TfidfVectorizer's would fit the idf twice
+        CountVectorizer._fit(self, docs, keep_entries=False, device_stage=stage)
+        self._check_vocabulary()
+        X = self._device_count_matrix(cuda, stage)
+        if self.fixed_vocabulary_:
+            return X  # scikit-learn: sorted columns, as transform
+        pending = self._pending_vocabulary()
+        if pending is not None:
+            cols = pending.cols
+        else:
+            vocabulary = self.vocabulary_
+            cols = np.fromiter(vocabulary.values(), np.int64, count=len(vocabulary))
+        return cuda.first_occurrence_order(X, cols)
+
+    def _device_count_matrix(self, cuda, stage):
+        """The count matrix of a device stage over the vocabulary, whose device table is
+        cached per vocabulary and device."""
+        pending = self._pending_vocabulary()
+        vocab = pending if pending is not None else self.vocabulary_
+        key = (id(vocab), len(vocab), cuda.device_id())
+        cached = getattr(self, "_mm_cuda_vocabulary", None)
+        if cached is None or cached[0] != key:
+            cached = self._mm_cuda_vocabulary = (key, cuda.device_vocabulary(vocab))
+        return cuda.count_matrix(stage, cached[1], self._vocabulary_size(), self.dtype,
+                                 self.binary)
+
+    def _transform_on_device(self, raw_documents):
+        cuda = impl("cuda")
+        spec = self._spec("cuda")
+        cuda.check_params(spec, self.dtype)
+        batches, docs = self._as_batches(raw_documents)
+        if batches:
+            return cuda.vstack([self._transform_on_device(b) for b in docs])
+        return self._device_count_matrix(cuda, cuda.device_stage(spec, docs))
 
     def _fit(self, raw_documents, keep_entries: bool, device_stage=None):
         check_not_str(raw_documents)
@@ -501,33 +517,11 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         check_not_str(raw_documents)
         self._check_vocabulary()
         if _resolve(self.backend, cuda_ok=True) == "cuda":
-            from . import _cuda
-
-            return _cuda.count_transform(self, raw_documents)
+            return self._transform_on_device(raw_documents)
         c = self._count(raw_documents, fixed=True)
         n = self._vocabulary_size()
         ident = np.arange(n, dtype=np.int64)
         return self._matrix(c, ident, ident, n)
-
-
-def _stack_counted(parts: list[_reference.Counted]) -> _reference.Counted:
-    shift = 0
-    offs = [np.zeros(1, np.int64)]
-    for p in parts:
-        offs.append(p.doc_off[1:] + shift)
-        shift += int(p.doc_off[-1])
-    return _reference.Counted(
-        sum(p.n_docs for p in parts),
-        None,
-        None,
-        None,
-        np.concatenate(offs),
-        np.concatenate([p.u_term for p in parts]) if parts else np.zeros(0, np.int64),
-        np.concatenate([p.u_count for p in parts]) if parts else np.zeros(0, np.int64),
-    )
-
-
-_NORM_CODE = {None: 0, "l1": 1, "l2": 2}
 
 
 def _check_sublinear_input(data: np.ndarray) -> None:
@@ -576,9 +570,7 @@ class TfidfTransformer(_sk.TfidfTransformer, auto_wrap_output_keys=None):
         """Learn ``idf_`` from a count matrix X (n_samples, n_features)."""
         self._validate_params()
         if self._on_device(X):
-            from . import _cuda
-
-            df, n_samples = _cuda.document_frequencies(X)
+            df, n_samples = impl("cuda").document_frequencies(X)
             self.n_features_in_ = int(X.shape[1])
             if self.use_idf:
                 dt = X.dtype if X.dtype in (np.float64, np.float32) else np.float64
@@ -589,11 +581,8 @@ class TfidfTransformer(_sk.TfidfTransformer, auto_wrap_output_keys=None):
             X = sp.csr_matrix(X)
         dtype = X.dtype if X.dtype in (np.float64, np.float32) else np.float64
         if self.use_idf:
-            if X.format == "csr":
-                df = np.bincount(X.indices, minlength=X.shape[1])
-            else:
-                df = np.diff(X.indptr)
-            self._set_idf(df, X.shape[0], dtype)
+            df, n_samples = impl(_resolve(self.backend)).document_frequencies(X)
+            self._set_idf(df, n_samples, dtype)
         return self
 
     def _on_device(self, X) -> bool:
@@ -627,8 +616,6 @@ class TfidfTransformer(_sk.TfidfTransformer, auto_wrap_output_keys=None):
     def _transform_csr(self, X, copy=True):
         check_is_fitted(self)
         if self._on_device(X):
-            from . import _cuda
-
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} features, but TfidfTransformer is expecting "
@@ -640,7 +627,7 @@ class TfidfTransformer(_sk.TfidfTransformer, auto_wrap_output_keys=None):
                 if bool(bad.any()):
                     _check_sublinear_input(X.data[bad][:1].get()
                                            if hasattr(X.data, "get") else X.data[bad][:1])
-            return _cuda.tfidf_transform(X, idf, self.sublinear_tf, self.norm)
+            return impl("cuda").tfidf(X, idf, self.sublinear_tf, self.norm)
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], copy=copy, reset=False
         )
@@ -650,23 +637,7 @@ class TfidfTransformer(_sk.TfidfTransformer, auto_wrap_output_keys=None):
         if self.sublinear_tf and self.norm is not None:
             _check_sublinear_input(X.data)
         idf = getattr(self, "idf_", None)
-        if _resolve(self.backend) == "cpu":
-            idf_arr = idf if idf is not None else np.ones(1, X.dtype)
-            from ..kernels import text as K
-
-            _cpu.parallel_for(
-                K.tfidf_rows,
-                X.shape[0],
-                X.indptr,
-                X.indices,
-                X.data,
-                idf_arr,
-                idf is not None,
-                bool(self.sublinear_tf),
-                _NORM_CODE[self.norm],
-            )
-            return X
-        return _reference.tfidf(X, idf, idf is not None, self.sublinear_tf, self.norm)
+        return impl(_resolve(self.backend)).tfidf(X, idf, self.sublinear_tf, self.norm)
 
 
 class TfidfVectorizer(CountVectorizer, _sk.TfidfVectorizer):
@@ -906,62 +877,15 @@ class HashingVectorizer(_FastPathMixin, _sk.HashingVectorizer, auto_wrap_output_
         self._validate_ngram_range()
         backend = _resolve(self.backend, cuda_ok=True)
         batches, docs = self._as_batches(X)
-        if backend == "cuda":  # device CSR (see mmfeat.text._cuda for what it supports)
-            from . import _cuda
-
-            if batches:
-                return _cuda.vstack([self._transform_csr(b) for b in docs])
-            return _cuda.hashing_transform(self, docs)
         if batches:
-            return sp.vstack([self._transform_csr(b) for b in docs], format="csr")
-        an = self._compiled_analysis() if backend == "cpu" else None
-        parts = None
-        if an is not None:
+            return impl(backend).vstack([self._transform_csr(b) for b in docs])
+        spec = self._spec(backend)
+        args = (self.n_features, self.alternate_sign, self.binary, self.norm, self.dtype)
+        if backend == "cuda":  # device CSR, or the error naming what the GPU path lacks
+            return impl("cuda").hashing_transform(docs, spec, *args)
+        if spec.compiled:
             try:
-                parts = _cpu.hashing_counts(
-                    self._buffers(docs), an, self.n_features, self.alternate_sign
-                )
+                return impl(backend).hashing_transform(docs, spec, *args)
             except NeedsReference:
-                parts = None
-        if parts is None:
-            parts = _reference.hashing_counts(
-                self.build_analyzer(), python_documents(docs), self.n_features, self.alternate_sign
-            )
-        doc_off, idx, val = parts
-        n_docs = doc_off.shape[0] - 1
-        if n_docs == 0:
-            raise ValueError("Cannot vectorize empty sequence.")
-        idx_t = np.int32 if doc_off[-1] <= np.iinfo(np.int32).max else np.int64
-        Xh = sp.csr_matrix((n_docs, self.n_features), dtype=self.dtype)
-        if np.dtype(self.dtype) == np.bool_:
-            # scikit-learn sums bool values: every stored bucket is True, one whose
-            # signed counts cancel included
-            Xh.data = np.ones(val.shape[0], dtype=np.bool_)
-        else:
-            Xh.data = val.astype(self.dtype)
-        Xh.indices = idx.astype(idx_t)
-        Xh.indptr = doc_off.astype(idx_t)
-        Xh.has_sorted_indices = True
-        if self.binary:
-            Xh.data.fill(1)
-        if self.norm is not None and Xh.dtype.kind != "f":
-            # scikit-learn's normalize() works on (and returns) float64 for other dtypes
-            Xh = Xh.astype(np.float64)
-        if self.norm is not None:
-            if backend == "cpu":
-                from ..kernels import text as K
-
-                _cpu.parallel_for(
-                    K.tfidf_rows,
-                    Xh.shape[0],
-                    Xh.indptr,
-                    Xh.indices,
-                    Xh.data,
-                    np.ones(1, Xh.dtype),
-                    False,
-                    False,
-                    _NORM_CODE[self.norm],
-                )
-            else:
-                _reference.tfidf(Xh, None, False, False, self.norm)
-        return Xh
+                pass
+        return impl("numpy").hashing_transform(docs, spec, *args)

@@ -129,9 +129,12 @@ def test_fit_tfidf_bag_and_params_and_errors():
 def test_text_extractors_fitted_on_partitions_equal_their_single_machine_fit():
     docs = _corpus(200, seed=4)
     parts = _partitions(docs, (50, 0, 70, 80))
-    for est in (TextFeatures(n_components=8, min_df=2, ngram_range=(1, 2)),
+    for est in (TextFeatures(vectorizer=TfidfVectorizer(min_df=2, ngram_range=(1, 2)),
+                             n_components=8),
+                TextFeatures(vectorizer=SkTfidf(min_df=2, sublinear_tf=True), n_components=5),
                 make_pipeline(TfidfVectorizer(max_features=60), TruncatedSVD(5, random_state=0)),
-                TextFeatures(n_components=4, max_features=1)):  # one term: no SVD
+                # one term: no SVD
+                TextFeatures(vectorizer=TfidfVectorizer(max_features=1), n_components=4)):
         single = clone(est).fit(docs)
         fitted = run_dask._fit_text(est, parts, None)
         np.testing.assert_allclose(fitted.transform(docs), single.transform(docs),

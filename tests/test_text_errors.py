@@ -109,7 +109,11 @@ def test_text_features_checks():
         mt.TextFeatures(n_components=0).fit_transform(["ab cd"])
     with pytest.raises(TypeError, match="embedding must be a callable"):
         mt.TextFeatures(embedding="model").fit_transform(["ab cd"])
-    with pytest.raises(TypeError, match="unknown TfidfVectorizer parameter"):
-        mt.TextFeatures(n_gram_range=(1, 2)).fit_transform(["ab cd"])
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['n_gram_range'\]"):
+        mt.TextFeatures(n_gram_range=(1, 2))
+    with pytest.raises(TypeError, match=r"pass vectorizer=TfidfVectorizer\(ngram_range=\(1, 2\)\)"):
+        mt.TextFeatures(ngram_range=(1, 2))
+    with pytest.raises(TypeError, match="vectorizer must be a TfidfVectorizer"):
+        mt.TextFeatures(vectorizer=mt.CountVectorizer()).fit(["ab cd"])
     with pytest.raises(ValueError, match=r"embedding returned shape \(3,\)"):
         mt.TextFeatures(embedding=lambda d: np.zeros(3)).fit_transform(["a", "b"])

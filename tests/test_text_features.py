@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction import text as sk
 
-from mmfeat.text import TextFeatures
+from mmfeat.text import TextFeatures, TfidfVectorizer
 
 DOCS = [
     "the cat sat on the mat", "dogs chase cats in the park", "the mat is red and soft",
@@ -17,14 +17,16 @@ DOCS = [
 
 
 def test_lsa_equals_sklearn_pipeline_and_is_seeded():
-    tf = TextFeatures(n_components=4, ngram_range=(1, 2), random_state=3)
+    tf = TextFeatures(vectorizer=TfidfVectorizer(ngram_range=(1, 2)), n_components=4,
+                      random_state=3)
     Z = tf.fit_transform(DOCS)
     assert Z.dtype == np.float32 and Z.shape == (10, 4) and tf.n_components_ == 4
     X = sk.TfidfVectorizer(ngram_range=(1, 2)).fit_transform(DOCS)
     ref = TruncatedSVD(4, algorithm="randomized", n_iter=5, random_state=3).fit_transform(X)
     np.testing.assert_allclose(Z, ref, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(Z, TextFeatures(n_components=4, ngram_range=(1, 2),
-                                                  random_state=3).fit_transform(DOCS))
+    again = TextFeatures(vectorizer=TfidfVectorizer(ngram_range=(1, 2)), n_components=4,
+                         random_state=3)
+    np.testing.assert_array_equal(Z, again.fit_transform(DOCS))
     np.testing.assert_allclose(tf.transform(DOCS), Z, rtol=1e-5, atol=1e-6)
     assert tf.transform(["a new cat"]).shape == (1, 4)
     assert list(tf.get_feature_names_out()) == [f"text_lsa_{i}" for i in range(4)]
@@ -54,8 +56,12 @@ def test_embedding_replaces_lsa():
 def test_params_round_trip():
     from sklearn.base import clone
 
-    tf = TextFeatures(n_components=5, min_df=2, sublinear_tf=True)
+    tf = TextFeatures(vectorizer=TfidfVectorizer(min_df=2, sublinear_tf=True), n_components=5)
     c = clone(tf)
-    assert c.get_params() == tf.get_params()
-    c.set_params(n_components=2, min_df=1)
+    assert c.get_params(deep=False).keys() == tf.get_params(deep=False).keys()
+    assert c.get_params()["vectorizer__min_df"] == 2
+    assert c.vectorizer is not tf.vectorizer  # clone clones the vectorizer too
+    c.set_params(n_components=2, vectorizer__min_df=1)
     assert c.fit_transform(DOCS).shape == (10, 2)
+    assert len(c.vectorizer_.vocabulary_) > len(tf.fit(DOCS).vectorizer_.vocabulary_)
+    assert tf.vectorizer.min_df == 2 and not hasattr(tf.vectorizer, "vocabulary_")

@@ -107,8 +107,11 @@ class ModelBundle:
     def transform(self, data):
         """Features of ``data`` (a manifest path or frame, or in-memory arrays as
         ``FeaturePipeline`` takes them) with the fitted pipeline: a FeatureSet."""
-        features = self.pipeline.transform(data)
-        self.rejects_, self.summary_ = self.pipeline.rejects_, self.pipeline.summary_
+        import copy
+
+        pipe = copy.copy(self.pipeline).set_output(transform="default")  # a FeatureSet
+        features = pipe.transform(data)
+        self.rejects_, self.summary_ = pipe.rejects_, pipe.summary_
         return features
 
     def _matrix(self, features) -> np.ndarray:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from .backend import get_array_module, use_backend
 from .data import clean, empty_rejects, read_manifest, summarize
@@ -81,9 +81,12 @@ def default_extractors(
             raise ValueError(f"unknown modality {m!r}; expected one of {MODALITIES}")
     return out
 _ON_MISSING = ("reject", "impute")
+_OUTPUTS = ("default", "pandas", "polars")
 
 
-class FeaturePipeline(BaseEstimator):
+# auto_wrap_output_keys=None: transform returns a FeatureSet, which scikit-learn's
+# output wrapping cannot take; set_output below gives the frames instead
+class FeaturePipeline(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Extract and fuse features of several modalities, batch by batch.
 
     Parameters
@@ -135,6 +138,17 @@ class FeaturePipeline(BaseEstimator):
     corpus), and the others on the first batch: image and audio extractors
     learn nothing from data, they only check their parameters.
 
+    Output: ``transform`` and ``fit_transform`` return a
+    :class:`~mmfeat.fusion.FeatureSet`; after ``set_output(transform="pandas")``
+    (or ``"polars"``) they return its frame, ``FeatureSet.to_frame(library)``:
+    ``id`` first (rows can be rejected, so the ids say which rows came out), then
+    the feature columns, which are ``get_feature_names_out()``, then ``label``
+    and the manifest's passthrough columns. Unlike scikit-learn's transformers
+    the pipeline follows only its own ``set_output``, not
+    ``sklearn.set_config(transform_output=...)``: mmfeat's runners and bundles
+    need the FeatureSet. ``iter_batches``/``iter_indexed`` always yield
+    FeatureSets.
+
     Examples
     --------
     >>> from mmfeat import FeaturePipeline
@@ -174,14 +188,48 @@ class FeaturePipeline(BaseEstimator):
         self._fit_and_iter(data, y, transform=False)
         return self
 
-    def fit_transform(self, data, y=None) -> FeatureSet:
+    def fit_transform(self, data, y=None):
         """``fit`` then ``transform`` in one pass over the data."""
-        return self._collect((f, r) for _, f, r in self.iter_indexed(data, y, fit=True))
+        fs = self._collect((f, r) for _, f, r in self.iter_indexed(data, y, fit=True))
+        return self._output(fs)
 
-    def transform(self, data, y=None) -> FeatureSet:
-        """Features of every row of ``data`` that survives cleaning and decoding."""
+    def transform(self, data, y=None):
+        """Features of every row of ``data`` that survives cleaning and decoding: a
+        FeatureSet, or its frame after ``set_output`` (see the class Notes)."""
         self._check_fitted()
-        return self._collect(self.iter_batches(data, y))
+        return self._output(self._collect(self.iter_batches(data, y)))
+
+    def set_output(self, *, transform=None):
+        """Make ``transform`` and ``fit_transform`` return a frame; returns self.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, optional
+            ``"default"``: the :class:`~mmfeat.fusion.FeatureSet`; ``"pandas"``
+            or ``"polars"``: ``FeatureSet.to_frame(transform)`` (``id``, the
+            feature columns, ``label``, passthrough columns). None leaves the
+            setting as it is. ``clone`` and pickling keep it.
+        """
+        if transform is None:
+            return self
+        if transform not in _OUTPUTS:
+            raise ValueError(f"transform must be one of {_OUTPUTS}, got {transform!r}")
+        # a new dict, not an update: a shallow copy of the pipeline keeps its own setting
+        self._sklearn_output_config = {**getattr(self, "_sklearn_output_config", {}),
+                                       "transform": transform}
+        return self
+
+    def _output(self, fs: FeatureSet):
+        library = getattr(self, "_sklearn_output_config", {}).get("transform", "default")
+        return fs if library == "default" else fs.to_frame(library)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a dict of modality arrays, or a manifest (path or frame): not a table of features
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dict = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
 
     def iter_batches(self, data, y=None) -> Iterator[tuple[FeatureSet, pd.DataFrame]]:
         """Yield ``(features, rejects)`` per batch (fitted pipeline; streaming).
@@ -218,10 +266,24 @@ class FeaturePipeline(BaseEstimator):
         failures as ``(position, reason)``."""
         return self._load_modality(m, frame, None)
 
-    def get_feature_names_out(self) -> list[str]:
-        """The table columns of every block, in extractor order."""
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The feature columns of the output table, block after block, in extractor order.
+
+        Parameters
+        ----------
+        input_features : ignored
+            The input is a dataset, not named features; accepted for
+            scikit-learn's signature.
+
+        Returns
+        -------
+        ndarray of str objects
+            ``FeatureSet.feature_names`` of what ``transform`` returns
+            (``<modality>_<feature>``), as scikit-learn returns names.
+        """
         self._check_fitted()
-        return [column_name(m, c) for m, cols in self._block_columns().items() for c in cols]
+        names = [column_name(m, c) for m, cols in self._block_columns().items() for c in cols]
+        return np.asarray(names, dtype=object)
 
     # -- validation -------------------------------------------------------------
     def check_params(self):

@@ -6,10 +6,11 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from .. import config
-from ..backend import get_array_module, resolve_backend
+from ..backend import get_array_module, is_cupy_array, resolve_backend
 from . import _dispatch
 from ._buckets import length_buckets
 from ._checks import as_audio, check_int, check_lengths, check_real
@@ -89,6 +90,11 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
 
     ``transform`` accepts a list of 1-D clips of different lengths (see
     :func:`pad_batch`), or a 2-D (N, T) array with optional ``lengths``.
+    ``set_output(transform="pandas")`` (or ``"polars"``) makes it return a frame
+    whose columns are :meth:`get_feature_names_out` (a CuPy result is copied to
+    the host for it). Clips are not tabular input: the columns of an (N, T)
+    array are time samples, not features, so the estimator's tags say
+    ``two_d_array=False`` and it has no ``n_features_in_``.
 
     Examples
     --------
@@ -115,6 +121,13 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         self.spectral = spectral
         self.waveform = waveform
         self.backend = backend
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # clips of any length; an (N, T) array's T columns are samples, not features
+        tags.input_tags.two_d_array = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
 
     def _params(self):
         sr = check_real(self.sr, "sr", positive=True)
@@ -152,7 +165,18 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the D output columns."""
+        """Names of the D output columns.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Clips have no input feature names; accepted for scikit-learn's
+            signature (a Pipeline passes the previous step's names).
+
+        Returns
+        -------
+        ndarray of str objects, (D,)
+        """
         check_is_fitted(self, "n_features_out_")
         return self.feature_names_.copy()
 
@@ -169,6 +193,12 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
             With a 2-D X: the true length of each zero-padded clip.
         """
         check_is_fitted(self, "n_features_out_")
+        out = self._transform(X, lengths)
+        if is_cupy_array(out) and _get_output_config("transform", self)["dense"] != "default":
+            return out.get()  # pandas and polars frames live on the host
+        return out
+
+    def _transform(self, X, lengths):
         params = self._params()
         if isinstance(X, (list, tuple)):
             if lengths is not None:

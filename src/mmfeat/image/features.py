@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
-from ..backend import resolve_backend, to_backend
+from ..backend import is_cupy_array, resolve_backend, to_backend
 from . import _dispatch
 from ._checks import as_images, check_bins
 from .color import color_histogram, color_moments
@@ -48,6 +49,12 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
     (NumPy for numpy/cpu, CuPy for cuda). The transformer learns nothing from
     data; ``fit`` only validates the parameters.
 
+    ``set_output(transform="pandas")`` (or ``"polars"``) makes ``transform``
+    return a frame whose columns are :meth:`get_feature_names_out` (a CuPy
+    result is copied to the host for it). Images are not tabular input: the
+    estimator's tags say so (``two_d_array=False``, ``three_d_array=True``), and
+    it has no ``n_features_in_``.
+
     Examples
     --------
     >>> import numpy as np
@@ -75,6 +82,14 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         self.orientations = orientations
         self.grid = grid
         self.backend = backend
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # (N, H, W[, 3]) image batches, not (n_samples, n_features) tables
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
 
     # -- parameters -------------------------------------------------------------
     def _grid(self) -> tuple[int, int]:
@@ -117,7 +132,18 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the D output columns (``cell{r}_{c}_`` prefixed on a grid)."""
+        """Names of the D output columns (``cell{r}_{c}_`` prefixed on a grid).
+
+        Parameters
+        ----------
+        input_features : ignored
+            Images have no input feature names; accepted for scikit-learn's
+            signature (a Pipeline passes the previous step's names).
+
+        Returns
+        -------
+        ndarray of str objects, (D,)
+        """
         check_is_fitted(self, "n_features_out_")
         return self.feature_names_.copy()
 
@@ -125,6 +151,12 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """(N, H, W, 3) images -> (N, D) float32 features on the backend's device."""
         check_is_fitted(self, "n_features_out_")
+        out = self._transform(X)
+        if is_cupy_array(out) and _get_output_config("transform", self)["dense"] != "default":
+            return out.get()  # pandas and polars frames live on the host
+        return out
+
+    def _transform(self, X):
         be = resolve_backend(self.backend, X)
         X = to_backend(as_images(X, "X"), be)
         xp = _dispatch.xp(be)

@@ -590,22 +590,12 @@ def _fit_text_features(est, text_parts, client):
     import scipy.sparse as sp
     from sklearn.base import clone
 
-    from ..text import TfidfVectorizer
-
     out = clone(est)
-    out._check()
-    vec = fit_tfidf(text_parts, client,
-                    vectorizer=TfidfVectorizer(backend=out.backend, **out.tfidf_params))
+    # est.vectorizer's parameters (and est.backend) exactly as TextFeatures.fit uses them
+    vec = fit_tfidf(text_parts, client, vectorizer=out.build_vectorizer())
     X = sp.vstack(transform_tfidf(vec, text_parts, client), format="csr")
-    n_docs, n_terms = X.shape
-    # the same clamping and SVD settings as TextFeatures.fit_transform
-    out.vectorizer_ = vec
-    out.n_components_ = max(1, min(int(out.n_components), n_terms, n_docs))
-    if n_terms < 2:
-        out.svd_ = None
-    else:
-        out.svd_ = out._new_svd(out.n_components_).fit(X)
-    return out
+    # the same clamping and SVD settings as TextFeatures.fit
+    return out.fit_from_tfidf(vec, X)
 
 
 # ---------------------------------------------------------------------------------
@@ -617,6 +607,7 @@ def _extract_partition(pipe, frame, index: int, output: str, post=None):
     t0 = time.perf_counter()
     pipe = copy.copy(pipe)  # transform sets attributes; tasks on one worker share pipe
     pipe.progress = False
+    pipe.set_output(transform="default")  # a FeatureSet, whatever the user's setting
     features = pipe.transform(frame)
     PartStore(output).write(index, features if post is None else post(features),
                             pipe.rejects_)

@@ -3,9 +3,16 @@
 ``image_math`` holds the per-element arithmetic shared by both targets,
 ``image`` the CPU (``@njit``) kernels and ``image_cuda`` the CUDA kernels, which
 are imported only on first GPU use (importing mmfeat never imports numba.cuda).
+``_threading`` settles Numba's threading layer; its public face is re-exported
+here.
 """
 
+from ._threading import ThreadingLayerWarning, ensure_safe_layer
 from ._threading import apply_thread_count_env as _apply_thread_count_env
+from ._threading import state as threading_layer_state
 
 # before any kernel module imports numba, which reads its thread count once
 _apply_thread_count_env()
+
+# the threading layer, for mmfeat.threads (the kernels use ._threading directly)
+__all__ = ["ThreadingLayerWarning", "ensure_safe_layer", "threading_layer_state"]

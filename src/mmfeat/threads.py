@@ -32,15 +32,14 @@ import numbers
 import os
 import sys
 
-from .kernels import _threading
-from .kernels._threading import ThreadingLayerWarning
+from .kernels import ThreadingLayerWarning, ensure_safe_layer, threading_layer_state
 
 __all__ = ["set_num_threads", "get_num_threads", "threading_info", "ThreadingLayerWarning"]
 
 
 def _numba():
     # the layer must be settled before numba launches its threads
-    _threading.ensure_safe_layer()
+    ensure_safe_layer()
     import numba
 
     return numba
@@ -116,7 +115,7 @@ def threading_info() -> dict:
     numba = _numba()
     numba.get_num_threads()  # launches the threads, so the layer is known
     layer = numba.threading_layer()
-    decision = _threading.state()
+    decision = threading_layer_state()
     gnu_omp = layer == "omp" and sys.platform.startswith("linux")
     return {
         "layer": layer,

@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config
+from ..text.from_counts import counting_vectorizer, tfidf_from_counts
 from .parts import (
     PartStore,
     atomic_write,
@@ -81,11 +82,7 @@ __all__ = [
     "make_client",
 ]
 
-# scikit-learn's CountVectorizer parameters that decide which terms a document has
-_ANALYZER_PARAMS = (
-    "input", "encoding", "decode_error", "strip_accents", "lowercase", "preprocessor",
-    "tokenizer", "stop_words", "token_pattern", "ngram_range", "analyzer", "backend",
-)
+
 
 
 # ---------------------------------------------------------------------------------
@@ -205,34 +202,17 @@ class _Stats:
     tf: np.ndarray  # int64
 
 
-def _counter(vec, **params):
-    """A CountVectorizer of the same family (mmfeat's or scikit-learn's) with ``vec``'s
-    analyzer, counting exactly (int64, no pruning)."""
-    from sklearn.feature_extraction.text import CountVectorizer as SkCount
-
-    try:
-        from ..text import CountVectorizer as MmCount
-        from ..text import TfidfVectorizer as MmTfidf
-    except ImportError:  # pragma: no cover - mmfeat.text always ships
-        MmCount = MmTfidf = None
-    cls = MmCount if MmTfidf is not None and isinstance(vec, MmTfidf) else SkCount
-    names = set(cls().get_params())
-    own = {k: v for k, v in vec.get_params(deep=False).items()
-           if k in _ANALYZER_PARAMS and k in names}
-    return cls(**own, dtype=np.int64, **params)
-
-
 def _doc_stats(docs, vec) -> _Stats:
     """Per-partition statistics of ``docs`` under ``vec``'s analyzer (and vocabulary)."""
     docs = list(docs)
     if vec.vocabulary is not None:
-        counter = _counter(vec, vocabulary=vec.vocabulary)
+        counter = counting_vectorizer(vec, vocabulary=vec.vocabulary)
         X = counter.fit_transform(docs)
         terms = np.empty(len(counter.vocabulary_), dtype=object)
         cols = np.fromiter(counter.vocabulary_.values(), np.int64, len(counter.vocabulary_))
         terms[:] = list(counter.vocabulary_)
     else:
-        counter = _counter(vec)
+        counter = counting_vectorizer(vec)
         try:
             X = counter.fit_transform(docs)
         except ValueError as exc:
@@ -272,73 +252,6 @@ def _merge_stats(*parts: _Stats) -> _Stats:
         tf[loc[old]] += b.tf[old]
         terms = np.concatenate([terms, b.terms[new]])
     return _Stats(n, terms, df, tf)
-
-
-def _vocabulary(stats: _Stats, vec):
-    """(vocabulary dict, df per column) as scikit-learn's fit would prune them.
-
-    Mirrors ``CountVectorizer._limit_features`` on the alphabetically sorted
-    columns: the same thresholds, and for ``max_features`` the same argsort of
-    the same array, so ties between equally frequent terms break the same way.
-    """
-    n_doc = stats.n_docs
-    n_terms = len(stats.terms)
-    if vec.vocabulary is not None:
-        # fixed vocabulary: the counter's columns are the user's, in order
-        vocab = dict(_counter(vec, vocabulary=vec.vocabulary).fit([]).vocabulary_)
-        df = np.zeros(len(vocab), np.int64)
-        cols = np.fromiter((vocab[t] for t in stats.terms), np.int64, n_terms)
-        df[cols] = stats.df
-        return vocab, df
-    if n_terms == 0:
-        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-    from ..text._vocabulary import prune
-
-    alpha = np.argsort(stats.terms)  # terms are unique: any sort gives this order
-    col_of = prune(stats.df, stats.tf, alpha, n_doc, vec)
-    kept = np.flatnonzero(col_of >= 0)  # first-occurrence order, like scikit-learn's dict
-    cols = col_of[kept]
-    # scikit-learn's values are NumPy ints when max_features pruned last, else ints
-    values = list(cols) if vec.max_features is not None else cols.tolist()
-    vocab = dict(zip(stats.terms[kept].tolist(), values, strict=True))
-    df = np.zeros(kept.shape[0], np.int64)
-    df[cols] = stats.df[kept]
-    return vocab, df
-
-
-def _idf(df: np.ndarray, n_samples: int, dtype, smooth_idf: bool) -> np.ndarray:
-    """scikit-learn's ``TfidfTransformer.fit`` arithmetic, step for step (same bits)."""
-    dtype = dtype if dtype in (np.float64, np.float32) else np.float64
-    df = df.astype(dtype, copy=True)
-    df += float(smooth_idf)
-    n_samples += int(smooth_idf)
-    idf = np.full_like(df, fill_value=n_samples, dtype=dtype)
-    idf /= df
-    np.log(idf, out=idf)
-    idf += 1.0
-    return idf
-
-
-def _fitted_vectorizer(vec, vocab, df, n_docs):
-    """An unfitted copy of ``vec`` given the learned vocabulary and idf."""
-    from sklearn.base import clone
-    from sklearn.feature_extraction.text import TfidfTransformer as SkTfidfTransformer
-
-    out = clone(vec)
-    if hasattr(out, "_check_params"):  # mmfeat's parameter checks run in fit
-        out._check_params()
-    out._validate_vocabulary()  # sets fixed_vocabulary_ as fit does
-    out.vocabulary_ = vocab
-    if hasattr(out, "_new_tfidf"):  # mmfeat: the compiled transformer
-        tfidf = out._new_tfidf()
-    else:
-        tfidf = SkTfidfTransformer(norm=out.norm, use_idf=out.use_idf,
-                                   smooth_idf=out.smooth_idf, sublinear_tf=out.sublinear_tf)
-    tfidf.n_features_in_ = len(vocab)
-    if out.use_idf:
-        tfidf.idf_ = _idf(df, n_docs, np.dtype(out.dtype).type, out.smooth_idf)
-    out._tfidf = tfidf
-    return out
 
 
 def _as_parts(documents):
@@ -463,8 +376,7 @@ def fit_tfidf(documents, client=None, *, vectorizer=None, split_every=None,
     vec._validate_params()
     parts = _as_parts(documents)
     stats = _compute(_stats_tree(parts, vec, split_every), client)
-    vocab, df = _vocabulary(stats, vec)
-    return _fitted_vectorizer(vec, vocab, df, stats.n_docs)
+    return tfidf_from_counts(vec, stats.terms, stats.df, stats.tf, stats.n_docs)
 
 
 def _transform_part(vec, docs):

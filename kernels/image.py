@@ -399,13 +399,15 @@ def _gray_strip(src, n, r0, r1, coeffs, scale, mode, cval, buf):
 
 
 @numba.njit(**_pjit)
-def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task):
+def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task, axis):
     """out (N, H, W) = scikit-image's Sobel magnitude of the gray image.
 
     sqrt((gi**2 + gj**2) / 2) with gi, gj the [1, 2, 1]/4-smoothed central
     differences along rows and columns, gray computed on the fly (one pass from
     uint8 RGB: each task converts its rows plus a one-row halo into a small
     cache-resident buffer). ``norm`` = 1 / (4 sqrt 2) in the output type.
+    ``axis`` 0 or 1: the signed response gi or gj times ``norm`` (then 1/4)
+    instead of the magnitude (``sobel(image, axis=axis)``).
     """
     N, H, W = out.shape
     nblk = (H + rows_per_task - 1) // rows_per_task
@@ -420,15 +422,25 @@ def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task):
             mid = buf[bi]
             dn = buf[bi + 1]
             o = out[n, r0 + bi - 1]
-            for j in range(W):
-                # x + x doubles exactly and keeps float32 (2 * x would promote)
-                gi = (dn[j] + (dn[j + 1] + dn[j + 1]) + dn[j + 2]) - (
-                    up[j] + (up[j + 1] + up[j + 1]) + up[j + 2]
-                )
-                gj = (up[j + 2] + (mid[j + 2] + mid[j + 2]) + dn[j + 2]) - (
-                    up[j] + (mid[j] + mid[j]) + dn[j]
-                )
-                o[j] = np.sqrt(gi * gi + gj * gj) * norm
+            # the choice is made per row, outside the loops that vectorise
+            if axis == 0:
+                for j in range(W):
+                    o[j] = ((dn[j] + (dn[j + 1] + dn[j + 1]) + dn[j + 2])
+                            - (up[j] + (up[j + 1] + up[j + 1]) + up[j + 2])) * norm
+            elif axis == 1:
+                for j in range(W):
+                    o[j] = ((up[j + 2] + (mid[j + 2] + mid[j + 2]) + dn[j + 2])
+                            - (up[j] + (mid[j] + mid[j]) + dn[j])) * norm
+            else:
+                for j in range(W):
+                    # x + x doubles exactly and keeps float32 (2 * x would promote)
+                    gi = (dn[j] + (dn[j + 1] + dn[j + 1]) + dn[j + 2]) - (
+                        up[j] + (up[j + 1] + up[j + 1]) + up[j + 2]
+                    )
+                    gj = (up[j + 2] + (mid[j + 2] + mid[j + 2]) + dn[j + 2]) - (
+                        up[j] + (mid[j] + mid[j]) + dn[j]
+                    )
+                    o[j] = np.sqrt(gi * gi + gj * gj) * norm
 
 
 @numba.njit(**_jit)
@@ -826,7 +838,7 @@ def _hysteresis(state, stack):
 
 @numba.njit(nogil=True, **_jit)
 def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, low, high,
-                 quantiles, q_low, q_high, next_image):
+                 quantiles, q_low, q_high, next_image, masked, emask):
     """One worker of the Canny of a batch: out (N, H, W) uint8 (a bool array's
     bytes) = scikit-image 0.26's Canny of each gray image (float32).
 
@@ -845,6 +857,12 @@ def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, 
     float64 hold the comparison values (low already rounded to float32, as
     scikit-image's Cython signature does); with ``quantiles`` they are computed
     here from ``q_low``/``q_high``.
+
+    ``btab`` (M, D, W) float32: without ``masked``, M = 1 and the D rows of
+    :func:`_bleed_table` (or a dummy); with ``masked``, the full bleed-over image
+    (D = H) of mask plane ``n % M`` (scikit-image's Gaussian of the mask + eps),
+    and ``emask`` (M, H, W) uint8 its eroded mask: suppression keeps only pixels
+    where it is 1 (the caller zeroed the gray image outside the mask).
     """
     N, H, W = out.shape
     r = (weights.shape[0] - 1) // 2
@@ -870,18 +888,20 @@ def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, 
         n = _fetch_add(next_image)
         if n >= N:
             break
-        _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab, use_bleed,
+        m = n % btab.shape[0]
+        _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab[m], use_bleed,
                    low[n], high[n], quantiles, q_low, q_high,
-                   gray, sm, hd, gi, gj, mag, line, acc, vd, stack)
+                   gray, sm, hd, gi, gj, mag, line, acc, vd, stack,
+                   masked, emask[n % emask.shape[0]])
 
 
 @numba.njit(**_jit)
 def canny_bleed_rows(H, W, weights, bleed_cval, use_bleed):
-    """(rows, W) float32: :func:`_bleed_table` of constant mode, or a (1, W) dummy."""
+    """(1, rows, W) float32: :func:`_bleed_table` of constant mode, or a (1, 1, W) dummy."""
     r = (weights.shape[0] - 1) // 2
-    btab = np.empty((min(r, (H - 1) // 2) + 1 if use_bleed else 1, W), dtype=np.float32)
+    btab = np.empty((1, min(r, (H - 1) // 2) + 1 if use_bleed else 1, W), dtype=np.float32)
     if use_bleed:
-        _bleed_table(H, weights, bleed_cval, btab)
+        _bleed_table(H, weights, bleed_cval, btab[0])
     return btab
 
 
@@ -926,9 +946,13 @@ def _percentile_linear(x, pct, flat):
     ``np.percentile`` takes (6 s of canny's first call)."""
     n = x.size
     k = 0
+    has_nan = False
     for v in x.flat:
         flat[k] = v
+        has_nan |= v != v
         k += 1
+    if has_nan:
+        return np.nan  # np.percentile's answer (the selection assumes no NaN)
     q = pct / 100.0
     virtual = (n - 1) * q
     if virtual >= n - 1:
@@ -959,7 +983,7 @@ def _percentile_linear(x, pct, flat):
 @numba.njit(**_jit)
 def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                lo, hi, quantiles, q_low, q_high,
-               gray, sm, hd, gi, gj, mag, line, acc, vd, stack):
+               gray, sm, hd, gi, gj, mag, line, acc, vd, stack, masked, emask):
     """Canny of image n into ``state`` (H, W) uint8 (see :func:`canny`).
 
     Row i of the magnitude needs smoothed rows i - 1 .. i + 1, smoothed row s
@@ -986,7 +1010,10 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                 _gray_row(src, n, g_next, coeffs, scale, gray[g_next % rg], 0)
                 g_next += 1
             _vpass_row(gray, s, H, w, mode, cval, acc, row_in)
-            brow = btab[min(s, H - 1 - s, r)] if use_bleed else btab[0]
+            if masked:
+                brow = btab[s]
+            else:
+                brow = btab[min(s, H - 1 - s, r)] if use_bleed else btab[0]
             _hpass_row(line, w, mode, cval, acc, sm[s % rs], brow, use_bleed)
             _hdiff_row(sm[s % rs], hd[s % rs])
             s_next += 1
@@ -996,6 +1023,8 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                    gi[i % rm], gj[i % rm], mag[i % rm])
         if i >= 2 and not quantiles:
             _suppress_row(i - 1, gi, gj, mag, lo, hi, state)
+            if masked:
+                _mask_row(state[i - 1], emask[i - 1])
     if quantiles:
         # the thresholds need the whole magnitude first (the rings hold every row)
         flat = np.empty(H * W, dtype=np.float32)
@@ -1007,4 +1036,13 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
             lo = np.float64(np.float32(1e-14))
         for i in range(1, H - 1):
             _suppress_row(i, gi, gj, mag, lo, hi, state)
+            if masked:
+                _mask_row(state[i], emask[i])
     _hysteresis(state, stack)
+
+
+@numba.njit(**_jit)
+def _mask_row(srow, erow):
+    """Suppression restricted to the eroded mask (scikit-image's ``eroded_mask``)."""
+    for j in range(srow.shape[0]):
+        srow[j] = srow[j] * erow[j]

@@ -391,11 +391,12 @@ def staged_row_words(tx: int, channels: int) -> int:
 
 
 @functools.cache
-def sobel_kernel(tx: int, ty: int, rows: int, dtype, channels: int = 3):
+def sobel_kernel(tx: int, ty: int, rows: int, dtype, channels: int = 3, axis: int = -1):
     """Block (tx, ty), grid (ceil(W/tx), ceil(H/(ty*rows)), N): fused gray -> Sobel
     magnitude; each thread computes ``rows`` outputs, ty apart, so that the halo and
     the per-block cost are shared by more pixels. ``words_in`` is the batch's bytes
-    as uint32 for the staged loader, or empty (byte-wise loads)."""
+    as uint32 for the staged loader, or empty (byte-wise loads). ``axis`` 0 or 1:
+    the signed response gi or gj times ``norm`` instead (a compile-time choice)."""
     th = ty * rows
     load = _staged_tile_loader(tx, th, channels, tx * ty)
     # shared-array shapes and types must be compile-time constants: build them here
@@ -426,7 +427,12 @@ def sobel_kernel(tx: int, ty: int, rows: int, dtype, channels: int = 3):
                 dn2 = tile[a + 1, b + 1]
                 gi = (dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2)
                 gj = (up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0)
-                out[n, i, j] = math.sqrt(gi * gi + gj * gj) * norm
+                if axis == 0:
+                    out[n, i, j] = gi * norm
+                elif axis == 1:
+                    out[n, i, j] = gj * norm
+                else:
+                    out[n, i, j] = math.sqrt(gi * gi + gj * gj) * norm
 
     return kernel
 

@@ -85,6 +85,10 @@ def hsv_value(r, g, b, one):
     two = one + one
     four = two + two
     six = four + two
+    if not (r == r and g == g and b == b):
+        # a NaN channel: scikit-image's v and s are NaN, zeroed at the end (its hue
+        # is whatever np.empty held); 0 here
+        return zero, zero, zero
     v = max(r, max(g, b))
     delta = v - min(r, min(g, b))
     if delta == zero:
@@ -100,6 +104,11 @@ def hsv_value(r, g, b, one):
     # numpy's ``% 1.0`` for h in [-1/6, 5/6]: negatives wrap by +1
     if h < zero:
         h = h + one
+    # inf channels give inf / inf = NaN, which scikit-image sets to 0
+    if not (s == s):
+        s = zero
+    if not (h == h):
+        h = zero
     return h, s, v
 
 

@@ -7,6 +7,8 @@ and ``backend=``.
 from .color import color_histogram, color_moments, rgb_to_gray, rgb_to_hsv
 from .edges import canny, gradient_histogram, sobel
 from .features import ImageFeatures
+from .hog import hog
+from .texture import graycomatrix, graycoprops, lbp_histogram, local_binary_pattern
 
 __all__ = [
     "rgb_to_gray",
@@ -17,4 +19,9 @@ __all__ = [
     "color_moments",
     "gradient_histogram",
     "ImageFeatures",
+    "hog",
+    "local_binary_pattern",
+    "lbp_histogram",
+    "graycomatrix",
+    "graycoprops",
 ]

@@ -19,6 +19,7 @@ from ._checks import (
     as_kernel_layout,
     check_mode,
     dtype_max,
+    erode_mask,
     float_dtype,
     gray_calc_type,
     scale_for,
@@ -178,15 +179,15 @@ def color_histogram(images, bins, space, normalize):
     return _normalise(counts.sum(axis=1), normalize, P)
 
 
-def sobel(images, mode, cval, out=None):
+def sobel(images, mode, cval, out=None, axis=-1):
     work = float_dtype(images.dtype)
     if out is None:
         out = np.empty(images.shape[:3], dtype=work)
-    norm = work.type(0.25) / np.sqrt(work.type(2.0))
+    norm = work.type(0.25) / np.sqrt(work.type(2.0)) if axis < 0 else work.type(0.25)
     rows = max(1, int(config.CPU_ROWS_PER_TASK))
     jobs = out.shape[0] * -(-out.shape[1] // rows)  # blocks of rows, as the kernel counts
     _tasks(K.sobel, jobs, as_kernel_layout(images), out, _coeffs(gray_calc_type(images.dtype)),
-           _gray_scale(images), check_mode(mode), work.type(cval), norm, rows)
+           _gray_scale(images), check_mode(mode), work.type(cval), norm, rows, int(axis))
     return out
 
 
@@ -204,21 +205,35 @@ def gradient_histogram(images, orientations):
     return out.astype(np.float32)
 
 
-def canny(images, sigma, low, high, use_quantiles, mode, cval):
+def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
     src = as_kernel_layout(images)
     n, H, W = src.shape[:3]
     # the kernel writes every pixel (0/1 bytes) of the bool output through a uint8 view
     out = np.empty((n, H, W), dtype=bool)
     lo, hi = canny_compare_values(low, high, use_quantiles)
     weights = ref.gaussian_weights(sigma)
-    use_bleed = mode == "constant"
-    btab = K.canny_bleed_rows(H, W, weights, float(cval), use_bleed)
+    coeffs, scale = _coeffs(gray_calc_type(images.dtype)), _gray_scale(images)
+    if mask is None:
+        use_bleed = mode == "constant"
+        btab = K.canny_bleed_rows(H, W, weights, float(cval), use_bleed)
+        emask = np.zeros((1, 1, 1), dtype=np.uint8)
+    else:
+        # the gray image zeroed outside the mask (as scikit-image's masked_image),
+        # then read by the kernel as a float32 gray batch
+        gray = rgb_to_gray(images, np.dtype(np.float32))
+        np.copyto(gray, np.float32(0), where=~mask)
+        src = gray[..., None]
+        coeffs, scale = _coeffs(np.float32), np.float32(1.0)
+        use_bleed = True
+        btab = ref.mask_bleed_over(mask, sigma, mode, cval)
+        emask = erode_mask(mask, np).view(np.uint8)
     # one worker per thread (at most one per image), each claiming images in turn
     run_workers(
         K.canny_worker, min(n, numba.get_num_threads()),
-        src, out.view(np.uint8), _coeffs(gray_calc_type(images.dtype)), _gray_scale(images),
+        src, out.view(np.uint8), coeffs, scale,
         weights, check_mode(mode), float(cval), btab, use_bleed, np.full(n, lo),
         np.full(n, hi), bool(use_quantiles), float(low), float(high), np.zeros(1, np.int64),
+        mask is not None, emask,
     )
     return out
 
@@ -242,3 +257,242 @@ def color_moments(images):
     _tasks(K.color_moments, images.shape[0] * 3, as_kernel_layout(images), out,
            np.float64(1.0 / dtype_max(images.dtype)))
     return out.astype(np.float32)
+
+
+# --- texture descriptors: HOG, LBP, GLCM (issue 18) --------------------------------------
+
+
+def _texture_kernels():
+    """mmfeat.kernels.image_texture, imported on first use (its compile cache loads then)."""
+    from ..kernels import image_texture
+
+    return image_texture
+
+
+@functools.lru_cache(maxsize=1)
+def hog_hypot_table() -> np.ndarray:
+    """(256, 256) float64: NumPy's ``np.hypot`` of the integer gradients of uint8
+    images (|g| <= 255), which decides exact ties between colour channels."""
+    g = np.arange(256, dtype=np.float64)
+    return np.hypot(g[:, None], g[None, :])
+
+
+_NO_TABLE = np.zeros((0, 0), dtype=np.float64)
+
+
+def hog_fix_channels(src, chan, transform_sqrt):
+    """Fill the -1 entries of ``chan`` (float64 near-ties) with NumPy's own choice:
+    ``argmax(np.hypot(g_row, g_col))`` over the channels of those pixels."""
+    n_i, y_i, x_i = np.nonzero(chan < 0)
+    if n_i.size == 0:
+        return
+    H, W = src.shape[1:3]
+
+    def val(yy, xx):
+        v = src[n_i, np.clip(yy, 0, H - 1), np.clip(xx, 0, W - 1)].astype(np.float64)
+        return np.sqrt(v) if transform_sqrt else v
+
+    row_ok = ((y_i > 0) & (y_i < H - 1))[:, None]
+    col_ok = ((x_i > 0) & (x_i < W - 1))[:, None]
+    g_row = np.where(row_ok, val(y_i + 1, x_i) - val(y_i - 1, x_i), 0.0)
+    g_col = np.where(col_ok, val(y_i, x_i + 1) - val(y_i, x_i - 1), 0.0)
+    chan[n_i, y_i, x_i] = np.hypot(g_row, g_col).argmax(axis=1)
+
+
+def defer_bins(src, transform_sqrt) -> bool:
+    """Whether near-edge orientation bins go to NumPy's arctan2 (float gradients):
+    integer-valued input keeps integer gradients, where C's atan2 bins as NumPy's."""
+    if transform_sqrt or src.dtype == np.float32:
+        return True
+    if src.dtype == np.uint8:
+        return False
+    return not bool(np.all(np.floor(src) == src))
+
+
+def hog_add_deferred(src, hist, chan, deferred, n_deferred, pixels_per_cell, sq, work):
+    """Add the pixels ``hog_cells`` deferred to ``hist`` (float32 totals), binned by
+    ``np.arctan2`` exactly as scikit-image bins them. They are added after the
+    others (one float32 rounding per cell and bin), which moves a total by at most
+    an ulp or two of float32 from scikit-image's sequential sum."""
+    jobs = np.nonzero(n_deferred)[0]
+    if jobs.size == 0:
+        return
+    ncr, ncc, n_or = hist.shape[1:]
+    c_row, c_col = pixels_per_cell
+    Wc = ncc * c_col
+    flat = np.concatenate([deferred[j, : n_deferred[j]] for j in jobs])
+    n_i = np.repeat(jobs // ncr, n_deferred[jobs])
+    y_i, x_i = flat // Wc, flat % Wc
+    H, W = src.shape[1:3]
+    ch = chan[n_i, y_i, x_i] if chan.shape[0] else np.zeros(n_i.size, dtype=np.int64)
+
+    def val(yy, xx):
+        v = src[n_i, np.clip(yy, 0, H - 1), np.clip(xx, 0, W - 1), ch].astype(work)
+        return np.sqrt(v) if sq else v
+
+    g_row = np.where((y_i > 0) & (y_i < H - 1), val(y_i + 1, x_i) - val(y_i - 1, x_i), 0)
+    g_col = np.where((x_i > 0) & (x_i < W - 1), val(y_i, x_i + 1) - val(y_i, x_i - 1), 0)
+    g_row = g_row.astype(work).astype(np.float64)
+    g_col = g_col.astype(work).astype(np.float64)
+    ori = np.rad2deg(np.arctan2(g_row, g_col)) % 180
+    per = 180.0 / n_or
+    k = np.minimum((ori / per).astype(np.int64), n_or - 1)
+    k = np.where(ori < per * k, k - 1, np.where(ori >= per * (k + 1), k + 1, k))
+    ok = (k >= 0) & (k < n_or) & (ori >= per * k) & (ori < per * (k + 1))
+    extra = np.zeros(hist.shape, dtype=np.float64)
+    np.add.at(extra, (n_i[ok], y_i[ok] // c_row, x_i[ok] // c_col, k[ok]),
+              np.sqrt(g_row * g_row + g_col * g_col)[ok])
+    hist[...] = (hist.astype(np.float64) + extra).astype(np.float32)
+
+
+def hog(src, orientations, pixels_per_cell, cells_per_block, block_norm, transform_sqrt, work):
+    KT = _texture_kernels()
+    n, H, W, C = src.shape
+    c_row, c_col = pixels_per_cell
+    b_row, b_col = cells_per_block
+    ncr, ncc = H // c_row, W // c_col
+    f32 = bool(work == np.float32)
+    sq = bool(transform_sqrt)
+    if C > 1:  # the channel each pixel votes with, then the cells
+        chan = np.empty((n, ncr * c_row, ncc * c_col), dtype=np.int8)
+        hyp = hog_hypot_table() if (src.dtype == np.uint8 and not sq) else _NO_TABLE
+        _rows(KT.hog_channels, n * chan.shape[1], src, sq, f32, hyp, chan)
+        hog_fix_channels(src, chan, sq)
+    else:
+        chan = np.zeros((0, 0, 0), dtype=np.int8)
+    hist = np.zeros((n, ncr, ncc, orientations), dtype=np.float32)
+    Wc = ncc * c_col
+    # untouched pages of this buffer are never faulted in: a few pixels per job use it
+    deferred = np.empty((n * ncr, c_row * Wc), dtype=np.int32)
+    n_deferred = np.zeros(n * ncr, dtype=np.int64)
+    _tasks(KT.hog_cells, n * ncr, src, hist, c_row, c_col, sq, f32, chan, defer_bins(src, sq),
+           deferred, n_deferred)
+    hog_add_deferred(src, hist, chan, deferred, n_deferred, pixels_per_cell, sq, work)
+    hist /= np.float32(c_row * c_col)
+    out = np.empty((n, ncr - b_row + 1, ncc - b_col + 1, b_row, b_col, orientations),
+                   dtype=work)
+    _tasks(KT.hog_blocks, n * out.shape[1], hist, out, ref.HOG_NORMS.index(block_norm),
+           ref.HOG_EPS)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def lbp_tables(P, R, H, W):
+    """Corner offsets and bilinear weights of the LBP circle, as scikit-image rounds them.
+
+    Returns r_lo, r_hi, c_lo, c_hi (P,) int64 and dr (P, H), dc (P, W) float64, with
+    ``dr[i, y] = (y + rp[i]) - floor(y + rp[i])`` in float64 as the Cython code
+    computes it. The corners of pixel (y, x) are rows y + r_lo[i], y + r_hi[i] and
+    columns x + c_lo[i], x + c_hi[i]: floor(y + rp) = y + floor(rp) because rp has
+    5 decimals, far from the last bit of y + rp (asserted here).
+    """
+    rp, cp = ref.lbp_points(P, R)
+
+    def axis(off, size):
+        pos = np.arange(size)[None, :] + off[:, None]
+        lo, hi = np.floor(pos), np.ceil(pos)
+        d = pos - lo
+        lo_off = np.floor(off).astype(np.int64)
+        hi_off = np.ceil(off).astype(np.int64)
+        assert np.array_equal(lo - np.arange(size), np.broadcast_to(lo_off[:, None], lo.shape))
+        assert np.array_equal(hi - np.arange(size), np.broadcast_to(hi_off[:, None], hi.shape))
+        return lo_off, hi_off, np.ascontiguousarray(d)
+
+    r_lo, r_hi, dr = axis(rp, H)
+    c_lo, c_hi, dc = axis(cp, W)
+    return r_lo, r_hi, c_lo, c_hi, dr, dc
+
+
+_LBP_CODES = {"default": 0, "ror": 1, "uniform": 2, "nri_uniform": 3, "var": 4}
+
+
+def _lbp_run(images, P, R, method, out, counts, rows):
+    KT = _texture_kernels()
+    n, H, W = images.shape
+    r_lo, r_hi, c_lo, c_hi, dr, dc = lbp_tables(P, R, H, W)
+    zero_row = np.zeros(W, dtype=images.dtype)
+    nblk = -(-H // rows)
+    _tasks(KT.lbp_rows, n * nblk, images, P, _LBP_CODES[method], r_lo, r_hi, c_lo, c_hi, dr, dc,
+           zero_row, rows, lbp_value_table(P, method), out, counts)
+
+
+@functools.lru_cache(maxsize=32)
+def lbp_value_table(P, method):
+    """(2**P,) int64 LBP value of every code for P <= 16 (a look-up per pixel instead
+    of a loop over the bits); empty otherwise and for 'var'."""
+    if P > 16 or method == "var":
+        return np.zeros(0, dtype=np.int64)
+    table = np.empty(2**P, dtype=np.int64)
+    _texture_kernels().lbp_table(P, _LBP_CODES[method], table)
+    return table
+
+
+def _lbp_rows_per_task():
+    return max(1, int(config.CPU_ROWS_PER_TASK))
+
+
+def local_binary_pattern(images, P, R, method):
+    out = np.empty(images.shape, dtype=np.float64)
+    _lbp_run(images, P, R, method, out, np.zeros((0, 0, 0), np.int64), _lbp_rows_per_task())
+    return out
+
+
+def lbp_histogram(images, P, R, method, normalize):
+    n, H, _ = images.shape
+    rows = _lbp_rows_per_task()
+    counts = np.zeros((n, -(-H // rows), ref.lbp_n_bins(P, method)), dtype=np.int64)
+    _lbp_run(images, P, R, method, np.empty((0, 0, 0)), counts, rows)
+    counts = counts.sum(axis=1)
+    if not normalize:
+        return counts
+    return counts / np.float64(images.shape[1] * images.shape[2])
+
+
+def graycomatrix(images, offsets, n_dist, n_angle, levels, symmetric, normed):
+    KT = _texture_kernels()
+    n = images.shape[0]
+    K = n_dist * n_angle
+    P = np.zeros((n, levels, levels, K), dtype=np.uint32)
+    _tasks(KT.glcm_counts, n * K, images, offsets, P, bool(symmetric))
+    P = P.reshape(n, levels, levels, n_dist, n_angle)
+    if not normed:
+        return P
+    sums = P.sum(axis=(1, 2), keepdims=True, dtype=np.float64)
+    sums[sums == 0] = 1
+    return P / sums
+
+
+@functools.lru_cache(maxsize=16)
+def glcm_weights(levels, prop):
+    """(w, wi, wj) (levels**2,) float64 over (i, j) in C order: the property's weights
+    as scikit-image builds them, and i, j."""
+    I, J = np.ogrid[0:levels, 0:levels]  # noqa: E741
+    wi = np.broadcast_to(I, (levels, levels)).astype(np.float64).ravel()
+    wj = np.broadcast_to(J, (levels, levels)).astype(np.float64).ravel()
+    if prop == "contrast":
+        w = (I - J) ** 2
+    elif prop == "dissimilarity":
+        w = np.abs(I - J)
+    elif prop == "homogeneity":
+        w = 1.0 / (1.0 + (I - J) ** 2)
+    elif prop == "mean":
+        w = np.broadcast_to(I, (levels, levels))
+    else:
+        w = np.zeros((levels, levels))
+    return np.ascontiguousarray(w, dtype=np.float64).ravel(), wi, wj
+
+
+GLCM_MODES = {"contrast": 0, "dissimilarity": 0, "homogeneity": 0, "mean": 0, "ASM": 1,
+              "energy": 1, "variance": 2, "std": 2, "entropy": 3, "correlation": 4}
+
+
+def graycoprops(P, prop):
+    KT = _texture_kernels()
+    n, L, _, nd, na = P.shape
+    flat = P.reshape(n, L * L, nd * na)
+    out = np.empty((n, nd * na), dtype=np.float64)
+    w, wi, wj = glcm_weights(L, prop)
+    _tasks(KT.glcm_props, n, flat, GLCM_MODES[prop], w, wi, wj, out)
+    if prop in ("energy", "std"):
+        np.sqrt(out, out=out)
+    return out.reshape(n, nd, na)

@@ -18,7 +18,14 @@ from ..backend import device_xp, map_chunks
 from ..kernels import image_cuda as K
 from . import _cpu as host
 from . import _reference as ref
-from ._checks import as_kernel_layout, check_mode, float_dtype, gray_calc_type, scale_for
+from ._checks import (
+    as_kernel_layout,
+    check_mode,
+    erode_mask,
+    float_dtype,
+    gray_calc_type,
+    scale_for,
+)
 
 
 def _launch_pixels(kernel, per_image, *shared):
@@ -253,22 +260,22 @@ def _tile_grid(x):
     return tx, ty, rows, (math.ceil(x.shape[2] / tx), math.ceil(x.shape[1] / (ty * rows)))
 
 
-def sobel(images, mode, cval, out=None):
+def sobel(images, mode, cval, out=None, axis=-1):
     if out is not None:
-        out[...] = sobel(images, mode, cval)
+        out[...] = sobel(images, mode, cval, axis=axis)
         return out
     xp = device_xp()
     work = float_dtype(images.dtype)
     coeffs = _coeffs(gray_calc_type(images.dtype))
     scale = _gray_scale(images)
-    norm = work.type(0.25) / np.sqrt(work.type(2.0))
+    norm = work.type(0.25) / np.sqrt(work.type(2.0)) if axis < 0 else work.type(0.25)
     code = check_mode(mode)
 
     def run(x):
         src = as_kernel_layout(x)
         out = xp.empty(x.shape[:3], dtype=work)
         tx, ty, rows, (gx, gy) = _tile_grid(x)
-        kernel = K.sobel_kernel(tx, ty, rows, work, int(src.shape[3]))
+        kernel = K.sobel_kernel(tx, ty, rows, work, int(src.shape[3]), int(axis))
         for s in range(0, x.shape[0], MAX_GRID_Z):
             ss, os_ = src[s : s + MAX_GRID_Z], out[s : s + MAX_GRID_Z]
             kernel[(gx, gy, ss.shape[0]), (tx, ty)](
@@ -312,29 +319,59 @@ def _pad_value(cval):
     return np.float64(cval)
 
 
-def canny(images, sigma, low, high, use_quantiles, mode, cval):
+def _mask_bleed(mask, weights, code, cv):
+    """(M, H, W) float32 on the device: scikit-image's bleed-over of each mask plane,
+    Gaussian of the mask as floats (the Canny passes) + eps."""
+    xp = device_xp()
+    mf = mask.astype(np.float32)
+    tmp = xp.empty_like(mf)
+    no_bleed = _to_dev(np.empty((0, 0), np.float32))
+    _launch_pixels(K.gaussian_rows, (mf, tmp), weights, code, cv)
+    _launch_pixels(K.gaussian_cols, (tmp, mf), weights, code, cv, no_bleed)
+    mf += np.float32(np.finfo(np.float32).eps)
+    return mf
+
+
+def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
     xp = device_xp()
     H, W = int(images.shape[1]), int(images.shape[2])
     coeffs = _coeffs(gray_calc_type(images.dtype))
     scale = _gray_scale(images)
     weights = _to_dev(ref.gaussian_weights(sigma))
     code = check_mode(mode)
-    bleed = _to_dev(
-        ref.bleed_over((H, W), sigma, cval) if mode == "constant"
-        else np.empty((0, 0), np.float32)
-    )
     lo, hi = host.canny_compare_values(low, high, use_quantiles)
     cv = _pad_value(cval)
+    no_bleed = _to_dev(np.empty((0, 0), np.float32))
+    if mask is None:
+        bleed = _to_dev(ref.bleed_over((H, W), sigma, cval)) if mode == "constant" else no_bleed
+        mask_bleed = eroded = None
+    else:
+        # with a mask scikit-image divides by the smoothed mask in every mode; the
+        # division is done after the (undivided) column pass: same float32 quotient
+        bleed = no_bleed
+        mask_bleed = _mask_bleed(mask, weights, code, cv)
+        eroded = erode_mask(mask, xp).view(np.uint8)
+    per_image = mask is not None and mask.shape[0] > 1
 
-    def run(x):
+    def planes(a, s0, s1):
+        """The mask planes of images s0 .. s1 - 1 (all of them: one plane)."""
+        return a[s0:s1] if per_image else a
+
+    def run(idx):
+        s0, s1 = int(idx[0]), int(idx[-1]) + 1
+        x = images[s0:s1]
         n = x.shape[0]
         gray = xp.empty((n, H, W), dtype=np.float32)
         tmp = xp.empty_like(gray)
         src = as_kernel_layout(x)
         launch_1d(K.rgb_to_gray, n * H * W, src.reshape(-1, src.shape[3]), gray.reshape(-1),
                    coeffs, scale)
+        if mask is not None:  # as scikit-image's masked_image
+            gray = xp.ascontiguousarray(xp.where(planes(mask, s0, s1), gray, np.float32(0)))
         _launch_pixels(K.gaussian_rows, (gray, tmp), weights, code, cv)
         _launch_pixels(K.gaussian_cols, (tmp, gray), weights, code, cv, bleed)
+        if mask is not None:
+            gray /= planes(mask_bleed, s0, s1)
         sm, mag = gray, tmp
         _launch_pixels(K.gradient_magnitude, (sm, mag))
         if use_quantiles:
@@ -347,6 +384,8 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
             hi_n = xp.full(n, hi, dtype=np.float64)
         state = xp.empty((n, H, W), dtype=np.uint8)
         _launch_pixels(K.nonmax_suppression, (sm, mag, state, lo_n, hi_n))
+        if mask is not None:
+            state *= planes(eroded, s0, s1)  # suppression restricted to the eroded mask
         del gray, tmp, sm, mag
         labels = xp.empty((n, H * W), dtype=np.int32)
         strong = xp.zeros((n, H * W), dtype=np.uint8)
@@ -357,4 +396,98 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval):
         _launch_pixels(K.cc_output, (state, labels, strong, out))
         return out
 
-    return _chunked(run, images, _item_bytes(images) + H * W * (4 + 4 + 1 + 4 + 1 + 1))
+    # chunks of image indices (so that per-image mask planes follow their images)
+    return _chunked(run, np.arange(images.shape[0]),
+                    _item_bytes(images) + H * W * (4 + 4 + 1 + 4 + 1 + 1))
+
+
+# --- texture descriptors: HOG, LBP, GLCM (issue 18) --------------------------------------
+
+
+def _texture_kernels():
+    from ..kernels import image_texture_cuda
+
+    return image_texture_cuda
+
+
+def _table(key, build):
+    (t,) = device_tables(key, lambda: (build(),))
+    return t
+
+
+def hog(src, orientations, pixels_per_cell, cells_per_block, block_norm, transform_sqrt, work):
+    KT = _texture_kernels()
+    xp = device_xp()
+    n, H, W, C = src.shape
+    c_row, c_col = pixels_per_cell
+    b_row, b_col = cells_per_block
+    ncr, ncc = H // c_row, W // c_col
+    f32 = bool(work == np.float32)
+    sq = bool(transform_sqrt)
+    if C > 1:
+        chan = xp.empty((n, ncr * c_row, ncc * c_col), dtype=np.int8)
+        if src.dtype == np.uint8 and not sq:
+            hyp = _table("hog hypot", host.hog_hypot_table)
+        else:
+            hyp = _table("hog no table", lambda: np.zeros((0, 0), np.float64))
+        launch_1d(KT.hog_channels, chan.size, src, sq, f32, hyp, chan)
+    else:
+        chan = xp.zeros((0, 0, 0), dtype=np.int8)
+    hist = xp.zeros((n, ncr, ncc, orientations), dtype=np.float32)
+    launch_1d(KT.hog_cells, n * ncr * ncc, src, hist, c_row, c_col, sq, f32, chan)
+    out = xp.empty((n, ncr - b_row + 1, ncc - b_col + 1, b_row, b_col, orientations),
+                   dtype=work)
+    launch_1d(KT.hog_blocks, n * out.shape[1] * out.shape[2], hist, out,
+              ref.HOG_NORMS.index(block_norm), ref.HOG_EPS)
+    return out
+
+
+def _lbp_launch(images, P, R, method, out, counts):
+    KT = _texture_kernels()
+    n, H, W = images.shape
+    tables = device_tables(("lbp", P, R, H, W), lambda: host.lbp_tables(P, R, H, W))
+    launch_1d(KT.lbp_pixels, images.size, images, P, host._LBP_CODES[method], *tables, out,
+              counts)
+
+
+def local_binary_pattern(images, P, R, method):
+    xp = device_xp()
+    out = xp.empty(images.shape, dtype=np.float64)
+    _lbp_launch(images, P, R, method, out, xp.zeros((0, 0), dtype=np.int64))
+    return out
+
+
+def lbp_histogram(images, P, R, method, normalize):
+    xp = device_xp()
+    counts = xp.zeros((images.shape[0], ref.lbp_n_bins(P, method)), dtype=np.int64)
+    _lbp_launch(images, P, R, method, xp.zeros((0, 0, 0), dtype=np.float64), counts)
+    if not normalize:
+        return counts
+    return counts / np.float64(images.shape[1] * images.shape[2])
+
+
+def graycomatrix(images, offsets, n_dist, n_angle, levels, symmetric, normed):
+    KT = _texture_kernels()
+    xp = device_xp()
+    n = images.shape[0]
+    P = xp.zeros((n, levels, levels, n_dist * n_angle), dtype=np.uint32)
+    launch_1d(KT.glcm_counts, images.size, images, _to_dev(offsets), P, bool(symmetric))
+    P = P.reshape(n, levels, levels, n_dist, n_angle)
+    if not normed:
+        return P
+    sums = P.sum(axis=(1, 2), keepdims=True, dtype=np.float64)
+    sums[sums == 0] = 1
+    return P / sums
+
+
+def graycoprops(P, prop):
+    KT = _texture_kernels()
+    xp = device_xp()
+    n, L, _, nd, na = P.shape
+    flat = P.reshape(n, L * L, nd * na)
+    out = xp.empty((n, nd * na), dtype=np.float64)
+    w, wi, wj = device_tables(("glcm", L, prop), lambda: host.glcm_weights(L, prop))
+    launch_1d(KT.glcm_props, n * nd * na, flat, host.GLCM_MODES[prop], w, wi, wj, out)
+    if prop in ("energy", "std"):
+        out = xp.sqrt(out)
+    return out.reshape(n, nd, na)

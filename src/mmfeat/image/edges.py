@@ -6,35 +6,60 @@ import numpy as np
 
 from ..backend import resolve_backend, to_backend
 from . import _dispatch
-from ._checks import as_images, check_mode, check_out, check_real, dtype_max, float_dtype
+from ._checks import (
+    anchor_dtype_max,
+    as_image_batch,
+    check_axis,
+    check_mask,
+    check_mode,
+    check_out,
+    check_real,
+    check_values,
+    erode_mask,
+    float_dtype,
+    unbatch,
+)
 from ._reference import canny_thresholds
 
 
-def sobel(images, *, mode: str = "reflect", cval: float = 0.0, out=None,
+def sobel(images, mask=None, *, axis=None, mode: str = "reflect", cval: float = 0.0, out=None,
           backend: str | None = None):
     """Sobel gradient magnitude of each (gray) image, as ``skimage.filters.sobel``.
 
     Parameters
     ----------
-    images : array, (N, H, W, 3) RGB or (N, H, W) gray
-        uint8/uint16, or float in [0, 1]; RGB is converted with
-        :func:`rgb_to_gray` inside the same pass.
+    images : array, (N, H, W, 3) RGB, (N, H, W) gray, or one gray image (H, W)
+        Any real dtype, scaled as ``skimage.util.img_as_float`` (uint8 / 255,
+        int16 / 32767 with negatives in [-1, 0], bool 0/1, ...); floats are used
+        as they are, any range (Sobel is linear: depth maps, HDR), NaN and inf
+        propagate. RGB is converted with :func:`rgb_to_gray` inside the same pass.
+    mask : array of bool, (H, W) or (N, H, W), optional
+        As scikit-image: the result is multiplied by the mask eroded with a 3x3
+        square (border pixels and pixels next to a masked-out one become 0; NaN
+        stays NaN, as ``result *= mask``). One (H, W) mask serves every image;
+        (N, H, W) gives one per image. Nonzero means True.
+    axis : int or sequence of int, optional
+        None: the magnitude ``sqrt((sobel(axis=0)**2 + sobel(axis=1)**2) / 2)``.
+        0: the signed derivative down the rows (horizontal edges, ``sobel_h``
+        negated), 1: along the columns (``sobel_v``); -1 and -2 count from the
+        end. A sequence gives ``sqrt(sum(sobel(axis=a)**2 for a in axis) / 2)``
+        (one item: the signed response; empty: zeros), as scikit-image.
     mode : {"reflect", "constant", "nearest", "mirror", "wrap"}
         Border handling, as ``scipy.ndimage``; any image size >= 1x1 works.
     cval : float
-        Value outside the image for ``mode="constant"`` (in [0, 1] units).
+        Value outside the image for ``mode="constant"`` (in the scaled units).
     out : ndarray, optional
-        (N, H, W) float32 (float64 for float64 input), C-contiguous, where the
-        backend computes: the result is written there and returned, so a loop
-        over batches reuses one buffer instead of faulting in a fresh one.
+        The result's shape and dtype, C-contiguous, where the backend computes:
+        the result is written there and returned, so a loop over batches reuses
+        one buffer instead of faulting in a fresh one.
     backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
     -------
-    magnitude : (N, H, W) float32 (float64 for float64 input)
-        ``sqrt((Gi**2 + Gj**2) / 2)`` with ``Gi``, ``Gj`` the 3x3 Sobel responses
-        (weights [1, 2, 1] / 4 across, [1, 0, -1] along the axis). Unlike
-        scikit-image < 0.19, borders are not zeroed.
+    edges : (N, H, W) (or (H, W) for one 2-D image) float32; float64 for float64
+        input. Unlike scikit-image (float64 for integer input), integer and bool
+        input return float32 (mmfeat's dtype policy). Unlike scikit-image < 0.19,
+        borders are not zeroed without a mask.
 
     See Also
     --------
@@ -47,17 +72,62 @@ def sobel(images, *, mode: str = "reflect", cval: float = 0.0, out=None,
     the input (each task converts a strip of rows plus a halo into a
     cache-resident buffer); the ``cuda`` kernel does the same with a
     shared-memory tile, so a uint8 RGB batch is read once and the magnitude
-    written once.
+    written once. A single axis uses the same kernels; a sequence other than
+    (0, 1) combines the two signed responses as scikit-image does.
+
+    scikit-image 0.26 computes a different filter for a negative ``axis`` (it
+    smooths twice along the last axis and never along the first); mmfeat reads
+    -1 as 1 and -2 as 0, as NumPy does. A per-axis ``mode`` sequence is not
+    supported (one mode for both axes).
     """
     check_mode(mode)
     cval = check_real(cval, "cval")
+    axes = check_axis(axis)
     be = resolve_backend(backend, images)
-    images = to_backend(as_images(images), be)
-    out = check_out(out, images.shape[:3], float_dtype(images.dtype), be)
-    if images.shape[0] == 0:
-        return (out if out is not None
-                else _dispatch.xp(be).empty(images.shape[:3], dtype=float_dtype(images.dtype)))
-    return _dispatch.impl(be).sobel(images, mode, cval, out)
+    x, src_dt, single = as_image_batch(images)
+    x = to_backend(x, be)
+    shape = x.shape[:3]
+    res_dt = float_dtype(src_dt)
+    out = check_out(out, shape[1:] if single else shape, res_dt, be)
+    m = check_mask(mask, shape, be, single=single)
+    out3 = out[None] if out is not None and single else out
+    xp = _dispatch.xp(be)
+    if shape[0] == 0:
+        res = out3 if out3 is not None else xp.empty(shape, dtype=res_dt)
+    else:
+        res = _sobel_axes(be, x, axes, mode, cval, out3 if float_dtype(x.dtype) == res_dt else None)
+        if res.dtype != res_dt or (out3 is not None and res is not out3):
+            if out3 is None:
+                res = res.astype(res_dt)
+            else:
+                out3[...] = res
+                res = out3
+    if m is not None:
+        res *= erode_mask(m, xp)
+    return out if out is not None else unbatch(res, single)
+
+
+def _sobel_axes(be, x, axes, mode, cval, out):
+    """The kernels' magnitude or signed response; other axis sequences combined as
+    scikit-image's ``_generic_edge_filter`` does (square, sum, sqrt, / sqrt(2))."""
+    impl = _dispatch.impl(be)
+    if axes is None or sorted(axes) == [0, 1]:
+        return impl.sobel(x, mode, cval, out, -1)
+    if len(axes) == 1:
+        return impl.sobel(x, mode, cval, out, axes[0])
+    xp = _dispatch.xp(be)
+    work = float_dtype(x.dtype)
+    acc = xp.zeros(x.shape[:3], dtype=work) if out is None else out
+    acc[...] = 0
+    signed = {}
+    for a in axes:
+        if a not in signed:
+            signed[a] = impl.sobel(x, mode, cval, None, a)
+        acc += signed[a] * signed[a]
+    if len(axes) > 1:
+        xp.sqrt(acc, out=acc)
+        acc /= xp.sqrt(xp.asarray(2, dtype=work))
+    return acc
 
 
 def canny(
@@ -65,36 +135,45 @@ def canny(
     sigma: float = 1.0,
     low_threshold: float | None = None,
     high_threshold: float | None = None,
+    mask=None,
     use_quantiles: bool = False,
+    *,
     mode: str = "constant",
     cval: float = 0.0,
-    *,
     backend: str | None = None,
 ):
     """Canny edge map of each image, scikit-image 0.26's algorithm.
 
     Parameters
     ----------
-    images : array, (N, H, W, 3) RGB or (N, H, W) gray
-        RGB is converted with :func:`rgb_to_gray` first (as
+    images : array, (N, H, W, 3) RGB, (N, H, W) gray, or one gray image (H, W)
+        Any real dtype but 64-bit integers (which scikit-image refuses too),
+        scaled as ``skimage.util.img_as_float``; floats are used as they are,
+        any range. RGB is converted with :func:`rgb_to_gray` first (as
         ``canny(rgb2gray(img))``).
     sigma : float, >= 0
         Standard deviation of the Gaussian (truncated at 4 sigma, as scipy).
     low_threshold, high_threshold : float, optional
-        Hysteresis thresholds on the gradient magnitude. Defaults 0.1 and 0.2 (on
-        the [0, 1] scale). Given values are in the input's units: divided by 255
-        for a uint8 gray batch, as scikit-image divides by the dtype's maximum
+        Hysteresis thresholds on the gradient magnitude. Defaults 0.1 and 0.2 (of
+        the scaled image's units). Given values are in the input's units:
+        divided by the dtype's maximum for an integer gray batch (255 for uint8,
+        32767 for int16, ...), as scikit-image does; by 1 for floats and bool
         (RGB input is gray floats first, so not divided).
+    mask : array of bool, (H, W) or (N, H, W), optional
+        Limit the detection to a region, as scikit-image: the image is zeroed
+        outside the mask, smoothed, divided by the smoothed mask (in every
+        ``mode``), and only pixels of the mask eroded by a 3x3 square can be
+        edges. One (H, W) mask for every image, or one per image.
     use_quantiles : bool
         Thresholds are quantiles in [0, 1] of each image's magnitude.
     mode, cval :
         Border handling of the Gaussian (``"constant"`` divides by the smoothed
-        ones image, as scikit-image does).
+        ones image, as scikit-image does). Keyword-only, as in scikit-image.
     backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
     -------
-    edges : (N, H, W) bool
+    edges : (N, H, W) bool ((H, W) for one 2-D image)
 
     Notes
     -----
@@ -106,10 +185,11 @@ def canny(
     ``cpu`` backends reproduce ``skimage.feature.canny`` exactly (same roundings,
     including the Cython kernel's float/double mix); ``cuda`` may differ on a
     few pixels whose suppression test is a tie within the GPU's fused
-    multiply-add rounding. From uint8 input scikit-image works in float64, so
+    multiply-add rounding. From integer input scikit-image works in float64, so
     pixels whose magnitude equals a neighbour's, or a threshold, within float32
     rounding can go either way: on photographs >= 99% of edge pixels agree
-    (the tests check it), the rest sit on such ties.
+    (the tests check it), the rest sit on such ties. NaN input gives no edges
+    where it reaches (and none at all with ``use_quantiles``), as scikit-image.
 
     See Also
     --------
@@ -128,16 +208,19 @@ def canny(
     check_mode(mode)
     cval = check_real(cval, "cval")
     be = resolve_backend(backend, images)
-    images = to_backend(as_images(images), be)
-    dmax = dtype_max(images.dtype) if images.ndim == 3 else 1.0
+    x, src_dt, single = as_image_batch(images, int64=False)
+    x = to_backend(x, be)
+    dmax = anchor_dtype_max(src_dt) if x.ndim == 3 else 1.0
     low, high = canny_thresholds(low_threshold, high_threshold, use_quantiles, dmax)
     if high < low:
         raise ValueError(
             f"low_threshold ({low_threshold}) must not exceed high_threshold ({high_threshold})"
         )
-    if images.shape[0] == 0:
-        return _dispatch.xp(be).zeros(images.shape[:3], dtype=bool)
-    return _dispatch.impl(be).canny(images, sigma, low, high, bool(use_quantiles), mode, cval)
+    m = check_mask(mask, x.shape[:3], be, single=single)
+    if x.shape[0] == 0:
+        return _dispatch.xp(be).zeros(x.shape[:3], dtype=bool)
+    edges = _dispatch.impl(be).canny(x, sigma, low, high, bool(use_quantiles), mode, cval, m)
+    return unbatch(edges, single)
 
 
 def gradient_histogram(images, orientations: int = 9, *, backend: str | None = None):
@@ -145,14 +228,17 @@ def gradient_histogram(images, orientations: int = 9, *, backend: str | None = N
 
     Parameters
     ----------
-    images : array, (N, H, W, 3) RGB or (N, H, W) gray
+    images : array, (N, H, W, 3) RGB, (N, H, W) gray, or one gray image (H, W)
+        Any real dtype, scaled as ``skimage.util.img_as_float``; finite values
+        of any range (the histogram is normalised, so the scale cancels).
     orientations : int, >= 1
         Number of bins over [0, pi).
     backend : {"numpy", "cpu", "cuda"}, optional
 
     Returns
     -------
-    hist : (N, orientations) float32, each row sums to 1 (all zeros for a flat image)
+    hist : (N, orientations) float32 ((orientations,) for one 2-D image), each row
+        sums to 1 (all zeros for a flat image)
 
     Notes
     -----
@@ -178,7 +264,8 @@ def gradient_histogram(images, orientations: int = 9, *, backend: str | None = N
     if orientations < 1:
         raise ValueError(f"orientations must be >= 1, got {orientations}")
     be = resolve_backend(backend, images)
-    images = to_backend(as_images(images), be)
+    images, _, single = as_image_batch(images)
+    images = to_backend(check_values(images, unit_range=False), be)
     if images.shape[0] == 0:
         return _dispatch.xp(be).zeros((0, int(orientations)), dtype=np.float32)
-    return _dispatch.impl(be).gradient_histogram(images, int(orientations))
+    return unbatch(_dispatch.impl(be).gradient_histogram(images, int(orientations)), single)

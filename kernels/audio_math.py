@@ -241,8 +241,10 @@ SHARED = (
 )
 
 
-def compile_shared(jit):
-    """Every function of :data:`SHARED` compiled with the decorator ``jit``.
+def compile_shared(jit, names=SHARED, namespace=None):
+    """Every function of ``names`` (default :data:`SHARED`) compiled with the
+    decorator ``jit``; ``namespace`` is the globals of the module that defines them
+    (default this module's: ``audio_chroma_math`` passes its own).
 
     Numba compiles a call only to another compiled function, never to a plain
     Python one, so a function that calls another shared function (``frame_zcr``
@@ -255,8 +257,9 @@ def compile_shared(jit):
         name -> compiled function.
     """
     done = {}
-    for name in SHARED:
-        fn = globals()[name]
+    namespace = globals() if namespace is None else namespace
+    for name in names:
+        fn = namespace[name]
         scope = dict(fn.__globals__)
         scope.update(done)
         clone = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__,

@@ -41,7 +41,7 @@ _S_NAN[10, 1] = np.nan
         (lambda: A.stft(Y[None], lengths=[5, 6]), ValueError, "lengths"),
         (lambda: A.stft(Y[None], lengths=[5.5]), TypeError, "lengths"),
         (lambda: A.mfcc(Y, n_mfcc=50, n_mels=40), ValueError, "n_mfcc"),
-        (lambda: A.mfcc(Y, dct_type=3), ValueError, "dct_type"),
+        (lambda: A.mfcc(Y, dct_type=4), ValueError, "dct_type"),
         (lambda: A.mfcc(Y, lifter=-1), ValueError, "lifter"),
         (lambda: A.power_to_db(np.ones((3, 3)), top_db=-1), ValueError, "top_db"),
         (lambda: A.power_to_db(np.ones((3, 3)), amin=0), ValueError, "amin"),

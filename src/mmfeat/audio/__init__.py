@@ -7,8 +7,9 @@ takes ``lengths=`` and treats each clip as ending at its own length.
 Spectra: :func:`stft`, :func:`spectrogram`, :func:`mel_filterbank`,
 :func:`melspectrogram`, :func:`power_to_db`, :func:`amplitude_to_db`, :func:`mfcc`,
 :func:`delta`. Descriptors: :func:`spectral_centroid`, :func:`spectral_bandwidth`,
-:func:`spectral_rolloff`, :func:`spectral_flatness`, :func:`zero_crossing_rate`,
-:func:`rms`, :func:`waveform_stats`. Transformer: :class:`AudioFeatures`.
+:func:`spectral_rolloff`, :func:`spectral_flatness`, :func:`spectral_contrast`,
+:func:`chroma_stft`, :func:`zero_crossing_rate`, :func:`rms`, :func:`waveform_stats`.
+Transformer: :class:`AudioFeatures`.
 Backends: ``"numpy"`` (reference), ``"cpu"`` (Numba + scipy.fft on all cores, the
 default for NumPy input) and ``"cuda"`` (CuPy's cuFFT + Numba CUDA kernels, the
 default for CuPy input) for :func:`stft`, :func:`spectrogram`,
@@ -24,6 +25,8 @@ zero-crossing rate identical. ``top_db`` floors each clip at its own peak
 (librosa 0.11 floors a batch at the batch's peak).
 """
 
+from ._checks import ParameterError
+from .chroma import chroma_stft, spectral_contrast
 from .descriptors import (
     WAVEFORM_STAT_NAMES,
     pad_batch,
@@ -73,8 +76,10 @@ def load(path, sr=None, mono=True):
 
 
 __all__ = [
-    "WAVEFORM_STAT_NAMES", "AudioFeatures", "amplitude_to_db", "delta", "load",
+    "WAVEFORM_STAT_NAMES", "AudioFeatures", "ParameterError", "amplitude_to_db", "chroma_stft",
+    "delta", "load",
     "mel_filterbank", "melspectrogram", "mfcc", "pad_batch", "power_to_db", "rms",
-    "spectral_bandwidth", "spectral_centroid", "spectral_flatness", "spectral_rolloff",
+    "spectral_bandwidth", "spectral_centroid", "spectral_contrast", "spectral_flatness",
+    "spectral_rolloff",
     "spectrogram", "stft", "waveform_stats", "zero_crossing_rate",
 ]

@@ -9,6 +9,7 @@ input; mmfeat scales it the way soundfile reads it.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
@@ -16,6 +17,43 @@ import numpy as np
 
 from .._dtypes import complex_dtype, float_dtype  # noqa: F401 - re-exported to the modality
 from ..backend import get_array_module, is_cupy_array
+
+
+def _librosa_parameter_error() -> tuple:
+    """librosa's ParameterError class as a one-tuple, or () where librosa is absent."""
+    try:
+        from librosa.util.exceptions import ParameterError as librosa_error
+    except Exception:  # noqa: BLE001 - any failure to import: no librosa to be caught by
+        return ()
+    return (librosa_error,)
+
+
+class ParameterError(ValueError, *_librosa_parameter_error()):  # noqa: N818 - librosa's name
+    """A bad argument to an audio function.
+
+    A ``ValueError`` and, where librosa is installed, also a
+    ``librosa.ParameterError``: code written against librosa that catches its
+    error catches mmfeat's, and so does code catching ``ValueError``.
+    """
+
+
+ParameterError.__module__ = "mmfeat.audio"
+
+
+def librosa_errors(func):
+    """Raise every ValueError of ``func`` (a public audio function) as
+    :class:`ParameterError`, message and traceback unchanged."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ParameterError:
+            raise
+        except ValueError as exc:
+            raise ParameterError(*exc.args).with_traceback(exc.__traceback__) from None
+
+    return wrapper
 
 _PCM_SCALE = {
     np.dtype(np.int8): (0.0, 2.0**7),

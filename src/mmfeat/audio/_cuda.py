@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
-from .._gpu import device_table, launch_1d
-from ..backend import chunk_size, device_xp, free_device_bytes
+from .._gpu import device_table, device_tables, launch_1d
+from ..backend import chunk_size, device_xp, free_device_bytes, to_host
+from ..kernels import audio_chroma_cuda as K_chroma
 from ..kernels import audio_cuda as K
-from . import _filters
+from . import _chroma, _filters
 from ._checks import complex_dtype, float_dtype
 from ._cpu import _MFCC_DB, _MODES, _support, precise_fft
 
@@ -130,12 +131,12 @@ def melspectrogram(y, lengths, nvalid, frames, power, basis):
     return _mel_frames(y, lengths, nvalid, frames, power, basis).transpose(0, 2, 1)
 
 
-def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter):
+def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter, dct_type=2):
     """(N, n_mfcc, t): mel power -> dB (per-clip top_db) -> DCT with the lifter
     folded into its rows."""
     lengths, nvalid = _dev(lengths, nvalid)
     S = _mel_frames(y, lengths, nvalid, frames, power, basis)
-    dct = _filters.dct_rows(n_mfcc, basis.shape[0], norm, lifter, y.dtype)
+    dct = _filters.dct_rows(n_mfcc, basis.shape[0], norm, lifter, y.dtype, dct_type)
     return _db_dct(S, nvalid, *_MFCC_DB, dct).transpose(0, 2, 1)
 
 
@@ -328,3 +329,95 @@ def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
         stats[:, 4] = z
         stats[:, 5] = r
     return xp.ascontiguousarray(mf.transpose(0, 2, 1)), stats
+
+
+# --- chroma and spectral contrast ------------------------------------------------
+
+
+def _frame_major(S):
+    xp = device_xp()
+    return xp.ascontiguousarray(xp.swapaxes(S, 1, 2))
+
+
+def _tunings(P, nvalid, settings):
+    """(tunings (N,) host float64, empty (N,) bool) of power frames P (N, t, F) on the
+    device: piptrack's peaks one thread per frame, each clip's median magnitude by
+    a sort of its peaks, then the selected pitches (a few per frame) copied to the
+    host for librosa's histogram (:func:`_chroma.tunings_from_pitches`)."""
+    xp = device_xp()
+    N, nt, _ = P.shape
+    lo, hi = settings.pip_range()
+    cap = max((hi - lo + 1) // 2, 1)
+    pitch = xp.zeros(N * nt * cap, dtype=P.dtype)
+    mag = xp.zeros(N * nt * cap, dtype=P.dtype)
+    counts = xp.zeros((N, nt), dtype=np.int64)
+    f = P.dtype.type
+    if N * nt:
+        launch_1d(K_chroma.peaks, N * nt, P, nvalid, lo, hi, f(0.1), f(0.5),
+                  float(settings.sr), float(settings.pip_n_fft), cap, pitch, mag, counts)
+    valid = (xp.arange(cap)[None, None, :] < counts[:, :, None]).reshape(N, -1)
+    mag = mag.reshape(N, -1)
+    k = valid.sum(axis=1)
+    srt = xp.sort(xp.where(valid, mag, xp.asarray(np.inf, dtype=P.dtype)), axis=1)
+    last = max(srt.shape[1] - 1, 0)
+    a = xp.take_along_axis(srt, xp.clip((k - 1) // 2, 0, last)[:, None], axis=1)
+    b = xp.take_along_axis(srt, xp.clip(k // 2, 0, last)[:, None], axis=1)
+    thr = (a + b) * f(0.5)  # np.median: the mean of the middle two, in P's type
+    sel = valid & (mag >= thr)
+    chosen = to_host(pitch.reshape(N, -1)[sel])
+    return _chroma.tunings_from_pitches(chosen, to_host(sel.sum(axis=1)), settings.n_chroma)
+
+
+def _chroma_frames(P, nvalid, settings):
+    """(chroma (N, t, C) on the device, empty (N,) bool) of power frames P (N, t, F)."""
+    xp = device_xp()
+    N, nt, _ = P.shape
+    nv = xp.asarray(nvalid)
+    if settings.tuning is None:
+        tunings, empty = _tunings(P, nv, settings)
+    else:
+        tunings, empty = np.full(N, settings.tuning), np.zeros(N, dtype=bool)
+    fbT, which = _chroma.basis_stack(settings, tunings, P.dtype)
+    out = xp.empty((N, nt, settings.n_chroma), dtype=P.dtype)
+    if out.size:
+        launch_1d(K_chroma.chroma_raw, out.size, P, nv, xp.asarray(fbT), xp.asarray(which),
+                  out)
+        launch_1d(K_chroma.chroma_norm, N * nt, out, settings.norm_kind,
+                  float(settings.norm_p), float(np.finfo(P.dtype).tiny))
+    return out, empty
+
+
+def chroma_from_S(S, nvalid, settings):
+    out, empty = _chroma_frames(_frame_major(S), nvalid, settings)
+    _chroma.warn_empty_tuning(empty)
+    return out.transpose(0, 2, 1)
+
+
+def chroma_stft(y, lengths, nvalid, frames, settings):
+    """(N, n_chroma, t): the device power spectrogram (frame-major), then
+    :func:`_chroma_frames`."""
+    S = spectrogram(y, lengths, nvalid, frames, 2.0)  # a (N, F, t) view of (N, t, F)
+    out, empty = _chroma_frames(_frame_major(S), nvalid, settings)
+    _chroma.warn_empty_tuning(empty)
+    return out.transpose(0, 2, 1)
+
+
+def contrast_from_S(S, nvalid, bands, linear):
+    """(N, n_bands + 1, t) spectral contrast of magnitudes S (N, F, t) on the device:
+    one thread per (frame, band), then the decibels by array operations."""
+    xp = device_xp()
+    P = _frame_major(S)
+    N, nt, _ = P.shape
+    nv = xp.asarray(nvalid)
+    ext = xp.empty((N, 2, bands.n_bands, nt), dtype=P.dtype)
+    if ext.size:
+        key = ("contrast", bands.rows.tobytes(), bands.offsets.tobytes(), bands.q.tobytes())
+        rows, offsets, q = device_tables(key, lambda: (bands.rows, bands.offsets, bands.q))
+        launch_1d(K_chroma.contrast_bands, N * nt * bands.n_bands, P, nv, rows, offsets, q,
+                  ext)
+    return _chroma.contrast_from_extremes(ext, nv, linear, xp)
+
+
+def spectral_contrast(y, lengths, nvalid, frames, bands, linear):
+    return contrast_from_S(spectrogram(y, lengths, nvalid, frames, 1.0), nvalid, bands,
+                           linear)

@@ -31,7 +31,7 @@ _MODULES = {"numpy": "._reference", "cpu": "._cpu", "cuda": "._cuda"}
 CUDA_OPS = ("stft", "spectrogram", "mel_filterbank", "melspectrogram", "power_to_db",
             "amplitude_to_db", "mfcc", "delta", "spectral_centroid", "spectral_bandwidth",
             "spectral_rolloff", "spectral_flatness", "zero_crossing_rate", "rms",
-            "waveform_stats", "AudioFeatures")
+            "waveform_stats", "AudioFeatures", "chroma_stft", "spectral_contrast")
 
 
 def impl(backend: str, op: str | None = None):

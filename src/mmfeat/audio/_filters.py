@@ -154,6 +154,16 @@ def _dct_matrix64(n_mfcc: int, n_mels: int) -> np.ndarray:
     return d
 
 
+@functools.lru_cache(maxsize=32)
+def _dct_other64(dct_type: int, n_mels: int, norm) -> np.ndarray:
+    """(n_mels, n_mels) matrix of scipy's DCT of ``dct_type`` (1 or 3) along an axis."""
+    import scipy.fft
+
+    d = scipy.fft.dct(np.eye(n_mels), type=dct_type, norm=norm, axis=0)
+    d.setflags(write=False)
+    return d
+
+
 def dct_matrix(n_mfcc: int, n_mels: int, lifter: float, dtype) -> np.ndarray:
     """(n_mfcc, n_mels) DCT-II (ortho) with the sinusoidal lifter folded into its rows."""
     d = _dct_matrix64(int(n_mfcc), int(n_mels))
@@ -163,10 +173,18 @@ def dct_matrix(n_mfcc: int, n_mels: int, lifter: float, dtype) -> np.ndarray:
     return d.astype(dtype)
 
 
-def dct_rows(n_mfcc: int, n_mels: int, norm, lifter: float, dtype) -> np.ndarray:
+def dct_rows(n_mfcc: int, n_mels: int, norm, lifter: float, dtype, dct_type: int = 2
+             ) -> np.ndarray:
     """(n_mfcc, n_mels) rows that take log-mel frames to MFCC in one matrix product:
     :func:`dct_matrix`, rescaled to scipy's unnormalised DCT-II (``2 sum x cos``)
-    for ``norm=None``."""
+    for ``norm=None``; DCT types 1 and 3 are scipy's transform of the identity
+    (the exact linear map), the lifter applied to its rows."""
+    if dct_type != 2:
+        d = _dct_other64(int(dct_type), int(n_mels), norm)[:n_mfcc]
+        if lifter > 0:
+            li = 1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
+            d = d * li[:, None]
+        return d.astype(dtype)
     d = dct_matrix(n_mfcc, n_mels, lifter, np.float64)
     if norm is None:
         scale = np.full(n_mfcc, np.sqrt(2.0 * n_mels))

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-from . import _filters
+from . import _chroma, _filters
 from ._checks import complex_dtype, float_dtype
 
 
@@ -84,21 +84,22 @@ def _db_per_clip(S, ref, amin, top_db, per_clip_axes):
     return db.astype(S.dtype)
 
 
-def mfcc_from_db(db, n_mfcc, lifter, norm="ortho"):
-    """(N, n_mels, t) decibels -> (N, n_mfcc, t): scipy's DCT-II and the lifter."""
-    M = scipy.fft.dct(db, axis=-2, type=2, norm=norm)[..., :n_mfcc, :]
+def mfcc_from_db(db, n_mfcc, lifter, norm="ortho", dct_type=2):
+    """(N, n_mels, t) decibels -> (N, n_mfcc, t): scipy's DCT of ``dct_type`` and the
+    lifter."""
+    M = scipy.fft.dct(db, axis=-2, type=dct_type, norm=norm)[..., :n_mfcc, :]
     if lifter > 0:
         li = 1.0 + (lifter / 2.0) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
         M = M * li[:, None].astype(M.dtype)
     return M
 
 
-def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter):
+def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter, dct_type=2):
     """(N, n_mfcc, t): mel power -> dB (ref 1, amin 1e-10, 80 dB below each clip's
-    peak) -> DCT-II (``norm``) -> lifter, as librosa.feature.mfcc per clip."""
+    peak) -> DCT of ``dct_type`` (``norm``) -> lifter, as librosa.feature.mfcc per clip."""
     mel = melspectrogram(y, lengths, nvalid, frames, power, basis)
     db = _db_per_clip(mel, 1.0, 1e-10, 80.0, (1, 2))
-    return _mask(mfcc_from_db(db, n_mfcc, lifter, norm), nvalid).astype(y.dtype)
+    return _mask(mfcc_from_db(db, n_mfcc, lifter, norm, dct_type), nvalid).astype(y.dtype)
 
 
 def power_to_db(S, ref_value, amin, top_db, squared=False):
@@ -144,6 +145,14 @@ def delta(data, width, order, nvalid):
 def _normalize_l1(S):
     length = S.astype(np.float64).sum(axis=1, keepdims=True)
     length[length < np.finfo(S.dtype).tiny] = 1.0
+    return S / length
+
+
+def _normalize_l1_axis(S, xp=np):
+    """``S`` (..., F, t) over its frequency axis -2 to unit sum, silent frames left 0
+    (librosa.util.normalize(norm=1, axis=-2)); NumPy or CuPy by ``xp``."""
+    length = S.sum(axis=-2, keepdims=True)
+    length = xp.where(length < np.finfo(np.float64).tiny, 1.0, length)
     return S / length
 
 
@@ -245,3 +254,99 @@ def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
                                 _zcr(y, lengths, nvalid, frames, 1e-10),
                                 _rms(y, lengths, nvalid, frames)], axis=1)
     return mf.astype(np.float32), stats
+
+
+# --- chroma and spectral contrast (librosa.feature.chroma_stft / spectral_contrast) ---
+
+
+def _piptrack(S, sr, n_fft, lo, hi):
+    """(pitches, magnitudes) of librosa.piptrack's peaks in one clip's spectrum S
+    (F, t) (estimate_tuning's defaults: bins ``lo <= f < hi``, threshold 0.1 of each
+    frame's maximum), in S's type as librosa computes them."""
+    x = S * (S > 0.1 * S.max(axis=0, keepdims=True))
+    peak = np.zeros(S.shape, dtype=bool)
+    peak[1:-1] = (x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:])
+    peak[-1] = x[-1] > x[-2]
+    peak[: max(lo, 1)] = False
+    peak[hi:] = False
+    # parabolic shift: float64 arithmetic rounded to S's type (librosa's stencil)
+    a = (S[2:] + S[:-2]).astype(np.float64) - 2.0 * S[1:-1].astype(np.float64)
+    b = (S[2:] - S[:-2]).astype(np.float64) / 2
+    safe = np.abs(b) < np.abs(a)
+    shift = np.zeros_like(S)
+    shift[1:-1] = np.where(safe, -b / np.where(safe, a, 1.0), 0.0)
+    dskew = 0.5 * np.gradient(S, axis=0) * shift
+    f, t = np.nonzero(peak)
+    pitch = ((f + shift[f, t]) * float(sr) / n_fft).astype(S.dtype)
+    return pitch, (S + dskew)[f, t]
+
+
+def _tuning_pitches(S, settings):
+    """The pitches librosa.estimate_tuning histograms for one clip (S (F, t) power):
+    piptrack's peaks whose magnitude reaches their median."""
+    lo, hi = settings.pip_range()
+    pitch, mag = _piptrack(S, settings.sr, settings.pip_n_fft, lo, hi)
+    if pitch.size == 0:
+        return pitch
+    return pitch[mag >= np.median(mag)]
+
+
+def _normalize_chroma(raw, kind, p):
+    """librosa.util.normalize(raw, norm, axis=1) for (N, C, t): norms in float64,
+    those below the type's smallest normal number replaced by 1."""
+    if kind == _chroma.NORM_NONE:
+        return raw
+    mag = np.abs(raw).astype(np.float64)
+    if kind == _chroma.NORM_INF:
+        length = mag.max(axis=1, keepdims=True)
+    elif kind == _chroma.NORM_NEG_INF:
+        length = mag.min(axis=1, keepdims=True)
+    elif kind == _chroma.NORM_ZERO:
+        length = np.sum(mag > 0, axis=1, keepdims=True, dtype=np.float64)
+    else:
+        length = np.sum(mag**p, axis=1, keepdims=True) ** (1.0 / p)
+    length[length < np.finfo(raw.dtype).tiny] = 1.0
+    return (raw / length).astype(raw.dtype)
+
+
+def chroma_from_S(S, nvalid, settings):
+    """(N, n_chroma, t) chromagram of power spectrograms S (N, F, t): each clip's
+    tuning (estimated from its valid frames unless ``settings.tuning`` is given),
+    its filterbank applied, each frame normalised; 0 past ``nvalid``."""
+    N = S.shape[0]
+    if settings.tuning is None:
+        sel = [_tuning_pitches(S[i, :, : nvalid[i]], settings) for i in range(N)]
+        pitches = np.concatenate(sel) if sel else np.zeros(0, S.dtype)
+        tunings, empty = _chroma.tunings_from_pitches(pitches, [s.size for s in sel],
+                                                      settings.n_chroma)
+        _chroma.warn_empty_tuning(empty)
+    else:
+        tunings = np.full(N, settings.tuning)
+    raw = np.stack([settings.basis(tunings[i], S.dtype) @ S[i] for i in range(N)]) if N \
+        else np.zeros((0, settings.n_chroma, S.shape[-1]), S.dtype)
+    return _mask(_normalize_chroma(raw, settings.norm_kind, settings.norm_p), nvalid)
+
+
+def chroma_stft(y, lengths, nvalid, frames, settings):
+    """(N, n_chroma, t) :func:`chroma_from_S` of the power spectrogram of y."""
+    return chroma_from_S(spectrogram(y, lengths, nvalid, frames, 2.0), nvalid, settings)
+
+
+def contrast_from_S(S, nvalid, bands, linear):
+    """(N, n_bands + 1, t) spectral contrast of magnitude spectrograms S (N, F, t):
+    per band the mean of its ``q`` smallest and largest values (librosa's sort and
+    mean), then their difference in decibels (or linear)."""
+    N, _, nt = S.shape
+    ext = np.zeros((N, 2, bands.n_bands, nt), dtype=S.dtype)
+    for k in range(bands.n_bands):
+        band = np.sort(S[:, bands.rows[bands.offsets[k] : bands.offsets[k + 1]], :], axis=1)
+        q = bands.q[k]
+        ext[:, 0, k] = band[:, :q].mean(axis=1)
+        ext[:, 1, k] = band[:, -q:].mean(axis=1)
+    return _chroma.contrast_from_extremes(ext, nvalid, linear)
+
+
+def spectral_contrast(y, lengths, nvalid, frames, bands, linear):
+    """(N, n_bands + 1, t) :func:`contrast_from_S` of the magnitude spectrogram of y."""
+    return contrast_from_S(spectrogram(y, lengths, nvalid, frames, 1.0), nvalid, bands,
+                           linear)

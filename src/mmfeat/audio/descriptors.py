@@ -18,7 +18,7 @@ import numpy as np
 
 from ..backend import get_array_module, resolve_backend, to_backend
 from . import _filters, _reference
-from ._checks import as_audio, check_real, float_dtype, warn_short
+from ._checks import as_audio, check_real, float_dtype, librosa_errors, warn_short
 from ._dispatch import Batch, impl
 from ._frames import FrameSettings
 from .spectral import _frames_of
@@ -27,6 +27,7 @@ from .spectral import _frames_of
 WAVEFORM_STAT_NAMES = ("mean", "std", "peak", "rms", "zcr", "crest_factor")
 
 
+@librosa_errors
 def pad_batch(clips, *, dtype=np.float32):
     """Stack 1-D clips of different lengths into one zero-padded batch.
 
@@ -128,16 +129,59 @@ def _magnitude(y, S, frames, lengths, backend, op):
     return b.impl, S3, nv, frames.n_fft, b.lead
 
 
-def _freq(freq, sr, n_fft, F):
+def _freq(freq, sr, n_fft, F, S_shape):
+    """Bin frequencies: (F,) float64 (default the FFT bin centres), or an array of
+    ``ndim >= 2`` broadcastable to ``S_shape`` (..., F, t): one frequency per bin
+    and frame, as a reassigned spectrogram gives (librosa takes both)."""
     if freq is None:
         return _filters.fft_frequencies(sr=check_real(sr, "sr", positive=True), n_fft=n_fft)
-    freq = np.asarray(freq, dtype=np.float64)
-    if freq.shape != (F,):
-        raise ValueError(f"freq must have shape ({F},) (one per frequency bin), got "
-                         f"{freq.shape}")
+    xp = get_array_module(freq)
+    freq = xp.asarray(freq, dtype=np.float64)
+    if freq.ndim == 1:
+        if freq.shape != (F,):
+            raise ValueError(f"freq must have shape ({F},) (one per frequency bin), got "
+                             f"{freq.shape}")
+        return freq
+    try:
+        np.broadcast_shapes(freq.shape, tuple(S_shape))
+    except ValueError:
+        raise ValueError(f"freq of shape {freq.shape} does not broadcast against the "
+                         f"spectrogram's {tuple(S_shape)} (..., F, t)") from None
+    if freq.shape[-2] != F:
+        raise ValueError(f"freq must have {F} frequency bins on axis -2, got {freq.shape}")
     return freq
 
 
+def _per_frame_freq(kind, S3, freq, nv, lead, *, p=2.0, roll_percent=0.85, centroid=None,
+                    norm=True):
+    """Centroid, bandwidth or rolloff with one frequency per bin and frame (``freq`` of
+    ``ndim >= 2``), as librosa computes them; array expressions on S's array module
+    (NumPy or CuPy), frames past each clip's length zeroed as the kernels do.
+    S3 (N, F, t); returns (..., 1, t) in S's float type."""
+    xp = get_array_module(S3)
+    S = S3.reshape(lead + S3.shape[1:]).astype(np.float64)
+    f = xp.broadcast_to(xp.asarray(freq), S.shape)
+    if kind in ("centroid", "bandwidth") and centroid is None:
+        centroid = xp.sum(f * _reference._normalize_l1_axis(S, xp), axis=-2, keepdims=True)
+    if kind == "centroid":
+        out = centroid
+    elif kind == "bandwidth":
+        W = _reference._normalize_l1_axis(S, xp) if norm else S
+        dev = xp.abs(f - xp.asarray(centroid, dtype=np.float64).reshape(lead + (1, S.shape[-1])))
+        out = xp.sum(W * dev**p, axis=-2, keepdims=True) ** (1.0 / p)
+    else:  # rolloff: the lowest frequency among the bins whose running sum reaches it
+        total = xp.cumsum(S, axis=-2)
+        threshold = roll_percent * total[..., -1:, :]
+        reached = xp.where(total < threshold, xp.inf, f)
+        out = xp.min(reached, axis=-2, keepdims=True)
+        out = xp.where(xp.isinf(out), xp.nan, out)
+    out = out.reshape(S3.shape[0], 1, S3.shape[-1])
+    t = xp.arange(S3.shape[-1])
+    out = xp.where(t[None, None, :] < xp.asarray(nv)[:, None, None], out, 0)
+    return out.astype(S3.dtype).reshape(lead + (1, S3.shape[-1]))
+
+
+@librosa_errors
 def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, freq=None,
                       win_length=None, window="hann", center=True, pad_mode="constant",
                       lengths=None, backend=None):
@@ -152,8 +196,9 @@ def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, f
         Magnitude spectrogram instead of y.
     n_fft, hop_length, win_length, window, center, pad_mode
         As :func:`mmfeat.audio.spectrogram`.
-    freq : (1 + n_fft // 2,) array, optional
-        Bin frequencies (default: the FFT bin centres).
+    freq : (1 + n_fft // 2,) array, or (..., 1 + n_fft // 2, t), optional
+        Bin frequencies (default: the FFT bin centres), or one per bin and frame
+        (a reassigned spectrogram's), broadcastable against S.
     lengths, backend
         As :func:`mmfeat.audio.stft`.
 
@@ -165,10 +210,13 @@ def spectral_centroid(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, f
     frames = None if S is not None else FrameSettings(n_fft, hop_length, win_length, window,
                                                       center, pad_mode)
     mod, S3, nv, n_fft, lead = _magnitude(y, S, frames, lengths, backend, "spectral_centroid")
-    f = _freq(freq, sr, n_fft, S3.shape[1])
+    f = _freq(freq, sr, n_fft, S3.shape[1], lead + S3.shape[1:])
+    if f.ndim > 1:
+        return _per_frame_freq("centroid", S3, f, nv, lead)
     return mod.descriptors_from_S(S3, f, nv)[:, 0:1].reshape(lead + (1, S3.shape[-1]))
 
 
+@librosa_errors
 def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
                        win_length=None, window="hann", center=True, pad_mode="constant",
                        freq=None, centroid=None, norm=True, p=2.0, lengths=None,
@@ -190,7 +238,9 @@ def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
     frames = None if S is not None else FrameSettings(n_fft, hop_length, win_length, window,
                                                       center, pad_mode)
     mod, S3, nv, n_fft, lead = _magnitude(y, S, frames, lengths, backend, "spectral_bandwidth")
-    f = _freq(freq, sr, n_fft, S3.shape[1])
+    f = _freq(freq, sr, n_fft, S3.shape[1], lead + S3.shape[1:])
+    if f.ndim > 1:
+        return _per_frame_freq("bandwidth", S3, f, nv, lead, p=p, centroid=centroid, norm=norm)
     if centroid is None and norm:
         return mod.descriptors_from_S(S3, f, nv, p=p)[:, 1:2].reshape(
             lead + (1, S3.shape[-1]))
@@ -206,6 +256,7 @@ def spectral_bandwidth(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
     return out.astype(S3.dtype).reshape(lead + (1, S3.shape[-1]))
 
 
+@librosa_errors
 def spectral_rolloff(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
                      win_length=None, window="hann", center=True, pad_mode="constant",
                      freq=None, roll_percent=0.85, lengths=None, backend=None):
@@ -228,11 +279,14 @@ def spectral_rolloff(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512,
     frames = None if S is not None else FrameSettings(n_fft, hop_length, win_length, window,
                                                       center, pad_mode)
     mod, S3, nv, n_fft, lead = _magnitude(y, S, frames, lengths, backend, "spectral_rolloff")
-    f = _freq(freq, sr, n_fft, S3.shape[1])
+    f = _freq(freq, sr, n_fft, S3.shape[1], lead + S3.shape[1:])
+    if f.ndim > 1:
+        return _per_frame_freq("rolloff", S3, f, nv, lead, roll_percent=roll_percent)
     return mod.descriptors_from_S(S3, f, nv, roll_percent=roll_percent)[:, 2:3].reshape(
         lead + (1, S3.shape[-1]))
 
 
+@librosa_errors
 def spectral_flatness(y=None, *, S=None, n_fft=2048, hop_length=512, win_length=None,
                       window="hann", center=True, pad_mode="constant", amin=1e-10,
                       power=2.0, lengths=None, backend=None):
@@ -278,6 +332,7 @@ def _zcr_rms(y, frame_length, hop_length, center, pad_mode, threshold, lengths, 
     return b.unflatten(z if want_zcr else r)
 
 
+@librosa_errors
 def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True,
                        threshold=1e-10, lengths=None, backend=None):
     """Fraction of sign changes per frame, as ``librosa.feature.zero_crossing_rate``.
@@ -305,6 +360,7 @@ def zero_crossing_rate(y, *, frame_length=2048, hop_length=512, center=True,
                     backend, True)
 
 
+@librosa_errors
 def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
         pad_mode="constant", dtype=np.float32, lengths=None, backend=None):
     """Root-mean-square of each frame, as ``librosa.feature.rms``.
@@ -354,6 +410,7 @@ def rms(y=None, *, S=None, frame_length=2048, hop_length=512, center=True,
                     False).astype(dtype, copy=False)
 
 
+@librosa_errors
 def waveform_stats(y, lengths=None, *, threshold=1e-10, backend=None):
     """Per-clip statistics of the samples: mean, std, peak ``|y|``, RMS, zero-crossing
     rate and crest factor (names in :data:`WAVEFORM_STAT_NAMES`).

@@ -18,7 +18,15 @@ import scipy.signal
 
 from ..backend import get_array_module, resolve_backend, to_backend, to_host
 from . import _filters
-from ._checks import check_int, check_lengths, check_mel_params, check_real, float_dtype, warn_short
+from ._checks import (
+    check_int,
+    check_lengths,
+    check_mel_params,
+    check_real,
+    float_dtype,
+    librosa_errors,
+    warn_short,
+)
 from ._dispatch import Batch, impl
 from ._frames import FrameSettings
 
@@ -33,6 +41,7 @@ def _frames_of(b: Batch, frames: FrameSettings):
     return b.nvalid(frames)
 
 
+@librosa_errors
 def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
          pad_mode="constant", lengths=None, backend=None):
     """Short-time Fourier transform of each clip, as ``librosa.stft``.
@@ -99,6 +108,7 @@ def _check_power(power):
     return check_real(power, "power", positive=True)
 
 
+@librosa_errors
 def spectrogram(y, *, n_fft=2048, hop_length=512, win_length=None, window="hann",
                 center=True, pad_mode="constant", power=1.0, lengths=None, backend=None):
     """``|stft(y)| ** power`` per clip (librosa's ``_spectrogram`` with ``y`` given).
@@ -125,6 +135,7 @@ def spectrogram(y, *, n_fft=2048, hop_length=512, win_length=None, window="hann"
     return b.unflatten(b.impl.spectrogram(b.y, b.lengths, nvalid, frames, power))
 
 
+@librosa_errors
 def mel_filterbank(*, sr, n_fft, n_mels=128, fmin=0.0, fmax=None, htk=False,
                    norm="slaney", dtype=np.float32, backend=None):
     """Mel filterbank, equal to ``librosa.filters.mel``.
@@ -174,6 +185,7 @@ def _basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, dtype):
     return _filters.mel_basis(sr, n_fft, n_mels, fmin, fmax, htk, norm, dtype, stacklevel=4)
 
 
+@librosa_errors
 def melspectrogram(y=None, *, sr=22050, S=None, n_fft=2048, hop_length=512, win_length=None,
                    window="hann", center=True, pad_mode="constant", power=2.0, n_mels=128,
                    fmin=0.0, fmax=None, htk=False, norm="slaney", lengths=None,
@@ -242,6 +254,7 @@ def _db_args(ref, amin, top_db):
     return ref, amin, top_db
 
 
+@librosa_errors
 def power_to_db(S, *, ref=1.0, amin=1e-10, top_db=80.0, backend=None):
     """Power spectrogram -> decibels: ``10 log10(max(amin, S) / ref)``, floored at
     each clip's peak minus ``top_db``, as ``librosa.power_to_db``.
@@ -317,6 +330,7 @@ def _ref_value(ref, S):
     return vals.reshape(S.shape[:-2] + (1, 1))
 
 
+@librosa_errors
 def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0, backend=None):
     """Amplitude spectrogram -> decibels: ``power_to_db(|S|**2, ref=ref**2,
     amin=amin**2, top_db=top_db)``, as ``librosa.amplitude_to_db`` (per-clip
@@ -351,6 +365,7 @@ def amplitude_to_db(S, *, ref=1.0, amin=1e-5, top_db=80.0, backend=None):
                            squared=True)
 
 
+@librosa_errors
 def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifter=0,
          mel_norm="slaney", n_fft=2048, hop_length=512, win_length=None, window="hann",
          center=True, pad_mode="constant", power=2.0, n_mels=128, fmin=0.0, fmax=None,
@@ -366,8 +381,9 @@ def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
     S : array, (..., n_mels, t), optional
         A log-power mel spectrogram (then y and the spectrum parameters are unused).
     n_mfcc : int, default 20
-    dct_type : 2
-        Only type 2 (librosa's default) is implemented.
+    dct_type : {1, 2, 3}, default 2
+        The DCT type (scipy's, as librosa): 2 is the usual MFCC; 3 is its inverse
+        (``mfcc_to_mel``); 1 needs n_mels > 1.
     norm : "ortho" or None, default "ortho"
     lifter : float >= 0, default 0
         ``M *= 1 + (lifter / 2) sin(pi (k + 1) / lifter)`` when > 0.
@@ -393,8 +409,8 @@ def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
     librosa.feature.mfcc : agrees to 0.01 dB per clip.
     """
     n_mfcc = check_int(n_mfcc, "n_mfcc")
-    if dct_type != 2:
-        raise ValueError(f"dct_type must be 2 (DCT-II), got {dct_type!r}")
+    if isinstance(dct_type, bool) or dct_type not in (1, 2, 3):
+        raise ValueError(f"dct_type must be 1, 2 or 3, got {dct_type!r}")
     if norm not in ("ortho", None):
         raise ValueError(f"norm must be 'ortho' or None, got {norm!r}")
     lifter = check_real(lifter, "lifter")
@@ -409,7 +425,9 @@ def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
             raise ValueError(f"n_mfcc={n_mfcc} must be <= n_mels={S.shape[-2]} (S.shape[-2])")
         # float64 sums: scipy's DCT (librosa's) is exact to float rounding, a float32
         # matrix product over n_mels terms of ~-1000 dB values is not
-        d = _filters.dct_rows(n_mfcc, S.shape[-2], norm, lifter, np.float64)
+        if dct_type == 1 and S.shape[-2] < 2:
+            raise ValueError("dct_type=1 needs at least 2 mel bands (S.shape[-2] >= 2)")
+        d = _filters.dct_rows(n_mfcc, S.shape[-2], norm, lifter, np.float64, dct_type)
         return np.einsum("km,...mt->...kt", d, S.astype(np.float64)).astype(dtype)
     if y is None:
         raise ValueError("either y or S must be given")
@@ -421,10 +439,13 @@ def mfcc(y=None, *, sr=22050, S=None, n_mfcc=20, dct_type=2, norm="ortho", lifte
     b = Batch(y, lengths, backend, op="mfcc")
     basis = _basis(sr, frames.n_fft, n_mels, fmin, fmax, htk, mel_norm, b.y.dtype)
     nvalid = _frames_of(b, frames)
+    if dct_type == 1 and n_mels < 2:
+        raise ValueError("dct_type=1 needs n_mels >= 2")
     return b.unflatten(b.impl.mfcc(b.y, b.lengths, nvalid, frames, power, basis, n_mfcc,
-                                   norm, lifter))
+                                   norm, lifter, dct_type))
 
 
+@librosa_errors
 def delta(data, *, width=9, order=1, axis=-1, mode="interp", lengths=None, backend=None):
     """Savitzky-Golay derivative along ``axis``, as ``librosa.feature.delta``.
 

@@ -171,7 +171,7 @@ def test_get_params_and_clone():
     est = ImageFeatures(hsv_bins=(4, 4, 4), grid=(2, 2), canny_sigma=2.0, backend="numpy")
     params = est.get_params()
     assert params == dict(hsv_bins=(4, 4, 4), moments=True, edge_density=True, canny_sigma=2.0,
-                          orientations=9, grid=(2, 2), backend="numpy")
+                          orientations=9, hog=None, grid=(2, 2), backend="numpy")
     twin = clone(est)
     assert twin is not est and twin.get_params() == params
     twin.set_params(orientations=4)
@@ -229,3 +229,30 @@ def test_set_output_pandas(x):
     assert isinstance(df, pd.DataFrame)
     assert list(df.columns) == list(est.get_feature_names_out())
     assert df.shape == (x.shape[0], est.n_features_out_)
+
+
+def test_image_features_with_hog_beside_or_instead_of_the_gradient_histogram():
+    from skimage.feature import hog as sk_hog
+
+    from mmfeat.image import ImageFeatures
+
+    x = np.random.default_rng(4).integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)
+    params = {"pixels_per_cell": (8, 8), "cells_per_block": (2, 2)}
+    beside = ImageFeatures(hog=params).fit(x)
+    instead = ImageFeatures(hog=params, orientations=None).fit(x)
+    Xb, Xi = beside.transform(x), instead.transform(x)
+    names = list(beside.get_feature_names_out())
+    hog_cols = [i for i, n in enumerate(names) if n.startswith("hog_")]
+    assert any(n.startswith("grad_hist_") for n in names)
+    assert not any(n.startswith("grad_hist_") for n in instead.get_feature_names_out())
+    for i in range(len(x)):  # the HOG columns are scikit-image's hog of the whole image
+        ref = sk_hog(x[i], **params, channel_axis=-1)
+        np.testing.assert_allclose(Xb[i, hog_cols], ref, atol=1e-5)
+        np.testing.assert_allclose(Xi[i, -len(ref):], ref, atol=1e-5)
+    assert Xb.shape == (3, len(names)) and Xb.dtype == np.float32
+    with pytest.raises(ValueError, match="fitted on 40x48 images, got 32x48"):
+        beside.transform(x[:, :32])
+    with pytest.raises(ValueError, match="fitted on images"):
+        ImageFeatures(hog=True).fit()
+    with pytest.raises(ValueError, match="unknown parameters"):
+        ImageFeatures(hog={"cells": 2}).fit(x)

@@ -30,6 +30,14 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
     canny_sigma : float, default 1.0
     orientations : int or None, default 9
         Bins of :func:`gradient_histogram`; None to skip.
+    hog : dict or bool or None, default None
+        Also :func:`mmfeat.image.hog` of the whole image (RGB, ``channel_axis=-1``),
+        appended after the cells: True for scikit-image's defaults, or a dict of
+        :func:`hog`'s parameters (``orientations``, ``pixels_per_cell``,
+        ``cells_per_block``, ``block_norm``, ``transform_sqrt``). Its length
+        depends on the image size, so ``fit`` needs images, and ``transform``
+        then takes images of that size only. To use HOG in place of the
+        gradient histogram, set ``orientations=None``.
     grid : (int, int), default (1, 1)
         Rows x columns of cells; every feature above is computed per cell
         (cell r, c covers rows ``r*H//gr : (r+1)*H//gr`` and likewise columns).
@@ -72,6 +80,7 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         edge_density: bool = True,
         canny_sigma: float = 1.0,
         orientations: int | None = 9,
+        hog=None,
         grid=(1, 1),
         backend: str | None = None,
     ):
@@ -80,6 +89,7 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         self.edge_density = edge_density
         self.canny_sigma = canny_sigma
         self.orientations = orientations
+        self.hog = hog
         self.grid = grid
         self.backend = backend
 
@@ -115,18 +125,51 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
             names += [f"grad_hist_{i}" for i in range(int(self.orientations))]
         return names
 
+    def _hog_params(self) -> dict | None:
+        if self.hog is None or self.hog is False:
+            return None
+        if self.hog is True:
+            return {}
+        if not isinstance(self.hog, dict):
+            raise TypeError(f"hog must be None, a bool or a dict of hog()'s parameters, "
+                            f"got {type(self.hog).__name__}")
+        allowed = {"orientations", "pixels_per_cell", "cells_per_block", "block_norm",
+                   "transform_sqrt"}
+        unknown = sorted(set(self.hog) - allowed)
+        if unknown:
+            raise ValueError(f"hog: unknown parameters {unknown}; allowed: {sorted(allowed)}")
+        return dict(self.hog)
+
+    def _hog_of(self, X, be):
+        """(N, n_hog) HOG of RGB batch X; scikit-image's parameters from ``hog``."""
+        from .hog import hog
+
+        return hog(X, **self._hog_params(), channel_axis=-1, backend=be)
+
     def fit(self, X=None, y=None):
-        """Validate the parameters; learns nothing from ``X``. Returns self."""
+        """Validate the parameters; learns nothing from ``X`` (with ``hog``, its image
+        size, which fixes HOG's length). Returns self."""
         gr, gc = self._grid()
         if self.orientations is not None and (
             not isinstance(self.orientations, (int, np.integer)) or self.orientations < 1
         ):
             raise ValueError(f"orientations must be an int >= 1 or None, got {self.orientations!r}")
         names = self._cell_names()
-        if not names:
+        hog_params = self._hog_params()
+        if not names and hog_params is None:
             raise ValueError("ImageFeatures has every feature switched off")
         if (gr, gc) != (1, 1):
             names = [f"cell{r}_{c}_{n}" for r in range(gr) for c in range(gc) for n in names]
+        self.image_size_ = None
+        if hog_params is not None:
+            if X is None:
+                raise ValueError("ImageFeatures(hog=...) is fitted on images: HOG's length "
+                                 "depends on their size")
+            H, W = as_images(X, "X").shape[1:3]
+            blank = np.zeros((1, H, W, 3), np.uint8)
+            n_hog = self._hog_of(blank, "numpy").shape[1]
+            names = names + [f"hog_{i}" for i in range(n_hog)]
+            self.image_size_ = (int(H), int(W))
         self.feature_names_ = np.asarray(names, dtype=object)
         self.n_features_out_ = len(names)
         return self
@@ -166,6 +209,9 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
         N, H, W = X.shape[:3]
         if gr > H or gc > W:
             raise ValueError(f"grid {self.grid} has more cells than the images' {H}x{W} pixels")
+        if self.image_size_ is not None and (H, W) != self.image_size_:
+            raise ValueError(f"ImageFeatures(hog=...) was fitted on {self.image_size_[0]}x"
+                             f"{self.image_size_[1]} images, got {H}x{W}")
         if N == 0:
             return xp.zeros((0, self.n_features_out_), dtype=np.float32)
         edges = canny(X, sigma=self.canny_sigma, backend=be) if self.edge_density else None
@@ -183,4 +229,6 @@ class ImageFeatures(TransformerMixin, BaseEstimator):
                     blocks.append(edges[:, ys, xs].mean(axis=(1, 2))[:, None])
                 if self.orientations is not None:
                     blocks.append(gradient_histogram(cell, int(self.orientations), backend=be))
+        if self.image_size_ is not None:
+            blocks.append(self._hog_of(X, be))
         return xp.concatenate([b.astype(np.float32, copy=False) for b in blocks], axis=1)

@@ -166,6 +166,45 @@ def rgb_to_hsv_u8(j0, j1, src, out, scale, one, full):
 
 
 @numba.njit(**_pjit)
+def rgb_to_hsv_u8_from_u8(j0, j1, src, out, hue_lut, s_lut, v_lut, fvals):
+    """out (N, H, W, 3) uint8 = ``img_as_ubyte(rgb2hsv(src))`` for uint8 RGB src by
+    exact tables, branch-free: V = v_lut[max], S = s_lut[max * 256 + min] (both
+    functions of (max, min) alone, built with scikit-image's float64 operations),
+    H = hue_lut[c * 65536 + d * d + x + d] for the max channel c, d = max - min and
+    x the difference of the other two: 255 * hue is the rational
+    255 (2 c d + x) / (6 d), so its rounding is exact off a tie; on a tie (-1 in the
+    table) the pixel repeats scikit-image's float64 arithmetic (fvals[v] = v / 255).
+    """
+    H = out.shape[1]
+    W = out.shape[2]
+    flat_in = src.reshape(src.shape[0], H, W * 3)
+    flat_out = out.reshape(out.shape[0], H, W * 3)
+    for t in range(j0, j1):
+        n = t // H
+        i = t - n * H
+        row = flat_in[n, i]
+        o = flat_out[n, i]
+        for q in range(W):
+            r = np.int32(row[3 * q])
+            g = np.int32(row[3 * q + 1])
+            b = np.int32(row[3 * q + 2])
+            mx = max(r, max(g, b))
+            mn = min(r, min(g, b))
+            is_b = b == mx
+            is_g = (g == mx) & (not is_b)
+            c = 2 * np.int32(is_b) + np.int32(is_g)
+            x = (r - g) if is_b else ((b - r) if is_g else (g - b))
+            d = mx - mn
+            h = np.int32(hue_lut[np.uint32(c * 65536 + d * d + (x + d))])
+            if h < 0:
+                hh, _s, _v = hsv_value(fvals[r], fvals[g], fvals[b], np.float64(1.0))
+                h = to_ubyte(hh * np.float64(255.0))
+            o[3 * q] = np.uint8(h)
+            o[3 * q + 1] = s_lut[np.uint32(mx * 256 + mn)]
+            o[3 * q + 2] = v_lut[mx]
+
+
+@numba.njit(**_pjit)
 def rgb_to_hsv(j0, j1, src, out, scale, one):
     """out (N, H, W, 3) = HSV of src (N, H, W, 3); arithmetic in ``one``'s type."""
     H, W = out.shape[1], out.shape[2]

@@ -139,3 +139,26 @@ def test_uint8_gray_fast_path_odd_shapes_and_views(shape):
     # a non-contiguous view (every other column) is made contiguous first
     wide = np.repeat(x, 2, axis=2)[:, :, ::2]
     np.testing.assert_array_equal(mi.rgb_to_gray(wide, dtype=np.uint8, backend="cpu"), want)
+
+
+def test_uint8_hsv_table_kernel_for_every_colour():
+    """uint8 RGB -> uint8 HSV by exact tables equals the float64 kernel (scikit-image's
+    arithmetic) for all 2**24 colours, and scikit-image itself on a sample of them."""
+    from mmfeat._workers import parallel_for
+    from mmfeat.image import _cpu
+    from mmfeat.kernels import image as K
+
+    levels = np.arange(256, dtype=np.uint8)
+    r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")
+    every = np.stack([r, g, b], axis=-1)  # 256 images of 256 x 256
+    got = mi.rgb_to_hsv(every, dtype=np.uint8, backend="cpu")
+    want = np.empty_like(every)
+    parallel_for(K.rgb_to_hsv_u8, 256 * 256, every, want, np.float64(1 / 255), np.float64(1.0),
+                 np.float64(255.0))
+    np.testing.assert_array_equal(got, want)
+    hue = _cpu.hsv_u8_conversion_tables()[0]
+    assert (hue < 0).sum() > 0  # ties exist and take the float64 path
+    pick = np.random.default_rng(0).integers(0, 256, 3 * 1000)
+    sample = every[pick[:1000], pick[1000:2000], pick[2000:]].reshape(1, 10, 100, 3)
+    np.testing.assert_array_equal(mi.rgb_to_hsv(sample, dtype=np.uint8, backend="cpu"),
+                                  img_as_ubyte(rgb2hsv(sample[0]))[None])

@@ -94,3 +94,20 @@ def test_bad_parameters_are_librosas_parameter_error(voice, call, match):
         call(voice[None])
     assert isinstance(caught.value, ValueError)  # code catching ValueError still works
     assert isinstance(caught.value, A.ParameterError)
+
+
+def test_stft_dtype_and_out_as_librosa(voice):
+    y = voice[:4000]
+    D = librosa.stft(y, n_fft=512, hop_length=160, dtype=np.complex128)
+    got = A.stft(y, n_fft=512, hop_length=160, dtype=np.complex128)
+    assert got.dtype == np.complex128 and got.shape == D.shape
+    np.testing.assert_allclose(got, D, atol=1e-4 * np.abs(D).max())
+    out = np.zeros((257, D.shape[-1] + 5), dtype=np.complex64)
+    view = A.stft(y, n_fft=512, hop_length=160, out=out)
+    assert view.shape == D.shape and np.shares_memory(view, out)
+    np.testing.assert_allclose(out[:, : D.shape[-1]], D, atol=1e-4 * np.abs(D).max())
+    assert not out[:, D.shape[-1]:].any()
+    with pytest.raises(librosa.ParameterError, match="out must have shape"):
+        A.stft(y, n_fft=512, hop_length=160, out=np.zeros((256, 99), np.complex64))
+    with pytest.raises(librosa.ParameterError, match="complex"):
+        A.stft(y, n_fft=512, hop_length=160, dtype=np.float32)

@@ -43,7 +43,7 @@ def _frames_of(b: Batch, frames: FrameSettings):
 
 @librosa_errors
 def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", center=True,
-         pad_mode="constant", lengths=None, backend=None):
+         dtype=None, pad_mode="constant", out=None, lengths=None, backend=None):
     """Short-time Fourier transform of each clip, as ``librosa.stft``.
 
     Parameters
@@ -59,7 +59,13 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
         Periodic window from ``scipy.signal.get_window(window, win_length, fftbins=True)``.
     center : bool, default True
         Pad ``n_fft // 2`` samples on both sides so frame t is centred at ``t * hop``.
+    dtype : complex dtype, optional
+        Of ``D`` (default: complex64 for float32 input, complex128 for float64).
     pad_mode : {"constant", "reflect", "edge"}, default "constant"
+    out : complex array, optional
+        Preallocated (..., 1 + n_fft // 2, >= n_frames), as librosa: ``D`` is
+        written to its first ``n_frames`` frames and that prefix view is returned
+        (the same array module as the backend's: NumPy, or CuPy on cuda).
     lengths : array of int, shape y.shape[:-1], optional
         True length of each clip in a zero-padded batch.
     backend : {"numpy", "cpu", "cuda"}, optional
@@ -99,9 +105,24 @@ def stft(y, *, n_fft=2048, hop_length=None, win_length=None, window="hann", cent
         (different FFT libraries round differently).
     """
     frames = FrameSettings(n_fft, hop_length, win_length, window, center, pad_mode)
+    if dtype is not None and np.dtype(dtype).kind != "c":
+        raise ValueError(f"dtype must be a complex dtype, got {np.dtype(dtype)}")
     b = Batch(y, lengths, backend, op="stft")
     nvalid = _frames_of(b, frames)
-    return b.unflatten(b.impl.stft(b.y, b.lengths, nvalid, frames))
+    D = b.unflatten(b.impl.stft(b.y, b.lengths, nvalid, frames))
+    if dtype is not None:
+        D = D.astype(dtype, copy=False)
+    if out is None:
+        return D
+    if (getattr(out, "ndim", 0) != D.ndim or tuple(out.shape[:-1]) != tuple(D.shape[:-1])
+            or out.shape[-1] < D.shape[-1]):
+        raise ValueError(f"out must have shape {D.shape[:-1]} + (>= {D.shape[-1]},), got "
+                         f"{getattr(out, 'shape', None)}")
+    if np.dtype(out.dtype).kind != "c":
+        raise ValueError(f"out must be complex, got {out.dtype}")
+    view = out[..., : D.shape[-1]]
+    view[...] = D
+    return view
 
 
 def _check_power(power):

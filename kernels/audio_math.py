@@ -26,6 +26,8 @@ not :func:`power_db`; the CUDA kernels use :func:`power_db`.
 import math
 import types
 
+import numpy as np
+
 PAD_CONSTANT = 0  # 0 0 | a b c d | 0 0
 PAD_REFLECT = 1  # c b | a b c d | c b   (np.pad "reflect", repeated for long pads)
 PAD_EDGE = 2  # a a | a b c d | d d
@@ -57,10 +59,26 @@ def pad_index(i, n, mode):
         if i < 0:
             return 0
         return n - 1
+    # reflect: the triangle wave of period 2 (n - 1) is even in i, so |i| is folded
+    # (the same index as ``i % period`` then the mirror); the remainder is taken in
+    # 32 bits (|i| < 2**32: every real padding) or by shift-and-subtract, so that no
+    # 64-bit division is compiled (a CUDA subroutine call per element)
     period = 2 * (n - 1)
-    m = i % period
-    if m < 0:
-        m += period
+    m = -i if i < 0 else i
+    if m >= period:
+        if m < 4294967296:
+            m = np.int64(np.uint32(m) % np.uint32(period))
+        else:  # binary long division in uint64 (m < 2**63: 2 r + 1 cannot overflow)
+            mu = np.uint64(m)
+            pu = np.uint64(period)
+            r = np.uint64(0)
+            bit = np.uint64(1) << np.uint64(62)
+            while bit > np.uint64(0):
+                r = r + r + (np.uint64(1) if mu & bit else np.uint64(0))
+                if r >= pu:
+                    r -= pu
+                bit >>= np.uint64(1)
+            m = np.int64(r)
     if m >= n:
         m = period - m
     return m
@@ -71,7 +89,7 @@ def windowed_sample(y, n, i, length, mode, w):
     ``length`` samples, padded by ``mode``); 0 in constant padding."""
     j = pad_index(i, length, mode)
     if j < 0:
-        return w * 0
+        return w * (w - w)  # w * 0 in w's type (a Numba int literal would make it float64)
     return y[n, j] * w
 
 

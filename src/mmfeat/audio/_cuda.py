@@ -20,13 +20,31 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config
-from .._gpu import device_table, device_tables, launch_1d
+from .._gpu import MAX_BLOCKS_1D, MAX_GRID_Z, device_table, device_tables, kernel_arg, launch_1d
 from ..backend import chunk_size, device_xp, free_device_bytes, to_host
 from ..kernels import audio_chroma_cuda as K_chroma
 from ..kernels import audio_cuda as K
 from . import _chroma, _filters
 from ._checks import complex_dtype, float_dtype
 from ._cpu import _MFCC_DB, _MODES, _support, precise_fft
+
+
+def _launch_grid(kernel, X, Y, Z, *args, rows_per_thread=1):
+    """``kernel`` over an (Z, Y, X) index space (``kernels/audio_cuda.py``: x the
+    contiguous inner axis, y the middle one, z the clip): blocks of
+    ``config.THREADS_PER_BLOCK`` threads shaped (min(X, tpb), tpb // that) so that a
+    short row (20 coefficients, 64 bands) still fills whole warps, consecutive rows
+    being contiguous; the grid capped at :data:`MAX_BLOCKS_1D` x-blocks and 65535 y-
+    and z-blocks (the kernels loop grid-stride on every axis). ``rows_per_thread``:
+    y rows each thread walks at least (fewer blocks, for a per-block reduction)."""
+    tpb = int(config.THREADS_PER_BLOCK)
+    X, Y, Z = max(int(X), 1), max(int(Y), 1), max(int(Z), 1)
+    bx = min(X, tpb)
+    by = max(1, min(tpb // bx, Y))
+    gx = min(-(-X // bx), MAX_BLOCKS_1D)
+    gy = min(-(-Y // (by * max(1, int(rows_per_thread)))), MAX_GRID_Z)
+    gz = min(Z, MAX_GRID_Z)
+    kernel[(gx, gy, gz), (bx, by, 1)](*[kernel_arg(a) for a in args])
 
 
 def _window(window, win_length, n_fft, dtype):
@@ -66,8 +84,9 @@ def _spectra(y, lengths, nvalid, frames, precise=False):
         for t0 in range(0, nf, tb):
             nb = min(tb, nf - t0)
             fr = xp.empty((sl.stop - sl.start, nb, n_fft), dtype=work)
-            launch_1d(K.frame_window, fr.size, y[sl], lengths[sl], nvalid[sl], w,
-                    frames.hop_length, frames.pad, _MODES[frames.pad_mode], t0, fr)
+            _launch_grid(K.frame_window, n_fft, nb, fr.shape[0], y[sl], lengths[sl],
+                         nvalid[sl], w, frames.hop_length, frames.pad,
+                         _MODES[frames.pad_mode], t0, fr)
             X = xp.fft.rfft(fr, axis=-1)
             if X.dtype != complex_dtype(work):  # NumPy < 2 under the simulator
                 X = X.astype(complex_dtype(work))
@@ -98,7 +117,8 @@ def spectrogram(y, lengths, nvalid, frames, power):
     for sl, t0, X in _spectra(y, lengths, nvalid, frames, precise_fft(power)):
         n, nb, _ = X.shape
         P = xp.empty((n, nb, F), dtype=y.dtype)
-        launch_1d(K.power, P.size, X.reshape(n * nb, F), float(power), P.reshape(n * nb, F))
+        _launch_grid(K.power, F, n * nb, 1, X.reshape(n * nb, F), float(power),
+                     P.reshape(n * nb, F))
         out[sl, t0 : t0 + nb] = P
     return out.transpose(0, 2, 1)
 
@@ -118,8 +138,8 @@ def _mel_frames(y, lengths, nvalid, frames, power, basis, on_block=None):
     for sl, t0, X in _spectra(y, lengths, nvalid, frames, precise_fft(power)):
         n, nb, F = X.shape
         blk = xp.empty((n, nb, M), dtype=y.dtype)
-        launch_1d(K.power_mel, n * nb * M, X.reshape(n * nb, F), float(power), b, lo, hi,
-                blk.reshape(n * nb, M))
+        _launch_grid(K.power_mel, M, n * nb, 1, X.reshape(n * nb, F), float(power), b, lo,
+                     hi, blk.reshape(n * nb, M))
         out[sl, t0 : t0 + nb] = blk
         if on_block is not None:
             on_block(sl, t0, X)
@@ -145,13 +165,20 @@ def _db_dct(S, nvalid, amin, ref_db, top_db, dct):
     xp = device_xp()
     N, nt, M = S.shape
     f = S.dtype.type
-    peak = xp.full(N, -np.inf, dtype=S.dtype)
-    launch_1d(K.to_db_peak, S.size, S, nvalid, f(amin), f(ref_db), peak)
+    # the per-clip peak as an order-preserving integer key (kernels/audio_cuda.py's
+    # to_db_peak): the float's bits, a negative float's xor the key type's maximum
+    ikey = np.dtype(np.int32 if S.dtype.itemsize == 4 else np.int64)
+    flip = ikey.type(np.iinfo(ikey).max)
+    lowest = np.array(-np.inf, dtype=S.dtype)
+    keys = xp.full(N, lowest.view(ikey) ^ flip, dtype=ikey)
+    _launch_grid(K.to_db_peak, M, nt, N, S, nvalid, f(amin), f(ref_db), lowest[()], flip,
+                 keys, rows_per_thread=16)
+    peak = xp.where(keys < 0, keys ^ flip, keys).astype(ikey).view(S.dtype)
     dct_t = xp.asarray(np.ascontiguousarray(dct.T))
     out = xp.empty((N, nt, dct.shape[0]), dtype=S.dtype)
     use_top = top_db is not None
-    launch_1d(K.floor_dct, out.size, S, nvalid, peak, f(top_db if use_top else 0.0), use_top,
-            dct_t, out)
+    _launch_grid(K.floor_dct, dct.shape[0], nt, N, S, nvalid, peak,
+                 f(top_db if use_top else 0.0), use_top, dct_t, out)
     return out
 
 
@@ -178,7 +205,7 @@ def power_to_db(S, ref_value, amin, top_db, squared=False):
     out = xp.empty((N, P), dtype=dtype)
     if out.size:
         f = dtype.type
-        launch_1d(K.to_db, out.size, S.reshape(N, P), bool(squared), f(amin), ref_db, out)
+        _launch_grid(K.to_db, P, 1, N, S.reshape(N, P), bool(squared), f(amin), ref_db, out)
         if top_db is not None:
             peak = out.max(axis=1, keepdims=True)
             xp.maximum(out, peak - f(top_db), out=out)
@@ -190,9 +217,9 @@ def _stats_block(S, freq, nvalid, t0, out, p, roll_percent, amin, flat_power):
     n, tb, _ = S.shape
     if n * tb == 0:
         return
-    launch_1d(K.spectral_stats, n * tb, S, freq, nvalid, float(p),
-            S.dtype.type(roll_percent), float(amin), float(flat_power),
-            float(np.finfo(S.dtype).tiny), t0, out)
+    _launch_grid(K.spectral_stats, tb, 1, n, S, freq, nvalid, float(p),
+                 S.dtype.type(roll_percent), float(amin), float(flat_power),
+                 float(np.finfo(S.dtype).tiny), t0, out)
 
 
 def descriptors_from_S(S, freq, nvalid, p=2.0, roll_percent=0.85, amin=1e-10,
@@ -216,9 +243,9 @@ def _zcr_rms(y, lengths, nvalid, frames, threshold, want_zcr, want_rms):
     z = xp.zeros((N, nf), dtype=np.float64)
     r = xp.zeros((N, nf), dtype=np.float64)
     if N * nf:
-        launch_1d(K.zcr_rms, N * nf, y, lengths, nvalid, frames.n_fft, frames.hop_length,
-                frames.pad, _MODES[frames.pad_mode], float(threshold), bool(want_zcr),
-                bool(want_rms), z, r)
+        _launch_grid(K.zcr_rms, nf, 1, N, y, lengths, nvalid, frames.n_fft,
+                     frames.hop_length, frames.pad, _MODES[frames.pad_mode],
+                     float(threshold), bool(want_zcr), bool(want_rms), z, r)
     return z, r
 
 
@@ -279,8 +306,9 @@ def delta(data, width, order, nvalid):
             continue  # too few frames for a slope: 0
         rows = np.flatnonzero(w == wk)
         taps, edge = _filters.savgol_tables(int(wk), order)
-        taps = device_table(("savgol", int(wk), order), lambda t=taps: np.array(t))
-        edge = device_table(("savgol_edge", int(wk), order), lambda e=edge: np.array(e))
+        # the edge rows, then the taps: one (width + 1, width) table (the kernel picks a row)
+        table = device_table(("savgol_table", int(wk), order),
+                             lambda t=taps, e=edge: np.vstack([e, np.asarray(t)[None]]))
         if rows.size == data.shape[0]:
             sub, res = data, out
         else:
@@ -288,7 +316,8 @@ def delta(data, width, order, nvalid):
             sub = xp.ascontiguousarray(data[ri])
             res = xp.zeros_like(sub)
         if res.size:
-            launch_1d(K.savgol_rows, res.size, sub, xp.asarray(nvalid[rows]), taps, edge, res)
+            _launch_grid(K.savgol_rows, res.shape[2], res.shape[1], res.shape[0], sub,
+                         xp.asarray(nvalid[rows]), table, res)
         if res is not out:
             out[xp.asarray(rows)] = res
     return out
@@ -318,7 +347,8 @@ def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
         def on_block(sl, t0, X):
             n, nb, _ = X.shape
             mag = xp.empty((n, nb, F), dtype=y.dtype)
-            launch_1d(K.power, mag.size, X.reshape(n * nb, F), 1.0, mag.reshape(n * nb, F))
+            _launch_grid(K.power, F, n * nb, 1, X.reshape(n * nb, F), 1.0,
+                         mag.reshape(n * nb, F))
             _stats_block(mag, freq, nvalid[sl], t0, four[sl], 2.0, 0.85, 1e-10, 2.0)
 
     S = _mel_frames(y, lengths, nvalid, frames, 2.0, basis, on_block)

@@ -1,0 +1,278 @@
+"""Bytes-and-instructions model of the cuda backend's audio ops on an H100 (no GPU needed).
+
+    python benchmarks/gpu_model.py                 # MFCC on 10,000 one-second 16 kHz clips
+    python benchmarks/gpu_model.py --md benchmarks/results/gpu_model_audio.md
+
+Each kernel launch of an op gets two times, and its prediction is the larger:
+
+- memory: the bytes it moves to and from HBM (each array once: a frame's
+  overlapping samples, a mel band's neighbouring bins and a DCT row's mel values
+  are re-read from L1/L2, not from HBM) over the bandwidth (3.35 TB/s, H100 SXM);
+- issue: SASS instructions per output x outputs / (32 threads a warp instruction x
+  4 schedulers x 132 SMs x 1.7 GHz), every scheduler issuing one warp instruction a
+  cycle (no stalls: a lower bound on the compute side too).
+
+Instructions per output come from the sm_90 machine code of ``kernels/audio_cuda.py``
+(numba-cuda 0.30.4, ptxas 13.5, as ``benchmarks/sass_budget.py`` compiles it): the
+loop that the op's configuration runs, measured in the disassembly (see
+:data:`PATH_INSTR`, each figure with its loop), and for comparison the static
+``hot`` figure of ``benchmarks/results/sass_budget_sm90.json`` (every branch of the
+hot region counted: an upper bound). cuFFT and CuPy's copies are memory-bound and
+get the memory time only. Launch overheads (~5 us a launch, a few launches a
+block) are not modelled; with all 10,000 clips in one frame block they are ~0.1 ms.
+
+torchaudio's ``MFCC`` is modelled the same way, memory only (its element-wise
+passes are memory-bound and its two matrix products small), from the passes its
+source makes: ``torch.stft`` (pad, framed input times the window, cuFFT R2C),
+``abs().pow(2)``, ``MelScale`` (a matmul), ``AmplitudeToDB`` (clamp, log10, scale,
+reference, amax, max) and the DCT matmul. That model is not a measurement: the issue's
+target (MFCC >= 1x torchaudio) is checked on hardware by ``gpu_bench_audio.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SASS_JSON = ROOT / "benchmarks" / "results" / "sass_budget_sm90.json"
+
+#: H100 SXM: HBM3 bandwidth (B/s), SMs, warp schedulers per SM, clock (Hz), warp width
+H100 = dict(bandwidth=3.35e12, sms=132, schedulers=4, clock=1.7e9, warp=32)
+
+#: SASS instructions per output on the path an op's configuration runs, measured in
+#: the sm_90 disassembly of kernels/audio_cuda.py (benchmarks/sass_budget.py --dump):
+#: (per output, what was counted). Loop addresses are those of that compile.
+PATH_INSTR = {
+    # frame_window: the row loop of a frame inside the clip (0x750-0x880): 20
+    # instructions a sample, one store a pass; frames in the padding take the loop of
+    # their padding mode (constant: 0x1740-0x19e0, 43)
+    "frame_window": (20, "interior row loop 20/sample; padded frames 43"),
+    "frame_window_padded": (43, "constant-padding row loop"),
+    # power_mel: the tap loop (0x580-0xca0, 115 instructions, one tap a pass; it holds
+    # the untaken p != 2 branches too: an upper bound) x the filter's support, plus
+    # the band loop around it (417 - 115 - 104 (the p == 1 copy) = 198)
+    "power_mel_tap": (115, "tap loop, one tap a pass (p != 2 branches included)"),
+    "power_mel_band": (198, "band loop outside the tap loops"),
+    # to_db_peak: the element loop (0x530-0x820): 48 instructions a value (log10 inline,
+    # store, running max); the block reduction runs once a block
+    "to_db_peak": (48, "element loop"),
+    # floor_dct: the mel loop, unrolled 4x (0x6c0-0x990: 46 instructions, 4 bands a
+    # pass), plus the coefficient loop around it (138 - 46 = 92)
+    "floor_dct_band": (46 / 4, "mel loop, 4 bands a pass"),
+    "floor_dct_coef": (92, "coefficient loop outside the mel loop"),
+}
+
+
+@dataclass
+class Launch:
+    """One kernel (or library call) of an op, over the whole batch."""
+
+    op: str
+    kernel: str
+    bytes: float
+    outputs: float
+    instr: float | None  # SASS instructions per output on the path (None: memory only)
+    static: float | None = None  # the static hot figure (per output), for comparison
+    note: str = ""
+
+    def t_mem(self, gpu=H100) -> float:
+        return self.bytes / gpu["bandwidth"]
+
+    def t_issue(self, instr=None, gpu=H100) -> float:
+        instr = self.instr if instr is None else instr
+        if instr is None:
+            return 0.0
+        rate = gpu["sms"] * gpu["schedulers"] * gpu["clock"] * gpu["warp"]
+        return instr * self.outputs / rate
+
+    def t(self, gpu=H100) -> float:
+        return max(self.t_mem(gpu), self.t_issue(gpu=gpu))
+
+    def t_static(self, gpu=H100) -> float:
+        """The prediction with the static (all-branches) instruction count."""
+        s = self.static if self.static is not None else self.instr
+        return max(self.t_mem(gpu), self.t_issue(s, gpu))
+
+
+def static_hot(path: Path = SASS_JSON) -> dict:
+    """kernel name (``power_mel``) -> the static ``hot`` figure of the SASS budget run."""
+    if not path.exists():
+        return {}
+    doc = json.loads(path.read_text())
+    return {k.split(".", 1)[1]: v["hot"] for k, v in doc.get("per_kernel", {}).items()
+            if k.startswith("audio_cuda.")}
+
+
+def mel_taps(sr, n_fft, n_mels) -> float:
+    """Mean support (bins) of the Slaney mel filters (mmfeat's basis), or the
+    triangle's width estimate without mmfeat."""
+    try:
+        import numpy as np
+
+        from mmfeat.audio import _filters
+        from mmfeat.audio._cpu import _support
+
+        b = _filters.mel_basis(sr, n_fft, n_mels, 0.0, sr / 2, False, "slaney", np.float32)
+        lo, hi = _support(b)
+        return float((hi - lo).mean())
+    except Exception:  # noqa: BLE001 (a model without mmfeat installed)
+        return 2.0 * (n_fft // 2 + 1) / n_mels
+
+
+def frames_of(T, n_fft, hop, center=True):
+    pad = n_fft // 2 if center else 0
+    nf = 1 + T // hop if center else 1 + (T - n_fft) // hop
+    # frames reaching into the padding (left: start < 0, right: end > T)
+    left = sum(1 for t in range(nf) if t * hop - pad < 0)
+    right = sum(1 for t in range(nf) if t * hop - pad + n_fft > T)
+    return nf, min(nf, left + right)
+
+
+def mfcc_launches(n_clips=10_000, sr=16_000, seconds=1.0, n_fft=512, hop=160, n_mels=64,
+                  n_mfcc=20, itemsize=4, hot=None) -> list[Launch]:
+    """The launches of ``mmfeat.audio.mfcc(backend="cuda")`` (``audio/_cuda.py``:
+    ``_spectra`` -> ``_mel_frames`` -> ``_db_dct``) for float32 clips, all in one
+    frame block."""
+    hot = static_hot() if hot is None else hot
+    T = int(round(sr * seconds))
+    nf, padded = frames_of(T, n_fft, hop)
+    F = n_fft // 2 + 1
+    R = n_clips * nf  # frames
+    c = 2 * itemsize  # complex
+    taps = mel_taps(sr, n_fft, n_mels)
+    P = PATH_INSTR
+    fw = (P["frame_window"][0] * (nf - padded) + P["frame_window_padded"][0] * padded) / nf
+    pm = P["power_mel_tap"][0] * taps + P["power_mel_band"][0]
+    fd = P["floor_dct_band"][0] * n_mels + P["floor_dct_coef"][0]
+    pm_static = hot.get("power_mel", P["power_mel_tap"][0]) * taps + P["power_mel_band"][0]
+    fd_static = hot.get("floor_dct", P["floor_dct_band"][0] * 4) * n_mels + P["floor_dct_coef"][0]
+    return [
+        Launch("mfcc", "frame_window", n_clips * T * itemsize + R * n_fft * itemsize,
+               R * n_fft, fw, hot.get("frame_window"),
+               f"{padded} of {nf} frames a clip in the padding"),
+        Launch("mfcc", "cuFFT rfft", R * n_fft * itemsize + R * F * c, R * F, None, None,
+               "library: memory only"),
+        Launch("mfcc", "power_mel", R * F * c + R * n_mels * itemsize, R * n_mels, pm,
+               pm_static, f"{taps:.2f} taps a band on average"),
+        Launch("mfcc", "copy mel block", 2 * R * n_mels * itemsize, R * n_mels, None, None,
+               "CuPy slice assignment: memory only"),
+        Launch("mfcc", "to_db_peak", 2 * R * n_mels * itemsize, R * n_mels,
+               P["to_db_peak"][0], hot.get("to_db_peak"), "in place; one atomic a block"),
+        Launch("mfcc", "floor_dct", R * n_mels * itemsize + R * n_mfcc * itemsize,
+               R * n_mfcc, fd, fd_static, f"{n_mels} bands a coefficient"),
+    ]
+
+
+def torchaudio_mfcc_launches(n_clips=10_000, sr=16_000, seconds=1.0, n_fft=512, hop=160,
+                             n_mels=64, n_mfcc=20, itemsize=4) -> list[Launch]:
+    """torchaudio.transforms.MFCC (log_mels False, top_db 80) as passes over memory."""
+    T = int(round(sr * seconds))
+    nf, _ = frames_of(T, n_fft, hop)
+    F = n_fft // 2 + 1
+    R = n_clips * nf
+    c = 2 * itemsize
+    Tp = T + 2 * (n_fft // 2)
+    spec = R * F * itemsize
+    mel = R * n_mels * itemsize
+    L = []
+
+    def add(kernel, nbytes, note=""):
+        L.append(Launch("mfcc (torchaudio)", kernel, nbytes, 0, None, None, note))
+
+    add("pad (center)", n_clips * (T + Tp) * itemsize)
+    add("frames * window", n_clips * T * itemsize + R * n_fft * itemsize,
+        "as_strided frames materialised by the window product")
+    add("cuFFT rfft", R * n_fft * itemsize + R * F * c)
+    add("abs", R * F * c + spec)
+    add("pow(2)", 2 * spec)
+    add("MelScale matmul", spec + mel)
+    add("AmplitudeToDB: clamp, log10, x10, -ref, max", 2 * mel * 5,
+        "5 element-wise passes (read + write)")
+    add("AmplitudeToDB: amax (top_db)", mel)
+    add("DCT matmul", mel + R * n_mfcc * itemsize)
+    return L
+
+
+def _ms(s):
+    return f"{s * 1e3:.3f}"
+
+
+def table(launches, title) -> str:
+    rows = [f"### {title}", "",
+            "| launch | MB moved | memory ms | outputs (M) | instr/output (path) | issue ms "
+            "| predicted ms | instr/output (static) | predicted ms (static) | note |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    tot = tot_s = tot_b = 0.0
+    for L in launches:
+        tot += L.t()
+        tot_s += L.t_static()
+        tot_b += L.bytes
+        instr = "-" if L.instr is None else f"{L.instr:.1f}"
+        static = "-" if L.static is None else f"{L.static:.1f}"
+        outs = f"{L.outputs / 1e6:.1f}" if L.outputs else "-"
+        bound = "" if L.instr is None else (" (issue)" if L.t_issue() > L.t_mem() else
+                                            " (memory)")
+        rows.append(f"| {L.kernel} | {L.bytes / 1e6:,.0f} | {_ms(L.t_mem())} | {outs} | "
+                    f"{instr} | {_ms(L.t_issue())} | {_ms(L.t())}{bound} | {static} | "
+                    f"{_ms(L.t_static())} | {L.note} |")
+    rows.append(f"| **total** | {tot_b / 1e6:,.0f} | {_ms(tot_b / H100['bandwidth'])} | | | | "
+                f"**{_ms(tot)}** | | {_ms(tot_s)} | |")
+    return "\n".join(rows) + "\n"
+
+
+def report(n_clips=10_000) -> str:
+    ours = mfcc_launches(n_clips)
+    theirs = torchaudio_mfcc_launches(n_clips)
+    t_ours = sum(L.t() for L in ours)
+    t_ours_static = sum(L.t_static() for L in ours)
+    t_theirs = sum(L.t() for L in theirs)
+    worst = max(ours, key=lambda L: L.t())
+    g = H100
+    head = [
+        "# GPU model: audio MFCC on an H100",
+        "",
+        f"Written by `benchmarks/gpu_model.py`. {n_clips:,} one-second 16 kHz float32 clips, "
+        "n_fft 512, hop 160, 64 mels, 20 MFCC, centred, constant padding. H100 SXM: "
+        f"{g['bandwidth'] / 1e12:.2f} TB/s, {g['sms']} SMs x {g['schedulers']} schedulers "
+        f"x {g['clock'] / 1e9:.1f} GHz, 32 threads a warp instruction. A launch's "
+        "prediction is max(bytes / bandwidth, instructions / issue rate); instructions "
+        "per output are the sm_90 SASS of kernels/audio_cuda.py: `path` the loop the "
+        "configuration runs (benchmarks/gpu_model.py's PATH_INSTR), `static` the "
+        "sass_budget hot figure (all branches: an upper bound). Modelled, not measured.",
+        "",
+    ]
+    body = [table(ours, "mmfeat `mfcc(backend=\"cuda\")`"), "",
+            table(theirs, "torchaudio `MFCC` (memory passes only)"), ""]
+    tail = [
+        "### Summary",
+        "",
+        f"- mmfeat MFCC predicted: {_ms(t_ours)} ms (path instructions), "
+        f"{_ms(t_ours_static)} ms (static instruction counts);",
+        f"- torchaudio MFCC, memory passes only: {_ms(t_theirs)} ms;",
+        f"- predicted ratio torchaudio / mmfeat: {t_theirs / t_ours:.2f}x (path), "
+        f"{t_theirs / t_ours_static:.2f}x (static); the issue's target is >= 1x.",
+        f"- the longest mmfeat launch: {worst.kernel}, {_ms(worst.t())} ms, "
+        + ("issue-bound: its instructions, not its bytes, set its time."
+           if worst.t_issue() > worst.t_mem() else "memory-bound."),
+        "",
+    ]
+    return "\n".join(head + body + tail)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000, help="clips (default 10,000)")
+    ap.add_argument("--md", help="also write the report to this Markdown file")
+    args = ap.parse_args(argv)
+    text = report(args.n)
+    print(text)
+    if args.md:
+        Path(args.md).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

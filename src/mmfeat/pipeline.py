@@ -29,8 +29,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from .backend import get_array_module, use_backend
-from .data import clean, empty_rejects, read_manifest, summarize
-from .data.clean import REJECT_COLUMNS
+from .data import clean, empty_rejects, read_manifest, reject_failures, summarize
 from .data.convert import decode_audio, decode_images, normalize_text, read_texts
 from .data.manifest import MODALITIES, ROW_COLUMN
 from .fusion import FeatureSet, column_name, concat
@@ -387,7 +386,7 @@ class FeaturePipeline(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
                 # whose text fails to read are rejected before any batch runs.
                 t0 = time.perf_counter()
                 texts, failures = self._load_modality("text", frame, memory)
-                frame, rejects = _reject(frame, rejects, failures, "text")
+                frame, rejects = reject_failures(frame, rejects, failures, "text")
                 failed = {f[0] for f in failures}
                 texts = [t for i, t in enumerate(texts) if i not in failed]
                 present = [t for t in texts if t is not None]
@@ -453,7 +452,8 @@ class FeaturePipeline(TransformerMixin, BaseEstimator, auto_wrap_output_keys=Non
                     future = pool.submit(self._decode, batches[todo[k + 1]], memory)
                 timings["decode"] += decode_s
                 for m in modalities:
-                    batch, pending, keep = _reject_positions(batch, pending, failures[m], m)
+                    batch, pending, keep = reject_failures(batch, pending, failures[m], m,
+                                                           return_kept=True)
                     decoded = {k: [v[i] for i in keep] for k, v in decoded.items()}
                     failures = {k: _remap(f, keep) for k, f in failures.items()}
                 bar.update(len(batches[b]))
@@ -637,27 +637,3 @@ def _remap(failures, keep):
     return [(new[i], r) for i, r in failures if i in new]
 
 
-def _reject_positions(batch, rejects, failures, modality):
-    """Drop the failed rows from ``batch``; returns (batch, rejects, kept positions)."""
-    keep = list(range(len(batch)))
-    if not failures:
-        return batch, rejects, keep
-    failed = {}
-    for i, reason in failures:
-        failed.setdefault(i, reason)
-    records = []
-    for i, reason in sorted(failed.items()):
-        row = batch.iloc[i]
-        head, _, detail = str(reason).partition(": ")
-        number = int(row[ROW_COLUMN]) if ROW_COLUMN in batch.columns else int(batch.index[i])
-        records.append((row["id"], number, modality, head, detail))
-    added = pd.DataFrame.from_records(records, columns=list(REJECT_COLUMNS))
-    added["row"] = added["row"].astype("int64")
-    rejects = added if len(rejects) == 0 else pd.concat([rejects, added], ignore_index=True)
-    keep = [i for i in keep if i not in failed]
-    return batch.iloc[keep], rejects, keep
-
-
-def _reject(frame, rejects, failures, modality):
-    frame, rejects, _ = _reject_positions(frame, rejects, failures, modality)
-    return frame, rejects

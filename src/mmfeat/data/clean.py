@@ -255,7 +255,8 @@ def reject_failures(
     modality: str,
     *,
     positions=None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return_kept: bool = False,
+):
     """Move rows whose decoding failed from the kept table to the rejects table.
 
     Parameters
@@ -273,32 +274,42 @@ def reject_failures(
     positions : sequence of int, optional
         The rows of ``clean_frame`` that were decoded, in the order given to
         the decoder (``index`` points into it); default every row in order.
+    return_kept : bool, default False
+        Also return the positions (in ``clean_frame``) of the rows kept, for
+        callers that carry values aligned with its rows (the pipeline's decoded
+        batches).
 
     Returns
     -------
     clean, rejects : DataFrame
         ``clean_frame`` without the failed rows (index reset) and ``rejects``
-        with them appended, ``row`` taken from ``_row`` when present.
+        with them appended in row order (a row's first failure), ``row`` taken
+        from ``_row`` when present.
+    kept : list of int
+        With ``return_kept``.
     """
     failures = list(failures)
     if not failures:
-        return clean_frame, rejects
+        kept = list(range(len(clean_frame)))
+        return (clean_frame, rejects, kept) if return_kept else (clean_frame, rejects)
     n = len(clean_frame)
     positions = list(range(n)) if positions is None else list(positions)
     rows = clean_frame[ROW_COLUMN].tolist() if ROW_COLUMN in clean_frame.columns else None
     ids = clean_frame["id"].tolist()
     drop = np.zeros(n, dtype=bool)
-    records = []
+    records = {}
     for index, reason in failures:
         pos = positions[index]
         if drop[pos]:
             continue
         drop[pos] = True
         head, sep, detail = str(reason).partition(": ")
-        records.append((ids[pos], rows[pos] if rows is not None else pos, modality, head, detail))
-    added = _rejects_frame(records)
+        records[pos] = (ids[pos], rows[pos] if rows is not None else pos, modality, head, detail)
+    added = _rejects_frame([records[pos] for pos in sorted(records)])
     rejects = added if len(rejects) == 0 else pd.concat([rejects, added], ignore_index=True)
-    return clean_frame.loc[~drop].reset_index(drop=True), rejects
+    kept = np.flatnonzero(~drop)
+    out = clean_frame.iloc[kept].reset_index(drop=True)
+    return (out, rejects, kept.tolist()) if return_kept else (out, rejects)
 
 
 def summarize(n_input: int, rejects: pd.DataFrame) -> dict:

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from .. import config
+from .._gpu import device_tables, launch_1d
 from ..backend import cudasim_enabled, device_xp
 from . import _cpu, _reference
 from ._cpu import HashCollision
@@ -41,7 +41,6 @@ from ._input import NeedsReference, TextBuffers, to_buffers
 from ._spec import TextSpec
 from ._tables import get_tables
 
-_TABLES: dict = {}
 _NORM_CODE = {None: 0, "l1": 1, "l2": 2}
 
 
@@ -77,33 +76,13 @@ def _supported(spec: TextSpec, dtype) -> bool:
     return True
 
 
-def _arg(a):
-    """Kernel argument: CuPy arrays go in without Numba's per-launch stream sync
-    (CuPy and Numba both use the legacy default stream, so ordering holds)."""
-    if cudasim_enabled() or not hasattr(a, "__cuda_array_interface__"):
-        return a
-    from numba import cuda
-
-    return cuda.as_cuda_array(a, sync=False)
-
-
-def _launch(kernel, n_threads, *args):
-    """One thread per item (grid-stride loops inside the kernels)."""
-    tpb = int(config.THREADS_PER_BLOCK)
-    blocks = max(1, min(math.ceil(max(n_threads, 1) / tpb), 8192))
-    kernel[blocks, tpb](*[_arg(a) for a in args])
-
-
 def _device_tables():
     """The Unicode tables on the device, copied once per device."""
-    xp = device_xp()
-    dev = 0 if cudasim_enabled() else xp.cuda.Device().id
-    if dev not in _TABLES:
+    def build():
         t = get_tables()
-        _TABLES[dev] = tuple(
-            xp.asarray(np.ascontiguousarray(a)) for a in (t.cls, t.low, t.low_ext)
-        )
-    return _TABLES[dev]
+        return (t.cls, t.low, t.low_ext)
+
+    return device_tables("unicode", build)
 
 
 def _growth_bound(lens, xp):
@@ -172,7 +151,7 @@ def _stage1(tb: TextBuffers, spec: TextSpec):
     plen = xp.empty(n_docs, np.int64)
     ntok = xp.empty(n_docs, np.int64)
     has_stop, stop = _stop_table(spec)
-    _launch(K.preprocess_word, n_docs, buf, offs, cls, low, low_ext, bool(spec.lowercase),
+    launch_1d(K.preprocess_word, n_docs, buf, offs, cls, low, low_ext, bool(spec.lowercase),
             has_stop, *stop, out_start, out, plen, ntok)
     min_n, max_n = int(spec.ngram_range[0]), int(spec.ngram_range[1])
     ng = xp.zeros(n_docs, np.int64)
@@ -190,7 +169,7 @@ def hashed_pairs(tb: TextBuffers, spec: TextSpec, n_features: int, alternate_sig
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
     signs = xp.empty(max(total, 1), np.int8)
-    _launch(_kernels().hash_word_ngrams, len(tb), out, out_start, plen, min_n, max_n, ng_off,
+    launch_1d(_kernels().hash_word_ngrams, len(tb), out, out_start, plen, min_n, max_n, ng_off,
             np.int64(n_features), bool(alternate_sign), keys, signs)
     return keys[:total], signs[:total]
 
@@ -231,7 +210,7 @@ def pairs_to_csr(keys, signs, n_docs: int, n_features: int, dtype, binary: bool,
         data.fill(1)
     indices = cols.astype(idx_t)
     if norm is not None and nnz:
-        _launch(_kernels().tfidf_rows, n_docs, indptr, indices, data, xp.ones(1, data.dtype),
+        launch_1d(_kernels().tfidf_rows, n_docs, indptr, indices, data, xp.ones(1, data.dtype),
                 False, False, _NORM_CODE[norm])
     return _csr(data, indices, indptr, (n_docs, n_features))
 
@@ -360,7 +339,7 @@ def count_matrix(stage, vocabulary, n_cols: int, dtype, binary: bool):
     table, term_hash, term_off, term_buf = vocabulary
     total = int(ng_off[-1])
     keys = xp.empty(max(total, 1), np.int64)
-    _launch(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
+    launch_1d(_kernels().count_word_ngrams, n_docs, out, out_start, plen, min_n, max_n, ng_off,
             table, term_hash, term_off, term_buf, np.int64(n_cols), keys)
     return pairs_to_csr(keys[:total], None, n_docs, n_cols, dtype, binary, None)
 
@@ -416,7 +395,7 @@ def count_fit(spec: TextSpec, docs, stage=None) -> _reference.Counted:
     hashes = xp.empty(total, np.uint64)
     starts = xp.empty(total, np.int64)
     lens = xp.empty(total, np.int64)
-    _launch(K.ngram_spans, n_docs, out, out_start, plen, ntok, min_n, max_n, ng_off, hashes,
+    launch_1d(K.ngram_spans, n_docs, out, out_start, plen, ntok, min_n, max_n, ng_off, hashes,
             starts, lens)
     order = _stable_argsort(xp, hashes)  # equal hashes: first occurrence first
     h = hashes[order]
@@ -427,7 +406,7 @@ def count_fit(spec: TextSpec, docs, stage=None) -> _reference.Counted:
     group_first = xp.flatnonzero(first)
     n_groups = int(group_first.shape[0])
     bad = xp.zeros(1, np.int32)
-    _launch(K.verify_groups, total, out, starts, lens, order, group_first, gid, bad)
+    launch_1d(K.verify_groups, total, out, starts, lens, order, group_first, gid, bad)
     if int(_to_host(bad)[0]):
         raise HashCollision
     # a group's entries are in position order, so its documents ascend: count changes
@@ -444,7 +423,7 @@ def count_fit(spec: TextSpec, docs, stage=None) -> _reference.Counted:
     t_off = xp.zeros(n_groups + 1, np.int64)
     t_off[1:] = xp.cumsum(t_len)
     term_buf = xp.empty(max(int(t_off[-1]), 1), np.uint8)
-    _launch(K.gather_spans, n_groups, out, t_start, t_len, t_off, term_buf)
+    launch_1d(K.gather_spans, n_groups, out, t_start, t_len, t_off, term_buf)
     off = _to_host(t_off)
     terms = pa.LargeStringArray.from_buffers(
         n_groups, pa.py_buffer(np.ascontiguousarray(off)),
@@ -518,6 +497,6 @@ def tfidf(X, idf, sublinear: bool, norm):
     X = as_device_csr(X)
     use_idf = idf is not None
     idf_dev = xp.asarray(idf, dtype=X.dtype) if use_idf else xp.ones(1, X.dtype)
-    _launch(_kernels().tfidf_rows, X.shape[0], X.indptr, X.indices, X.data, idf_dev, use_idf,
+    launch_1d(_kernels().tfidf_rows, X.shape[0], X.indptr, X.indices, X.data, idf_dev, use_idf,
             bool(sublinear), _NORM_CODE[norm])
     return X

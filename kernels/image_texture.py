@@ -4,7 +4,9 @@ Like :mod:`image`, every kernel is ``@njit(nogil=True, cache=True)`` over a rang
 ``[j0, j1)`` of jobs that ``mmfeat._workers.parallel_for`` hands to threads (no
 ``parallel=True``). Each kernel is compiled for one signature per input storage
 type; the public layer normalises dtypes before the call. Scalar decisions shared
-with the CUDA kernels live in :mod:`texture_math`.
+with the CUDA kernels live in :mod:`texture_math`; the LBP values of a row and the
+graycoprops sums are row-vectorised here (bit counts, marginals), and the tests
+hold both targets to scikit-image exactly.
 """
 
 import math
@@ -16,14 +18,10 @@ from . import texture_math as _m
 
 _jit = dict(cache=True, error_model="numpy", fastmath=False)
 _pjit = dict(nogil=True, **_jit)
-_inline = numba.njit(inline="always", **_jit)
 
 hog_bin_estimate = numba.njit(**_jit)(_m.hog_bin_estimate)
-bilinear = numba.njit(**_jit)(_m.bilinear)
 # rare paths and loops: plain calls, not inlined (small compile, small kernels)
 hog_bin_exact = numba.njit(**_jit)(_m.hog_bin_exact)
-lbp_value = numba.njit(**_jit)(_m.lbp_value)
-correlation_value = numba.njit(**_jit)(_m.correlation_value)
 hog_block_norm_scale = numba.njit(**_jit)(_m.hog_block_norm_scale)
 
 
@@ -31,58 +29,52 @@ hog_block_norm_scale = numba.njit(**_jit)(_m.hog_block_norm_scale)
 
 
 @numba.njit(**_jit)
-def _hog_load_row(src, n, y, sq, f32, dst):
-    """dst (C, W) float64 = row ``y`` of image ``n`` as scikit-image's hog sees it:
-    cast to the float type, square-rooted when ``sq`` (float32: the double root
-    rounded to float32, which is the correctly rounded float32 root)."""
-    row = src[n, y]
-    W, C = row.shape[0], row.shape[1]
-    for ch in range(C):
-        d = dst[ch]
-        if sq:
-            for x in range(W):
-                d[x] = math.sqrt(np.float64(row[x, ch]))
-            if f32:
-                for x in range(W):
-                    d[x] = np.float64(np.float32(d[x]))
-        else:
-            for x in range(W):
-                d[x] = np.float64(row[x, ch])
+def _hog_gradients(src, n, y, sq, f32, buf, g):
+    """g (2 * C * Wc,): the gradients of row ``y`` of image ``n``, every channel ch:
+    g_row at ``g[ch * Wc + x]``, g_col at ``g[(C + ch) * Wc + x]``.
 
-
-@numba.njit(**_jit)
-def _hog_rows(src, n, y, sq, f32, buf):
-    """buf (3, C, W): rows y - 1, y, y + 1 (those inside the image)."""
-    H = src.shape[1]
+    Rows y - 1, y, y + 1 (those inside the image) are read into ``buf`` (3 * C * W,)
+    as scikit-image's hog sees them: cast to the float type, square-rooted when
+    ``sq`` (float32: the double root rounded to float32, which is the correctly
+    rounded float32 root). Central differences, 0 on the first and last row and
+    column, in the float type. Flat buffers: one allocation routine compiled.
+    """
+    H, W, C = src.shape[1], src.shape[2], src.shape[3]
+    Wc = g.shape[0] // (2 * C)
     for k in range(3):
         yy = y - 1 + k
-        if yy >= 0 and yy < H:
-            _hog_load_row(src, n, yy, sq, f32, buf[k])
-
-
-@numba.njit(**_jit)
-def _hog_diff_row(buf, ch, H, y, f32, gr, gc):
-    """gr, gc (Wc,) = central differences of channel ``ch`` of the middle row of
-    ``buf`` (0 on the first and last row and column), in the float type."""
-    Wc = gr.shape[0]
-    W = buf.shape[2]
-    up = buf[0, ch]
-    mid = buf[1, ch]
-    dn = buf[2, ch]
-    if y > 0 and y < H - 1:
+        if yy < 0 or yy >= H:
+            continue
+        row = src[n, yy]
+        for ch in range(C):
+            d = buf[(k * C + ch) * W:(k * C + ch + 1) * W]
+            if sq:
+                for x in range(W):
+                    d[x] = math.sqrt(np.float64(row[x, ch]))
+                if f32:
+                    for x in range(W):
+                        d[x] = np.float64(np.float32(d[x]))
+            else:
+                for x in range(W):
+                    d[x] = np.float64(row[x, ch])
+    inner = y > 0 and y < H - 1
+    for ch in range(C):
+        up = buf[ch * W:(ch + 1) * W]
+        mid = buf[(C + ch) * W:(C + ch + 1) * W]
+        dn = buf[(2 * C + ch) * W:(2 * C + ch + 1) * W]
+        gr = g[ch * Wc:(ch + 1) * Wc]
+        gc = g[(C + ch) * Wc:(C + ch + 1) * Wc]
         for x in range(Wc):
-            gr[x] = dn[x] - up[x]
-    else:
-        gr[:] = 0.0
-    gc[0] = 0.0
-    for x in range(1, min(Wc, W - 1)):
-        gc[x] = mid[x + 1] - mid[x - 1]
-    if Wc == W:
-        gc[W - 1] = 0.0
-    if f32:
-        for x in range(Wc):
-            gr[x] = np.float64(np.float32(gr[x]))
-            gc[x] = np.float64(np.float32(gc[x]))
+            gr[x] = (dn[x] - up[x]) if inner else 0.0
+        gc[0] = 0.0
+        for x in range(1, min(Wc, W - 1)):
+            gc[x] = mid[x + 1] - mid[x - 1]
+        if Wc == W:
+            gc[W - 1] = 0.0
+        if f32:
+            for x in range(Wc):
+                gr[x] = np.float64(np.float32(gr[x]))
+                gc[x] = np.float64(np.float32(gc[x]))
 
 
 @numba.njit(**_pjit)
@@ -95,25 +87,22 @@ def hog_channels(j0, j1, src, sq, f32, hyp, chan):
     is decided by ``hyp`` (NumPy's hypot of the integer gradients of uint8 input)
     when given, else left to the host (-1).
     """
-    H, W, C = src.shape[1], src.shape[2], src.shape[3]
+    W, C = src.shape[2], src.shape[3]
     Hc, Wc = chan.shape[1], chan.shape[2]
     use_table = hyp.shape[0] > 0
-    buf = np.zeros((3, C, W), dtype=np.float64)
-    gr = np.empty((C, Wc), dtype=np.float64)
-    gc = np.empty((C, Wc), dtype=np.float64)
+    buf = np.zeros(3 * C * W, dtype=np.float64)
+    g = np.empty(2 * C * Wc, dtype=np.float64)
     for t in range(j0, j1):
         n = t // Hc
         y = t - n * Hc
-        _hog_rows(src, n, y, sq, f32, buf)
-        for ch in range(C):
-            _hog_diff_row(buf, ch, H, y, f32, gr[ch], gc[ch])
+        _hog_gradients(src, n, y, sq, f32, buf, g)
         for x in range(Wc):
             best = -1.0
             pick = 0
             tie = False
             for ch in range(C):
-                r = gr[ch, x]
-                c = gc[ch, x]
+                r = g[ch * Wc + x]
+                c = g[(C + ch) * Wc + x]
                 if f32 or use_table:
                     if f32:
                         s = np.float64(np.float32(math.sqrt(r * r + c * c)))
@@ -129,38 +118,10 @@ def hog_channels(j0, j1, src, sq, f32, hyp, chan):
                     pick = ch
                     tie = False
                 elif s >= best * (1.0 - 1e-12) and s > 0.0 and not (
-                        r == gr[pick, x] and c == gc[pick, x]):
+                        r == g[pick * Wc + x] and c == g[(C + pick) * Wc + x]):
                     tie = True  # hypot may order these either way: NumPy decides
                     best = max(best, s)
             chan[n, y, x] = -1 if tie else pick
-
-
-@numba.njit(**_jit)
-def _hog_gradient_row(src, n, y, sq, f32, chan, buf, g_all, gr, gc):
-    """gr, gc (Wc,) = the gradients of row ``y`` in the channel ``chan`` picks per
-    pixel (channel 0 when ``chan`` is empty: a gray batch)."""
-    H, C = src.shape[1], src.shape[3]
-    _hog_rows(src, n, y, sq, f32, buf)
-    if chan.shape[0] == 0:
-        _hog_diff_row(buf, 0, H, y, f32, gr, gc)
-        return
-    for ch in range(C):
-        _hog_diff_row(buf, ch, H, y, f32, g_all[0, ch], g_all[1, ch])
-    cy = chan[n, y]
-    for x in range(gr.shape[0]):
-        ch = cy[x]
-        gr[x] = g_all[0, ch, x]
-        gc[x] = g_all[1, ch, x]
-
-
-@numba.njit(**_jit)
-def _hog_bins_row(gr, gc, n_or, bins_per_radian, margin, mag, kb):
-    """mag (Wc,) = gradient magnitude, kb (Wc,) = estimated bin (-1: ask atan2)."""
-    for x in range(gr.shape[0]):
-        r = gr[x]
-        c = gc[x]
-        mag[x] = math.sqrt(r * r + c * c)
-        kb[x] = hog_bin_estimate(r, c, n_or, bins_per_radian, margin)
 
 
 @numba.njit(**_pjit)
@@ -184,20 +145,34 @@ def hog_cells(j0, j1, src, hist, c_row, c_col, sq, f32, chan, defer, deferred, n
     margin = _m.HOG_ESTIMATE_ERROR * bins_per_radian
     per = 180.0 / n_or
     C, W = src.shape[3], src.shape[2]
-    buf = np.zeros((3, C, W), dtype=np.float64)
-    g_all = np.empty((2, C, Wc), dtype=np.float64)
-    gr = np.empty(Wc, dtype=np.float64)
-    gc = np.empty(Wc, dtype=np.float64)
+    buf = np.zeros(3 * C * W, dtype=np.float64)
+    g = np.empty(2 * C * Wc, dtype=np.float64)
+    picked = np.empty(2 * Wc, dtype=np.float64)
     mag = np.empty(Wc, dtype=np.float64)
     kb = np.empty(Wc, dtype=np.int64)
+    gray = chan.shape[0] == 0
     for t in range(j0, j1):
         n = t // ncr
         ci = t - n * ncr
         acc = hist[n, ci]
         nd = 0
         for y in range(ci * c_row, (ci + 1) * c_row):
-            _hog_gradient_row(src, n, y, sq, f32, chan, buf, g_all, gr, gc)
-            _hog_bins_row(gr, gc, n_or, bins_per_radian, margin, mag, kb)
+            _hog_gradients(src, n, y, sq, f32, buf, g)
+            gr = g[:Wc]  # gray: channel 0 as it is
+            gc = g[Wc:2 * Wc]
+            if not gray:  # the channel chan picks per pixel
+                cy = chan[n, y]
+                gr = picked[:Wc]
+                gc = picked[Wc:]
+                for x in range(Wc):
+                    ch = cy[x]
+                    gr[x] = g[ch * Wc + x]
+                    gc[x] = g[(C + ch) * Wc + x]
+            for x in range(Wc):  # magnitude and estimated bin (-1: ask atan2)
+                r = gr[x]
+                c = gc[x]
+                mag[x] = math.sqrt(r * r + c * c)
+                kb[x] = hog_bin_estimate(r, c, n_or, bins_per_radian, margin)
             for x in range(Wc):
                 m = mag[x]
                 if m == 0.0:
@@ -219,15 +194,17 @@ def hog_cells(j0, j1, src, hist, c_row, c_col, sq, f32, chan, defer, deferred, n
 
 
 @numba.njit(**_pjit)
-def hog_blocks(j0, j1, hist, out, method, eps):
-    """out (N, n_blocks_row, n_blocks_col, b_row, b_col, orientations) = the
-    normalised blocks of the cell histograms (float64 arithmetic, as scikit-image's
-    ``_hog_normalize_block``); one job per (image, row of blocks).
+def hog_blocks(j0, j1, hist, out, b_row, b_col, n_or, method, eps):
+    """out (N, n_blocks_row, n_blocks_col, b_row * b_col * n_or) = the normalised
+    blocks of the cell histograms ``hist`` (N, n_cells_row, n_cells_col * n_or)
+    (float64 arithmetic in scikit-image's order, as its ``_hog_normalize_block``);
+    one job per (image, row of blocks). Row a of block (r, c) is the contiguous
+    run ``hist[n, r + a, c * n_or:(c + b_col) * n_or]``.
 
     method: 0 L1, 1 L1-sqrt, 2 L2, 3 L2-Hys.
     """
-    nbr, nbc, b_row, b_col, n_or = out.shape[1], out.shape[2], out.shape[3], out.shape[4], \
-        out.shape[5]
+    nbr, nbc = out.shape[1], out.shape[2]
+    run = b_col * n_or
     for t in range(j0, j1):
         n = t // nbr
         r = t - n * nbr
@@ -235,249 +212,412 @@ def hog_blocks(j0, j1, hist, out, method, eps):
             s1 = 0.0
             s2 = 0.0
             for a in range(b_row):
-                for b in range(b_col):
-                    for o in range(n_or):
-                        v = np.float64(hist[n, r + a, c + b, o])
-                        s1 += abs(v)
-                        s2 += v * v
+                h = hist[n, r + a, c * n_or:c * n_or + run]
+                for m in range(run):
+                    v = np.float64(h[m])
+                    s1 += abs(v)
+                    s2 += v * v
             d = hog_block_norm_scale(s1, s2, method, eps)
+            d2 = 1.0
             if method == 3:
                 s3 = 0.0
                 for a in range(b_row):
-                    for b in range(b_col):
-                        for o in range(n_or):
-                            u = min(np.float64(hist[n, r + a, c + b, o]) / d, 0.2)
-                            s3 += u * u
+                    h = hist[n, r + a, c * n_or:c * n_or + run]
+                    for m in range(run):
+                        u = np.float64(h[m]) / d
+                        u = 0.2 if u > 0.2 else u  # np.minimum (NaN stays)
+                        s3 += u * u
                 d2 = math.sqrt(s3 + eps * eps)
             blk = out[n, r, c]
             for a in range(b_row):
-                for b in range(b_col):
-                    for o in range(n_or):
-                        u = np.float64(hist[n, r + a, c + b, o]) / d
-                        if method == 1:
-                            u = math.sqrt(u)
-                        elif method == 3:
-                            u = min(u, 0.2) / d2
-                        blk[a, b, o] = u
+                h = hist[n, r + a, c * n_or:c * n_or + run]
+                for m in range(run):
+                    u = np.float64(h[m]) / d
+                    if method == 1:
+                        u = math.sqrt(u)
+                    elif method == 3:
+                        u = (0.2 if u > 0.2 else u) / d2
+                    blk[a * run + m] = u
 
 
 # --- LBP -------------------------------------------------------------------------------
 
 
 @numba.njit(**_jit)
-def _lbp_sample(img, n, y, x, ra, rb, ca, cb, dr, dc):
-    """Bilinear sample with zeros outside the image (scikit-image's mode 'C', cval 0)."""
-    H, W = img.shape[1], img.shape[2]
-    tl = 0.0
-    tr = 0.0
-    bl = 0.0
-    br = 0.0
-    ya = y + ra
-    yb = y + rb
-    xa = x + ca
-    xb = x + cb
-    if ya >= 0 and ya < H:
-        if xa >= 0 and xa < W:
-            tl = np.float64(img[n, ya, xa])
-        if xb >= 0 and xb < W:
-            tr = np.float64(img[n, ya, xb])
-    if yb >= 0 and yb < H:
-        if xa >= 0 and xa < W:
-            bl = np.float64(img[n, yb, xa])
-        if xb >= 0 and xb < W:
-            br = np.float64(img[n, yb, xb])
-    return bilinear(tl, tr, bl, br, dr, dc)
+def _popcount(v):
+    """Number of set bits of a non-negative int64 (SWAR; LLVM emits popcnt)."""
+    v = v - ((v >> 1) & 0x5555555555555555)
+    v = (v & 0x3333333333333333) + ((v >> 2) & 0x3333333333333333)
+    v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0F
+    return (v * 0x0101010101010101) >> 56 & 0xFF
 
 
 @numba.njit(**_jit)
-def _lbp_point_row(img, n, y, ra, rb, ca, cb, dr, dc_row, zero_row, tex):
-    """tex (W,) = the samples of one circle point for every pixel of row ``y``."""
-    H, W = img.shape[1], img.shape[2]
-    ya = y + ra
-    yb = y + rb
-    A = img[n, ya] if (ya >= 0 and ya < H) else zero_row
-    B = img[n, yb] if (yb >= 0 and yb < H) else zero_row
-    x0 = max(0, -ca)
-    x1 = min(W, W - cb)
-    if x1 < x0:
-        x1 = x0
-    for x in range(0, min(x0, W)):
-        tex[x] = _lbp_sample(img, n, y, x, ra, rb, ca, cb, dr, dc_row[x])
-    for x in range(x0, x1):  # every corner inside the row: no checks, vectorises
-        tex[x] = bilinear(np.float64(A[x + ca]), np.float64(A[x + cb]), np.float64(B[x + ca]),
-                          np.float64(B[x + cb]), dr, dc_row[x])
-    for x in range(max(x1, x0), W):
-        tex[x] = _lbp_sample(img, n, y, x, ra, rb, ca, cb, dr, dc_row[x])
+def _lbp_codes_row(code, P, method, table, W):
+    """code[:W] = the LBP value of each P-bit sign code, as :func:`texture_math.lbp_value`.
+
+    ``table`` (when not empty) holds every value (small P); uniform and nri_uniform
+    are computed with bit counts: the transitions of the linear bit sequence are
+    the set bits of ``(code ^ code >> 1)`` below bit P - 1, the first one / zero
+    the trailing zeros of code / ~code. Branch-free, so the row loop vectorises.
+    """
+    if table.shape[0] > 0:
+        for x in range(W):
+            code[x] = table[code[x]]
+        return
+    if method == _m.LBP_DEFAULT:
+        return
+    if method == _m.LBP_ROR:  # the smallest right rotation, as lbp_value (large P only)
+        for x in range(W):
+            c = code[x]
+            best = c
+            for _ in range(1, P):
+                c = (c >> 1) | ((c & 1) << (P - 1))
+                best = min(best, c)
+            code[x] = best
+        return
+    lin = (np.int64(1) << (P - 1)) - 1
+    full = (np.int64(1) << P) - 1
+    if method == _m.LBP_UNIFORM:
+        for x in range(W):
+            c = code[x]
+            changes = _popcount((c ^ (c >> 1)) & lin)
+            ones = _popcount(c)
+            code[x] = ones if changes <= 2 else P + 1
+        return
+    for x in range(W):  # nri_uniform
+        c = code[x]
+        changes = _popcount((c ^ (c >> 1)) & lin)
+        ones = _popcount(c)
+        nc = ~c & full
+        first_one = _popcount((c & -c) - 1)  # P for c == 0 (unused then)
+        first_zero = _popcount((nc & -nc) - 1)
+        rot = (ones - first_zero) if first_one == 0 else (P - first_one)
+        v = 1 + (ones - 1) * P + rot
+        v = (P * (P - 1) + 1) if ones == P else v
+        v = 0 if ones == 0 else v
+        code[x] = (P * (P - 1) + 2) if changes > 2 else v
 
 
 @numba.njit(**_pjit)
-def lbp_rows(j0, j1, img, P, method, r_lo, r_hi, c_lo, c_hi, dr_tab, dc_tab, zero_row,
+def lbp_rows(j0, j1, img, P, method, r_lo, r_hi, c_lo, c_hi, dr_tab, dc_tab, omdc_tab,
              rows_per_task, table, out, counts):
     """LBP of rows of ``img`` (N, H, W), uint8 or float64.
 
     One job per (image, block of ``rows_per_task`` rows). Sample i of pixel (y, x)
     is the bilinear value at (y + rp[i], x + cp[i]) with corners at row offsets
     ``r_lo[i]``, ``r_hi[i]``, column offsets ``c_lo[i]``, ``c_hi[i]`` and weights
-    ``dr_tab[i, y]``, ``dc_tab[i, x]`` (computed on the host exactly as scikit-image
-    rounds them). With ``out`` (N, H, W) float64 of size > 0 the values are written;
-    else ``counts`` (N, T, n_bins) int64 counts them per job. ``table`` (2**P,),
-    when not empty, holds :func:`lbp_value` of every code (small P).
+    ``dr_tab[i, y]``, ``dc_tab[i, x]``, ``omdc_tab[i, x] = 1 - dc_tab[i, x]``
+    (computed on the host exactly as scikit-image rounds them). The block's rows,
+    with the reach of the circle above and below, are read once into a float64
+    buffer padded with zeros (scikit-image's mode 'C', cval 0), so that each
+    circle point is one branch-free pass over a row: scikit-image's operations
+    in its order, vectorised. With ``out`` (N, H, W) float64 of size > 0 the
+    values are written; else ``counts`` (N, T, n_bins) int64 counts them per job.
+    ``table`` (2**P,), when not empty, holds :func:`texture_math.lbp_value` of every code.
     """
     H, W = img.shape[1], img.shape[2]
     nblk = (H + rows_per_task - 1) // rows_per_task
     write = out.shape[0] > 0
-    tex = np.empty(W, dtype=np.float64)
+    is_var = method == _m.LBP_VAR
+    r0 = 0
+    r1 = 0
+    pl = 0
+    pr = 0
+    for i in range(P):
+        r0 = min(r0, r_lo[i])
+        r1 = max(r1, r_hi[i])
+        pl = max(pl, -c_lo[i])
+        pr = max(pr, c_hi[i])
+    buf = np.zeros((rows_per_task + r1 - r0, W + pl + pr), dtype=np.float64)
     code = np.empty(W, dtype=np.int64)
     s = np.empty(W, dtype=np.float64)
     v = np.empty(W, dtype=np.float64)
     for t in range(j0, j1):
         n = t // nblk
         b = t - n * nblk
-        for y in range(b * rows_per_task, min(H, (b + 1) * rows_per_task)):
-            centre = img[n, y]
-            code[:] = 0
-            s[:] = 0.0
-            v[:] = 0.0
+        y0 = b * rows_per_task
+        y1 = min(H, y0 + rows_per_task)
+        for q in range(y1 - y0 + r1 - r0):
+            yy = y0 + r0 + q
+            dst = buf[q]
+            if yy >= 0 and yy < H:
+                src = img[n, yy]
+                for x in range(W):
+                    dst[pl + x] = np.float64(src[x])
+            else:
+                for x in range(W):
+                    dst[pl + x] = 0.0
+        for y in range(y0, y1):
+            q = y - y0 - r0
+            cen = buf[q, pl:pl + W]
+            if is_var:
+                s[:] = 0.0
+                v[:] = 0.0
+            else:
+                code[:] = 0
             for i in range(P):
-                _lbp_point_row(img, n, y, r_lo[i], r_hi[i], c_lo[i], c_hi[i], dr_tab[i, y],
-                               dc_tab[i], zero_row, tex)
-                if method == _m.LBP_VAR:
+                A = buf[q + r_lo[i]]
+                B = buf[q + r_hi[i]]
+                A0 = A[pl + c_lo[i]:pl + c_lo[i] + W]
+                A1 = A[pl + c_hi[i]:pl + c_hi[i] + W]
+                B0 = B[pl + c_lo[i]:pl + c_lo[i] + W]
+                B1 = B[pl + c_hi[i]:pl + c_hi[i] + W]
+                dc = dc_tab[i]
+                om = omdc_tab[i]
+                dr = dr_tab[i, y]
+                omdr = 1.0 - dr
+                if is_var:
                     for x in range(W):
-                        s[x] += tex[x]
-                        v[x] += tex[x] * tex[x]
+                        top = om[x] * A0[x] + dc[x] * A1[x]
+                        bottom = om[x] * B0[x] + dc[x] * B1[x]
+                        tex = omdr * top + dr * bottom
+                        s[x] += tex
+                        v[x] += tex * tex
                 else:
                     for x in range(W):
-                        bit = np.int64((tex[x] - np.float64(centre[x])) >= 0.0)
-                        code[x] |= bit << i
-            if method == _m.LBP_VAR:
+                        top = om[x] * A0[x] + dc[x] * A1[x]
+                        bottom = om[x] * B0[x] + dc[x] * B1[x]
+                        tex = omdr * top + dr * bottom
+                        code[x] |= np.int64((tex - cen[x]) >= 0.0) << i
+            if is_var:
+                o = out[n, y]
                 for x in range(W):
                     var = (v[x] - (s[x] * s[x]) / P) / P
-                    out[n, y, x] = var if var != 0.0 else np.nan
+                    o[x] = var if var != 0.0 else np.nan
+                continue
+            _lbp_codes_row(code, P, method, table, W)
+            if write:
+                o = out[n, y]
+                for x in range(W):
+                    o[x] = np.float64(code[x])
             else:
-                if table.shape[0] > 0:
-                    for x in range(W):
-                        code[x] = table[code[x]]
-                else:
-                    for x in range(W):
-                        code[x] = lbp_value(code[x], P, method)
-                if write:
-                    for x in range(W):
-                        out[n, y, x] = np.float64(code[x])
-                else:
-                    cnt = counts[n, b]
-                    for x in range(W):
-                        cnt[code[x]] += 1
+                cnt = counts[n, b]
+                for x in range(W):
+                    cnt[code[x]] += 1
 
 
 # --- GLCM ------------------------------------------------------------------------------
 
 
-@numba.njit(**_pjit)
-def glcm_counts(j0, j1, img, offsets, out, symmetric):
-    """out (N, L, L, K) uint32 += co-occurrence counts; one job per (image, offset k).
-
-    ``offsets`` (K, 2): the (row, column) offset of pair k (scikit-image's rounding
-    of sin/cos(angle) * distance, done on the host). The pair (image[r, c],
-    image[r + dr, c + dc]) counts where both pixels are inside; ``symmetric`` also
-    counts it transposed (P + P.T).
-    """
-    H, W = img.shape[1], img.shape[2]
-    K = offsets.shape[0]
-    for t in range(j0, j1):
-        n = t // K
-        k = t - n * K
-        dr = offsets[k, 0]
-        dc = offsets[k, 1]
-        r0 = max(0, -dr)
-        r1 = min(H, H - dr)
-        c0 = max(0, -dc)
-        c1 = min(W, W - dc)
-        o = out[n]
-        for r in range(r0, r1):
-            a = img[n, r]
-            b = img[n, r + dr]
-            for c in range(c0, c1):
-                i = a[c]
-                j = b[c + dc]
-                o[i, j, k] += 1
-                if symmetric:
-                    o[j, i, k] += 1
-
-
-@numba.njit(**_pjit)
-def glcm_props(j0, j1, P, mode, w, wi, wj, out):
-    """out (N, K) = one graycoprops property of P (N, L*L, K), one job per image.
-
-    As scikit-image: p = P / (sum of P over (i, j), 0 -> 1), then ``mode``
-    (:mod:`texture_math` PROP_*): weighted sum of p by ``w`` (L*L,), sum of p**2,
-    variance about the mean (weights ``wi`` = i), entropy, correlation (``wi``,
-    ``wj`` = i, j).
-    """
-    M = P.shape[1]
-    K = P.shape[2]
-    s = np.empty(K, dtype=np.float64)
-    a1 = np.empty(K, dtype=np.float64)
-    a2 = np.empty(K, dtype=np.float64)
-    a3 = np.empty(K, dtype=np.float64)
-    mi = np.empty(K, dtype=np.float64)
-    mj = np.empty(K, dtype=np.float64)
-    for n in range(j0, j1):
-        p = P[n]
-        s[:] = 0.0
-        a1[:] = 0.0
-        a2[:] = 0.0
-        a3[:] = 0.0
-        mi[:] = 0.0
-        mj[:] = 0.0
-        for m in range(M):
-            for k in range(K):
-                s[k] += np.float64(p[m, k])
-        for k in range(K):
-            if s[k] == 0.0:
-                s[k] = 1.0
-        if mode == _m.PROP_WEIGHTED:
-            for m in range(M):
-                wv = w[m]
-                for k in range(K):
-                    a1[k] += (np.float64(p[m, k]) / s[k]) * wv
-        elif mode == _m.PROP_ASM:
-            for m in range(M):
-                for k in range(K):
-                    q = np.float64(p[m, k]) / s[k]
-                    a1[k] += q * q
-        elif mode == _m.PROP_ENTROPY:
-            for m in range(M):
-                for k in range(K):
-                    q = np.float64(p[m, k]) / s[k]
-                    if q != 0.0:
-                        a1[k] += q * -math.log(q)
-        else:  # variance / correlation: means first, then centred sums
-            for m in range(M):
-                iv = wi[m]
-                jv = wj[m]
-                for k in range(K):
-                    q = np.float64(p[m, k]) / s[k]
-                    mi[k] += q * iv
-                    mj[k] += q * jv
-            for m in range(M):
-                iv = wi[m]
-                jv = wj[m]
-                for k in range(K):
-                    q = np.float64(p[m, k]) / s[k]
-                    di = iv - mi[k]
-                    dj = jv - mj[k]
-                    a1[k] += q * (di * di)
-                    a2[k] += q * (dj * dj)
-                    a3[k] += q * (di * dj)
-            if mode == _m.PROP_CORRELATION:
-                for k in range(K):
-                    a1[k] = correlation_value(a3[k], a1[k], a2[k])
-        for k in range(K):
-            out[n, k] = a1[k]
+_U1 = np.uint32(1)
 
 
 @numba.njit(**_jit)
-def lbp_table(P, method, table):
-    """table (2**P,) = :func:`lbp_value` of every P-bit code."""
-    for code in range(table.shape[0]):
-        table[code] = lbp_value(code, P, method)
+def _glcm_count_one(t, base, b, K, k):
+    """t (L*L*K,) += the pairs (a, b[c]) of offset k at (a * L + b) * K + k, with
+    ``base[c]`` = a * L * K.
+
+    Unsigned indices: Numba adds no wrap-around arithmetic for them (a third of
+    the cost of an increment)."""
+    Ku = np.uint64(K)
+    ku = np.uint64(k)
+    for c in range(b.shape[0]):
+        cu = np.uint64(c)
+        t[base[cu] + np.uint64(b[cu]) * Ku + ku] += _U1
+
+
+@numba.njit(**_pjit)
+def glcm_counts(j0, j1, img, offsets, L, symmetric, counts, normed):
+    """Co-occurrence matrices of images j0..j1-1 of ``img`` (N, H, W); one job per image.
+
+    ``offsets`` (K, 2): the (row, column) offset of pair k (scikit-image's rounding
+    of sin/cos(angle) * distance, done on the host). The pair (image[r, c],
+    image[r + dr, c + dc]) counts where both pixels are inside, into a (L*L, K)
+    uint32 table per image (in cache; the offsets of a pixel's pairs share lines),
+    one row pass for all offsets: four offsets at a time in one column loop (four
+    independent chains of increments), the row times L * K once per row. Then
+    ``counts`` (N, L*L, K) uint32 or, when it is empty, ``normed`` (N, L*L, K)
+    float64 is written: P (+ P transposed when ``symmetric``), for ``normed``
+    divided by the number of pairs counted (1 when none), which is the double
+    scikit-image sums.
+    """
+    H, W = img.shape[1], img.shape[2]
+    K = offsets.shape[0]
+    LL = L * L
+    t = np.empty(K * LL, dtype=np.uint32)
+    base = np.empty(W, dtype=np.uint64)
+    Ku = np.uint64(K)
+    LKu = np.uint64(L * K)
+    write_counts = counts.shape[0] > 0
+    sym = np.uint32(1 if symmetric else 0)
+    total = np.empty(K, dtype=np.float64)
+    for k in range(K):
+        dr = offsets[k, 0]
+        dc = offsets[k, 1]
+        pairs = max(0, min(H, H - dr) - max(0, -dr)) * max(0, min(W, W - dc) - max(0, -dc))
+        tot = np.float64(pairs * (2 if symmetric else 1))
+        total[k] = tot if tot != 0.0 else 1.0
+    for n in range(j0, j1):
+        t[:] = 0
+        for r in range(H):
+            a = img[n, r]
+            for c in range(W):
+                base[c] = np.uint64(a[c]) * LKu
+            k = K - K  # not a literal 0: one compiled signature of the helpers
+            while k < K:
+                quad = k + 4 <= K
+                if quad:
+                    for u in range(4):
+                        rr = r + offsets[k + u, 0]
+                        quad = quad and rr >= 0 and rr < H
+                if quad:  # the columns every offset of k..k+3 reaches, in one loop
+                    lo = 0
+                    hi = W
+                    for u in range(4):
+                        lo = max(lo, -offsets[k + u, 1])
+                        hi = min(hi, W - offsets[k + u, 1])
+                    hi = max(hi, lo)
+                    m = hi - lo
+                    d0 = lo + offsets[k, 1]
+                    d1 = lo + offsets[k + 1, 1]
+                    d2 = lo + offsets[k + 2, 1]
+                    d3 = lo + offsets[k + 3, 1]
+                    bs = base[lo:hi]
+                    b0 = img[n, r + offsets[k, 0], d0:d0 + m]
+                    b1 = img[n, r + offsets[k + 1, 0], d1:d1 + m]
+                    b2 = img[n, r + offsets[k + 2, 0], d2:d2 + m]
+                    b3 = img[n, r + offsets[k + 3, 0], d3:d3 + m]
+                    bk = np.uint64(k)
+                    for c in range(m):
+                        cu = np.uint64(c)
+                        bc = bs[cu] + bk
+                        t[bc + np.uint64(b0[cu]) * Ku] += _U1
+                        t[bc + np.uint64(b1[cu]) * Ku + np.uint64(1)] += _U1
+                        t[bc + np.uint64(b2[cu]) * Ku + np.uint64(2)] += _U1
+                        t[bc + np.uint64(b3[cu]) * Ku + np.uint64(3)] += _U1
+                    for u in range(4):  # the columns outside the common range
+                        dc = offsets[k + u, 1]
+                        b = img[n, r + offsets[k + u, 0]]
+                        e0 = max(0, -dc)
+                        e1 = min(W, W - dc)
+                        c1 = min(lo, e1)
+                        if c1 > e0:
+                            _glcm_count_one(t, base[e0:c1], b[e0 + dc:c1 + dc], K, k + u)
+                        c0 = max(hi, e0)
+                        if e1 > c0:
+                            _glcm_count_one(t, base[c0:e1], b[c0 + dc:e1 + dc], K, k + u)
+                    k += 4
+                    continue
+                rr = r + offsets[k, 0]
+                dc = offsets[k, 1]
+                e0 = max(0, -dc)
+                e1 = min(W, W - dc)
+                if rr >= 0 and rr < H and e1 > e0:
+                    _glcm_count_one(t, base[e0:e1], img[n, rr, e0 + dc:e1 + dc], K, k)
+                k += 1
+        for i in range(L):
+            for j in range(L):
+                m0 = np.uint64(i * L + j) * Ku
+                m1 = np.uint64(j * L + i) * Ku
+                mi = i * L + j
+                for k in range(K):
+                    ku = np.uint64(k)
+                    v = t[m0 + ku] + t[m1 + ku] * sym  # a product, not a branch per entry
+                    if write_counts:
+                        counts[n, mi, k] = v
+                    else:
+                        normed[n, mi, k] = np.float64(v) / total[k] if v != 0 else 0.0
+
+
+@numba.njit(**_pjit)
+def glcm_sums(j0, j1, P, sq, w, R, A, C):
+    """The sums graycoprops needs from P (N, L, L*K), one pass, one job per image:
+    R (N, L, K) row sums sum_j p_ij, A (N, L, K) row sums sum_j p_ij * w[i*L + j]
+    (``w`` (L*L,)) or sum_j p_ij**2 when ``sq``, C (N, L*K) column sums sum_i p_ij
+    (flat j*K + k).
+
+    Four offsets at a time in register accumulators (independent chains); the
+    properties follow on the host from these marginals (``_cpu.graycoprops``).
+    """
+    L = P.shape[1]
+    K = P.shape[2] // L
+    Ku = np.uint64(K)
+    one = np.uint64(1)
+    two = np.uint64(2)
+    three = np.uint64(3)
+    for n in range(j0, j1):
+        Cn = C[n]
+        Cn[:] = 0.0
+        for i in range(L):
+            x = P[n, i]
+            wr = w[i * L:(i + 1) * L]
+            ri = R[n, i]
+            ai = A[n, i]
+            k = K - K  # not a literal 0
+            while k < K:
+                k0 = np.uint64(k)
+                if k + 4 <= K:
+                    s0 = s1 = s2 = s3 = 0.0
+                    a0 = a1 = a2 = a3 = 0.0
+                    for j in range(L):
+                        ju = np.uint64(j)
+                        bj = ju * Ku + k0
+                        v0 = np.float64(x[bj])
+                        v1 = np.float64(x[bj + one])
+                        v2 = np.float64(x[bj + two])
+                        v3 = np.float64(x[bj + three])
+                        s0 += v0
+                        s1 += v1
+                        s2 += v2
+                        s3 += v3
+                        f = wr[ju]
+                        a0 += v0 * (v0 if sq else f)
+                        a1 += v1 * (v1 if sq else f)
+                        a2 += v2 * (v2 if sq else f)
+                        a3 += v3 * (v3 if sq else f)
+                        Cn[bj] += v0
+                        Cn[bj + one] += v1
+                        Cn[bj + two] += v2
+                        Cn[bj + three] += v3
+                    ri[k] = s0
+                    ri[k + 1] = s1
+                    ri[k + 2] = s2
+                    ri[k + 3] = s3
+                    ai[k] = a0
+                    ai[k + 1] = a1
+                    ai[k + 2] = a2
+                    ai[k + 3] = a3
+                    k += 4
+                    continue
+                s0 = 0.0
+                a0 = 0.0
+                for j in range(L):
+                    bj = np.uint64(j) * Ku + k0
+                    v0 = np.float64(x[bj])
+                    s0 += v0
+                    a0 += v0 * (v0 if sq else wr[np.uint64(j)])
+                    Cn[bj] += v0
+                ri[k] = s0
+                ai[k] = a0
+                k += 1
+
+
+@numba.njit(**_pjit)
+def glcm_entropy(j0, j1, P, out):
+    """out (N, K) = -sum q log q over the entries q = p / S != 0 of P (N, L, L*K),
+    S = sum of p (0 -> 1), as scikit-image; one job per image (its own kernel: the
+    log loop compiles only where entropy is asked for)."""
+    L = P.shape[1]
+    K = P.shape[2] // L
+    S = np.empty(K, dtype=np.float64)
+    A = np.empty(K, dtype=np.float64)
+    for n in range(j0, j1):
+        S[:] = 0.0
+        A[:] = 0.0
+        for i in range(L):
+            x = P[n, i]
+            for m in range(L * K):
+                S[m % K] += np.float64(x[m])
+        for k in range(K):
+            if S[k] == 0.0:
+                S[k] = 1.0
+        for i in range(L):
+            x = P[n, i]
+            for m in range(L * K):
+                k = m % K
+                q = np.float64(x[m]) / S[k]
+                if q != 0.0:
+                    A[k] += q * -math.log(q)
+        for k in range(K):
+            out[n, k] = A[k]

@@ -37,13 +37,17 @@ def hog_bin_estimate(g_row, g_col, n, bins_per_radian, margin):
     x = g_col * s
     y = g_row * s  # >= 0: the angle folded into [0, pi]
     ax = abs(x)
-    z = min(ax, y) / max(max(ax, y), 1e-300)
+    # comparisons, not min/max: the same values, and no generic min/max to compile
+    lo = ax if ax < y else y
+    hi = y if ax < y else ax
+    z = lo / (hi if hi > 1e-300 else 1e-300)
     z2 = z * z
     a = z * (_A1 + z2 * (_A3 + z2 * (_A5 + z2 * (_A7 + z2 * _A9))))
     a = (0.5 * math.pi - a) if ax < y else a
     theta = a if x >= 0.0 else math.pi - a
     q = theta * bins_per_radian
-    k = min(int(q), n - 1)
+    k = int(q)
+    k = k if k < n - 1 else n - 1
     near = abs(q - math.floor(q + 0.5)) <= margin
     return -1 if near else k
 

@@ -93,6 +93,17 @@ def test_lbp_cpu_hypothesis(P, R, method, H, W, seed):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("method, P", [("ror", 17), ("ror", 31), ("default", 20),
+                                       ("uniform", 40), ("uniform", 62), ("nri_uniform", 33),
+                                       ("nri_uniform", 62), ("var", 40)])
+def test_lbp_large_P_exact(gray, backend, method, P):
+    """Without a look-up table (P > 16): rotations and bit counts per pixel, ties included."""
+    x = gray[:2, 2:22, 5:28] // 16  # few levels: many equal samples
+    np.testing.assert_array_equal(
+        mi.local_binary_pattern(x, P, 2.5, method, backend=backend), _sk_lbp(x, P, 2.5, method))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("method, P, n_bins", [("uniform", 8, 10), ("nri_uniform", 8, 59),
                                                ("default", 8, 256), ("ror", 6, 64),
                                                ("uniform", 24, 26)])

@@ -407,8 +407,9 @@ def hog(src, orientations, pixels_per_cell, cells_per_block, block_norm, transfo
     hist /= np.float32(c_row * c_col)
     out = np.empty((n, ncr - b_row + 1, ncc - b_col + 1, b_row, b_col, orientations),
                    dtype=work)
-    _tasks(KT.hog_blocks, n * out.shape[1], hist, out, ref.HOG_NORMS.index(block_norm),
-           ref.HOG_EPS)
+    _tasks(KT.hog_blocks, n * out.shape[1], hist.reshape(n, ncr, ncc * orientations),
+           out.reshape(n, out.shape[1], out.shape[2], -1), b_row, b_col, orientations,
+           ref.HOG_NORMS.index(block_norm), ref.HOG_EPS)
     return out
 
 
@@ -442,25 +443,39 @@ def lbp_tables(P, R, H, W):
 _LBP_CODES = {"default": 0, "ror": 1, "uniform": 2, "nri_uniform": 3, "var": 4}
 
 
+@functools.lru_cache(maxsize=64)
+def _lbp_one_minus_dc(P, R, W):
+    """(P, W) float64 ``1 - dc`` of :func:`lbp_tables` (the same double as in the
+    interpolation: IEEE subtraction is exact-rounded either way)."""
+    return np.ascontiguousarray(1.0 - lbp_tables(P, R, 1, W)[5])
+
+
 def _lbp_run(images, P, R, method, out, counts, rows):
     KT = _texture_kernels()
     n, H, W = images.shape
     r_lo, r_hi, c_lo, c_hi, dr, dc = lbp_tables(P, R, H, W)
-    zero_row = np.zeros(W, dtype=images.dtype)
     nblk = -(-H // rows)
     _tasks(KT.lbp_rows, n * nblk, images, P, _LBP_CODES[method], r_lo, r_hi, c_lo, c_hi, dr, dc,
-           zero_row, rows, lbp_value_table(P, method), out, counts)
+           _lbp_one_minus_dc(P, R, W), rows, lbp_value_table(P, method), out, counts)
+
+
+_EMPTY_TABLE = np.zeros(0, dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=32)
 def lbp_value_table(P, method):
-    """(2**P,) int64 LBP value of every code for P <= 16 (a look-up per pixel instead
-    of a loop over the bits); empty otherwise and for 'var'."""
-    if P > 16 or method == "var":
-        return np.zeros(0, dtype=np.int64)
-    table = np.empty(2**P, dtype=np.int64)
-    _texture_kernels().lbp_table(P, _LBP_CODES[method], table)
-    return table
+    """(2**P,) int64 LBP value of every code for 'ror' with P <= 16 (a look-up per
+    pixel instead of a loop over the rotations); empty otherwise (the kernel builds
+    default, uniform and nri_uniform values from bit counts, 'var' has none)."""
+    if P > 16 or method != "ror":
+        return _EMPTY_TABLE
+    codes = np.arange(2**P, dtype=np.int64)
+    best = codes.copy()
+    v = codes.copy()
+    for _ in range(1, P):  # the smallest right rotation, as texture_math.lbp_value
+        v = (v >> 1) | ((v & 1) << (P - 1))
+        np.minimum(best, v, out=best)
+    return best
 
 
 def _lbp_rows_per_task():
@@ -488,14 +503,12 @@ def graycomatrix(images, offsets, n_dist, n_angle, levels, symmetric, normed):
     KT = _texture_kernels()
     n = images.shape[0]
     K = n_dist * n_angle
-    P = np.zeros((n, levels, levels, K), dtype=np.uint32)
-    _tasks(KT.glcm_counts, n * K, images, offsets, P, bool(symmetric))
-    P = P.reshape(n, levels, levels, n_dist, n_angle)
-    if not normed:
-        return P
-    sums = P.sum(axis=(1, 2), keepdims=True, dtype=np.float64)
-    sums[sums == 0] = 1
-    return P / sums
+    # counts, transposition and (for normed) division in one kernel: one pass over P
+    P = np.empty((n, levels * levels, K), dtype=np.float64 if normed else np.uint32)
+    counts = np.zeros((0, 0, 0), np.uint32) if normed else P
+    fractions = P if normed else np.zeros((0, 0, 0), np.float64)
+    _tasks(KT.glcm_counts, n, images, offsets, levels, bool(symmetric), counts, fractions)
+    return P.reshape(n, levels, levels, n_dist, n_angle)
 
 
 @functools.lru_cache(maxsize=16)
@@ -522,13 +535,63 @@ GLCM_MODES = {"contrast": 0, "dissimilarity": 0, "homogeneity": 0, "mean": 0, "A
               "energy": 1, "variance": 2, "std": 2, "entropy": 3, "correlation": 4}
 
 
+#: below this many matrix entries graycoprops runs on the calling thread: waking a
+#: worker costs more than the pass (and waits on a busy core)
+_GLCM_SERIAL_ENTRIES = 1 << 20
+
+
+def _glcm_props_run(kernel, P, *args):
+    n = P.shape[0]
+    if P.size <= _GLCM_SERIAL_ENTRIES:
+        kernel(0, n, P, *args)
+    else:
+        _tasks(kernel, n, P, *args)
+
+
 def graycoprops(P, prop):
+    """From the kernel's one pass (row and column sums, the weighted sum or the sum
+    of squares), the property as scikit-image defines it on p = P / S: means,
+    variances and covariance from the marginals, cov = sum_i (i - mean_i)
+    (sum_j p_ij j - mean_j R_i), which is sum_ij p (i - mean_i)(j - mean_j)
+    regrouped. Equal to scikit-image's sums within a few ulps."""
     KT = _texture_kernels()
     n, L, _, nd, na = P.shape
-    flat = P.reshape(n, L * L, nd * na)
-    out = np.empty((n, nd * na), dtype=np.float64)
-    w, wi, wj = glcm_weights(L, prop)
-    _tasks(KT.glcm_props, n, flat, GLCM_MODES[prop], w, wi, wj, out)
+    K = nd * na
+    flat = P.reshape(n, L, L * K)
+    if prop == "entropy":
+        out = np.empty((n, K), dtype=np.float64)
+        _glcm_props_run(KT.glcm_entropy, flat, out)
+        return out.reshape(n, nd, na)
+    w, _, wj = glcm_weights(L, prop)
+    mode = GLCM_MODES[prop]
+    R = np.empty((n, L, K), dtype=np.float64)
+    A = np.empty((n, L, K), dtype=np.float64)
+    C = np.empty((n, L * K), dtype=np.float64)
+    # correlation weighs p by j: A[:, i] = T_i = sum_j p_ij j
+    _glcm_props_run(KT.glcm_sums, flat, mode == 1, wj if mode == 4 else w, R, A, C)
+    S = R.sum(axis=1)
+    S[S == 0] = 1.0
+    if mode == 0:
+        out = A.sum(axis=1) / S
+    elif mode == 1:
+        out = A.sum(axis=1) / S / S
+    else:
+        lv = wj[:L, None]
+        mi = (R * lv).sum(axis=1) / S
+        di = lv - mi[:, None, :]
+        var_i = (R * (di * di)).sum(axis=1) / S
+        if mode == 2:
+            out = var_i
+        else:
+            Cj = C.reshape(n, L, K)
+            mj = (Cj * lv).sum(axis=1) / S
+            dj = lv - mj[:, None, :]
+            var_j = (Cj * (dj * dj)).sum(axis=1) / S
+            cov = (di * (A - mj[:, None, :] * R)).sum(axis=1) / S
+            std_i, std_j = np.sqrt(var_i), np.sqrt(var_j)
+            out = np.ones_like(cov)
+            ok = (std_i >= 1e-15) & (std_j >= 1e-15)
+            out[ok] = cov[ok] / (std_i[ok] * std_j[ok])
     if prop in ("energy", "std"):
-        np.sqrt(out, out=out)
-    return out.reshape(n, nd, na)
+        out = np.sqrt(out)
+    return np.ascontiguousarray(out).reshape(n, nd, na)

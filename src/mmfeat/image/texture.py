@@ -289,7 +289,7 @@ def graycoprops(P, prop: str = "contrast", *, backend: str | None = None):
     if prop not in GLCM_PROPS:
         raise ValueError(f"{prop} is an invalid property")
     if P.dtype != np.uint32:
-        P = P.astype(np.float64)
+        P = P.astype(np.float64, copy=False)
     P = to_backend(P, be)
     if P.shape[0] == 0:
         return _dispatch.xp(be).zeros((0, nd, na), dtype=np.float64)

@@ -128,3 +128,26 @@ def test_lu_normaliser_equals_scipy(shape, dtype, order):
     singular[:, 0] = 1.0
     np.testing.assert_array_equal(_lu_permute_l(singular)[0],
                                   linalg.lu(singular, permute_l=True)[0])
+
+
+@pytest.mark.parametrize("k", [4, 16])
+def test_fast_solver_explains_as_much_variance_as_scikit_learn(tfidf, k):
+    """TextFeatures' solver: one LU per power iteration and the small SVD from its
+    Gram matrix; the same subspace as scikit-learn's, to rounding."""
+    ref = TruncatedSVD(k, random_state=0).fit(tfidf)
+    fast = ParallelTruncatedSVD(k, random_state=0, power_iteration_normalizer="fast")
+    Z = fast.fit_transform(tfidf)
+    assert fast.explained_variance_ratio_.sum() >= ref.explained_variance_ratio_.sum() - 1e-12
+    np.testing.assert_allclose(fast.singular_values_, ref.singular_values_, rtol=1e-9)
+    cos = np.abs(np.sum(fast.components_ * ref.components_, axis=1))
+    np.testing.assert_allclose(cos, 1.0, atol=1e-8)
+    np.testing.assert_allclose(np.abs(Z), np.abs(ref.transform(tfidf)), atol=1e-9)
+    np.testing.assert_allclose(fast.transform(tfidf), Z, atol=1e-12)
+
+
+def test_text_features_uses_the_fast_solver():
+    from mmfeat.text import TextFeatures
+
+    docs = [f"doc {i} about topic {i % 5} and word{i % 7}" for i in range(60)]
+    tf = TextFeatures(n_components=6).fit(docs)
+    assert tf.svd_.power_iteration_normalizer == "fast"

@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from . import audio_chroma_math as _cm
+from . import order_math as _om
 
 _pjit = dict(nogil=True, cache=True, error_model="numpy", fastmath=False)
 _shared = _cm.compile_shared(numba.njit(inline="always", cache=True, error_model="numpy",
@@ -21,34 +22,8 @@ frame_peaks = _shared["frame_peaks"]
 normalize_row = _shared["normalize_row"]
 
 
-@numba.njit(inline="always", cache=True)
-def _select(a, k, lo, hi):
-    """Rearrange ``a[lo:hi]`` so that ``a[k]`` holds the value of rank k there, with
-    no larger value before it and no smaller one after it (Hoare's quickselect,
-    linear on average; cheaper to compile than np.sort by seconds)."""
-    hi -= 1
-    while lo < hi:
-        pivot = a[(lo + hi) // 2]
-        i = lo
-        j = hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                tmp = a[i]
-                a[i] = a[j]
-                a[j] = tmp
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
-        else:
-            break
-    return a[k]
+# the k-th smallest, partitioning in place (shared with the image kernels: same options)
+_kth_smallest = numba.njit(cache=True, error_model="numpy", fastmath=False)(_om.kth_smallest)
 
 
 @numba.njit(**_pjit)
@@ -72,7 +47,7 @@ def tuning_pitches(j0, j1, S, nvalid, lo, hi, tenth, half, sr, pip_n_fft, pitch_
             continue
         for i in range(k):
             work[i] = mag[i]
-        upper = _select(work, k // 2, 0, k)
+        upper = _kth_smallest(work[:k], k // 2)
         lower = upper
         if k % 2 == 0:  # the largest value left of the k // 2-th
             lower = work[0]

@@ -22,6 +22,7 @@ from numba.extending import intrinsic
 
 from . import _threading
 from . import image_math as _m
+from . import order_math as _om
 
 # TBB (fork- and thread-safe) before any parallel kernel launches; see _threading
 _threading.ensure_safe_layer()
@@ -944,34 +945,8 @@ def canny_bleed_rows(H, W, weights, bleed_cval, use_bleed):
     return btab
 
 
-@numba.njit(**_jit)
-def _kth_smallest(a, k):
-    """The k-th smallest of ``a`` (1-D, no NaN), partitioning ``a`` in place so that
-    everything after position k is >= it (quickselect, Hoare partition)."""
-    lo = 0
-    hi = a.shape[0] - 1
-    while lo < hi:
-        pivot = a[(lo + hi) >> 1]
-        i = lo
-        j = hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                t = a[i]
-                a[i] = a[j]
-                a[j] = t
-                i += 1
-                j -= 1
-        if k <= j:
-            hi = j
-        elif k >= i:
-            lo = i
-        else:
-            break
-    return a[k]
+# the k-th smallest, partitioning in place (shared with the audio kernels)
+_kth_smallest = numba.njit(**_jit)(_om.kth_smallest)
 
 
 @numba.njit(**_jit)

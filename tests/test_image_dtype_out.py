@@ -144,9 +144,10 @@ def test_uint8_gray_fast_path_odd_shapes_and_views(shape):
 def test_uint8_hsv_table_kernel_for_every_colour():
     """uint8 RGB -> uint8 HSV by exact tables equals the float64 kernel (scikit-image's
     arithmetic) for all 2**24 colours, and scikit-image itself on a sample of them."""
+    from mmfeat.kernels import image as K
+
     from mmfeat._workers import parallel_for
     from mmfeat.image import _cpu
-    from mmfeat.kernels import image as K
 
     levels = np.arange(256, dtype=np.uint8)
     r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")

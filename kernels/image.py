@@ -1012,8 +1012,8 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
     rm = mag.shape[0]
     wrap = mode == MODE_WRAP
     row_in = line[r : r + W]
-    g_next = 0
-    s_next = 0
+    g_next = np.int64(0)  # not a literal 0: one signature for the row helpers
+    s_next = np.int64(0)
     state[0, :] = 0
     state[H - 1, :] = 0
     for i in range(H):

@@ -43,6 +43,9 @@ orientation_bin = _inline(_m.orientation_bin)
 orientation_bin_estimate = _inline(_m.orientation_bin_estimate)
 
 MODE_CONSTANT = _m.MODE_CONSTANT
+# offsets passed as int64, not literals: a literal argument compiles its own variant
+_ZERO = np.int64(0)
+_ONE = np.int64(1)
 
 
 # --- colour conversion ------------------------------------------------------
@@ -73,7 +76,7 @@ def rgb_to_gray(j0, j1, src, out, coeffs, scale):
     for t in range(j0, j1):
         n = t // H
         i = t - n * H
-        _gray_row(src, n, i, coeffs, scale, out[n, i], 0)
+        _gray_row(src, n, i, coeffs, scale, out[n, i], _ZERO)
 
 
 @numba.njit(**_pjit)
@@ -433,7 +436,7 @@ def _gray_strip(src, n, r0, r1, coeffs, scale, mode, cval, buf):
         if i < 0:
             row[:] = cval
             continue
-        _gray_row(src, n, i, coeffs, scale, row, 1)
+        _gray_row(src, n, i, coeffs, scale, row, _ONE)
         row[0] = cval if jl < 0 else row[jl + 1]
         row[W + 1] = cval if jr < 0 else row[jr + 1]
 
@@ -1021,7 +1024,7 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
             s = s_next
             g_stop = H if wrap else min(H, s + r + 1)
             while g_next < g_stop:
-                _gray_row(src, n, g_next, coeffs, scale, gray[g_next % rg], 0)
+                _gray_row(src, n, g_next, coeffs, scale, gray[g_next % rg], _ZERO)
                 g_next += 1
             _vpass_row(gray, s, H, w, mode, cval, acc, row_in)
             if masked:

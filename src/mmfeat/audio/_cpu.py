@@ -311,7 +311,7 @@ def _grouped_power(y, lengths, nvalid, frames, power):
         yg = np.ascontiguousarray(y[idx, : int(lengths[idx[0]])])
         fr = fbuf[: r * n_fft].reshape(n, nf, n_fft)
         parallel_for(K.frame_window, r, yg, lengths[idx], nvalid[idx], w, frames.hop_length,
-                     frames.pad, _MODES[frames.pad_mode], fr, min_step=16)
+                     frames.pad, _MODES[frames.pad_mode], fr, min_step=16, serial_below=32)
         if xbuf is None:  # float32: scipy's rFFT runs several rows at once in SIMD
             X = scipy.fft.rfft(fr.reshape(r, n_fft), axis=-1,
                                workers=config.AUDIO_FFT_WORKERS, overwrite_x=True)
@@ -320,7 +320,7 @@ def _grouped_power(y, lengths, nvalid, frames, power):
             parallel_for(_rfft_rows, r, fr.reshape(r, n_fft), X, min_step=32,
                          serial_below=64)
         P = pbuf[: r * F].reshape(r, F)
-        parallel_for(K.power_spectrum, r, X, float(power), P)
+        parallel_for(K.power_spectrum, r, X, float(power), P, min_step=16, serial_below=32)
         yield idx, P.reshape(n, nf, F)
 
 
@@ -375,7 +375,7 @@ def _contrast_ext(P, nvalid, bands):
     n, nt, _ = P.shape
     ext = np.empty((n, 2, bands.n_bands, nt), dtype=P.dtype)
     parallel_for(KC.contrast_frames, n * nt, P, nvalid, bands.rows, bands.offsets, bands.q,
-                 ext, min_step=16)
+                 ext, min_step=8, serial_below=16)
     return ext
 
 

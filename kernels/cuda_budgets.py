@@ -73,33 +73,49 @@ BUDGETS = {
     # target: a register sliding window, clamped 32-bit indexing (div64 0), wide batched
     # loads; <= 0.35 ms float32 for 64x1024x1024. hot: the 4 unrolled output rows after
     # the tile is loaded (the loaders, ~80 instructions a tile pixel, come before)
+    # issue 15 item 2: border mapping by image_cuda._border (32-bit remainders), while
+    # loops in the byte-wise loader, unsigned tile/output indices in the compute rows:
+    # regs 40 -> 40, hot 106 -> 63, div64 8 (6) -> 0, cas 0 -> 0, fp64 85 -> 53
     "image_cuda.sobel_kernel": dict(
-        regs=40, smem=8296, div64=8, cas=0, fp64=85, hot=106,
+        regs=40, smem=8296, div64=0, cas=0, fp64=53, hot=63,
         hot_region="after_sync:2", stores_per_output=1,
     ),
     # target: per-thread register bins and a warp reduction, no float64 shared atomics
     # (cas 0). hot: the 4 unrolled output rows after the tile is loaded
+    # issue 15 item 2 (loader as sobel_kernel's): regs 50 -> 50, hot 111 -> 111,
+    # div64 5 (3) -> 0, cas 1 -> 1, fp64 272 -> 240
     "image_cuda.gradient_histogram_kernel": dict(
-        regs=50, smem=8808, div64=5, cas=1, fp64=272, hot=111,
+        regs=50, smem=8808, div64=0, cas=1, fp64=240, hot=111,
         hot_region="after_sync:2", outputs=4,
     ),
     # canny, one thread per pixel (hot: the whole kernel). target: a fused front end
     # (gray, Gaussian, Sobel, suppression per tile), no 64-bit remainders in the border
     # mapping; hysteresis on bitmasks within tiles; <= 5 ms for 64x1024x1024
+    # issue 15 item 2: _border's 32-bit remainders instead of boundary_index's 64-bit
+    # ones: regs 32 -> 30, hot 626 -> 869, div64 6 (6) -> 0, fp64 7 -> 19. hot and fp64
+    # rose statically: the six division subroutine calls a tap (their ~70-instruction
+    # bodies, run per tap, were not counted) are now one inline remainder a call, and
+    # LLVM unswitches the tap loop by mode (copies of its 2 float64 ops a tap); no
+    # float operation was added to a path
     "image_cuda.gaussian_rows": dict(
-        regs=32, smem=0, div64=6, cas=0, fp64=7, hot=626,
+        regs=30, smem=0, div64=0, cas=0, fp64=19, hot=869,
         hot_region="body",
     ),
+    # as gaussian_rows: regs 30 -> 30, hot 662 -> 877, div64 6 (6) -> 0, fp64 7 -> 19
     "image_cuda.gaussian_cols": dict(
-        regs=30, smem=0, div64=6, cas=0, fp64=7, hot=662,
+        regs=30, smem=0, div64=0, cas=0, fp64=19, hot=877,
         hot_region="body",
     ),
+    # issue 15 item 2: the reflect border one step out is a clamp (min/max, no
+    # remainder): regs 32 -> 31, hot 482 -> 216, div64 4 (0) -> 0, fp64 12 -> 12
     "image_cuda.gradient_magnitude": dict(
-        regs=32, smem=0, div64=4, cas=0, fp64=12, hot=482,
+        regs=31, smem=0, div64=0, cas=0, fp64=12, hot=216,
         hot_region="body",
     ),
+    # as gradient_magnitude: regs 48 -> 40, hot 796 -> 509, div64 4 (0) -> 0, fp64
+    # 25 -> 26 (code layout: the same float64 operations on every path)
     "image_cuda.nonmax_suppression": dict(
-        regs=48, smem=0, div64=4, cas=0, fp64=25, hot=796,
+        regs=40, smem=0, div64=0, cas=0, fp64=26, hot=509,
         hot_region="body",
     ),
     "image_cuda.cc_init": dict(

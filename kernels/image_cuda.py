@@ -24,12 +24,78 @@ from . import image_math as _m
 
 _dev = cuda.jit(device=True)
 
-boundary_index = _dev(_m.boundary_index)
 gray_value = _dev(_m.gray_value)
 hsv_value = _dev(_m.hsv_value)
 bin_index = _dev(_m.bin_index)
 orientation_bin = _dev(_m.orientation_bin)
 orientation_bin_estimate = _dev(_m.orientation_bin_estimate)
+
+
+# Index math (issue 15, item 2): grid-stride loops are ``while`` loops (Numba lowers
+# ``range(a, b, step)`` with a run-time step to a trip count, one 64-bit division a
+# loop entry), and the border mapping is :func:`_border`, whose remainders are 32-bit
+# (as audio_cuda's): a 64-bit division is a subroutine call per element on a GPU.
+U = np.uint64
+I = np.int64
+
+
+@cuda.jit(device=True)
+def _urem(m, p):
+    """``m % p`` for int64 ``0 <= m``, ``1 <= p``, with no 64-bit division: in 32 bits
+    when ``m < 2**32`` (every real image), else by shift-and-subtract."""
+    if m < p:
+        return m
+    if m < 4294967296:
+        return I(np.uint32(m) % np.uint32(p))
+    mu = U(m)  # binary long division (m < 2**63: 2 r + 1 cannot overflow)
+    pu = U(p)
+    r = U(0)
+    bit = U(1) << U(62)
+    while bit > U(0):
+        r = r + r + (U(1) if mu & bit else U(0))
+        if r >= pu:
+            r -= pu
+        bit >>= U(1)
+    return I(r)
+
+
+@cuda.jit(device=True)
+def _border(i, n, mode):
+    """:func:`image_math.boundary_index` (the same index for every ``i`` and
+    ``n >= 1``) without 64-bit remainders, and with one remainder site: a negative
+    position is folded onto a non-negative one first (reflect is even about -1/2,
+    mirror about 0, and wrap maps ``i < 0`` to ``n - 1 - ((-1 - i) % n)``), so the
+    remainder is unsigned."""
+    if i >= 0 and i < n:
+        return i
+    if mode == _m.MODE_CONSTANT:
+        return I(-1)
+    if mode == _m.MODE_NEAREST:
+        if i < 0:
+            return I(0)
+        return n - 1
+    m = i
+    if mode == _m.MODE_WRAP:
+        p = n
+        if i < 0:
+            m = -1 - i
+    elif mode == _m.MODE_REFLECT:
+        p = 2 * n
+        if i < 0:
+            m = -1 - i
+    else:  # mirror
+        if n == 1:
+            return I(0)
+        p = 2 * n - 2
+        if i < 0:
+            m = -i
+    r = _urem(m, p)
+    if mode == _m.MODE_WRAP:
+        if i < 0:
+            r = n - 1 - r
+    elif r >= n:
+        r = p - r - (1 if mode == _m.MODE_REFLECT else 0)
+    return r
 
 
 @cuda.jit(device=True)
@@ -314,30 +380,37 @@ def color_histogram_kernel(threads: int, shared_bins: int, pix: int = 8):
 
 @functools.cache
 def _tile_loader(tx: int, th: int):
+    cols = tx + 2
+    total = (th + 2) * cols
+
     @cuda.jit(device=True)
     def load_gray_tile(src, n, tile, coeffs, scale, mode, cval):
         """tile (th+2, tx+2) = gray around this block's (th, tx) output tile."""
         H, W = src.shape[1], src.shape[2]
-        i0 = cuda.blockIdx.y * th - 1
-        j0 = cuda.blockIdx.x * tx - 1
-        nthreads = cuda.blockDim.x * cuda.blockDim.y
-        tid = cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x
+        i0 = I(cuda.blockIdx.y) * th - 1
+        j0 = I(cuda.blockIdx.x) * tx - 1
+        # the stride is the block size read at run time: with a constant one LLVM
+        # unrolls these loops (more registers for loops that border tiles only run)
+        nthreads = U(cuda.blockDim.x * cuda.blockDim.y)
+        idx = U(cuda.threadIdx.y * cuda.blockDim.x + cuda.threadIdx.x)
         if i0 >= 0 and j0 >= 0 and i0 + th + 2 <= H and j0 + tx + 2 <= W:
             # interior tile (almost every block): no border mapping
-            for idx in range(tid, (th + 2) * (tx + 2), nthreads):
-                a = idx // (tx + 2)
-                b = idx - a * (tx + 2)
-                tile[a, b] = _gray_at(src, n, i0 + a, j0 + b, coeffs, scale)
+            while idx < U(total):
+                a = idx // U(cols)
+                b = idx - a * U(cols)
+                tile[a, b] = _gray_at(src, n, U(i0) + a, U(j0) + b, coeffs, scale)
+                idx += nthreads
             return
-        for idx in range(tid, (th + 2) * (tx + 2), nthreads):
-            a = idx // (tx + 2)
-            b = idx - a * (tx + 2)
-            i = boundary_index(i0 + a, H, mode)
-            j = boundary_index(j0 + b, W, mode)
+        while idx < U(total):
+            a = idx // U(cols)
+            b = idx - a * U(cols)
+            i = _border(i0 + I(a), H, mode)
+            j = _border(j0 + I(b), W, mode)
             if i < 0 or j < 0:
                 tile[a, b] = cval
             else:
-                tile[a, b] = _gray_at(src, n, i, j, coeffs, scale)
+                tile[a, b] = _gray_at(src, n, U(i), U(j), coeffs, scale)
+            idx += nthreads
 
     return load_gray_tile
 
@@ -408,23 +481,24 @@ def sobel_kernel(tx: int, ty: int, rows: int, dtype, channels: int = 3, axis: in
     def kernel(words_in, src, out, coeffs, scale, mode, cval, norm):
         tile = cuda.shared.array(tile_shape, dtype=tile_type)
         raw = cuda.shared.array(raw_words, dtype=numba.uint32)
-        n = cuda.blockIdx.z
+        n = U(cuda.blockIdx.z)
         load(words_in, src, n, tile, raw, coeffs, scale, mode, cval)
         cuda.syncthreads()
-        b = cuda.threadIdx.x + 1
-        j = cuda.blockIdx.x * tx + cuda.threadIdx.x
+        # unsigned tile and output indices: no negative-index wrap on any access
+        b = U(cuda.threadIdx.x)
+        j = U(cuda.blockIdx.x) * U(tx) + b
         for r in range(rows):
-            a = cuda.threadIdx.y + r * ty + 1
-            i = cuda.blockIdx.y * th + a - 1
-            if i < out.shape[1] and j < out.shape[2]:
-                up0 = tile[a - 1, b - 1]
-                up1 = tile[a - 1, b]
-                up2 = tile[a - 1, b + 1]
-                md0 = tile[a, b - 1]
-                md2 = tile[a, b + 1]
-                dn0 = tile[a + 1, b - 1]
-                dn1 = tile[a + 1, b]
-                dn2 = tile[a + 1, b + 1]
+            a = U(cuda.threadIdx.y) + U(r * ty)  # the tile row above the output's
+            i = U(cuda.blockIdx.y) * U(th) + a
+            if i < U(out.shape[1]) and j < U(out.shape[2]):
+                up0 = tile[a, b]
+                up1 = tile[a, b + U(1)]
+                up2 = tile[a, b + U(2)]
+                md0 = tile[a + U(1), b]
+                md2 = tile[a + U(1), b + U(2)]
+                dn0 = tile[a + U(2), b]
+                dn1 = tile[a + U(2), b + U(1)]
+                dn2 = tile[a + U(2), b + U(2)]
                 gi = (dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2)
                 gj = (up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0)
                 if axis == 0:
@@ -527,10 +601,10 @@ def gaussian_rows(src, dst, w, mode, cval):
     r = (w.shape[0] - 1) // 2
     acc = w[r] * np.float64(src[n, i, j])
     for k in range(r, 0, -1):  # scipy sums the outer taps first
-        a = boundary_index(i + k, H, mode)
-        b = boundary_index(i - k, H, mode)
-        xa = np.float64(cval) if a < 0 else np.float64(src[n, a, j])
-        xb = np.float64(cval) if b < 0 else np.float64(src[n, b, j])
+        a = _border(I(i) + k, I(H), mode)
+        b = _border(I(i) - k, I(H), mode)
+        xa = np.float64(cval) if a < 0 else np.float64(src[n, U(a), j])
+        xb = np.float64(cval) if b < 0 else np.float64(src[n, U(b), j])
         acc += w[r + k] * (xa + xb)
     dst[n, i, j] = acc
 
@@ -545,10 +619,10 @@ def gaussian_cols(src, dst, w, mode, cval, bleed):
     r = (w.shape[0] - 1) // 2
     acc = w[r] * np.float64(src[n, i, j])
     for k in range(r, 0, -1):
-        a = boundary_index(j + k, W, mode)
-        b = boundary_index(j - k, W, mode)
-        xa = np.float64(cval) if a < 0 else np.float64(src[n, i, a])
-        xb = np.float64(cval) if b < 0 else np.float64(src[n, i, b])
+        a = _border(I(j) + k, I(W), mode)
+        b = _border(I(j) - k, I(W), mode)
+        xa = np.float64(cval) if a < 0 else np.float64(src[n, i, U(a)])
+        xb = np.float64(cval) if b < 0 else np.float64(src[n, i, U(b)])
         acc += w[r + k] * (xa + xb)
     v = np.float32(acc)
     if bleed.shape[0] == H:
@@ -559,10 +633,11 @@ def gaussian_cols(src, dst, w, mode, cval, bleed):
 @cuda.jit(device=True)
 def _sobel_pair(sm, n, i, j, H, W):
     """(isobel, jsobel) of scipy.ndimage.sobel at (i, j), reflect borders (see CPU twin)."""
-    im = boundary_index(i - 1, H, 0)
-    ip = boundary_index(i + 1, H, 0)
-    jm = boundary_index(j - 1, W, 0)
-    jp = boundary_index(j + 1, W, 0)
+    # reflect of a neighbour one step outside is the edge pixel: a clamp
+    im = max(i - 1, 0)
+    ip = min(i + 1, H - 1)
+    jm = max(j - 1, 0)
+    jp = min(j + 1, W - 1)
     di_m = np.float64(sm[n, ip, jm] - sm[n, im, jm])
     di_0 = np.float64(sm[n, ip, j] - sm[n, im, j])
     di_p = np.float64(sm[n, ip, jp] - sm[n, im, jp])

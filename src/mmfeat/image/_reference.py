@@ -388,8 +388,8 @@ LBP_METHODS = ("default", "ror", "uniform", "nri_uniform", "var")
 
 
 def lbp_points(P, R):
-    """(rp, cp): scikit-image's circle offsets, rounded to 5 decimals (R already
-    rounded to float32, as its Cython signature takes a C float)."""
+    """(rp, cp): scikit-image's circle offsets, rounded to 5 decimals (R in float64,
+    as scikit-image 0.26's Cython takes it)."""
     rr = -R * np.sin(2 * np.pi * np.arange(P, dtype=np.double) / P)
     cc = R * np.cos(2 * np.pi * np.arange(P, dtype=np.double) / P)
     return np.round(rr, 5), np.round(cc, 5)

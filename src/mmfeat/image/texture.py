@@ -61,7 +61,7 @@ def _lbp_args(images, P, R, method):
     # passes R through a C float
     if images.dtype != np.uint8:
         images = images.astype(np.float64)
-    return images, int(P), float(np.float32(R)), name
+    return images, int(P), float(R), name
 
 
 def local_binary_pattern(images, P, R, method: str = "default", *, backend: str | None = None):
@@ -75,7 +75,7 @@ def local_binary_pattern(images, P, R, method: str = "default", *, backend: str 
     P : int
         Number of circle points, 1 <= P <= 31 for "default" and "ror", <= 62 otherwise.
     R : float
-        Circle radius (rounded to float32, as scikit-image's C signature does).
+        Circle radius (float64, as scikit-image 0.26 takes it).
     method : {"default", "ror", "uniform", "nri_uniform", "var"}
         Case-insensitive.
     backend : {"numpy", "cpu", "cuda"}, optional

@@ -102,6 +102,24 @@ def rgb_to_gray_u8(j0, j1, src, out, coeffs, scale, full):
                 o[j] = to_ubyte(src[n, i, j, 0] * scale * full)
 
 
+@numba.njit(inline="always", **_jit)
+def _hue_key(r, g, b):
+    """(key, max, min) of one uint8 RGB pixel (int32 channels): ``key`` indexes the
+    packed hue tables (:func:`mmfeat.image._cpu.hue_table` and
+    ``hsv_u8_conversion_tables``) at ``c * 65536 + d * d + x + d`` for the max
+    channel c (blue wins ties over green, green over red, as scikit-image), d =
+    max - min and x the difference of the other two. Branch-free selects: the
+    max channel is random per pixel."""
+    mx = max(r, max(g, b))
+    mn = min(r, min(g, b))
+    is_b = b == mx
+    is_g = (g == mx) & (not is_b)
+    c = 2 * np.int32(is_b) + np.int32(is_g)
+    x = (r - g) if is_b else ((b - r) if is_g else (g - b))
+    d = mx - mn
+    return np.uint32(c * 65536 + d * d + (x + d)), mx, mn
+
+
 # rgb2gray's weights as integers over 10000: 255 * gray of uint8 (r, g, b) is
 # exactly (2125 r + 7154 g + 721 b) / 10000
 GRAY_U8_WEIGHTS = (2125, 7154, 721)
@@ -192,14 +210,8 @@ def rgb_to_hsv_u8_from_u8(j0, j1, src, out, hue_lut, s_lut, v_lut, fvals):
             r = np.int32(row[3 * q])
             g = np.int32(row[3 * q + 1])
             b = np.int32(row[3 * q + 2])
-            mx = max(r, max(g, b))
-            mn = min(r, min(g, b))
-            is_b = b == mx
-            is_g = (g == mx) & (not is_b)
-            c = 2 * np.int32(is_b) + np.int32(is_g)
-            x = (r - g) if is_b else ((b - r) if is_g else (g - b))
-            d = mx - mn
-            h = np.int32(hue_lut[np.uint32(c * 65536 + d * d + (x + d))])
+            key, mx, mn = _hue_key(r, g, b)
+            h = np.int32(hue_lut[key])
             if h < 0:
                 hh, _s, _v = hsv_value(fvals[r], fvals[g], fvals[b], np.float64(1.0))
                 h = to_ubyte(hh * np.float64(255.0))
@@ -307,14 +319,8 @@ def _hsv_u8_count(img, start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edge
         r = np.int32(seg[3 * q])
         g = np.int32(seg[3 * q + 1])
         b = np.int32(seg[3 * q + 2])
-        mx = max(r, max(g, b))
-        mn = min(r, min(g, b))
-        is_b = b == mx
-        is_g = (g == mx) & (not is_b)
-        c = 2 * np.int32(is_b) + np.int32(is_g)
-        x = (r - g) if is_b else ((b - r) if is_g else (g - b))
-        d = mx - mn
-        ih = np.int32(hue_flat[np.uint32(c * 65536 + d * d + (x + d))])
+        key, mx, mn = _hue_key(r, g, b)
+        ih = np.int32(hue_flat[key])
         if ih < 0:
             ih = _hue_bin_exact(fvals[r], fvals[g], fvals[b], b0, edges)
         cell = np.uint32(ih * sv_cells + sv_flat[np.uint32(mx * 256 + mn)])

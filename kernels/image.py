@@ -32,6 +32,9 @@ _jit = dict(cache=True, error_model="numpy", fastmath=False)
 # ranges), GIL released: mmfeat._workers.parallel_for runs ranges on threads. A
 # parallel=True prange cost 1-2 s more compilation per kernel for the same speed.
 _pjit = dict(nogil=True, **_jit)
+# helpers called only from other kernels: no CPython or C-callable wrapper to
+# build, optimise and emit for each (Python never calls them)
+_hjit = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_jit)
 _inline = numba.njit(inline="always", **_jit)
 
 boundary_index = _inline(_m.boundary_index)
@@ -51,7 +54,7 @@ _ONE = np.int64(1)
 # --- colour conversion ------------------------------------------------------
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _gray_row(src, n, i, coeffs, scale, dst, off):
     """dst[off:off+W] = gray of row i of image n (C = 3 or 1)."""
     W = src.shape[2]
@@ -125,7 +128,7 @@ def _hue_key(r, g, b):
 GRAY_U8_WEIGHTS = (2125, 7154, 721)
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _gray_u8_row_fast(s, o, W):
     """o[:W] = rounded 255 * gray of the interleaved uint8 RGB row ``s``; True when a
     pixel sits exactly on a rounding tie (then the caller redoes the row exactly).
@@ -306,7 +309,7 @@ def color_histogram_hsv_u8(j0, j1, src, counts, nbins, edges, fvals, sv_lut, hue
             hist[q] += (sub[4 * q] + sub[4 * q + 1]) + (sub[4 * q + 2] + sub[4 * q + 3])
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _hsv_u8_count(img, start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edges, sub):
     """The serial inner loop of :func:`color_histogram_hsv_u8` over pixels [start, stop).
 
@@ -327,7 +330,7 @@ def _hsv_u8_count(img, start, stop, hue_flat, sv_flat, sv_cells, fvals, b0, edge
         sub[(cell << np.uint32(2)) | np.uint32(q & 3)] += 1
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _hue_bin_exact(r, g, b, nbins, edges):
     """Bin of scikit-image's float64 hue (the rare pixels on a bin edge)."""
     h, _s, _v = hsv_value(r, g, b, np.float64(1.0))
@@ -430,7 +433,7 @@ def color_moments(j0, j1, src, out, scale):
 # --- stencils: Sobel and the gradient histogram -----------------------------------
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _gray_strip(src, n, r0, r1, coeffs, scale, mode, cval, buf):
     """buf (r1 - r0 + 2, W + 2) = gray rows r0-1 .. r1 with a one-pixel border per mode."""
     H, W = src.shape[1], src.shape[2]
@@ -492,7 +495,7 @@ def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task, axis
                     o[j] = np.sqrt(gi * gi + gj * gj) * norm
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _sobel_xy(up, mid, dn, j):
     """(gy, gx) at column j of a padded 3-row window, summed in float64 and rounded
     once to float32 (as scipy.ndimage.correlate does), returned as float64."""
@@ -542,7 +545,7 @@ def gradient_histogram(j0, j1, src, sums, coeffs, scale, nbins, rows_per_task):
             acc[q] += (sub[0, q] + sub[1, q]) + (sub[2, q] + sub[3, q])
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _orientation_row(up, mid, dn, nbins, bins_per_radian, margin, mag, kbin):
     """mag (W,) = Sobel magnitude / 4 and kbin (W,) = orientation bin (-1: undecided)
     of one row, from three padded gray rows (W + 2,).
@@ -594,7 +597,7 @@ def _fetch_add(typingctx, counter):
     return types.int64(counter), codegen
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit)  # tests call it from Python
 def _vpass_row(gray, s, H, w, mode, cval, acc, dst):
     """dst (W,) float32 = row s of scipy.ndimage.correlate1d(gray, w, axis=0), symmetric w.
 
@@ -635,7 +638,7 @@ def _vpass_row(gray, s, H, w, mode, cval, acc, dst):
         dst[j] = acc[j]
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit)  # tests call it from Python
 def _hpass_row(line, w, mode, cval, acc, dst, brow, use_bleed):
     """dst (W,) = scipy.ndimage.correlate1d(row, w) of the row in ``line[r:r + W]``.
 
@@ -685,7 +688,7 @@ def _hpass_row(line, w, mode, cval, acc, dst, brow, use_bleed):
             dst[j] = acc[j]
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _bleed_table(H, w, cval, table):
     """table (D, W) float32: the rows of scikit-image's bleed-over image.
 
@@ -736,7 +739,7 @@ def canny_bleed(out, w, cval):
         out[i] = table[min(i, H - 1 - i, r)]
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _hdiff_row(row, h):
     """h = row[j + 1] - row[j - 1] with reflect borders (exact in float32)."""
     W = row.shape[0]
@@ -747,7 +750,7 @@ def _hdiff_row(row, h):
         h[W - 1] = row[boundary_index(W, W, 0)] - row[W - 2]
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _sobel_row(up, dn, hu, hm, hn, vd, gi, gj, mrow):
     """One row of scipy.ndimage.sobel(sm, axis=0 / 1) (mode reflect) and its magnitude.
 
@@ -774,7 +777,7 @@ def _sobel_row(up, dn, hu, hm, hn, vd, gi, gj, mrow):
         mrow[j] = np.sqrt(m2)
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _nms_row(gi_row, gj_row, up, mid, dn, lo, hi, out):
     """out[1:W-1] = 0/1/2 (suppressed/weak/strong) for an interior row.
 
@@ -827,7 +830,7 @@ def _nms_row(gi_row, gj_row, up, mid, dn, lo, hi, out):
         out[j] = np.uint8(keep) * (np.uint8(1) + np.uint8(md >= hi))
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _suppress_row(i, gi, gj, mag, lo, hi, state):
     """Suppression of interior row i into ``state[i]`` (border columns 0);
     ``gi``/``gj``/``mag`` are rings (row k in slot k % ring size)."""
@@ -839,7 +842,7 @@ def _suppress_row(i, gi, gj, mag, lo, hi, state):
     _nms_row(gi[i % R], gj[i % R], mag[(i - 1) % R], mag[i % R], mag[(i + 1) % R], lo, hi, srow)
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _flood(st, p0, W, stack):
     """Depth-first fill from p0 through 8-connected weak/strong pixels, marking them 3."""
     st[p0] = 3
@@ -856,7 +859,7 @@ def _flood(st, p0, W, stack):
                 top += 1
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _hysteresis(state, stack):
     """state (H, W) uint8: 0/1/2 (suppressed/weak/strong) in, 0/1 (edge) out.
 
@@ -958,7 +961,7 @@ def canny_bleed_rows(H, W, weights, bleed_cval, use_bleed):
 _kth_smallest = numba.njit(**_jit)(_om.kth_smallest)
 
 
-@numba.njit(**_jit)
+@numba.njit(**_jit)  # tests call it from Python
 def _percentile_linear(x, pct, flat):
     """``np.percentile(x, pct)`` (method "linear") of a float32 array, NumPy 2's
     arithmetic step for step: q = pct / 100, virtual index (n - 1) q, the
@@ -1003,7 +1006,7 @@ def _percentile_linear(x, pct, flat):
     return np.float64(np.float32(a) + d * np.float32(gamma))
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                lo, hi, quantiles, q_low, q_high,
                gray, sm, hd, gi, gj, mag, line, acc, vd, stack, masked, emask):
@@ -1064,7 +1067,7 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
     _hysteresis(state, stack)
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _mask_row(srow, erow):
     """Suppression restricted to the eroded mask (scikit-image's ``eroded_mask``)."""
     for j in range(srow.shape[0]):

@@ -12,6 +12,10 @@ import os
 import numpy as np
 import pytest
 
+# demo/extract start a background compile on a cold cache (mmfeat._warmup); the suite
+# runs many of them on the same cache, so it is off here and tested where asked for
+os.environ.setdefault("MMFEAT_BACKGROUND_COMPILE", "0")
+
 PHOTO_NAMES = ("astronaut", "coffee", "chelsea", "rocket")
 PHOTO_SIZE = 256
 

@@ -520,3 +520,23 @@ def test_demo_write_manifest_is_what_extract_reads(tmp_path):
         assert len(a) == len(b)
         np.testing.assert_allclose(a, b, atol=1 / 32767 + 1e-6)  # 16-bit PCM
     assert Path(frame["image"][0]).suffix == ".png"
+
+
+def test_demo_and_extract_compile_later_modalities_in_the_background(
+        data_dir, tmp_path, monkeypatch, capsys):
+    """On the CPU backend, demo and a local extract hand the modalities they reach
+    after the first to a background compile, and end it when they are done."""
+    import mmfeat._warmup as warmup
+
+    asked, stopped = [], []
+    monkeypatch.setattr(warmup, "compile_in_background",
+                        lambda steps: asked.append(list(steps)) or "proc")
+    monkeypatch.setattr(warmup, "stop_background", stopped.append)
+    assert main(["demo", "--n", "40", "--classes", "2", "--model", "knn"]) == 0
+    m = pd.read_csv(data_dir / "manifest.csv")
+    only = data_dir / "image_audio.csv"  # beside the files its paths name
+    m.drop(columns=[c for c in ("text", "text_path") if c in m]).to_csv(only, index=False)
+    assert _extract(only, tmp_path / "f.parquet") == 0
+    capsys.readouterr()
+    assert asked == [["pipeline-image", "pipeline-audio"], ["pipeline-audio"]]
+    assert stopped == ["proc", "proc"]

@@ -106,3 +106,57 @@ def test_read_only_install_caches_in_the_user_cache_folder(tmp_path):
     first, second = (int(r.stdout.split()[-1]) for r in runs)
     assert first > 0 and second == 0
     assert list((xdg / "numba").rglob("*.nbc"))  # the user cache folder holds the code
+
+
+def test_background_steps_leave_out_the_modality_compiled_first():
+    from mmfeat._warmup import background_steps
+
+    # text is fitted on the whole column first, then batches run image, text, audio
+    assert background_steps({"image", "text", "audio"}) == ["pipeline-image", "pipeline-audio"]
+    assert background_steps({"image", "audio"}) == ["pipeline-audio"]
+    assert background_steps({"text", "audio"}, fitted=True) == ["pipeline-audio"]
+    assert background_steps({"image", "text"}, fitted=True) == ["pipeline-text"]
+    assert background_steps({"image"}) == []
+
+
+def test_background_compile_can_be_switched_off(monkeypatch):
+    from mmfeat._warmup import BACKGROUND_ENV, compile_in_background
+
+    monkeypatch.setenv(BACKGROUND_ENV, "0")
+    assert compile_in_background(["pipeline-audio"]) is None
+
+
+_BACKGROUND = """
+import json
+from mmfeat._warmup import _looks_cached, compile_in_background
+before = _looks_cached("pipeline-audio")
+proc = compile_in_background(["pipeline-audio"])
+rc = proc.wait(timeout=600)
+again = compile_in_background(["pipeline-audio"])  # cached now: nothing to start
+print(json.dumps({"before": before, "rc": rc, "after": _looks_cached("pipeline-audio"),
+                  "again": again is None}))
+"""
+
+
+def test_background_compile_fills_the_shared_cache(tmp_path):
+    """The sibling process compiles into the cache the caller uses, then a second
+    request finds it filled and starts nothing."""
+    from mmfeat._warmup import BACKGROUND_ENV
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop(BACKGROUND_ENV, None)
+    r = subprocess.run([sys.executable, "-c", _BACKGROUND], env=env, capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.splitlines()[-1])
+    assert got == {"before": False, "rc": 0, "after": True, "again": True}
+
+
+def test_background_compile_stops_cleanly():
+    from mmfeat._warmup import stop_background
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stop_background(proc)
+    assert proc.poll() is not None
+    stop_background(proc)  # already ended: nothing to do
+    stop_background(None)

@@ -11,8 +11,11 @@ or image-build time instead of on its first batch.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -72,9 +75,107 @@ def _pipeline() -> None:
     pipe.fit_transform({**d.modalities, "id": d.ids, "label": d.labels})
 
 
+def _pipeline_modality(modality: str) -> None:
+    """The default pipeline's kernels of one modality (what ``demo``/``extract`` call)."""
+    from .data import demo_dataset
+    from .pipeline import FeaturePipeline, default_extractors
+
+    d = demo_dataset(24)
+    pipe = FeaturePipeline(default_extractors((modality,), sr=d.sr, text_components=4))
+    pipe.fit_transform({modality: d.modalities[modality], "id": d.ids, "label": d.labels})
+
+
 _STEPS: dict[str, Callable[[], None]] = {
     "image": _image, "text": _text, "audio": _audio, "pipeline": _pipeline,
+    # one modality of the default pipeline each: the background compile's units
+    **{f"pipeline-{m}": (lambda m=m: _pipeline_modality(m)) for m in ("image", "text", "audio")},
 }
+
+
+# --- compiling on the idle core while the first batch compiles ----------------------
+# Numba compiles one kernel at a time per process (a global compiler lock), on one
+# core. A first run of the pipeline compiles text, then image, then audio kernels in
+# turn while the other core idles; a second process compiling the kernels the main
+# one reaches last fills the shared on-disk cache, and the main process then loads
+# them (a cache load is ~0.1 s a kernel, a compile 0.5-10 s).
+
+#: set to "0" to never start the background compile
+BACKGROUND_ENV = "MMFEAT_BACKGROUND_COMPILE"
+
+# the entry kernels each pipeline step compiles: their cache indexes tell whether
+# the step ran before on this cache
+_STEP_KERNELS = {
+    "pipeline-image": ("image", ("canny_worker", "color_histogram_hsv_u8", "color_moments",
+                                 "gradient_histogram")),
+    "pipeline-audio": ("audio", ("frame_window", "power_spectrum", "spectral_stats",
+                                 "floor_dct", "zcr_rms", "delta_fix_edges")),
+    "pipeline-text": ("text", ("preprocess_word", "word_terms", "local_vocabulary",
+                               "merge_vocabulary", "fill_csr", "tfidf_rows",
+                               "csr_times_dense", "lookup_terms")),
+}
+
+
+def _looks_cached(step: str) -> bool:
+    """True when every entry kernel of ``step`` has a cache index (it ran before)."""
+    module, names = _STEP_KERNELS[step]
+    try:
+        import importlib
+
+        from numba.core.caching import FunctionCache
+
+        kernels = importlib.import_module(f"mmfeat.kernels.{module}")
+        return all(
+            os.path.exists(FunctionCache(getattr(kernels, n).py_func)._cache_file._index_path)
+            for n in names)
+    except Exception:  # noqa: BLE001 - a Numba without these internals: assume cold
+        return False
+
+
+def compile_in_background(steps: Iterable[str]) -> subprocess.Popen | None:
+    """Compile (and cache) ``steps`` of :data:`_STEPS` in a niced sibling process.
+
+    Returns the process, or None when nothing was started: disabled
+    (``MMFEAT_BACKGROUND_COMPILE=0``), a single CPU, or every step already cached.
+    The caller may ignore it (it exits when done) or :func:`stop_background` it;
+    its compiled kernels reach the cache atomically, so stopping it part-way, or
+    both processes compiling the same kernel, leaves a valid cache.
+    """
+    if os.environ.get(BACKGROUND_ENV, "1") == "0" or (os.cpu_count() or 1) < 2:
+        return None
+    todo = [s for s in steps if s in _STEPS and not _looks_cached(s)]
+    if not todo:
+        return None
+    code = "import sys\nfrom mmfeat._warmup import compile_kernels\ncompile_kernels(sys.argv[1:])"
+    # niced: it only takes cycles the main process leaves (it runs two kernel threads
+    # once compiled); no output, no input, not the terminal's foreground job
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *todo], stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, BACKGROUND_ENV: "0"},
+        preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None,
+    )
+
+
+def background_steps(modalities: Iterable[str], *, fitted: bool = False) -> list[str]:
+    """The pipeline steps to compile in the background: every modality of
+    ``modalities`` but the one the main process compiles first (text, fitted on
+    the whole column before the first batch, unless the pipeline is ``fitted``;
+    then image, text, audio in the batch loop's order)."""
+    order = ("image", "text", "audio") if fitted else ("text", "image", "audio")
+    present = [m for m in order if m in set(modalities)]
+    return [f"pipeline-{m}" for m in present[1:]]
+
+
+def stop_background(proc: subprocess.Popen | None) -> None:
+    """End a background compile if it still runs (its finished kernels stay cached)."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def compile_kernels(modalities=MODALITIES, log: Callable[[str], None] | None = None

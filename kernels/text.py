@@ -62,6 +62,10 @@ _jit = dict(cache=True, error_model="numpy", fastmath=False)
 _pjit = dict(nogil=True, **_jit)
 # tiny helpers called from many places: compiled once, inlined by LLVM
 _jit_inline = dict(forceinline=True, **_jit)
+# helpers called only from other kernels: no CPython or C-callable wrapper to
+# build, optimise and emit for each (Python never calls them)
+_hjit = dict(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_jit)
+_hjit_inline = dict(forceinline=True, **_hjit)
 # helpers with one call site per kernel: inlined by Numba before typing, never compiled
 # alone (a first call then compiles fewer functions; see the module docstring)
 _ir_inline = dict(inline="always", **_jit)
@@ -89,7 +93,7 @@ PREFETCH_AHEAD = 16  # entries; 8-32 measured alike, none 2.5-3x slower (merge_v
 # --- UTF-8 ----------------------------------------------------------------------
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _decode(buf, i):
     """(code point, byte length) of the UTF-8 sequence starting at buf[i]."""
     b = np.int64(buf[i])
@@ -104,7 +108,7 @@ def _decode(buf, i):
             | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F)), 4
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _encode(cp, out, o):
     """Write code point cp as UTF-8 at out[o]; return the number of bytes."""
     if cp < 0x80:
@@ -126,7 +130,7 @@ def _encode(cp, out, o):
     return 4
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _final_sigma(buf, b0, b1, i, cls):
     """CPython's Final_Sigma test for the U+03A3 at buf[i] (2 bytes) in doc [b0, b1)."""
     j = i
@@ -196,7 +200,7 @@ def _prefetch(typingctx, arr, i):
     return sig, codegen
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _word_at(buf, i, n):
     """The min(n, 8) bytes at buf[i] as a little-endian uint64, zero-padded (n >= 1).
 
@@ -215,7 +219,7 @@ def _word_at(buf, i, n):
     return w
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _fmix64(h):
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
@@ -244,19 +248,19 @@ def hash64(buf, s, e):
     return _fmix64(h)
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _rotl32(x, r):
     return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _murmur_k(k):
     k = (k * np.uint64(0xCC9E2D51)) & _M32
     k = _rotl32(k, np.int64(15))
     return (k * np.uint64(0x1B873593)) & _M32
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _murmur_block(h, k):
     h ^= _murmur_k(k)
     h = _rotl32(h, np.int64(13))
@@ -294,7 +298,7 @@ def murmur3_32(buf, s, e):
     return v
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _same_bytes(a, s1, n1, b, s2, n2):
     if n1 != n2:
         return False
@@ -347,7 +351,7 @@ def _is_stop(out, s, e, stop):
 # --- stage 1: preprocessing -------------------------------------------------------
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _lower_at(buf, i, b0, b1, cls, low, low_ext, lower):
     """Code points of the (lower-cased) non-ASCII character at buf[i]: (n, c0, c1, c2, bytes)."""
     cp, nb = _decode(buf, i)
@@ -411,7 +415,7 @@ def _close_word(out, run_start, o, run_len, stop):
     return o + 1, 1
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop, out, o0, ascii_map, bmp_map):
     """Processed text of doc [b0, b1) for the word analyzer: the kept tokens each
     followed by one space, written at out[o0:]. Returns (its byte length, tokens).
@@ -507,7 +511,7 @@ def _preprocess_word(buf, b0, b1, cls, low, low_ext, lower, stop, out, o0, ascii
     return o - o0, ntok
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _preprocess_char(buf, b0, b1, cls, low, low_ext, kind, lower, out, o0):
     """Processed text of doc [b0, b1) for the char analyzers, written at out[o0:];
     returns its byte length (the word analyzer: :func:`_preprocess_word`).
@@ -573,7 +577,7 @@ def _n_windows(L, min_n, max_n):
     return t
 
 
-@numba.njit(**_jit)
+@numba.njit(**_hjit)
 def _count_char_ngrams(out, s, e, kind, min_n, max_n):
     """Number of n-grams scikit-learn's char / char_wb analyzer yields for a processed text."""
     if kind == KIND_CHAR:
@@ -662,7 +666,7 @@ def _doc_table(tab_all, m):
     return size
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _space_bits(w):
     """Bit 8k+7 set exactly where byte k of w is a space (0x20); exact, no carries."""
     x = w ^ _SPACES
@@ -701,7 +705,7 @@ def _word_spans(out, s, e, min_n, max_n, starts, span_s, span_e):
     return k
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _char_spans(out, s, e, kind, min_n, max_n, starts, span_s, span_e):
     """As :func:`_word_spans`, for the char (``KIND_CHAR``) and char_wb analyzers."""
     nunits = 0
@@ -1019,7 +1023,7 @@ def lookup_terms(d0, d1, ng_off, n_unique, u_hash, u_start, u_len, out, table, t
             u_term[e] = res
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _insertion_sort(keys, vals, lo, hi):
     for i in range(lo + 1, hi):
         k = keys[i]
@@ -1213,7 +1217,7 @@ def _fill_row(d, doc_off, u_term, u_count, col_of, order_key, binary, indptr, in
 # --- HashingVectorizer ----------------------------------------------------------------
 
 
-@numba.njit(**_jit_inline)
+@numba.njit(**_hjit_inline)
 def _hashed_doc(out, span_s, span_e, k, tab, size, g, n_features, alternate_sign, h_index,
                 h_value):
     """One document's k n-gram spans: summed (index, +-1) of their MurmurHash3, one

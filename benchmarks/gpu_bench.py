@@ -21,6 +21,16 @@ the device once; every op then runs on the device-resident batch. For each op:
 - CPU baselines on the same machine for scale: mmfeat ``backend="cpu"``,
   OpenCV and scikit-image on ``--cpu-n`` images, scaled per image to ``--n``.
 
+Issue 18's texture descriptors (``--texture``, after everything above, in their own
+``--texture-budget-s``): ``hog``, ``local_binary_pattern`` (P=8, R=1, uniform) and
+``graycomatrix`` + ``graycoprops`` on the gray (uint8) batch, each against
+scikit-image per image on ``--texture-cpu-n`` images (scaled to the batch) and
+parity against scikit-image on one image. cuCIM has none of the three
+(``cucim.skimage.feature`` has no ``hog``, ``local_binary_pattern`` or
+``graycomatrix``): the report says so, or times cuCIM's where a future version has
+it. The JSON is written before this section and again after each of its ops, so
+a run stopped inside it keeps everything before.
+
 An anchor that fails to import or raises is reported as skipped with the reason;
 it never stops the run. ``--budget-s`` bounds the run: once it is spent the
 remaining anchors and CPU baselines are skipped (mmfeat itself always runs).
@@ -485,6 +495,149 @@ def cpu_baselines(row, args, host_batch, budget, log) -> None:
         row["speedup_vs_cpu"][name] = per_image * n / best
 
 
+# --- texture descriptors (issue 18): a low-priority section with its own allowance ----
+
+#: op -> (what runs, the scikit-image function, the cuCIM function that would match)
+TEXTURE_OPS = {
+    "hog": "hog(orientations=9, pixels_per_cell=(8, 8), cells_per_block=(3, 3), L2-Hys)",
+    "local_binary_pattern": "local_binary_pattern(P=8, R=1, method='uniform')",
+    "glcm": "graycomatrix(distances=[1], 4 angles, symmetric, normed) + graycoprops("
+            "contrast, homogeneity, energy, correlation)",
+}
+_GLCM_ANGLES = (0.0, np.pi / 4, np.pi / 2, 3 * np.pi / 4)
+_GLCM_PROPS = ("contrast", "homogeneity", "energy", "correlation")
+
+
+def texture_fns(op: str, levels: int):
+    """(mmfeat batch fn(x, backend), scikit-image per-image fn, cuCIM function name)."""
+    from mmfeat import image as I
+
+    if op == "hog":
+        return ((lambda x, be: I.hog(x, backend=be)),
+                (lambda im, f: f.hog(im)), "hog")
+    if op == "local_binary_pattern":
+        return ((lambda x, be: I.local_binary_pattern(x, 8, 1, "uniform", backend=be)),
+                (lambda im, f: f.local_binary_pattern(im, 8, 1, "uniform")),
+                "local_binary_pattern")
+
+    def glcm(x, be):
+        P = I.graycomatrix(x, [1], _GLCM_ANGLES, levels=levels, symmetric=True, normed=True,
+                           backend=be)
+        return [I.graycoprops(P, p, backend=be) for p in _GLCM_PROPS]
+
+    def glcm_sk(im, f):
+        P = f.graycomatrix(im, [1], _GLCM_ANGLES, levels=levels, symmetric=True, normed=True)
+        return [f.graycoprops(P, p) for p in _GLCM_PROPS]
+
+    return glcm, glcm_sk, "graycomatrix"
+
+
+def _stack_host(out) -> np.ndarray:
+    if isinstance(out, (list, tuple)):
+        return np.stack([np.asarray(to_host(o), dtype=np.float64) for o in out])
+    return np.asarray(to_host(out), dtype=np.float64)
+
+
+def bench_texture(args, dev, host_batch, log, save) -> list[dict[str, Any]]:
+    """The texture ops on the gray batch, in order, until ``--texture-budget-s`` is
+    spent (an op once started runs to its end); ``save()`` after each op."""
+    budget = Budget(args.texture_budget_s)
+    rows: list[dict[str, Any]] = []
+    levels = int(args.glcm_levels)
+    gray = np.ascontiguousarray(
+        (host_batch[..., :3].astype(np.float32) @ np.float32([0.2125, 0.7154, 0.0721]))
+        .round().astype(np.uint8))
+    if levels < 256:
+        gray = (gray.astype(np.uint32) * levels // 256).astype(np.uint8)
+    n, size = gray.shape[0], gray.shape[1]
+    dev_gray = dev.xp.ascontiguousarray(dev.xp.asarray(gray))
+    try:
+        import skimage.feature as skf
+    except Exception as exc:
+        skf, sk_why = None, f"scikit-image is not importable ({type(exc).__name__}: {exc})"
+    try:
+        cucim_feature = _cucim()[2]
+        cu_why = None
+    except Exception as exc:
+        cucim_feature, cu_why = None, f"{type(exc).__name__}: {str(exc)[:200]}"
+    for op in args.texture:
+        if budget.spent():
+            rows.append({"op": op, "skipped": f"texture budget of {budget.seconds:.0f} s "
+                                              "spent"})
+            save()
+            continue
+        fn, sk_fn, cu_name = texture_fns(op, levels)
+        row: dict[str, Any] = {"op": op, "what": TEXTURE_OPS[op], "backend": "cuda",
+                               "n": n, "size": size, "levels": levels, "anchors": {},
+                               "ratios": {}, "skipped": {}, "cpu": {},
+                               "speedup_vs_cpu": {}}
+        try:
+            log(f"[{budget.elapsed:6.1f}s] texture {op}: mmfeat cuda (first call compiles) "
+                "...")
+            out_nbytes, times = _timed(lambda fn=fn: fn(dev_gray, "cuda"), args.repeat,
+                                       dev.sync)
+        except Exception as exc:
+            row["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
+            rows.append(row)
+            save()
+            continue
+        best = min(times)
+        row.update(seconds=best, median_seconds=float(np.median(times)), seconds_all=times,
+                   gpix_per_s=n * size * size / best / 1e9, bytes_read=int(gray.nbytes),
+                   bytes_written=out_nbytes)
+        dev.free()
+        # cuCIM: no equivalent today; timed per image if a version has one
+        if cucim_feature is None:
+            row["skipped"]["cucim"] = (f"cuCIM has no {cu_name} (cucim.skimage.feature has "
+                                       f"no texture descriptors), and is not importable "
+                                       f"here: {cu_why}")
+        elif not hasattr(cucim_feature, cu_name):
+            row["skipped"]["cucim"] = (f"cuCIM has no equivalent: cucim.skimage.feature "
+                                       f"has no {cu_name}")
+        elif not dev.gpu:
+            row["skipped"]["cucim"] = dev.anchor_reason
+        else:
+            try:
+                _, ct = _timed(lambda f=sk_fn: [f(im, cucim_feature) for im in dev_gray],
+                               args.repeat, dev.sync)
+                row["anchors"]["cucim"] = {"seconds": min(ct)}
+                row["ratios"]["cucim"] = min(ct) / best
+            except Exception as exc:
+                row["skipped"]["cucim"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            dev.free()
+        # scikit-image on the CPU, per image, scaled to the batch; parity on image 0
+        if skf is None:
+            row["cpu"]["skimage"] = {"skipped": sk_why}
+        else:
+            k = max(1, min(args.texture_cpu_n, n))
+            try:
+                log(f"[{budget.elapsed:6.1f}s] texture {op}: scikit-image on {k} image(s) "
+                    "...")
+                ct = _bench.time_call(lambda f=sk_fn, k=k: [f(im, skf) for im in gray[:k]],
+                                      args.cpu_repeat)
+                per_image = min(ct) / k
+                row["cpu"]["skimage"] = {"images": k, "seconds_per_image": per_image,
+                                         "seconds_scaled": per_image * n}
+                row["speedup_vs_cpu"]["skimage"] = per_image * n / best
+                got = _stack_host(fn(dev_gray[:1], "cuda"))
+                want = _stack_host(sk_fn(gray[0], skf))
+                got = got.reshape(want.shape) if got.size == want.size else got
+                if got.shape != want.shape:
+                    row["parity"] = {"error": f"shape {got.shape} != scikit-image "
+                                              f"{want.shape}"}
+                else:
+                    both = np.isnan(got) & np.isnan(want)
+                    diff = np.where(both, 0.0, np.abs(got - want))
+                    row["parity"] = {"images": 1, "anchor": "skimage",
+                                     "max_abs_diff": float(np.nanmax(diff, initial=0.0))}
+            except Exception as exc:
+                row["cpu"]["skimage"] = {"skipped": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        rows.append(row)
+        dev.free()
+        save()
+    return rows
+
+
 # --- report -----------------------------------------------------------------------
 
 
@@ -629,6 +782,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="after this many seconds skip the remaining anchors and CPU "
         "baselines (default: %(default)s)",
     )
+    p.add_argument(
+        "--texture",
+        default=",".join(TEXTURE_OPS),
+        help="comma-separated texture ops timed last, on the gray batch: "
+        + ", ".join(TEXTURE_OPS) + " ('' for none; default: all)",
+    )
+    p.add_argument(
+        "--texture-budget-s",
+        type=float,
+        default=15.0,
+        help="seconds for the texture section: once spent, its remaining ops are "
+        "skipped (default: %(default)s)",
+    )
+    p.add_argument(
+        "--texture-cpu-n",
+        type=int_at_least(1),
+        default=1,
+        help="images for scikit-image's texture ops (default: %(default)s)",
+    )
+    p.add_argument(
+        "--glcm-levels",
+        type=int_at_least(2),
+        default=256,
+        help="gray levels of the GLCM (the batch is quantised to them; default: "
+        "%(default)s)",
+    )
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -647,6 +826,11 @@ def main(argv=None) -> int:
             parser.error(f"--ops: {what}; choose from {', '.join(_bench.OPS)}")
     if not args.budget_s > 0:
         parser.error(f"--budget-s must be > 0, got {args.budget_s}")
+    args.texture = [o.strip() for o in args.texture.split(",") if o.strip()]
+    bad = [o for o in args.texture if o not in TEXTURE_OPS]
+    if bad:
+        parser.error(f"--texture: unknown op(s) {', '.join(map(repr, bad))}; choose from "
+                     f"{', '.join(TEXTURE_OPS)}")
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     budget = Budget(args.budget_s)
 
@@ -746,15 +930,55 @@ def main(argv=None) -> int:
                 cpu_baselines(row, args, host_batch, budget, log)
     report["elapsed_s"] = budget.elapsed
 
+    def save():
+        if args.json:
+            report["elapsed_s"] = budget.elapsed
+            tmp = args.json + ".tmp"
+            _bench.write_json(report, tmp)
+            os.replace(tmp, args.json)
+
+    # texture descriptors last, in their own allowance; the results so far are saved
+    # first, so that a step stopped in this section keeps them
+    report["texture"] = []
+    save()
+    if args.texture and args.texture_budget_s > 0:
+        report["texture"] = bench_texture(args, dev, host_batch, log, save)
+    report["elapsed_s"] = budget.elapsed
+
     ok_rows = [r for r in report["results"] if "error" not in r]
     failed = [r for r in report["results"] if "error" in r]
+    failed += [r for r in report["texture"] if "error" in r]
     print(format_report({**report, "results": ok_rows}))
+    print(format_texture(report["texture"]))
     for r in failed:
         print(f"FAILED {r['op']}: {r['error']}")
     if args.json:
-        _bench.write_json(report, args.json)
+        save()
         print(f"wrote {args.json}")
     return 1 if failed else 0
+
+
+def format_texture(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "texture: not run"
+    lines = ["texture descriptors (gray uint8 batch): mmfeat cuda vs scikit-image (CPU, "
+             "per image, scaled) and cuCIM"]
+    for r in rows:
+        if "skipped" in r and "seconds" not in r and "error" not in r:
+            lines.append(f"  {r['op']:22s} skipped: {r['skipped']}")
+            continue
+        if "error" in r:
+            lines.append(f"  {r['op']:22s} FAILED: {r['error']}")
+            continue
+        sk = r["speedup_vs_cpu"].get("skimage")
+        par = r.get("parity", {})
+        lines.append(
+            f"  {r['op']:22s} {r['seconds'] * 1e3:9.3f} ms  {r['gpix_per_s']:7.3f} Gpix/s  "
+            + (f"{sk:8.2f}x scikit-image" if sk else "scikit-image: "
+               + str(r["cpu"].get("skimage", {}).get("skipped")))
+            + (f"  max|diff| {par['max_abs_diff']:.2e}" if "max_abs_diff" in par else "")
+            + "".join(f"  {k}: {v}" for k, v in r["skipped"].items()))
+    return "\n".join(lines)
 
 
 def _version(name: str) -> str | None:

@@ -11,6 +11,13 @@ are device-resident before timing; every GPU entry synchronises before the clock
 stops. librosa runs on ``--cpu-n`` clips (default 256) on the CPU and its time is
 scaled per clip; so does mmfeat's cpu backend. Entries whose library is missing
 are reported as skipped, so the CPU part runs anywhere.
+
+Then, in their own ``--chroma-budget-s`` (low priority: the JSON is written before
+and after each entry, so a run stopped there keeps the rest), issue 18's
+``chroma_stft`` (tuning estimated) and ``spectral_contrast`` with the same frames:
+mmfeat cuda on the batch against librosa on ``--cpu-n`` clips. torchaudio has no
+equivalent of either (no chroma or spectral contrast transform): the report says
+so.
 """
 
 from __future__ import annotations
@@ -130,25 +137,108 @@ def run(n, cpu_n, repeat):
             "skipped": skipped, "results": sorted(rows, key=lambda r: (r["op"], r["impl"]))}
 
 
+#: issue 18's frame features: op -> (mmfeat fn(y, backend), librosa fn(y))
+def chroma_entries():
+    import mmfeat.audio as A
+
+    kw = dict(sr=SR, n_fft=N_FFT, hop_length=HOP)
+    return {
+        "chroma_stft": (lambda y, be: A.chroma_stft(y, backend=be, **kw),
+                        lambda lr, y: lr.feature.chroma_stft(y=y, **kw)),
+        "spectral_contrast": (lambda y, be: A.spectral_contrast(y, backend=be, **kw),
+                              lambda lr, y: lr.feature.spectral_contrast(y=y, **kw)),
+    }
+
+
+def chroma_rows(y_host, cpu_n, repeat, budget_s, save):
+    """chroma_stft and spectral_contrast, mmfeat cuda vs librosa (CPU), until
+    ``budget_s`` is spent (an entry once started runs to its end)."""
+    t0 = time.perf_counter()
+    rows, skipped = [], {}
+    why_tv = ("torchaudio has no equivalent (no chroma or spectral contrast transform "
+              "in torchaudio.transforms / torchaudio.functional)")
+    try:
+        import cupy
+
+        from mmfeat.backend import require_cuda
+
+        require_cuda()
+        y_dev, sync = cupy.asarray(y_host), cupy.cuda.Device().synchronize
+    except Exception as exc:
+        y_dev = sync = None
+        skipped["mmfeat_cuda"] = f"{type(exc).__name__}: {exc}"
+    try:
+        import librosa
+    except ImportError as exc:
+        librosa = None
+        skipped["librosa_cpu"] = str(exc)
+    y_cpu = y_host[:cpu_n]
+    for op, (fn, lr_fn) in chroma_entries().items():
+        skipped[f"{op}/torchaudio_cuda"] = why_tv
+        group = []
+        for impl, run, count, s in (
+                ("mmfeat_cuda", y_dev is not None and (lambda fn=fn: fn(y_dev, "cuda")),
+                 y_host.shape[0], sync),
+                ("librosa_cpu", librosa is not None
+                 and (lambda f=lr_fn: f(librosa, y_cpu)),
+                 len(y_cpu), None)):
+            if not run:
+                continue
+            if time.perf_counter() - t0 > budget_s:
+                skipped[f"{op}/{impl}"] = f"chroma budget of {budget_s:.0f} s spent"
+                continue
+            try:
+                ts = _timed(run, s or (lambda: None), repeat)
+            except Exception as exc:
+                skipped[f"{op}/{impl}"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+                continue
+            group.append({"op": op, "impl": impl, "n_clips": count,
+                          "seconds_median": statistics.median(ts), "seconds_all": ts,
+                          "per_clip_us": statistics.median(ts) / count * 1e6})
+        base = next((r for r in group if r["impl"] == "mmfeat_cuda"), None)
+        for r in group:
+            if base is not None:
+                r["ratio_vs_mmfeat_cuda"] = r["per_clip_us"] / base["per_clip_us"]
+        rows += group
+        save(rows, skipped)
+    return rows, skipped
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=10000, help="clips for the GPU entries")
     p.add_argument("--cpu-n", type=int, default=256, help="clips for the CPU entries")
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--chroma-budget-s", type=float, default=10.0,
+                   help="seconds for chroma_stft and spectral_contrast, timed last "
+                        "(0: skip them)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     report = run(args.n, args.cpu_n, args.repeat)
-    for r in report["results"]:
+
+    def save(rows=None, skipped=None):
+        if rows is not None:
+            report["chroma"] = {"results": rows, "skipped": skipped,
+                                "budget_s": args.chroma_budget_s}
+        if args.json:
+            tmp = args.json + ".tmp"
+            with open(tmp, "w") as fh:
+                json.dump(report, fh, indent=2)
+                fh.write("\n")
+            os.replace(tmp, args.json)
+
+    save([], {})
+    if args.chroma_budget_s > 0:
+        y = make_clips(args.n)
+        chroma_rows(y, min(args.cpu_n, args.n), args.repeat, args.chroma_budget_s, save)
+    for r in report["results"] + report["chroma"]["results"]:
         ratio = {k: v for k, v in r.items() if k.startswith("ratio_vs_")}
         print(f"{r['op']:15s} {r['impl']:16s} {r['n_clips']:6d} clips  "
               f"{r['seconds_median'] * 1e3:9.1f} ms  {r['per_clip_us']:8.1f} us/clip  "
               + " ".join(f"{k}={v:.2f}" for k, v in ratio.items()))
-    for k, why in report["skipped"].items():
+    for k, why in {**report["skipped"], **report["chroma"]["skipped"]}.items():
         print(f"skipped {k}: {why}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
-            fh.write("\n")
+    save()
     return 0
 
 

@@ -151,11 +151,24 @@ def run(args) -> dict:
     px = args.n * args.size * args.size
     in_bytes = imgs.nbytes
     image_ops = {
+        # the sliding window (issue 15), its float16 output, and the tile kernel it
+        # replaced (config.SOBEL_WINDOW = False), side by side
         "sobel": (lambda: I.sobel(imgs, backend="cuda"), in_bytes + px * 4),
+        "sobel_float16": (lambda: I.sobel(imgs, dtype="float16", backend="cuda"),
+                          in_bytes + px * 2),
+        "sobel_tile_before": (lambda: _with_config(SOBEL_WINDOW=False)(
+            lambda: I.sobel(imgs, backend="cuda")), in_bytes + px * 4),
+        # image_hist_cuda (issue 15): integer HSV bins, word loads, warp-aggregated counts
         "color_histogram_hsv": (lambda: I.color_histogram(imgs, backend="cuda"), in_bytes),
+        "color_histogram_rgb": (lambda: I.color_histogram(imgs, space="rgb", backend="cuda"),
+                                in_bytes),
         "gradient_histogram": (lambda: I.gradient_histogram(imgs, backend="cuda"), in_bytes),
         "rgb_to_gray": (lambda: I.rgb_to_gray(imgs, backend="cuda"), in_bytes + px * 4),
-        "canny": (lambda: I.canny(imgs, backend="cuda"), in_bytes + px),
+        # canny's bytes a pixel past the input: each stage's arrays once (gray 4,
+        # Gaussian rows 4+4 and columns 4+4, gradient 4+4, suppression 4+4+1, roots 1,
+        # union-find 1+4, 1+4, 1+4+4+1, 1+4+1+1): 65. Every launch has its own events,
+        # so the stages show in "kernels"
+        "canny": (lambda: I.canny(imgs, backend="cuda"), in_bytes + px * 65),
     }
     for name, (fn, moved) in image_ops.items():
         r = time_op(cupy, timer, fn, args.repeat)
@@ -190,6 +203,23 @@ def run(args) -> dict:
                        "timer": "CUDA events around each Numba launch and around each op "
                                 "call; medians over repeat calls after one warm-up"},
             "results": results}
+
+
+def _with_config(**values):
+    """A call of ``fn`` with ``mmfeat.config`` values set, restored after."""
+    from mmfeat import config
+
+    def call(fn):
+        old = {k: getattr(config, k) for k in values}
+        for k, v in values.items():
+            setattr(config, k, v)
+        try:
+            return fn()
+        finally:
+            for k, v in old.items():
+                setattr(config, k, v)
+
+    return call
 
 
 def _docs(mb: float) -> list[str]:

@@ -42,6 +42,12 @@ SASS_JSON = ROOT / "benchmarks" / "results" / "sass_budget_sm90.json"
 #: H100 SXM: HBM3 bandwidth (B/s), SMs, warp schedulers per SM, clock (Hz), warp width
 H100 = dict(bandwidth=3.35e12, sms=132, schedulers=4, clock=1.7e9, warp=32)
 
+#: host <-> device copy bandwidth (B/s): from pageable memory as measured on the H100
+#: machine (1.7-1.9 GB/s, issue 15), and from the page-locked staging buffers of
+#: ``mmfeat._gpu`` (to_device / to_host; ~25 GB/s on a PCIe 5 x16 or NVLink-C2C host
+#: link, a model figure). The text and audio paths copy their inputs up through them.
+HOST_LINK = dict(pageable=1.8e9, pinned=25e9)
+
 #: SASS instructions per output on the path an op's configuration runs, measured in
 #: the sm_90 disassembly of kernels/audio_cuda.py (benchmarks/sass_budget.py --dump):
 #: (per output, what was counted). Loop addresses are those of that compile.
@@ -196,6 +202,92 @@ def torchaudio_mfcc_launches(n_clips=10_000, sr=16_000, seconds=1.0, n_fft=512, 
     return L
 
 
+#: the image histograms (kernels/image_hist_cuda.py, issue 15): SASS instructions per
+#: pixel, (on the path a photograph takes, the static hot figure of the budget table)
+HIST_INSTR = {
+    # color_histogram uint8 HSV (8, 8, 8): 92 instructions from one pixel's MATCH.ANY
+    # to the next, of which 26 are the hue and S tie branches (pixels exactly on a bin
+    # edge only); static: the pass loop / 8 pixels (the design before: 121, with two
+    # dependent L2 gathers a pixel)
+    "color_histogram": (66, 99),
+    # gradient_histogram (9 bins): the tile loader (~80 a tile pixel on the byte path,
+    # fewer staged) comes before and is not counted; the per-thread bins add 4 a pixel
+    # (no CAS loop); static: the 4 output rows / 4
+    "gradient_histogram": (103, 103),
+}
+
+
+def histogram_launches(n=64, size=1024) -> list[Launch]:
+    """color_histogram(space="hsv") and gradient_histogram of n uint8 RGB images of
+    size x size: each reads the batch once (the gradient tiles' 2-pixel halo comes
+    from L2) and writes a few hundred bytes an image."""
+    px = n * size * size
+    return [
+        Launch("color_histogram", "color_histogram_kernel (hsv, uint8)", px * 3 + n * 512 * 8,
+               px, HIST_INSTR["color_histogram"][0], HIST_INSTR["color_histogram"][1],
+               "issue target <= 0.2 ms"),
+        Launch("gradient_histogram", "gradient_histogram_kernel (9 bins)", px * 3 + n * 9 * 8,
+               px, HIST_INSTR["gradient_histogram"][0], HIST_INSTR["gradient_histogram"][1],
+               "tile loader not counted"),
+    ]
+
+
+#: sobel and canny (kernels/image_cuda.py, issue 15): SASS instructions per output,
+#: (on the path a photograph takes, the static hot figure of the budget table)
+STENCIL_INSTR = {
+    # sobel_window_kernel, W % 4 == 0: the row loop's word path, ~415 instructions a
+    # pass of 4 outputs (3 LDG.E, 12 table LDS.64, 8 DADD, 4 F2F, ring STS/BAR/LDS, 4
+    # magnitudes with their MUFU.RSQ sqrt) read off the sm_90 disassembly; static: the
+    # whole loop / 4 (byte path, halo threads included)
+    "sobel": (104, 135),
+    # sobel_kernel (the tile it replaces): 63 a compute row plus its loader, ~80 a tile
+    # pixel x (34 x 34) / (32 x 32) tile pixels an output
+    "sobel_tile": (63 + 80 * 34 * 34 / 1024, 63 + 80 * 34 * 34 / 1024),
+    # canny's one-thread-a-pixel stages: static body counts (every border mode and
+    # branch; their per-path counts were not measured: an upper bound)
+    "rgb_to_gray": (42, 42),
+    "gaussian_rows": (869, 869),
+    "gaussian_cols": (877, 877),
+    "gradient_magnitude": (216, 216),
+    "nonmax_suppression": (509, 509),
+    "cc_init": (78, 78),
+    "cc_merge": (862, 862),
+    "cc_mark_strong": (158, 158),
+    "cc_output": (183, 183),
+}
+
+
+def stencil_launches(n=64, size=1024) -> list[Launch]:
+    """sobel (the sliding window, float32 and float16 output, beside the tile kernel it
+    replaced) and canny's launches (sigma 1, constant mode) for n uint8 RGB images of
+    size x size; each array is read and written once from HBM (halos and neighbours
+    from L1/L2)."""
+    px = n * size * size
+    S = STENCIL_INSTR
+
+    def L(op, kernel, nbytes, key, note=""):
+        return Launch(op, kernel, nbytes, px, S[key][0], S[key][1], note)
+
+    return [
+        L("sobel", "sobel_window_kernel -> float32", px * (3 + 4), "sobel",
+          "issue target <= 0.35 ms"),
+        L("sobel", "sobel_window_kernel -> float16", px * (3 + 2), "sobel", "dtype=float16"),
+        L("sobel (before)", "sobel_kernel (tile)", px * (3 + 4), "sobel_tile",
+          "measured 1.05 ms on an H100"),
+        L("canny", "rgb_to_gray", px * (3 + 4), "rgb_to_gray"),
+        L("canny", "gaussian_rows", px * (4 + 4), "gaussian_rows", "float64 taps"),
+        L("canny", "gaussian_cols", px * (4 + 4 + 4), "gaussian_cols", "+ bleed plane (L2)"),
+        L("canny", "gradient_magnitude", px * (4 + 4), "gradient_magnitude"),
+        L("canny", "nonmax_suppression", px * (4 + 4 + 1), "nonmax_suppression"),
+        Launch("canny", "zeros (strong roots)", px, 0, None, None, "CuPy: memory only"),
+        L("canny", "cc_init", px * (1 + 4), "cc_init"),
+        L("canny", "cc_merge", px * (1 + 4), "cc_merge", "path splitting"),
+        L("canny", "cc_mark_strong", px * (1 + 4 + 4 + 1), "cc_mark_strong"),
+        L("canny", "cc_output", px * (1 + 4 + 1 + 1), "cc_output",
+          "canny measured 28.7 ms before; target <= 5 ms"),
+    ]
+
+
 def _ms(s):
     return f"{s * 1e3:.3f}"
 
@@ -230,6 +322,7 @@ def report(n_clips=10_000) -> str:
     t_ours_static = sum(L.t_static() for L in ours)
     t_theirs = sum(L.t() for L in theirs)
     worst = max(ours, key=lambda L: L.t())
+    clip_bytes = n_clips * 16_000 * 4  # one-second 16 kHz float32 clips
     g = H100
     head = [
         "# GPU model: audio MFCC on an H100",
@@ -257,6 +350,11 @@ def report(n_clips=10_000) -> str:
         f"- the longest mmfeat launch: {worst.kernel}, {_ms(worst.t())} ms, "
         + ("issue-bound: its instructions, not its bytes, set its time."
            if worst.t_issue() > worst.t_mem() else "memory-bound."),
+        f"- clips from host memory ({clip_bytes / 1e6:,.0f} MB, not in the tables: both "
+        f"sides start on the device): {_ms(clip_bytes / HOST_LINK['pageable'])} ms pageable "
+        f"at {HOST_LINK['pageable'] / 1e9:.1f} GB/s, {_ms(clip_bytes / HOST_LINK['pinned'])} "
+        f"ms through mmfeat's pinned staging buffers at {HOST_LINK['pinned'] / 1e9:.0f} "
+        "GB/s (AudioFeatures and the batch functions with NumPy clips).",
         "",
     ]
     return "\n".join(head + body + tail)
@@ -266,8 +364,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000, help="clips (default 10,000)")
     ap.add_argument("--md", help="also write the report to this Markdown file")
+    ap.add_argument("--histograms", action="store_true",
+                    help="the image histograms (64 x 1024 x 1024 uint8 RGB) instead")
+    ap.add_argument("--stencils", action="store_true",
+                    help="sobel and canny (64 x 1024 x 1024 uint8 RGB) instead")
     args = ap.parse_args(argv)
-    text = report(args.n)
+    text = (table(histogram_launches(), "image histograms, 64 x 1024 x 1024 uint8 RGB")
+            if args.histograms else
+            table(stencil_launches(), "sobel and canny, 64 x 1024 x 1024 uint8 RGB")
+            if args.stencils else report(args.n))
     print(text)
     if args.md:
         Path(args.md).write_text(text)

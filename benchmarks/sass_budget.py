@@ -4,8 +4,12 @@
     python benchmarks/sass_budget.py --json out.json --md out.md --no-check
 
 1. **Signatures.** The launchers of ``mmfeat/{image,audio,text}/_cuda.py`` run a
-   small representative workload (uint8 RGB images, float32 audio, the default
-   word analyzer) under Numba's CUDA simulator with ``mmfeat.config``'s
+   small representative workload under Numba's CUDA simulator: the kernels of
+   ``image_cuda`` and ``image_texture_cuda`` (hog, local_binary_pattern in every
+   method, lbp_histogram, graycomatrix + graycoprops) on uint8 RGB and gray images,
+   of ``audio_cuda`` and ``audio_chroma_cuda`` (chroma_stft with estimated and
+   given tuning, spectral_contrast) on float32 audio, of ``text_cuda`` with the
+   default word analyzer. It runs with ``mmfeat.config``'s
    production launch shapes (so factory kernels get their real shared-memory
    sizes and unroll counts), through a hybrid ``numba.cuda.jit`` (the idea of
    ``tests/cudasim/ptx_check.py``): kernels execute in the simulator, and every
@@ -173,6 +177,15 @@ def _install_recording_jit(records: list):
         return lambda fn: make(fn, device, opts)
 
     cuda.jit = recording_jit
+    # host allocations that the simulator serves from NumPy but the real target from
+    # the driver (mmfeat._gpu's pinned staging pool): NumPy arrays here, no driver
+    import numpy as np
+
+    def host_array(shape, dtype=np.float64, strides=None, order="C", **_):
+        return np.empty(shape, dtype=dtype, order=order)
+
+    cuda.pinned_array = host_array
+    cuda.mapped_array = host_array
     _hide_simulator_from_numba()
     from types import SimpleNamespace
 
@@ -234,6 +247,7 @@ def run_workload():
     I.color_histogram(img, backend="cuda")
     I.gradient_histogram(img, backend="cuda")
     I.canny(img[:1], backend="cuda")
+    texture_workload(img)
 
     t = np.arange(400) / 8000.0
     y = np.stack([np.sin(2 * np.pi * 440 * t), rng.standard_normal(400) * 0.1])
@@ -253,12 +267,52 @@ def run_workload():
     A.delta(M, width=3, backend="cuda")
     A.AudioFeatures(sr=8000, n_mels=8, n_mfcc=5, n_fft=64, win_length=64, hop_length=32,
                     backend="cuda").fit_transform(y)
+    chroma_workload(y)
 
     docs = ["The quick brown fox jumps over the lazy dog.",
             "ΣΊΣΥΦΟΣ and the dog: Straße, naïve café", "", "fox fox dog"]
     T.TfidfVectorizer(ngram_range=(1, 2), backend="cuda").fit_transform(docs)
     T.TfidfVectorizer(stop_words="english", backend="cuda").fit(docs).transform(docs)
     T.HashingVectorizer(n_features=64, backend="cuda").transform(docs)
+
+
+def texture_workload(img):
+    """Issue 18's texture descriptors on uint8 images: HOG of RGB (the per-pixel
+    channel pick) and gray (every block norm), LBP in every method and its pooled
+    histogram, GLCM counts (symmetric and normed) and a property of each kind."""
+    import numpy as np
+
+    import mmfeat.image as I
+
+    gray = np.ascontiguousarray(img[..., 0])
+    I.hog(img, pixels_per_cell=(8, 8), cells_per_block=(2, 2), channel_axis=-1,
+          backend="cuda")
+    for norm in ("L1", "L1-sqrt", "L2", "L2-Hys"):
+        I.hog(gray, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm=norm,
+              backend="cuda")
+    for method in ("default", "ror", "uniform", "nri_uniform", "var"):
+        I.local_binary_pattern(gray, 8, 1, method, backend="cuda")
+    I.lbp_histogram(gray, 8, 1, "uniform", backend="cuda")
+    dist, ang = [1, 2], [0.0, np.pi / 4, np.pi / 2]
+    P = I.graycomatrix(gray, dist, ang, symmetric=True, backend="cuda")
+    Pn = I.graycomatrix(gray, dist, ang, normed=True, backend="cuda")
+    for prop in ("contrast", "ASM", "entropy", "correlation"):  # each kernel mode
+        I.graycoprops(P, prop, backend="cuda")  # uint32 counts
+        I.graycoprops(Pn, prop, backend="cuda")  # float64 normed
+
+
+def chroma_workload(y):
+    """chroma_stft (estimated tuning: the peak kernel too; then a given one) and
+    spectral_contrast on float32 clips."""
+    import numpy as np
+
+    import mmfeat.audio as A
+
+    y2 = np.concatenate([y, y], axis=-1)
+    A.chroma_stft(y2, sr=8000, n_fft=256, hop_length=64, backend="cuda")
+    A.chroma_stft(y2, sr=8000, n_fft=256, hop_length=64, tuning=0.0, norm=2,
+                  backend="cuda")
+    A.spectral_contrast(y2, sr=8000, n_fft=256, hop_length=64, n_bands=3, backend="cuda")
 
 
 def collect_signatures() -> list:

@@ -3,8 +3,11 @@ first GPU use.
 
 Layout contract as in :mod:`audio_chroma` (CPU): frame-major spectrograms
 ``(N, t, F)``, ``nvalid`` (N,) on the device, 0 written past each clip's end.
-Kernels are 1-D grid-stride loops; the per-frame arithmetic shared with the CPU
-is :mod:`audio_chroma_math`'s, compiled here as device functions.
+Kernels are 1-D grid-stride loops, except :func:`chroma_raw` (one thread per
+output, a 3-D grid as ``audio_cuda``'s: x the chroma bin, y the frame, z the clip,
+``while`` loops on uint64 indices, so no 64-bit division splits a flat index per
+output); the per-frame arithmetic shared with the CPU is
+:mod:`audio_chroma_math`'s, compiled here as device functions.
 """
 
 import numpy as np
@@ -39,25 +42,48 @@ def peaks(S, nvalid, lo, hi, tenth, half, sr, pip_n_fft, cap, pitch, mag, counts
         counts[n, t] = k
 
 
+U = np.uint64
+I = np.int64
+
+
+@cuda.jit(device=True)
+def grid3():
+    """(x0, sx, y0, sy, z0, sz) of a grid-stride loop on each grid axis (as
+    ``audio_cuda.grid3``: x, y over threads, z over blocks)."""
+    return (U(cuda.threadIdx.x + cuda.blockIdx.x * cuda.blockDim.x),
+            U(cuda.blockDim.x * cuda.gridDim.x),
+            U(cuda.threadIdx.y + cuda.blockIdx.y * cuda.blockDim.y),
+            U(cuda.blockDim.y * cuda.gridDim.y),
+            U(cuda.blockIdx.z), U(cuda.gridDim.z))
+
+
 @cuda.jit
-def chroma_raw(S, nvalid, fbT, which, out):
-    """out[n, t, c] = sum_f fbT[which[n], f, c] S[n, t, f] in S's type; 0 past the
-    clip's end (one thread per output)."""
+def chroma_raw(S, nvalid, fbT, which, zero, out):
+    """out[n, t, c] = sum_f fbT[which[n], f, c] S[n, t, f] in S's type (``zero``: 0
+    in that type; Numba types ``S[...] * 0`` float32 * int64 as float64); 0 past
+    the clip's end (one thread per output). Grid: x = c, y = t, z = n."""
     N, nt, C = out.shape
     F = S.shape[2]
-    start = cuda.grid(1)
-    stride = cuda.gridsize(1)
-    for q in range(start, N * nt * C, stride):
-        n = q // (nt * C)
-        r = q - n * nt * C
-        t = r // C
-        c = r - t * C
-        acc = S[0, 0, 0] * 0  # typed zero
-        if t < nvalid[n]:
-            u = which[n]
-            for f in range(F):
-                acc += fbT[u, f, c] * S[n, t, f]
-        out[n, t, c] = acc
+    x0, sx, y0, sy, z0, sz = grid3()
+    n = z0
+    while n < U(N):
+        nv = nvalid[n]
+        u = U(which[n])
+        t = y0
+        while t < U(nt):
+            valid = I(t) < nv
+            c = x0
+            while c < U(C):
+                acc = zero
+                if valid:
+                    f = U(0)
+                    while f < U(F):
+                        acc += fbT[u, f, c] * S[n, t, f]
+                        f += U(1)
+                out[n, t, c] = acc
+                c += sx
+            t += sy
+        n += sz
 
 
 @cuda.jit

@@ -14,6 +14,9 @@ is a grid-stride loop (:func:`grid3`), so any extent runs with a grid capped at 
 limits (y, z <= 65535), and no flat index is split by a run-time division: the
 64-bit division subroutine (``__cuda_sm20_div_s64``) that ``unravel`` called per
 element is gone, and the inner loop walks one contiguous row.
+
+Every kernel is compiled with ``cache=True`` (numba-cuda's on-disk cache: a new
+process loads the cubin instead of running NVVM; the simulator ignores the flag).
 """
 
 import numpy as np
@@ -65,7 +68,7 @@ def grid3():
             U(cuda.blockIdx.z), U(cuda.gridDim.z))
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def frame_window(y, lengths, nvalid, window, hop, pad, mode, t0, out):
     """out[n, j, k] = window[k] * padded clip n at ``(t0 + j) * hop + k - pad``;
     0 for frames at or past nvalid[n]. Grid: x = k, y = j, z = n; a frame inside
@@ -99,7 +102,7 @@ def frame_window(y, lengths, nvalid, window, hop, pad, mode, t0, out):
         n += sz
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def power(X, p, out):
     """out = |X| ** p, element-wise over (R, F). Grid: x = f, y = r."""
     R, F = X.shape
@@ -113,7 +116,7 @@ def power(X, p, out):
         r += sy
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def power_mel(X, p, basis, lo, hi, out):
     """out[r, m] = sum over the filter's support of basis[m, f] |X[r, f]| ** p.
     Grid: x = m, y = r (the bands of a frame share its spectrum in L1)."""
@@ -133,7 +136,7 @@ def power_mel(X, p, basis, lo, hi, out):
         r += sy
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def to_db_peak(S, nvalid, amin, ref_db, lowest, flip, keys):
     """In place on S (n, t, M): ``10 log10(max(amin, S)) - ref_db``; keys[n] gets the
     maximum over the clip's valid frames (NaN ignored, as a float atomic max does)
@@ -184,7 +187,7 @@ def to_db_peak(S, nvalid, amin, ref_db, lowest, flip, keys):
         n += sz
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def to_db(S, squared, amin, ref_db, out):
     """out[n, i] = ``10 log10(max(amin, x)) - ref_db[n]`` with x = S[n, i], or its
     square when ``squared`` (amplitudes); S and out (N, P), ``amin`` typed as S.
@@ -204,7 +207,7 @@ def to_db(S, squared, amin, ref_db, out):
         n += sz
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def floor_dct(S, nvalid, peak, top_db, use_top, dct_t, out):
     """out[n, t, k] = sum_m dct_t[m, k] max(S[n, t, m], peak[n] - top_db); 0 past the
     clip's end. Grid: x = k, y = t, z = n."""
@@ -231,7 +234,7 @@ def floor_dct(S, nvalid, peak, top_db, use_top, dct_t, out):
         n += sz
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def spectral_stats(S, freq, nvalid, p, roll_percent, amin, flat_power, tiny, t0, out):
     """Per frame of magnitudes S (n, tb, F) (frames ``t0 + j``): out[n, 0..3, t0 + j]
     = centroid, bandwidth (p), rolloff (roll_percent), flatness (amin, flat_power);
@@ -259,7 +262,7 @@ def spectral_stats(S, freq, nvalid, p, roll_percent, amin, flat_power, tiny, t0,
         n += sz
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, do_z, do_r,
             zcr_out, rms_out):
     """Per frame (one thread each; grid: x = t, z = n) straight from the waveform, no
@@ -286,7 +289,7 @@ def zcr_rms(y, lengths, nvalid, frame_length, hop, pad, rms_mode, threshold, do_
         n += sz
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def savgol_rows(data, nvalid, table, out):
     """Savitzky-Golay derivative of each row of data (N, C, t) over its first
     nvalid[n] frames (all rows here have nvalid >= width W): the interior by the

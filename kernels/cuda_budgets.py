@@ -3,7 +3,8 @@
 The budgets sit in one table so that they can be reviewed together: a change to
 a kernel that moves its machine code shows up here, beside every other kernel's
 figures, instead of in a comment next to one kernel. ``benchmarks/sass_budget.py``
-compiles every kernel of ``image_cuda``, ``audio_cuda`` and ``text_cuda`` for the
+compiles every kernel of ``image_cuda``, ``image_texture_cuda``, ``audio_cuda``,
+``audio_chroma_cuda`` and ``text_cuda`` for the
 launch signatures its launcher (``mmfeat/{image,audio,text}/_cuda.py``) uses, with
 the launch shapes of ``mmfeat.config``, assembles it with ``ptxas -arch=sm_90``,
 disassembles the cubin and compares the figures with this table
@@ -63,30 +64,46 @@ BUDGETS = {
         regs=44, smem=0, div64=1, cas=0, fp64=260, hot=233,
         hot_region="loop", stores_per_output=3,
     ),
-    # target: colour space a compile-time constant (no float64 HSV path compiled in:
-    # fp64 0), no large tables, wide loads with next-chunk prefetch, warp-aggregated
-    # atomics; <= 0.2 ms for 64x1024x1024. hot: the staged chunk loop, 8 pixels a thread
-    "image_cuda.color_histogram_kernel": dict(
-        regs=80, smem=22528, div64=4, cas=0, fp64=518, hot=121,
+    # --- image_hist_cuda --------------------------------------------------------------
+    # issue 15 item 2 (done): colour space and bins compile-time constants (factory
+    # key); uint8 HSV bins integer-only (reciprocal multiplies from a 3 KiB shared
+    # table, tie tables read only on a bin edge; no 192 KiB hue / 128 KiB S-V gather);
+    # 6 word loads a thread a pass with the next pass's loads issued before the compute;
+    # warp-aggregated shared atomics (match_any). hot: the pass loop, 8 pixels a thread
+    # (the tie branches counted too). Workload signature: uint8 HSV (8, 8, 8); the uint8
+    # RGB variant measures regs 32, fp64 0, hot 29.6.
+    # image_cuda.color_histogram_kernel -> here: regs 80 -> 32, smem 22528 -> 19456,
+    # hot 121 -> 99, div64 4 -> 0, cas 0 -> 0, fp64 518 -> 0
+    "image_hist_cuda.color_histogram_kernel": dict(
+        regs=32, smem=19456, div64=0, cas=0, fp64=0, hot=99,
         hot_region="loop", outputs=8,
     ),
-    # target: a register sliding window, clamped 32-bit indexing (div64 0), wide batched
-    # loads; <= 0.35 ms float32 for 64x1024x1024. hot: the 4 unrolled output rows after
-    # the tile is loaded (the loaders, ~80 instructions a tile pixel, come before)
-    # issue 15 item 2: border mapping by image_cuda._border (32-bit remainders), while
-    # loops in the byte-wise loader, unsigned tile/output indices in the compute rows:
-    # regs 40 -> 40, hot 106 -> 63, div64 8 (6) -> 0, cas 0 -> 0, fp64 85 -> 53
-    "image_cuda.sobel_kernel": dict(
-        regs=40, smem=8296, div64=0, cas=0, fp64=53, hot=63,
-        hot_region="after_sync:2", stores_per_output=1,
-    ),
-    # target: per-thread register bins and a warp reduction, no float64 shared atomics
-    # (cas 0). hot: the 4 unrolled output rows after the tile is loaded
-    # issue 15 item 2 (loader as sobel_kernel's): regs 50 -> 50, hot 111 -> 111,
-    # div64 5 (3) -> 0, cas 1 -> 1, fp64 272 -> 240
-    "image_cuda.gradient_histogram_kernel": dict(
-        regs=50, smem=8808, div64=0, cas=1, fp64=240, hot=111,
+    # issue 15 item 2 (done): per-thread float64 bins (a private shared-memory column
+    # each: a plain load-add-store, no atomic), then per warp: lane sums, shuffle
+    # reduction, one float64 global atomic (RED, native) a bin a block; no float64
+    # shared atomic (cas 0). hot: the 4 unrolled output rows after the tile is loaded.
+    # image_cuda.gradient_histogram_kernel -> here: regs 50 -> 48, smem 8808 -> 26728
+    # (9 bins x 256 threads x 8 B), hot 111 -> 103, div64 0 -> 0, cas 1 -> 0, fp64
+    # 240 -> 249 (the reduction's adds; the per-pixel float64 work is the reference's)
+    "image_hist_cuda.gradient_histogram_kernel": dict(
+        regs=48, smem=26728, div64=0, cas=0, fp64=249, hot=103,
         hot_region="after_sync:2", outputs=4,
+    ),
+    # issue 15 item 2 (done): sobel_kernel (shared-memory tile, staged loads; kept for
+    # timing beside it, config.SOBEL_WINDOW = False, not in the workload) replaced by
+    # sobel_window_kernel, a register sliding window: 4 columns a thread walking a
+    # 64-row strip, 3 aligned 32-bit loads a row for 4 RGB pixels, float64 gray as two
+    # DADDs on a shared per-channel product table (bit-identical to the reference),
+    # the border mapped once a thread (no remainder in the loop), one barrier a row.
+    # hot: the row loop with all its branches (word path, byte path for odd widths and
+    # border columns, halo threads), per output (4 stores a pass). The word path alone
+    # is ~104 an output, loads and gray included (gpu_model.py); the tile kernel's 63
+    # counted its compute rows only, after ~80 a tile pixel of loaders.
+    # sobel_kernel -> sobel_window_kernel: regs 40 -> 56, smem 8296 -> 10256, div64
+    # 0 -> 0, cas 0 -> 0, fp64 53 -> 27, hot 63 (compute only) -> 135 (everything)
+    "image_cuda.sobel_window_kernel": dict(
+        regs=56, smem=10256, div64=0, cas=0, fp64=27, hot=135,
+        hot_region="loop", stores_per_output=1,
     ),
     # canny, one thread per pixel (hot: the whole kernel). target: a fused front end
     # (gray, Gaussian, Sobel, suppression per tile), no 64-bit remainders in the border
@@ -122,16 +139,21 @@ BUDGETS = {
         regs=18, smem=0, div64=0, cas=0, fp64=0, hot=78,
         hot_region="body",
     ),
+    # issue 15 item 2: every find splits its path (each step points a node at its
+    # grandparent), so an edge-long chain is walked about once, not by each of up to 8
+    # finds a pixel. Static counts rose by the store in the find loop; walks got short:
+    # cc_merge regs 32 -> 32, hot 651 -> 862; cc_mark_strong regs 22 -> 24, hot
+    # 130 -> 158; cc_output regs 28 -> 29, hot 158 -> 183 (div64, cas, fp64 0 -> 0)
     "image_cuda.cc_merge": dict(
-        regs=32, smem=0, div64=0, cas=0, fp64=0, hot=651,
+        regs=32, smem=0, div64=0, cas=0, fp64=0, hot=862,
         hot_region="body",
     ),
     "image_cuda.cc_mark_strong": dict(
-        regs=22, smem=0, div64=0, cas=0, fp64=0, hot=130,
+        regs=24, smem=0, div64=0, cas=0, fp64=0, hot=158,
         hot_region="body",
     ),
     "image_cuda.cc_output": dict(
-        regs=28, smem=0, div64=0, cas=0, fp64=0, hot=158,
+        regs=29, smem=0, div64=0, cas=0, fp64=0, hot=183,
         hot_region="body",
     ),
     # --- audio_cuda ---------------------------------------------------------------
@@ -202,33 +224,133 @@ BUDGETS = {
     # one thread per document (term, row): hot is the grid-stride loop's body once, per
     # document, its inner loops over bytes and n-grams counted once. target (issue 15):
     # pinned host buffers, the vocabulary kept on the device, TF-IDF >= 20x scikit-learn
+    # Issue 15, item 2 (done): pinned staging buffers (mmfeat._gpu.to_device/to_host),
+    # the vocabulary's lookup table built on the device from the terms the fit left
+    # there (insert_terms), cache=True on every kernel, and grid-stride ``while`` loops
+    # (range(start, n, stride) computed its trip count with a 64-bit division call, the
+    # one div64 of each kernel, outside the loop). before -> after in each comment
+    # (regs, hot, div64 (in loops), cas, fp64)
+    # regs 56 -> 56, hot 1943 -> 1941, div64 1 (0) -> 0, fp64 0 -> 0
     "text_cuda.preprocess_word": dict(
-        regs=56, smem=0, div64=1, cas=0, fp64=0, hot=1943,
+        regs=56, smem=0, div64=0, cas=0, fp64=0, hot=1941,
         hot_region="loop",
     ),
+    # and hashed_column's two remainders in 32 bits (scikit-learn bounds n_features by
+    # 2**31 - 1): regs 48 -> 48, hot 801 -> 753, div64 3 (2) -> 0, fp64 0 -> 0
     "text_cuda.hash_word_ngrams": dict(
-        regs=48, smem=0, div64=3, cas=0, fp64=0, hot=801,
+        regs=48, smem=0, div64=0, cas=0, fp64=0, hot=753,
         hot_region="loop",
     ),
+    # regs 48 -> 48, hot 813 -> 805, div64 1 (0) -> 0, fp64 0 -> 0
     "text_cuda.count_word_ngrams": dict(
-        regs=48, smem=0, div64=1, cas=0, fp64=0, hot=813,
+        regs=48, smem=0, div64=0, cas=0, fp64=0, hot=805,
         hot_region="loop",
     ),
+    # regs 56 -> 56, hot 1233 -> 1229, div64 1 (0) -> 0, fp64 0 -> 0
     "text_cuda.ngram_spans": dict(
-        regs=56, smem=0, div64=1, cas=0, fp64=0, hot=1233,
+        regs=56, smem=0, div64=0, cas=0, fp64=0, hot=1229,
         hot_region="loop",
     ),
+    # regs 23 -> 21, hot 131 -> 128, div64 1 (0) -> 0, fp64 0 -> 0
     "text_cuda.verify_groups": dict(
-        regs=23, smem=0, div64=1, cas=0, fp64=0, hot=131,
+        regs=21, smem=0, div64=0, cas=0, fp64=0, hot=128,
         hot_region="loop",
     ),
+    # regs 32 -> 30, hot 290 -> 271, div64 1 (0) -> 0, fp64 0 -> 0
     "text_cuda.gather_spans": dict(
-        regs=32, smem=0, div64=1, cas=0, fp64=0, hot=290,
+        regs=30, smem=0, div64=0, cas=0, fp64=0, hot=271,
         hot_region="loop",
     ),
-    "text_cuda.tfidf_rows": dict(
-        regs=40, smem=0, div64=1, cas=0, fp64=225, hot=1301,
+    # new: the fitted vocabulary's open-addressing table filled on the device, one thread
+    # a term. cas counts its linear probing, not a spin on one address (each failed
+    # compare-and-swap moves to the next slot): the first probe is peeled into the
+    # grid-stride loop and the rest is the probe loop nested in it, so two loops hold an
+    # ATOMG.CAS. regs 20, hot 53, div64 0, cas 2, fp64 0
+    "text_cuda.insert_terms": dict(
+        regs=20, smem=0, div64=0, cas=2, fp64=0, hot=53,
         hot_region="loop",
+    ),
+    # the row normalisation moved to a device function (no ``continue`` in the while
+    # loop): regs 40 -> 36, hot 1301 -> 1294, div64 1 (0) -> 0, fp64 225 -> 225
+    "text_cuda.tfidf_rows": dict(
+        regs=36, smem=0, div64=0, cas=0, fp64=225, hot=1294,
+        hot_region="loop",
+    ),
+    # --- image_texture_cuda (issue 18: hog, local_binary_pattern, graycomatrix/props) ---
+    # uint8 images, measured figures. float64 work is scikit-image's (its float64
+    # gradients, bilinear samples, sums): exact parity needs it. The per-pixel kernels
+    # run on a 3-D grid (x column, y row, z image; while loops): before -> after is
+    # the 1-D grid-stride version (regs, hot, div64 (in loops), fp64). The per-cell,
+    # per-block and per-matrix kernels keep their 1-D loop: 2 index divisions an item
+    # beside hundreds of instructions of work.
+    # hot: one pixel (3 channels' gradients, float64 hypot or the uint8 table)
+    # regs 52 -> 50, hot 781 -> 661, div64 3 (2) -> 0, fp64 151 -> 151
+    "image_texture_cuda.hog_channels": dict(
+        regs=50, smem=0, div64=0, cas=0, fp64=151, hot=661,
+        hot_region="loop",
+    ),
+    # hot: one pixel's vote (float64 gradient and magnitude, polynomial arctangent,
+    # the float32 total); one thread a cell, so 64-pixel serial chains
+    "image_texture_cuda.hog_cells": dict(
+        regs=78, smem=0, div64=3, cas=0, fp64=231, hot=621,
+        hot_region="inner",
+    ),
+    # hot: one value of a block's sums or output (a float64 division by the norm
+    # per value, as scikit-image)
+    "image_texture_cuda.hog_blocks": dict(
+        regs=70, smem=0, div64=3, cas=0, fp64=321, hot=350,
+        hot_region="inner",
+    ),
+    # hot: one pixel (P float64 bilinear samples, 4 bounds-checked loads each)
+    # regs 53 -> 55, hot 1229 -> 1161, div64 3 (2) -> 0, fp64 69 -> 69
+    "image_texture_cuda.lbp_pixels": dict(
+        regs=55, smem=0, div64=0, cas=0, fp64=69, hot=1161,
+        hot_region="loop",
+    ),
+    # hot: one (pixel, offset) pair: the neighbour load and 1-2 global atomic adds
+    # (REDG, no CAS); ~300 instructions are the signed 64-bit 4-D index arithmetic of
+    # the atomics (a flat 32-bit index would cut it). regs 48 -> 48, hot 328 -> 326
+    # (the pixel loop: 1316 -> 1235), div64 3 (2) -> 0, fp64 0 -> 0
+    "image_texture_cuda.glcm_counts": dict(
+        regs=48, smem=0, div64=0, cas=0, fp64=0, hot=326,
+        hot_region="inner",
+    ),
+    # hot: one matrix entry of the largest sum (a float64 division P / sum per entry,
+    # as scikit-image normalises, then the centred products); one thread per (image,
+    # offset) over L*L = 65536 entries: few threads for small batches
+    "image_texture_cuda.glcm_props": dict(
+        regs=66, smem=0, div64=2, cas=0, fp64=570, hot=319,
+        hot_region="inner",
+    ),
+    # --- audio_chroma_cuda (issue 18: chroma_stft, spectral_contrast) ------------------
+    # float32 audio, measured figures.
+    # hot: one FFT bin of the F-long sum (one output a thread). 3-D grid (x chroma
+    # bin, y frame, z clip; uint64 while loops) and a float32 accumulator (the
+    # kernel's typed zero ``S[0, 0, 0] * 0`` was float32 * int64 = float64 in Numba:
+    # a float64 sum where the CPU kernel and librosa sum in float32). regs 40 -> 32,
+    # hot 157 (4 unrolled bins, with F2F and DADD) -> 31 (one bin, one FFMA), div64 4
+    # (3) -> 0, fp64 34 -> 0
+    "audio_chroma_cuda.chroma_raw": dict(
+        regs=32, smem=0, div64=0, cas=0, fp64=0, hot=31,
+        hot_region="inner",
+    ),
+    # hot: one bin of the per-frame norm. fp64: audio_chroma_math.normalize_row
+    # compiles every norm kind (run-time ``kind``, float64 pow for p-norms) into the
+    # kernel; a compile-time kind would drop most of it
+    "audio_chroma_cuda.chroma_norm": dict(
+        regs=54, smem=0, div64=2, cas=0, fp64=373, hot=201,
+        hot_region="inner",
+    ),
+    # hot: one bin of piptrack's peak search (one thread a frame)
+    "audio_chroma_cuda.peaks": dict(
+        regs=58, smem=0, div64=2, cas=0, fp64=49, hot=238,
+        hot_region="inner",
+    ),
+    # hot: one bin of a band scan; one thread per (frame, band) rescans its band once
+    # per distinct value taken (O(q * band) loads, no buffer)
+    "audio_chroma_cuda.contrast_bands": dict(
+        regs=64, smem=0, div64=3, cas=0, fp64=56, hot=369,
+        hot_region="inner",
     ),
 }
 

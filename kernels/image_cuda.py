@@ -202,179 +202,6 @@ def rgb_to_hsv(src, out, scale, one):
         out[p, 2] = v
 
 
-# --- histograms -------------------------------------------------------------------
-
-HIST_HSV = 0
-HIST_LUT = 1
-HIST_RGB = 2
-HIST_HSV_U8 = 3
-
-
-@cuda.jit(device=True)
-def _hue_u8_bin(r, g, b, hue_lut, fvals, nbins, edges):
-    """Hue bin of a uint8 pixel from the exact table (see the CPU kernel)."""
-    mx = max(r, max(g, b))
-    mn = min(r, min(g, b))
-    if b == mx:
-        c = 2
-        x = r - g
-    elif g == mx:
-        c = 1
-        x = b - r
-    else:
-        c = 0
-        x = g - b
-    ih = np.int32(hue_lut[c * 65536 + (mx - mn) * (mx - mn) + (x + (mx - mn))])
-    if ih < 0:
-        h, _s, _v = hsv_value(fvals[r], fvals[g], fvals[b], np.float64(1.0))
-        ih = bin_index(h, nbins, edges, 0)
-    return ih, mx, mn
-
-
-@cuda.jit(device=True)
-def _joint_bin_of(r, g, b, kind, nbins, edges, luts, tables, fvals, scale, one):
-    """Joint bin of one pixel from its raw channel values (uint8 codes or floats)."""
-    b1 = nbins[1]
-    b2 = nbins[2]
-    if kind == HIST_HSV_U8:
-        ih, mx, mn = _hue_u8_bin(np.int32(r), np.int32(g), np.int32(b), luts, fvals, nbins[0],
-                                 edges)
-        return ih * (b1 * b2) + tables[mx * 256 + mn]
-    if kind == HIST_LUT:
-        i0 = luts[np.int32(r)]
-        i1 = luts[256 + np.int32(g)]
-        i2 = luts[512 + np.int32(b)]
-    elif kind == HIST_HSV:
-        h, s, v = hsv_value(r * scale, g * scale, b * scale, one)
-        i0 = bin_index(h, nbins[0], edges, 0)
-        i1 = bin_index(s, b1, edges, 1)
-        i2 = bin_index(v, b2, edges, 2)
-    else:
-        i0 = bin_index(r * scale, nbins[0], edges, 0)
-        i1 = bin_index(g * scale, b1, edges, 1)
-        i2 = bin_index(b * scale, b2, edges, 2)
-    return (i0 * b1 + i1) * b2 + i2
-
-
-@cuda.jit(device=True)
-def _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one):
-    return _joint_bin_of(src[n, p, 0], src[n, p, 1], src[n, p, 2], kind, nbins, edges, luts,
-                         tables, fvals, scale, one)
-
-
-@cuda.jit(device=True)
-def _hist_add(sh, counts, n, base, k, c, use_shared):
-    if use_shared:
-        cuda.atomic.add(sh, base + k, c)
-    else:
-        cuda.atomic.add(counts, (n, k), c)
-
-
-@cuda.jit(device=True)
-def _count_run(sh, counts, n, base, k, last, cnt, use_shared):
-    """Extend the run of equal bins ``(last, cnt)`` by bin ``k``; a finished run is
-    added at once. Returns the new ``(last, cnt)``."""
-    if k == last:
-        return last, cnt + 1
-    if cnt > 0:
-        _hist_add(sh, counts, n, base, last, cnt, use_shared)
-    return k, 1
-
-
-@functools.cache
-def color_histogram_kernel(threads: int, shared_bins: int, pix: int = 8):
-    """Grid (blocks_per_image, N) over ``src`` (N, P, 3); each block counts a strided
-    share of one image's P pixels.
-
-    With ``B * copies <= shared_bins`` the block counts into ``copies`` private
-    histograms in shared memory (warp w uses copy w % copies: photographs put many
-    neighbouring pixels in one bin, and a single copy would serialise their
-    atomics) and flushes their sum with one global atomic add per non-empty bin;
-    otherwise it counts straight into global memory. ``shared_bins`` sizes the
-    shared array: the host passes what the batch needs, since a larger static
-    array only lowers how many blocks an SM keeps resident. ``luts``/``tables``/
-    ``fvals`` are the look-up tables of the chosen ``kind`` (flattened; dummies
-    otherwise).
-
-    ``words_in``, when not empty, is the batch's uint8 bytes as uint32 (P a
-    multiple of 4): the strided walk then reads chunks of ``threads * pix``
-    pixels as words staged in shared memory (see :func:`gray_u8_staged_kernel`),
-    and each thread counts ``pix`` consecutive pixels with equal-bin runs merged.
-    """
-    chunk = threads * pix
-    chunk_words = chunk * 3 // 4
-    words_per_thread = chunk_words // threads
-    if words_per_thread * threads * 4 != chunk * 3:
-        raise ValueError("pix must be a multiple of 4")
-
-    @cuda.jit
-    def kernel(words_in, src, counts, kind, nbins, edges, luts, tables, fvals, scale, one,
-               copies, runs):
-        sh = cuda.shared.array(shared_bins, dtype=numba.int32)
-        stage = cuda.shared.array(chunk_words, dtype=numba.uint32)
-        n = cuda.blockIdx.y
-        tid = cuda.threadIdx.x
-        P = src.shape[1]
-        B = counts.shape[1]
-        use_shared = B * copies <= shared_bins
-        if use_shared:
-            for b in range(tid, B * copies, threads):
-                sh[b] = 0
-            cuda.syncthreads()
-        base = ((tid // 32) % copies) * B
-        if runs:
-            # each thread walks a contiguous run of pixels and adds runs of equal
-            # bins at once: far fewer (and less contended) atomics on photographs
-            seg = (P + cuda.gridDim.x - 1) // cuda.gridDim.x
-            s1 = min(P, (cuda.blockIdx.x + 1) * seg)
-            run = (seg + threads - 1) // threads
-            p0 = cuda.blockIdx.x * seg + tid * run
-            last = -1
-            cnt = 0
-            for p in range(p0, min(s1, p0 + run)):
-                k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
-                last, cnt = _count_run(sh, counts, n, base, k, last, cnt, use_shared)
-            if cnt > 0:
-                _hist_add(sh, counts, n, base, last, cnt, use_shared)
-        else:
-            first = 0
-            if words_in.shape[0] > 0:
-                image_w0 = n * (P * 3 // 4)
-                nchunks = P // chunk
-                for c in range(cuda.blockIdx.x, nchunks, cuda.gridDim.x):
-                    w0 = image_w0 + c * chunk_words
-                    for k in range(words_per_thread):  # unrolled: loads in flight together
-                        stage[tid + k * threads] = words_in[w0 + tid + k * threads]
-                    cuda.syncthreads()
-                    # the stage frees the pixel order from coalescing: each thread takes
-                    # pix consecutive pixels and adds runs of equal bins at once
-                    # (photographs: far fewer, less contended atomics)
-                    last = -1
-                    cnt = 0
-                    for k in range(pix):
-                        q = (tid * pix + k) * 3
-                        kb = _joint_bin_of(_byte(stage, q), _byte(stage, q + 1),
-                                           _byte(stage, q + 2), kind, nbins, edges, luts,
-                                           tables, fvals, scale, one)
-                        last, cnt = _count_run(sh, counts, n, base, kb, last, cnt, use_shared)
-                    _hist_add(sh, counts, n, base, last, cnt, use_shared)
-                    cuda.syncthreads()  # before the next chunk overwrites the stage
-                first = nchunks * chunk
-            for p in range(first + cuda.blockIdx.x * threads + tid, P, cuda.gridDim.x * threads):
-                k = _joint_bin(src, n, p, kind, nbins, edges, luts, tables, fvals, scale, one)
-                _hist_add(sh, counts, n, base, k, 1, use_shared)
-        if use_shared:
-            cuda.syncthreads()
-            for b in range(tid, B, threads):
-                c = 0
-                for w in range(copies):
-                    c += sh[w * B + b]
-                if c != 0:
-                    cuda.atomic.add(counts, (n, b), c)
-
-    return kernel
-
-
 # --- stencils ------------------------------------------------------------------------
 
 
@@ -511,71 +338,170 @@ def sobel_kernel(tx: int, ty: int, rows: int, dtype, channels: int = 3, axis: in
     return kernel
 
 
+# Issue 15 item 2: Sobel as a register sliding window. Each thread owns ``SOBEL_PIX``
+# adjacent columns and walks a strip of rows down the image, keeping the gray values
+# of the three rows a Sobel output needs (its columns and one either side) in
+# registers; the new row's two neighbour columns come from the threads beside it
+# through a two-row shared ring (one barrier a row). A uint8 row of 4 RGB pixels is
+# 3 aligned 32-bit loads (12 bytes in flight a thread a row, 4 outputs), and the
+# float64 gray conversion is two float64 adds on a per-channel table in shared
+# memory: T[c][v] = (v * scale) * coeff[c], the reference's products, so the sum
+# (T[0][r] + T[1][g]) + T[2][b] is its float64 value bit for bit, rounded once to
+# float32. Indices are 32-bit; the border is mapped once a thread (image row or
+# column -1 and H or W: a 3x3 stencil reaches no further), so no remainder runs in
+# the loop.
+SOBEL_PIX = 4
+I32 = np.int32
+U32 = np.uint32
+
+
+def sobel_window_tables(scale, coeffs, channels):
+    """(channels, 256) float64: the float64 products of the gray conversion of a
+    uint8 value, ``(v * scale) * coeff`` (one channel: ``v * scale``)."""
+    v = np.arange(256, dtype=np.float64) * np.float64(scale)
+    if channels == 1:
+        return v[None, :].copy()
+    return np.stack([v * np.float64(c) for c in coeffs])
+
+
 @functools.cache
-def gradient_histogram_kernel(tx: int, ty: int, rows: int, shared_bins: int, channels: int = 3):
-    """Fused gray -> Sobel -> orientation bin -> magnitude-weighted count (float64);
-    tiles and ``words_in`` as :func:`sobel_kernel`."""
-    th = ty * rows
-    load = _staged_tile_loader(tx, th, channels, tx * ty)
-    tile_shape = (th + 2, tx + 2)
-    raw_words = (th + 2) * staged_row_words(tx, channels)
+def sobel_window_kernel(threads: int, strip: int, channels: int, dtype, out_dtype,
+                        axis: int = -1, u8: bool = True):
+    """Block (threads,), grid (ceil(W / (threads * SOBEL_PIX)), ceil(H / strip), N).
+
+    ``u8``: the input is uint8 (gray from ``tables``, :func:`sobel_window_tables`;
+    32-bit word loads from ``words_in`` when it is not empty: a uint32 view of the
+    batch, given only when a row's bytes start on a word, ``W % 4 == 0``). Else
+    ``src`` is read element-wise with ``coeffs`` and ``scale``, as
+    :func:`_gray_at`. ``axis`` as :func:`sobel_kernel`; ``out_dtype`` may be
+    float16 (the float32 result rounded once)."""
+    P = SOBEL_PIX
+    span = threads * P
+    ring_shape = (2, span + 2)
+    work = numba.from_dtype(np.dtype(dtype))
+    tab_shape = (channels, 256) if u8 else (1, 1)
+    words_per_row = P * channels // 4  # whole words per thread per row (u8)
+    wv_len = max(words_per_row, 1)
+    g_shape = (3, P + 2)
+    del out_dtype  # the store converts (compile-time: the out array's type)
+
+    @cuda.jit(device=True)
+    def pixel(src, tab, coeffs, scale, n, r, c):
+        """Gray of (r, c), both in the image."""
+        if u8:
+            if channels == 3:
+                return work((tab[0, src[n, r, c, 0]] + tab[1, src[n, r, c, 1]])
+                            + tab[2, src[n, r, c, 2]])
+            return work(tab[0, src[n, r, c, 0]])
+        return _gray_at(src, n, r, c, coeffs, scale)
 
     @cuda.jit
-    def kernel(words_in, src, sums, coeffs, scale):
-        tile = cuda.shared.array(tile_shape, dtype=numba.float32)
-        raw = cuda.shared.array(raw_words, dtype=numba.uint32)
-        hist = cuda.shared.array(shared_bins, dtype=numba.float64)
+    def kernel(words_in, src, out, tables, coeffs, scale, mode, cval, norm):
+        ring = cuda.shared.array(ring_shape, dtype=work)
+        tab = cuda.shared.array(tab_shape, dtype=numba.float64)
+        g = cuda.local.array(g_shape, dtype=work)  # rows up, middle, down
+        wv = cuda.local.array(wv_len, dtype=numba.uint32)
+        H = I32(src.shape[1])
+        W = I32(src.shape[2])
         n = cuda.blockIdx.z
-        nbins = sums.shape[1]
-        bins_per_radian = nbins / math.pi
-        margin = _m.ORIENTATION_ESTIMATE_ERROR * bins_per_radian
-        use_shared = nbins <= shared_bins
-        tid = cuda.threadIdx.y * tx + cuda.threadIdx.x
-        if use_shared:
-            for k in range(tid, nbins, tx * ty):
-                hist[k] = 0.0
-        load(words_in, src, n, tile, raw, coeffs, scale, 0, np.float32(0.0))
-        cuda.syncthreads()
-        b = cuda.threadIdx.x + 1
-        j = cuda.blockIdx.x * tx + cuda.threadIdx.x
-        for r in range(rows):
-            a = cuda.threadIdx.y + r * ty + 1
-            i = cuda.blockIdx.y * th + a - 1
-            if i < src.shape[1] and j < src.shape[2]:
-                up0 = tile[a - 1, b - 1]
-                up1 = tile[a - 1, b]
-                up2 = tile[a - 1, b + 1]
-                md0 = tile[a, b - 1]
-                md2 = tile[a, b + 1]
-                dn0 = tile[a + 1, b - 1]
-                dn1 = tile[a + 1, b]
-                dn2 = tile[a + 1, b + 1]
-                # summed in float64, rounded once to float32 (as scipy.ndimage.correlate)
-                gy = np.float64(np.float32(
-                    (np.float64(dn0) + 2.0 * np.float64(dn1) + np.float64(dn2))
-                    - (np.float64(up0) + 2.0 * np.float64(up1) + np.float64(up2))
-                ))
-                gx = np.float64(np.float32(
-                    (np.float64(up2) + 2.0 * np.float64(md2) + np.float64(dn2))
-                    - (np.float64(up0) + 2.0 * np.float64(md0) + np.float64(dn0))
-                ))
-                mag = math.sqrt(gx * gx + gy * gy) * 0.25
-                if mag > 0.0:
-                    # the polynomial estimate decides all but the gradients next to
-                    # a bin edge, which take float64 atan2 (exactly the same bin)
-                    k = orientation_bin_estimate(gx, gy, nbins, bins_per_radian, margin)
-                    if k < 0:
-                        k = orientation_bin(gx, gy, nbins)
-                    if use_shared:
-                        cuda.atomic.add(hist, k, mag)
-                    else:
-                        cuda.atomic.add(sums, (n, k), mag)
-        if use_shared:
-            cuda.syncthreads()
-            for k in range(tid, nbins, tx * ty):
-                v = hist[k]
-                if v != 0.0:
-                    cuda.atomic.add(sums, (n, k), v)
+        t = I32(cuda.threadIdx.x)
+        if u8:
+            k = t
+            while k < I32(channels * 256):
+                tab[k >> 8, k & 255] = tables[k >> 8, k & 255]
+                k += I32(threads)
+        jb = I32(cuda.blockIdx.x) * I32(span)  # the block's first column
+        j0 = jb + t * I32(P)  # this thread's first column
+        i0 = I32(cuda.blockIdx.y) * I32(strip)
+        i1 = min(i0 + I32(strip), H)
+        # the border, mapped once: image row/column -1 and H/W (-1: cval)
+        rT = I32(_border(I(-1), I(H), mode))
+        rB = I32(_border(I(H), I(H), mode))
+        cL = I32(_border(I(-1), I(W), mode))
+        cR = I32(_border(I(W), I(W), mode))
+        # column of the left halo (thread 0) or the right one (the last thread)
+        ch = jb - I32(1) if t == 0 else jb + I32(span)
+        if ch < 0:
+            ch = cL
+        elif ch >= W:
+            ch = cR
+        wide = u8 and words_in.shape[0] > 0 and j0 + I32(P) <= W
+        if u8:
+            cuda.syncthreads()  # the table is in
+        r = i0 - I32(1)
+        while r <= i1:
+            for a in range(P + 2):  # slide the window down one row
+                g[0, a] = g[1, a]
+                g[1, a] = g[2, a]
+            rr = r
+            if r < 0:
+                rr = rT
+            elif r >= H:
+                rr = rB
+            s = r & I32(1)
+            if rr < 0:
+                for a in range(P):
+                    g[2, a + 1] = cval
+                h = cval
+            else:
+                if wide:
+                    # P pixels = words_per_row aligned words (W % 4 == 0), issued together
+                    w0 = ((I(n) * I(H) + I(rr)) * I(W) + I(j0)) * I(channels) >> I(2)
+                    for q in range(words_per_row):
+                        wv[q] = words_in[w0 + I(q)]
+                    for a in range(P):
+                        if channels == 3:
+                            b0 = a * 3
+                            v0 = (wv[b0 >> 2] >> U32((b0 & 3) * 8)) & U32(0xFF)
+                            v1 = (wv[(b0 + 1) >> 2] >> U32(((b0 + 1) & 3) * 8)) & U32(0xFF)
+                            v2 = (wv[(b0 + 2) >> 2] >> U32(((b0 + 2) & 3) * 8)) & U32(0xFF)
+                            g[2, a + 1] = work((tab[0, v0] + tab[1, v1]) + tab[2, v2])
+                        else:
+                            v0 = (wv[a >> 2] >> U32((a & 3) * 8)) & U32(0xFF)
+                            g[2, a + 1] = work(tab[0, v0])
+                else:
+                    for a in range(P):
+                        c = j0 + I32(a)
+                        if c >= W:
+                            c = cR  # only column W is ever read (the right neighbour)
+                        if c < 0:
+                            g[2, a + 1] = cval
+                        else:
+                            g[2, a + 1] = pixel(src, tab, coeffs, scale, n, rr, c)
+                h = cval
+                if (t == 0 or t == I32(threads - 1)) and ch >= 0:
+                    h = pixel(src, tab, coeffs, scale, n, rr, ch)
+            for a in range(P):
+                ring[s, t * I32(P) + I32(a + 1)] = g[2, a + 1]
+            if t == 0:
+                ring[s, 0] = h
+            elif t == I32(threads - 1):
+                ring[s, span + 1] = h
+            cuda.syncthreads()  # ring slot s is written; the other slot is free again
+            g[2, 0] = ring[s, t * I32(P)]
+            g[2, P + 1] = ring[s, t * I32(P) + I32(P + 1)]
+            i = r - I32(1)
+            if i >= i0:
+                for a in range(P):
+                    j = j0 + I32(a)
+                    if j < W:
+                        up0 = g[0, a]
+                        up1 = g[0, a + 1]
+                        up2 = g[0, a + 2]
+                        md0 = g[1, a]
+                        md2 = g[1, a + 2]
+                        dn0 = g[2, a]
+                        dn1 = g[2, a + 1]
+                        dn2 = g[2, a + 2]
+                        gi = (dn0 + (dn1 + dn1) + dn2) - (up0 + (up1 + up1) + up2)
+                        gj = (up2 + (md2 + md2) + dn2) - (up0 + (md0 + md0) + dn0)
+                        if axis == 0:
+                            out[n, i, j] = gi * norm
+                        elif axis == 1:
+                            out[n, i, j] = gj * norm
+                        else:
+                            out[n, i, j] = math.sqrt(gi * gi + gj * gj) * norm
+            r += I32(1)
 
     return kernel
 
@@ -726,8 +652,18 @@ def nonmax_suppression(sm, mag, state, low, high):
 
 @cuda.jit(device=True)
 def _find(labels, n, p):
-    while labels[n, p] != p:
-        p = labels[n, p]
+    """The root of ``p``, splitting the path on the way (issue 15: without it an
+    edge's chain was walked whole by up to 8 finds a pixel). Each step points a
+    node at its grandparent, a plain store: labels only ever decrease to an
+    ancestor (roots change by atomic min alone), so a store racing a union loses
+    no link, as in ECL-CC (Jaiganesh & Burtscher, 2018)."""
+    q = labels[n, p]
+    while q != p:
+        r = labels[n, q]
+        if r != q:
+            labels[n, p] = r
+        p = q
+        q = r
     return p
 
 

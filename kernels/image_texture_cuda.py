@@ -1,7 +1,13 @@
 """Numba CUDA kernels for the texture descriptors (HOG, LBP, GLCM); first GPU use only.
 
-Each kernel is a 1-D grid-stride loop over independent work items (a pixel, a
-cell, a block, a matrix), launched by ``mmfeat._gpu.launch_1d``. Work items that
+Each kernel is a grid-stride loop over independent work items (a pixel, a cell,
+a block, a matrix). The per-pixel kernels (``hog_channels``, ``lbp_pixels``,
+``glcm_counts``) run on a 3-D grid, x the column, y the row, z the image
+(:func:`grid3`, launched by ``image/_cuda.py``'s ``_launch_grid3``), with
+``while`` loops: no flat index is split by a run-time 64-bit division per pixel,
+and no ``range()`` trip count divides (see ``audio_cuda``). The others are 1-D,
+launched by ``mmfeat._gpu.launch_1d``: their two index divisions are paid once a
+cell, block or matrix, next to hundreds of instructions of work. Work items that
 scikit-image accumulates sequentially (a HOG cell's float32 totals, a GLCM
 property's sums) are one thread each, so the order of additions, and so the
 rounding, is the CPU kernels'. The scalar decisions are :mod:`texture_math`'s.
@@ -26,6 +32,21 @@ hog_block_norm_scale = _dev(_m.hog_block_norm_scale)
 lbp_value = _dev(_m.lbp_value)
 bilinear = _dev(_m.bilinear)
 correlation_value = _dev(_m.correlation_value)
+
+
+I64 = np.int64
+
+
+@cuda.jit(device=True)
+def grid3():
+    """(x0, sx, y0, sy, z0, sz): each grid axis' first index and stride for a
+    grid-stride loop (x, y over threads, z over blocks: one image a block). Signed
+    64-bit: the LBP and GLCM neighbours are signed offsets from them."""
+    return (I64(cuda.threadIdx.x + cuda.blockIdx.x * cuda.blockDim.x),
+            I64(cuda.blockDim.x * cuda.gridDim.x),
+            I64(cuda.threadIdx.y + cuda.blockIdx.y * cuda.blockDim.y),
+            I64(cuda.blockDim.y * cuda.gridDim.y),
+            I64(cuda.blockIdx.z), I64(cuda.gridDim.z))
 
 
 # --- HOG ------------------------------------------------------------------------------
@@ -57,34 +78,42 @@ def _hog_diff(src, n, y, x, ch, sq, f32):
     return r, c
 
 
+@cuda.jit(device=True)
+def _hog_pick(src, n, y, x, sq, f32, hyp, use_table):
+    best = -1.0
+    pick = 0
+    for ch in range(src.shape[3]):
+        r, c = _hog_diff(src, n, y, x, ch, sq, f32)
+        if f32:
+            s = np.float64(np.float32(math.sqrt(r * r + c * c)))
+        elif use_table:
+            s = hyp[int(abs(r)), int(abs(c))]
+        else:
+            s = math.hypot(r, c)
+        if s > best:
+            best = s
+            pick = ch
+    return pick
+
+
 @cuda.jit
 def hog_channels(src, sq, f32, hyp, chan):
     """chan (N, Hc, Wc) int8 = channel of the largest gradient magnitude, first on
     ties: float32 by the rounded hypot, uint8 by ``hyp`` (NumPy's values), other
-    float64 by the device's hypot."""
-    C = src.shape[3]
-    Hc, Wc = chan.shape[1], chan.shape[2]
-    total = chan.shape[0] * Hc * Wc
+    float64 by the device's hypot. Grid: x = column, y = row, z = image."""
+    N, Hc, Wc = chan.shape
     use_table = hyp.shape[0] > 0
-    for p in range(cuda.grid(1), total, cuda.gridsize(1)):
-        n = p // (Hc * Wc)
-        rem = p - n * Hc * Wc
-        y = rem // Wc
-        x = rem - y * Wc
-        best = -1.0
-        pick = 0
-        for ch in range(C):
-            r, c = _hog_diff(src, n, y, x, ch, sq, f32)
-            if f32:
-                s = np.float64(np.float32(math.sqrt(r * r + c * c)))
-            elif use_table:
-                s = hyp[int(abs(r)), int(abs(c))]
-            else:
-                s = math.hypot(r, c)
-            if s > best:
-                best = s
-                pick = ch
-        chan[n, y, x] = pick
+    x0, sx, y0, sy, z0, sz = grid3()
+    n = z0
+    while n < N:
+        y = y0
+        while y < Hc:
+            x = x0
+            while x < Wc:
+                chan[n, y, x] = _hog_pick(src, n, y, x, sq, f32, hyp, use_table)
+                x += sx
+            y += sy
+        n += sz
 
 
 @cuda.jit
@@ -173,69 +202,91 @@ def _lbp_corner(img, n, y, x):
     return np.float64(img[n, y, x])
 
 
+@cuda.jit(device=True)
+def _lbp_pixel(img, n, y, x, P, method, r_lo, r_hi, c_lo, c_hi, dr_tab, dc_tab, out,
+               counts, write):
+    centre = np.float64(img[n, y, x])
+    code = 0
+    s = 0.0
+    v = 0.0
+    for i in range(P):
+        t = bilinear(_lbp_corner(img, n, y + r_lo[i], x + c_lo[i]),
+                     _lbp_corner(img, n, y + r_lo[i], x + c_hi[i]),
+                     _lbp_corner(img, n, y + r_hi[i], x + c_lo[i]),
+                     _lbp_corner(img, n, y + r_hi[i], x + c_hi[i]),
+                     dr_tab[i, y], dc_tab[i, x])
+        if method == _m.LBP_VAR:
+            s += t
+            v += t * t
+        elif t - centre >= 0.0:
+            code |= 1 << i
+    if method == _m.LBP_VAR:
+        var = (v - (s * s) / P) / P
+        out[n, y, x] = var if var != 0.0 else math.nan
+        return
+    value = lbp_value(code, P, method)
+    if write:
+        out[n, y, x] = np.float64(value)
+    else:
+        cuda.atomic.add(counts, (n, value), 1)
+
+
 @cuda.jit
 def lbp_pixels(img, P, method, r_lo, r_hi, c_lo, c_hi, dr_tab, dc_tab, out, counts):
     """One thread per pixel: the P bilinear samples (host-made offsets and weights,
     as the CPU kernel), then the value (``out`` (N, H, W) float64 when not empty)
-    or an atomic count in ``counts`` (N, n_bins) int64."""
-    H, W = img.shape[1], img.shape[2]
-    total = img.shape[0] * H * W
+    or an atomic count in ``counts`` (N, n_bins) int64. Grid: x = column, y = row,
+    z = image."""
+    N, H, W = img.shape
     write = out.shape[0] > 0
-    for p in range(cuda.grid(1), total, cuda.gridsize(1)):
-        n = p // (H * W)
-        rem = p - n * H * W
-        y = rem // W
-        x = rem - y * W
-        centre = np.float64(img[n, y, x])
-        code = 0
-        s = 0.0
-        v = 0.0
-        for i in range(P):
-            t = bilinear(_lbp_corner(img, n, y + r_lo[i], x + c_lo[i]),
-                         _lbp_corner(img, n, y + r_lo[i], x + c_hi[i]),
-                         _lbp_corner(img, n, y + r_hi[i], x + c_lo[i]),
-                         _lbp_corner(img, n, y + r_hi[i], x + c_hi[i]),
-                         dr_tab[i, y], dc_tab[i, x])
-            if method == _m.LBP_VAR:
-                s += t
-                v += t * t
-            elif t - centre >= 0.0:
-                code |= 1 << i
-        if method == _m.LBP_VAR:
-            var = (v - (s * s) / P) / P
-            out[n, y, x] = var if var != 0.0 else math.nan
-            continue
-        value = lbp_value(code, P, method)
-        if write:
-            out[n, y, x] = np.float64(value)
-        else:
-            cuda.atomic.add(counts, (n, value), 1)
+    x0, sx, y0, sy, z0, sz = grid3()
+    n = z0
+    while n < N:
+        y = y0
+        while y < H:
+            x = x0
+            while x < W:
+                _lbp_pixel(img, n, y, x, P, method, r_lo, r_hi, c_lo, c_hi, dr_tab, dc_tab,
+                           out, counts, write)
+                x += sx
+            y += sy
+        n += sz
 
 
 # --- GLCM -----------------------------------------------------------------------------
 
 
+@cuda.jit(device=True)
+def _glcm_pixel(img, n, r, c, offsets, out, symmetric):
+    H, W = img.shape[1], img.shape[2]
+    i = img[n, r, c]
+    for k in range(offsets.shape[0]):
+        rr = r + offsets[k, 0]
+        cc = c + offsets[k, 1]
+        if rr >= 0 and rr < H and cc >= 0 and cc < W:
+            j = img[n, rr, cc]
+            cuda.atomic.add(out, (n, i, j, k), 1)
+            if symmetric:
+                cuda.atomic.add(out, (n, j, i, k), 1)
+
+
 @cuda.jit
 def glcm_counts(img, offsets, out, symmetric):
     """out (N, L, L, K) uint32 += co-occurrences, one thread per (image, pixel),
-    each pair an atomic increment (and its transpose when ``symmetric``)."""
-    H, W = img.shape[1], img.shape[2]
-    K = offsets.shape[0]
-    total = img.shape[0] * H * W
-    for p in range(cuda.grid(1), total, cuda.gridsize(1)):
-        n = p // (H * W)
-        rem = p - n * H * W
-        r = rem // W
-        c = rem - r * W
-        i = img[n, r, c]
-        for k in range(K):
-            rr = r + offsets[k, 0]
-            cc = c + offsets[k, 1]
-            if rr >= 0 and rr < H and cc >= 0 and cc < W:
-                j = img[n, rr, cc]
-                cuda.atomic.add(out, (n, i, j, k), 1)
-                if symmetric:
-                    cuda.atomic.add(out, (n, j, i, k), 1)
+    each pair an atomic increment (and its transpose when ``symmetric``). Grid:
+    x = column, y = row, z = image."""
+    N, H, W = img.shape
+    x0, sx, y0, sy, z0, sz = grid3()
+    n = z0
+    while n < N:
+        r = y0
+        while r < H:
+            c = x0
+            while c < W:
+                _glcm_pixel(img, n, r, c, offsets, out, symmetric)
+                c += sx
+            r += sy
+        n += sz
 
 
 @cuda.jit

@@ -23,8 +23,16 @@ Kernels (one thread per document, grid-stride):
 * ``ngram_spans``, ``verify_groups``, ``gather_spans``: fitting the vocabulary
   (each n-gram's 64-bit hash and span in scikit-learn's order; the byte check of
   each group of equal hashes after CuPy's sort; the distinct terms' bytes).
+* ``insert_terms``: a fitted vocabulary's lookup table filled on the device from the
+  terms its fit left there (no host round trip of the vocabulary).
 * ``tfidf_rows``: sublinear tf, idf and l1 / l2 per CSR row, accumulating in float64 and skipping
   all-zero rows, as scikit-learn's ``inplace_csr_row_normalize_l1/l2``.
+
+Every kernel is compiled with ``cache=True`` (numba-cuda's on-disk cache, keyed by
+signature and compute capability: a new process loads the cubin instead of running
+NVVM; the simulator accepts and ignores the flag). The grid-stride loops are
+``while`` loops: ``range(start, n, stride)`` computes its trip count with a 64-bit
+division subroutine call.
 """
 
 import math
@@ -214,10 +222,14 @@ def murmur3_32(buf, s, e):
 
 @cuda.jit(device=True)
 def hashed_column(h, n_features):
-    """scikit-learn's column of a signed 32-bit hash (abs(INT_MIN) special-cased)."""
+    """scikit-learn's column of a signed 32-bit hash (abs(INT_MIN) special-cased).
+
+    In 32 bits: scikit-learn bounds ``n_features`` by 2**31 - 1, so both remainders'
+    operands are below 2**31 (no 64-bit division subroutine)."""
+    n = np.uint32(n_features)
     if h == -2147483648:
-        return (2147483647 - (n_features - 1)) % n_features
-    return abs(h) % n_features
+        return np.int64(np.uint32(np.uint32(2147483647) - (n - np.uint32(1))) % n)
+    return np.int64(np.uint32(abs(h)) % n)
 
 
 # --- stage 1: the word analyzer's processed text ----------------------------------
@@ -234,16 +246,16 @@ def _close_run(out, o, run_start, run_len, has_stop, stop_table, stop_hash, stop
     return run_start, np.int64(0)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def preprocess_word(buf, offs, cls, low, low_ext, lower, has_stop, stop_table, stop_hash,
                     stop_off, stop_buf, out_start, out, plen, ntok):
     """Per document: kept tokens of ``(?u)\\b\\w\\w+\\b`` on ``doc.lower()``, each + " ".
 
     Tokens found in the stop-word table (``has_stop``) are dropped before n-grams
     are formed, as scikit-learn does."""
-    start = cuda.grid(1)
+    d = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for d in range(start, plen.shape[0], stride):
+    while d < plen.shape[0]:
         b0 = offs[d]
         b1 = offs[d + 1]
         o0 = out_start[d]
@@ -277,6 +289,7 @@ def preprocess_word(buf, offs, cls, low, low_ext, lower, has_stop, stop_table, s
             nt += kept
         plen[d] = o - o0
         ntok[d] = nt
+        d += stride
 
 
 # --- stage 2: hashed n-grams ------------------------------------------------------------
@@ -295,7 +308,7 @@ def _extend_left(out, s, p):
     return p
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def hash_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, n_features, alternate_sign,
                      keys, signs):
     """Per document d: key ``d * n_features + column`` and sign of every word n-gram.
@@ -303,9 +316,9 @@ def hash_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, n_features, alt
     The n-grams ending at a token are found by walking back over the spaces of the
     processed text, so no per-thread array of token starts is needed.
     """
-    start = cuda.grid(1)
+    d = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for d in range(start, plen.shape[0], stride):
+    while d < plen.shape[0]:
         s = out_start[d]
         e = s + plen[d]
         g = ng_off[d]
@@ -328,6 +341,7 @@ def hash_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, n_features, alt
                         signs[g] = 1
                     g += 1
             t0 = k + 1
+        d += stride
 
 
 @cuda.jit(device=True)
@@ -361,14 +375,14 @@ def lookup_term(out, s, e, table, term_hash, term_off, term_buf):
         slot = (slot + 1) & mask
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def count_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, table, term_hash, term_off,
                       term_buf, n_cols, keys):
     """Per document d: key ``d * n_cols + column`` of every word n-gram in the
     vocabulary, -1 for the others (walked as in ``hash_word_ngrams``)."""
-    start = cuda.grid(1)
+    d = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for d in range(start, plen.shape[0], stride):
+    while d < plen.shape[0]:
         s = out_start[d]
         e = s + plen[d]
         g = ng_off[d]
@@ -390,12 +404,13 @@ def count_word_ngrams(out, out_start, plen, min_n, max_n, ng_off, table, term_ha
                         keys[g] = -1
                     g += 1
             t0 = k + 1
+        d += stride
 
 
 # --- fitting the vocabulary --------------------------------------------------------------
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def ngram_spans(out, out_start, plen, ntok, min_n, max_n, ng_off, hashes, starts, lens):
     """Per document d: every word n-gram's ``hash64``, start and length in ``out``,
     stored at its position in scikit-learn's analyzer order, by n then by first token:
@@ -405,9 +420,9 @@ def ngram_spans(out, out_start, plen, ntok, min_n, max_n, ng_off, hashes, starts
     the position puts them back in the order scikit-learn meets them, which fixes
     the vocabulary's first-occurrence order.
     """
-    start = cuda.grid(1)
+    d = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for d in range(start, plen.shape[0], stride):
+    while d < plen.shape[0]:
         s = out_start[d]
         e = s + plen[d]
         T = ntok[d]
@@ -432,47 +447,70 @@ def ngram_spans(out, out_start, plen, ntok, min_n, max_n, ng_off, hashes, starts
                     base += max(T - n + 1, 0)
             t0 = k + 1
             j += 1
+        d += stride
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def verify_groups(out, starts, lens, order, group_first, gid, bad):
     """bad[0] = 1 if some n-gram differs in bytes from the first n-gram of its group
     of equal hashes (``order``: positions sorted by hash; ``group_first[g]``: index in
     ``order`` where group g starts; ``gid``: group of each sorted entry)."""
-    start = cuda.grid(1)
+    i = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for i in range(start, order.shape[0], stride):
+    while i < order.shape[0]:
         a = order[i]
         r = order[group_first[gid[i]]]
         if not _same_bytes(out, starts[a], lens[a], out, starts[r], lens[r]):
             bad[0] = 1
+        i += stride
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def gather_spans(out, t_start, t_len, t_off, term_buf):
     """term_buf[t_off[t]:t_off[t + 1]] = out[t_start[t]:t_start[t] + t_len[t]] per term t."""
-    start = cuda.grid(1)
+    t = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for t in range(start, t_start.shape[0], stride):
+    while t < t_start.shape[0]:
         o = t_off[t]
         a = t_start[t]
         for q in range(t_len[t]):
             term_buf[o + q] = out[a + q]
+        t += stride
+
+
+@cuda.jit(cache=True)
+def insert_terms(term_hash, table):
+    """``lookup_term``'s open-addressing table of a vocabulary on the device:
+    ``table`` (zeros, a power of two >= 2 n slots) gets t + 1 for every term t, by
+    linear probing from ``term_hash[t] & (size - 1)``.
+
+    A slot is claimed by compare-and-swap, so the inserts may run in any order: every
+    slot on a term's probe path was taken when the term claimed its own, and slots are
+    never emptied, so ``lookup_term`` meets the term before an empty slot."""
+    t = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    mask = table.shape[0] - 1
+    while t < term_hash.shape[0]:
+        slot = np.int64(term_hash[t] & np.uint64(mask))
+        v = np.int32(t + 1)
+        while cuda.atomic.cas(table, slot, np.int32(0), v) != 0:
+            slot = (slot + 1) & mask
+        t += stride
 
 
 # --- normalisation -----------------------------------------------------------------------
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def tfidf_rows(indptr, indices, data, idf, use_idf, sublinear, norm):
     """In place, per row: tf -> 1 + log(tf), times idf, then l1 (norm 1) / l2 (norm 2).
 
     The norm accumulates in float64 and all-zero rows are left alone, as scikit-learn's
     ``inplace_csr_row_normalize_l1/l2`` (and the CPU kernel ``tfidf_rows``).
     """
-    start = cuda.grid(1)
+    i = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for i in range(start, indptr.shape[0] - 1, stride):
+    while i < indptr.shape[0] - 1:
         a = indptr[i]
         b = indptr[i + 1]
         for j in range(a, b):
@@ -482,18 +520,25 @@ def tfidf_rows(indptr, indices, data, idf, use_idf, sublinear, norm):
             if use_idf:
                 x = x * idf[indices[j]]
             data[j] = x
-        if norm == 0:
-            continue
-        s = 0.0
-        for j in range(a, b):
-            x = np.float64(data[j])
-            if norm == 1:
-                s += abs(x)
-            else:
-                s += x * x
-        if s == 0.0:
-            continue
-        if norm == 2:
-            s = math.sqrt(s)
-        for j in range(a, b):
-            data[j] = data[j] / s
+        if norm != 0:
+            _normalise_row(data, a, b, norm)
+        i += stride
+
+
+@cuda.jit(device=True)
+def _normalise_row(data, a, b, norm):
+    """data[a:b] /= its l1 (norm 1) or l2 (norm 2) norm, summed in float64; an all-zero
+    row is left alone."""
+    s = 0.0
+    for j in range(a, b):
+        x = np.float64(data[j])
+        if norm == 1:
+            s += abs(x)
+        else:
+            s += x * x
+    if s == 0.0:
+        return
+    if norm == 2:
+        s = math.sqrt(s)
+    for j in range(a, b):
+        data[j] = data[j] / s

@@ -37,11 +37,29 @@ def test_budget_table_is_well_formed():
     budgets, max_spill = _tool().load_budgets()
     assert max_spill == 0
     for name, row in budgets.items():
-        assert name.split(".")[0] in ("image_cuda", "audio_cuda", "text_cuda"), name
+        module = name.split(".")[0]
+        assert module.endswith("_cuda") and (ROOT / "kernels" / f"{module}.py").exists(), name
         for key in ("regs", "smem", "div64", "cas", "fp64", "hot"):
             assert isinstance(row[key], int) and row[key] >= 0, (name, key)
         region = row["hot_region"]
         assert region in ("loop", "inner", "body") or region.startswith("after_sync:"), name
+
+
+def test_every_kernel_module_and_kernel_has_a_budget():
+    """Runs everywhere: every ``kernels/*_cuda.py`` has rows, and every kernel it
+    defines at module level (``@cuda.jit`` without ``device=True``; factory kernels
+    are keyed by their factory and checked by the workload) has its own row, so a
+    new kernel cannot miss the table (and with it the workload) unnoticed."""
+    import re
+
+    budgets, _ = _tool().load_budgets()
+    for path in sorted((ROOT / "kernels").glob("*_cuda.py")):
+        module = path.stem
+        assert any(k.startswith(module + ".") for k in budgets), f"{module}: no budget rows"
+        found = re.findall(r"^@cuda\.jit(?:\(([^)]*)\))?\ndef (\w+)\(", path.read_text(), re.M)
+        missing = [name for opts, name in found
+                   if "device=True" not in opts and f"{module}.{name}" not in budgets]
+        assert not missing, f"{module}: kernels without a budget row: {missing}"
 
 
 def test_sass_analysis_counts_a_known_listing():

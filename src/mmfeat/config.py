@@ -21,6 +21,10 @@ TILE_Y = 8
 #: output rows per thread in the stencil kernels (block tile = TILE_Y * this rows);
 #: on an H100, 4 rows ran Sobel in 1.05 ms against 1.37 ms for 1 (64 x 1 Mpixel)
 TILE_ROWS_PER_THREAD = 4
+#: Sobel by the register sliding window (issue 15: 4 columns a thread walking a strip
+#: of rows, 32-bit word loads); False: the shared-memory tile kernel it replaces
+#: (kept for side-by-side timing, benchmarks/gpu_kernel_events.py)
+SOBEL_WINDOW = True
 #: blocks per image for histogram kernels (each block keeps a private histogram
 #: in shared memory and flushes it with one atomic add per bin)
 HIST_BLOCKS_PER_IMAGE = 64
@@ -42,8 +46,9 @@ STAGED_U8_LOADS = True
 STAGED_PIXELS_PER_THREAD = 8
 #: cap on blocks of the grid-stride staged kernels (an H100 keeps about 1000 resident)
 STAGED_MAX_BLOCKS = 4096
-#: orientation bins kept in shared memory (float64) by the gradient histogram
-GRAD_HIST_SHARED_BINS = 64
+#: orientation bins the gradient histogram sums per thread (float64, in shared memory:
+#: bins x TILE_X x TILE_Y x 8 bytes, at most 32 KiB); more: float64 global atomics
+GRAD_HIST_SHARED_BINS = 16
 
 # --- chunking -----------------------------------------------------------------
 #: fraction of free device memory one chunk of a GPU batch may use

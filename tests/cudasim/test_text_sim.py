@@ -239,6 +239,12 @@ if SIMULATOR:  # numba.cuda only in the simulator's process (the main run skips 
         out[0] = KC.hashed_column(np.int64(-2147483648), np.int64(1000))
 
     @cuda.jit
+    def _columns(hs, ns, out):
+        i = cuda.grid(1)
+        if i < out.shape[0]:
+            out[i] = KC.hashed_column(hs[i], ns[i])
+
+    @cuda.jit
     def _walk(buf, cls, low, low_ext, cps, lowered, reenc):
         """One thread: decode, lower-case in context and re-encode every character."""
         if cuda.grid(1) != 0:
@@ -274,6 +280,20 @@ def test_murmur3_device_twin():
     c = np.zeros(1, np.int64)
     _column_of_int_min[1, 1](c)
     assert c[0] == (2147483647 - 999) % 1000
+
+
+def test_hashed_column_in_32_bits_at_the_extremes():
+    """hashed_column's 32-bit remainders equal scikit-learn's formula over the whole
+    range of n_features it allows (1 .. 2**31 - 1) and of signed 32-bit hashes."""
+    hs = np.array([-2147483648, 2147483647, -2147483647, 0, -1, 1, 123456789], np.int64)
+    ns = np.array([1, 2, 1000, 2**31 - 2, 2**31 - 1, 2**20 + 7], np.int64)
+    H, N = np.meshgrid(hs, ns)
+    H, N = H.ravel(), N.ravel()
+    out = np.zeros(H.shape[0], np.int64)
+    _columns[1, 64](H, N, out)
+    want = [(2147483647 - (n - 1)) % n if h == -2147483648 else abs(h) % n
+            for h, n in zip(H.tolist(), N.tolist(), strict=True)]
+    np.testing.assert_array_equal(out, want)
 
 
 def test_decode_encode_lower_twins():

@@ -76,7 +76,10 @@ class Batch:
     def __init__(self, y, lengths=None, backend=None, argname="y", op=None):
         self.backend = resolve_backend(backend, y)
         self.impl = impl(self.backend, op)
-        y = to_backend(as_audio(y, argname), self.backend)
+        y = as_audio(y, argname)
+        # cuda: host clips go up through a pinned staging buffer (the module's upload)
+        upload = getattr(self.impl, "upload", None)
+        y = upload(y) if upload is not None else to_backend(y, self.backend)
         lengths = check_lengths(lengths, y.shape)
         self.has_lengths = lengths is not None
         self.lead = y.shape[:-1]

@@ -195,7 +195,10 @@ class AudioFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_out_")
         out = self._transform(X, lengths)
         if is_cupy_array(out) and _get_output_config("transform", self)["dense"] != "default":
-            return out.get()  # pandas and polars frames live on the host
+            # pandas and polars frames live on the host: one DMA into a pinned buffer
+            from .._gpu import to_host as pinned_to_host
+
+            return pinned_to_host(out)
         return out
 
     def _transform(self, X, lengths):

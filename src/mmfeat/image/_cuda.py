@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import config
-from .._gpu import MAX_GRID_Z, device_tables, kernel_arg, launch_1d
+from .._gpu import MAX_BLOCKS_1D, MAX_GRID_Z, device_tables, kernel_arg, launch_1d
 from ..backend import device_xp, map_chunks
 from ..kernels import image_cuda as K
 from . import _cpu as host
@@ -166,31 +166,134 @@ def rgb_to_hsv(images, dtype, out=None):
     return _chunked(run, images, _pixels(images) * 3 * (images.itemsize + out_t.itemsize))
 
 
+def _hist_kernels():
+    from ..kernels import image_hist_cuda
+
+    return image_hist_cuda
+
+
+def _histogramdd_bin(v, nb):
+    """np.histogramdd's bin of values ``v`` in [0, 1] on ``nb`` linspace bins."""
+    e = np.linspace(0.0, 1.0, nb + 1)
+    k = np.searchsorted(e, v, side="right") - 1
+    return np.minimum(k, nb - 1)  # the right edge belongs to the last bin
+
+
+def _reciprocals(den):
+    """ceil(2**31 / den) as uint32 (0 where den is 0): see ``image_hist_cuda._mulhi31``."""
+    den = np.asarray(den, dtype=np.int64)
+    return np.where(den > 0, -(-(1 << 31) // np.maximum(den, 1)), 0).astype(np.uint32)
+
+
+def _hsv_u8_pixels(c, d, x, mn):
+    """uint8 RGB pixels (M, 3) with max channel c, max - min = d, other-two difference x
+    and min mn (as ``image_hist_cuda._hsv_u8_bin`` takes a pixel apart)."""
+    mx = mn + d
+    hi, lo = np.where(x >= 0, mn + x, mn), np.where(x >= 0, mn, mn - x)
+    rgb = np.empty((len(c), 3), np.int64)
+    # c 0: x = g - b; c 1: x = b - r; c 2: x = r - g
+    for cc, (m, p, q) in enumerate(((0, 1, 2), (1, 2, 0), (2, 0, 1))):
+        s = c == cc
+        rgb[s, m], rgb[s, p], rgb[s, q] = mx[s], hi[s], lo[s]
+    return rgb
+
+
+def hsv_u8_hist_tables(bins):
+    """Host tables of the exact uint8 HSV histogram (``image_hist_cuda._hsv_u8_bin``).
+
+    ``small`` (768,) uint32: ceil(2**31 / 6d) for d < 256, ceil(2**31 / max), V bin
+    of max. The bins off an edge are floors of exact rationals; exactly on an interior
+    edge k, scikit-image's float64 value (``_reference.hsv_for_binning``) falls on
+    one side, found here for every such pixel: ``sdown`` (256, ceil(b1 / 32)) bit k
+    of row max: S rounds below edge k (one pixel per (max, k)); ``hslot`` (3, 256, b0)
+    int32: for max channel c, d and hue edge k, -1 (every such pixel's hue is >= the
+    edge) or a row of ``hbits`` (rows, 8) uint32, whose bit mn says that the pixel
+    with min mn rounds below.
+    """
+    b0, b1, b2 = bins
+    f = ref.to_float(np.arange(256, dtype=np.uint8), np.float64)
+    small = np.concatenate([_reciprocals(6 * np.arange(256)), _reciprocals(np.arange(256)),
+                            _histogramdd_bin(f, b2).astype(np.uint32)])
+    # S: d = k * max / b1 for 1 <= k < b1 (an integer d only)
+    mx, k = np.meshgrid(np.arange(1, 256), np.arange(1, b1), indexing="ij")
+    mx, k = mx.ravel(), k.ravel()
+    on = (k * mx) % b1 == 0
+    mx, k = mx[on], k[on]
+    px = np.stack([mx, mx - k * mx // b1, mx - k * mx // b1], -1).astype(np.uint8)
+    s = ref.hsv_for_binning(px[None, :, None, :])[0, :, 0, 1]
+    s_words = (b1 + 31) // 32
+    sdown = np.zeros((256, s_words), np.uint32)
+    down = _histogramdd_bin(s, b1) < k
+    np.bitwise_or.at(sdown, (mx[down], k[down] >> 5), (1 << (k[down] & 31)).astype(np.uint32))
+    # hue: num = 2 c d + x (wrapped by + 6d) on edge k: num * b0 = k * 6d, 1 <= k < b0
+    c, d, x = np.meshgrid(np.arange(3), np.arange(1, 256), np.arange(-255, 256), indexing="ij")
+    c, d, x = c.ravel(), d.ravel(), x.ravel()
+    keep = np.abs(x) <= d
+    c, d, x = c[keep], d[keep], x[keep]
+    num = 2 * c * d + x
+    num = np.where(num < 0, num + 6 * d, num)
+    on = (num * b0) % (6 * d) == 0
+    c, d, x, num = c[on], d[on], x[on], num[on]
+    kh = num * b0 // (6 * d)
+    inner = kh >= 1
+    c, d, x, kh = c[inner], d[inner], x[inner], kh[inner]
+    # every min the pixel can have
+    reps = 256 - d
+    idx = np.repeat(np.arange(len(c)), reps)
+    mn = np.arange(len(idx)) - np.repeat(np.cumsum(reps) - reps, reps)
+    rgb = _hsv_u8_pixels(c[idx], d[idx], x[idx], mn)
+    # keep the (c, x) the kernel reads off the pixel (some combinations cannot occur)
+    r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    top = np.maximum(r, np.maximum(g, b))
+    cc = np.where(b == top, 2, np.where(g == top, 1, 0))
+    xx = np.where(b == top, r - g, np.where(g == top, b - r, g - b))
+    real = (cc == c[idx]) & (xx == x[idx])
+    idx, mn, rgb = idx[real], mn[real], rgb[real]
+    h = ref.hsv_for_binning(rgb.astype(np.uint8)[None, :, None, :])[0, :, 0, 0]
+    got = _histogramdd_bin(h, b0)
+    if not np.all((got == kh[idx]) | (got == kh[idx] - 1)):  # pragma: no cover
+        raise AssertionError("a uint8 hue on a bin edge rounded by more than one bin")
+    below = got < kh[idx]
+    key = (c[idx] * 256 + d[idx]) * b0 + kh[idx]
+    keys = np.unique(key[below])
+    hslot = np.full(3 * 256 * b0, -1, np.int32)
+    hslot[keys] = np.arange(len(keys), dtype=np.int32)
+    hbits = np.zeros((max(len(keys), 1), 8), np.uint32)
+    rows = hslot[key[below]]
+    m = mn[below]
+    np.bitwise_or.at(hbits, (rows, m >> 5), (1 << (m & 31)).astype(np.uint32))
+    return small, sdown.reshape(-1), hslot, hbits.reshape(-1)
+
+
+def uint8_rgb_hist_table(bins):
+    """(768,) uint32: each channel's uint8 bin times its stride in the joint index."""
+    luts = host.uint8_luts(bins)
+    strides = (bins[1] * bins[2], bins[2], 1)
+    return np.concatenate([luts[c] * strides[c] for c in range(3)]).astype(np.uint32)
+
+
 def color_histogram(images, bins, space, normalize):
+    KH = _hist_kernels()
     xp = device_xp()
+    bins = tuple(int(b) for b in bins)
     B = int(np.prod(bins))
-    nb, edges = device_tables(("edges", bins), lambda: (
-        np.asarray(bins, dtype=np.int64), host.histogram_edges(bins)))
-    dummy_i, dummy_f = device_tables("dummy", lambda: (
-        np.zeros(1, np.int32), np.zeros(1, np.float64)))
-    luts, tables, fvals = dummy_i, dummy_i, dummy_f
+    (edges,) = device_tables(("edges", bins), lambda: (host.histogram_edges(bins),))
+    u32, i32 = device_tables("hist dummies", lambda: (np.zeros(1, np.uint32),
+                                                       np.zeros(1, np.int32)))
+    small, sdown, hslot, hbits = u32, u32, i32, u32
     calc = np.dtype(np.float64)
     if space == "rgb" and images.dtype == np.uint8:
-        kind = K.HIST_LUT
-        (luts,) = device_tables(("lut", bins), lambda: (host.uint8_luts(bins).reshape(-1),))
+        kind = KH.HIST_LUT
+        (small,) = device_tables(("hist rgb u8", bins), lambda: (uint8_rgb_hist_table(bins),))
     elif space == "rgb":
-        kind = K.HIST_RGB
+        kind = KH.HIST_RGB
         calc = float_dtype(images.dtype) if images.dtype.kind == "f" else calc
     elif images.dtype == np.uint8 and bins[0] <= 127:
-        kind = K.HIST_HSV_U8
-
-        def build():
-            f, sv, hue = host.hsv_u8_tables(bins)
-            return hue.reshape(-1), sv.reshape(-1), f
-
-        luts, tables, fvals = device_tables(("hsv_u8", bins), build)
+        kind = KH.HIST_HSV_U8
+        small, sdown, hslot, hbits = device_tables(("hist hsv u8", bins),
+                                                   lambda: hsv_u8_hist_tables(bins))
     else:
-        kind = K.HIST_HSV
+        kind = KH.HIST_HSV
         calc = host._hsv_calc_type(images.dtype)
     scale = scale_for(images.dtype, calc)
     threads = int(config.THREADS_PER_BLOCK)
@@ -202,10 +305,8 @@ def color_histogram(images, bins, space, normalize):
     # (never above shared_max: static shared memory is capped at 48 KiB a block)
     need = B * copies
     shared = min(1 << max(5, (need - 1).bit_length()), shared_max) if need <= shared_max else 1
-    pix = int(config.STAGED_PIXELS_PER_THREAD)
-    kernel = K.color_histogram_kernel(threads, shared, pix)
     P = _pixels(images)
-    blocks_x = max(1, min(int(config.HIST_BLOCKS_PER_IMAGE), math.ceil(P / threads)))
+    u8 = kind in (KH.HIST_LUT, KH.HIST_HSV_U8)
 
     def run(x):
         counts = xp.zeros((x.shape[0], B), dtype=np.int64)
@@ -213,11 +314,15 @@ def color_histogram(images, bins, space, normalize):
         for s in range(0, x.shape[0], MAX_GRID_Z):
             xs, cs = flat[s : s + MAX_GRID_Z], counts[s : s + MAX_GRID_Z]
             # staged word loads need each image to start on a word: P a multiple of 4
-            words = _words_or_empty(xs) if P % 4 == 0 else _no_words()
+            words = _word_view(xs) if u8 and P % 4 == 0 else None
+            staged = words is not None
+            # a staged pass of a block takes 8 pixels a thread, else 1
+            per_pass = threads * (8 if staged else 1)
+            blocks_x = max(1, min(int(config.HIST_BLOCKS_PER_IMAGE), math.ceil(P / per_pass)))
+            kernel = KH.color_histogram_kernel(threads, kind, bins, copies, shared, staged)
             kernel[(blocks_x, xs.shape[0]), threads](
-                *map(kernel_arg, (words, xs, cs)), kind,
-                *map(kernel_arg, (nb, edges, luts, tables, fvals)), scale, calc.type(1.0), copies,
-                bool(config.HIST_CONTIGUOUS_RUNS),
+                *map(kernel_arg, (words if staged else _no_words(), xs, cs, small, sdown,
+                                  hslot, hbits, edges)), scale, calc.type(1.0),
             )
         return counts
 
@@ -260,16 +365,33 @@ def _tile_grid(x):
     return tx, ty, rows, (math.ceil(x.shape[2] / tx), math.ceil(x.shape[1] / (ty * rows)))
 
 
-def sobel(images, mode, cval, out=None, axis=-1):
-    if out is not None:
-        out[...] = sobel(images, mode, cval, axis=axis)
-        return out
-    xp = device_xp()
+def _sobel_window_shape():
+    """(threads a block, rows a strip) of :func:`K.sobel_window_kernel`: 4 x TILE_X
+    threads (4 columns each), strips of 2 x TILE_Y x TILE_ROWS_PER_THREAD rows (128
+    threads and 64 rows by default: 2 halo rows in 66 read)."""
+    threads = 4 * int(config.TILE_X)
+    strip = 2 * int(config.TILE_Y) * max(1, int(config.TILE_ROWS_PER_THREAD))
+    return threads, strip
+
+
+def sobel(images, mode, cval, out=None, axis=-1, dtype=None):
+    """Sobel of the gray image; ``dtype`` (default the work type) may be float16:
+    a float32 result is then rounded to it in the kernel's store."""
     work = float_dtype(images.dtype)
+    res_t = work if dtype is None else np.dtype(dtype)
+    if out is not None:
+        out[...] = sobel(images, mode, cval, axis=axis, dtype=res_t)
+        return out
+    if res_t != work and not (res_t == np.float16 and work == np.float32
+                              and config.SOBEL_WINDOW):
+        return sobel(images, mode, cval, axis=axis).astype(res_t)
+    xp = device_xp()
     coeffs = _coeffs(gray_calc_type(images.dtype))
     scale = _gray_scale(images)
     norm = work.type(0.25) / np.sqrt(work.type(2.0)) if axis < 0 else work.type(0.25)
     code = check_mode(mode)
+    if config.SOBEL_WINDOW:
+        return _sobel_window(images, code, work.type(cval), norm, coeffs, scale, axis, res_t)
 
     def run(x):
         src = as_kernel_layout(x)
@@ -287,6 +409,38 @@ def sobel(images, mode, cval, out=None, axis=-1):
     return _chunked(run, images, _item_bytes(images) + _pixels(images) * work.itemsize)
 
 
+def _sobel_window(images, code, cval, norm, coeffs, scale, axis, res_t):
+    """:func:`sobel` by the register sliding window (``config.SOBEL_WINDOW``)."""
+    xp = device_xp()
+    work = np.dtype(type(norm))
+    u8 = images.dtype == np.uint8
+    threads, strip = _sobel_window_shape()
+    span = threads * K.SOBEL_PIX
+
+    def run(x):
+        src = as_kernel_layout(x)
+        C = int(src.shape[3])
+        H, W = int(x.shape[1]), int(x.shape[2])
+        if u8:
+            (tables,) = device_tables(("sobel tables", C, float(scale)), lambda: (
+                K.sobel_window_tables(scale, ref.GRAY_COEFFS, C),))
+        else:
+            (tables,) = device_tables("sobel no tables", lambda: (np.zeros((1, 1)),))
+        out = xp.empty(x.shape[:3], dtype=res_t)
+        kernel = K.sobel_window_kernel(threads, strip, C, work, res_t, int(axis), bool(u8))
+        grid = (math.ceil(W / span), math.ceil(H / strip))
+        for s in range(0, x.shape[0], MAX_GRID_Z):
+            ss, os_ = src[s : s + MAX_GRID_Z], out[s : s + MAX_GRID_Z]
+            # word loads need every row to start on a word: W % 4 == 0 (and the base)
+            words = _words_or_empty(ss) if u8 and W % 4 == 0 else _no_words()
+            kernel[(*grid, ss.shape[0]), threads](
+                *map(kernel_arg, (words, ss, os_, tables, coeffs)), scale, code, cval, norm,
+            )
+        return out
+
+    return _chunked(run, images, _item_bytes(images) + _pixels(images) * res_t.itemsize)
+
+
 def gradient_histogram(images, orientations):
     xp = device_xp()
     coeffs = _coeffs(gray_calc_type(images.dtype))
@@ -296,8 +450,12 @@ def gradient_histogram(images, orientations):
         src = as_kernel_layout(x)
         sums = xp.zeros((x.shape[0], orientations), dtype=np.float64)
         tx, ty, rows, (gx, gy) = _tile_grid(x)
-        kernel = K.gradient_histogram_kernel(tx, ty, rows, int(config.GRAD_HIST_SHARED_BINS),
-                                             int(src.shape[3]))
+        # up to GRAD_HIST_SHARED_BINS bins (and 32 KiB) are summed per thread, then per
+        # warp; more go straight to float64 global atomics
+        per_thread = (int(orientations) <= int(config.GRAD_HIST_SHARED_BINS)
+                      and orientations * tx * ty * 8 <= 32768)
+        kernel = _hist_kernels().gradient_histogram_kernel(
+            tx, ty, rows, int(orientations), int(src.shape[3]), per_thread)
         for s in range(0, x.shape[0], MAX_GRID_Z):
             ss = src[s : s + MAX_GRID_Z]
             kernel[(gx, gy, ss.shape[0]), (tx, ty)](
@@ -415,6 +573,21 @@ def _table(key, build):
     return t
 
 
+def _launch_grid3(kernel, X, Y, Z, *args):
+    """``kernel`` over an (Z, Y, X) index space (image, row, column) on a 3-D grid:
+    blocks of ``config.THREADS_PER_BLOCK`` threads shaped (min(X, tpb), tpb // that),
+    the grid capped at :data:`MAX_BLOCKS_1D` x-blocks and 65535 y- and z-blocks (the
+    kernels loop grid-stride on every axis, so any batch runs in one launch)."""
+    tpb = int(config.THREADS_PER_BLOCK)
+    X, Y, Z = max(int(X), 1), max(int(Y), 1), max(int(Z), 1)
+    bx = min(X, tpb)
+    by = max(1, min(tpb // bx, Y))
+    gx = min(-(-X // bx), MAX_BLOCKS_1D)
+    gy = min(-(-Y // by), MAX_GRID_Z)
+    gz = min(Z, MAX_GRID_Z)
+    kernel[(gx, gy, gz), (bx, by, 1)](*[kernel_arg(a) for a in args])
+
+
 def hog(src, orientations, pixels_per_cell, cells_per_block, block_norm, transform_sqrt, work):
     KT = _texture_kernels()
     xp = device_xp()
@@ -430,7 +603,8 @@ def hog(src, orientations, pixels_per_cell, cells_per_block, block_norm, transfo
             hyp = _table("hog hypot", host.hog_hypot_table)
         else:
             hyp = _table("hog no table", lambda: np.zeros((0, 0), np.float64))
-        launch_1d(KT.hog_channels, chan.size, src, sq, f32, hyp, chan)
+        _launch_grid3(KT.hog_channels, chan.shape[2], chan.shape[1], n, src, sq, f32, hyp,
+                      chan)
     else:
         chan = xp.zeros((0, 0, 0), dtype=np.int8)
     hist = xp.zeros((n, ncr, ncc, orientations), dtype=np.float32)
@@ -446,8 +620,8 @@ def _lbp_launch(images, P, R, method, out, counts):
     KT = _texture_kernels()
     n, H, W = images.shape
     tables = device_tables(("lbp", P, R, H, W), lambda: host.lbp_tables(P, R, H, W))
-    launch_1d(KT.lbp_pixels, images.size, images, P, host._LBP_CODES[method], *tables, out,
-              counts)
+    _launch_grid3(KT.lbp_pixels, W, H, n, images, P, host._LBP_CODES[method], *tables, out,
+                  counts)
 
 
 def local_binary_pattern(images, P, R, method):
@@ -471,7 +645,8 @@ def graycomatrix(images, offsets, n_dist, n_angle, levels, symmetric, normed):
     xp = device_xp()
     n = images.shape[0]
     P = xp.zeros((n, levels, levels, n_dist * n_angle), dtype=np.uint32)
-    launch_1d(KT.glcm_counts, images.size, images, _to_dev(offsets), P, bool(symmetric))
+    _launch_grid3(KT.glcm_counts, images.shape[2], images.shape[1], n, images,
+                  _to_dev(offsets), P, bool(symmetric))
     P = P.reshape(n, levels, levels, n_dist, n_angle)
     if not normed:
         return P

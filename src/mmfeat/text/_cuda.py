@@ -3,7 +3,13 @@
 ``HashingVectorizer.transform``; ``CountVectorizer``/``TfidfVectorizer``
 ``fit``, ``transform`` and ``fit_transform`` (the vocabulary is counted on the
 device by :func:`count_fit`, sorted and pruned on the host, then looked up on the
-device in an open-addressing table); and ``TfidfTransformer`` on a device CSR.
+device in an open-addressing table built on the device from the terms the fit left
+there: only the column -> term id map goes up, never the terms); and
+``TfidfTransformer`` on a device CSR.
+
+Host <-> device copies of documents and of the counted vocabulary go through the
+pinned staging buffers of :func:`mmfeat._gpu.to_device` / :func:`~mmfeat._gpu.to_host`
+(reused across batches; pageable copies ran at 1.7-1.9 GB/s on the H100 host).
 
 Documents go to the device as Arrow-style buffers (UTF-8 bytes + int64 offsets,
 built on the host by :func:`mmfeat.text._input.to_buffers`). The Numba CUDA
@@ -33,7 +39,7 @@ import math
 
 import numpy as np
 
-from .._gpu import device_tables, launch_1d
+from .._gpu import device_tables, launch_1d, to_device, to_host
 from ..backend import cudasim_enabled, device_xp
 from . import _cpu, _reference
 from ._cpu import HashCollision
@@ -98,40 +104,53 @@ def _kernels():
     return text_cuda
 
 
+def _table_size(n: int) -> int:
+    """Slots of the open-addressing table of ``n`` terms: a power of two >= 2 n (>= 16)."""
+    size = 16
+    while size < 2 * max(n, 1):
+        size *= 2
+    return size
+
+
 def _term_table(term_buf: np.ndarray, term_off: np.ndarray):
     """(table, term_hash, term_off, term_buf) on the device for ``lookup_term``: an
-    open-addressing table (linear probing from MurmurHash3 & (size - 1)) of term ids.
+    open-addressing table (linear probing from MurmurHash3 & (size - 1)) of term ids,
+    built on the host (:func:`_host_term_table`) and copied to the device.
 
     ``term_buf`` / ``term_off`` (n + 1, from 0): term t is term_buf[off[t]:off[t + 1]].
     """
+    return tuple(to_device(a) for a in _host_term_table(term_buf, term_off))
+
+
+def _host_term_table(term_buf: np.ndarray, term_off: np.ndarray):
+    """:func:`_term_table`'s arrays on the host."""
     from .._workers import parallel_for
     from ..kernels import text as K
 
     n = term_off.shape[0] - 1
     term_hash = np.empty(n, np.uint64)
     parallel_for(K.murmur_spans, n, term_buf, term_off, term_hash)  # compiled: vocabularies
-    size = 16
-    while size < 2 * max(n, 1):
-        size *= 2
-    table = np.zeros(size, np.int32)
+    table = np.zeros(_table_size(n), np.int32)
     K.rehash(term_hash, n, table)  # the CPU kernel probes exactly as lookup_term
-    xp = device_xp()
-    # xp.array copies: a writable array under the simulator, a device copy on a GPU
-    return tuple(xp.array(np.ascontiguousarray(a)) for a in (table, term_hash, term_off, term_buf))
+    # writable copies (term_buf may view a bytes object; the simulator writes back)
+    return tuple(np.array(a, order="C") for a in (table, term_hash, term_off, term_buf))
 
 
 def _stop_table(spec: TextSpec):
     """(has_stop, table...) of the stop words (checked against the preprocessing, with
-    scikit-learn's warning, by the estimator that made ``spec``)."""
+    scikit-learn's warning, by the estimator that made ``spec``), built and copied to
+    the device once per list of words and device, not once per batch."""
     stop = spec.stop_words
     words = sorted(stop) if stop else []
     try:
-        return bool(words), _term_table(*_joined_bytes([w.encode("utf-8") for w in words]))
+        joined = _joined_bytes([w.encode("utf-8") for w in words])
     except (UnicodeEncodeError, AttributeError):
         raise ValueError(
             "backend='cuda' is not available for the text vectorizers with stop words that "
             "are not UTF-8 encodable str; use backend='cpu'"
         ) from None
+    key = ("stop_words", joined[0].tobytes(), joined[1].tobytes())
+    return bool(words), device_tables(key, lambda: _host_term_table(*joined))
 
 
 def _stage1(tb: TextBuffers, spec: TextSpec):
@@ -140,9 +159,11 @@ def _stage1(tb: TextBuffers, spec: TextSpec):
     xp = device_xp()
     n_docs = len(tb)
     lo, hi = int(tb.offs[0]), int(tb.offs[-1])
-    # xp.array copies (the Arrow buffers are read-only; the simulator writes arguments back)
-    buf = xp.array(tb.buf[lo:hi] if hi > lo else np.zeros(1, np.uint8))
-    offs = xp.array(tb.offs - lo, dtype=np.int64)
+    # new device arrays (the Arrow buffers are read-only; the simulator writes arguments
+    # back) through pinned staging buffers: asynchronous DMAs, the host goes on to the
+    # stop-word table while they run
+    buf = to_device(tb.buf[lo:hi] if hi > lo else np.zeros(1, np.uint8))
+    offs = to_device(tb.offs - lo, np.int64)
     cls, low, low_ext = _device_tables()
     bound = _growth_bound(offs[1:] - offs[:-1], xp)
     out_start = xp.zeros(n_docs + 1, np.int64)
@@ -304,11 +325,15 @@ def device_id() -> int:
 
 def device_vocabulary(vocab):
     """``_term_table`` of a fitted vocabulary (term id = column) on the current device:
-    a PendingVocabulary (its Arrow terms are read directly, so the dict and its Python
-    strings are never made) or a dict term -> column."""
+    a PendingVocabulary (built on the device from the terms its fit left there, else
+    from its Arrow terms, so the dict and its Python strings are never made) or a dict
+    term -> column."""
     from ._vocabulary import PendingVocabulary
 
     if isinstance(vocab, PendingVocabulary):
+        dev = getattr(vocab, "device_terms", None)
+        if dev is not None and dev.device == device_id():
+            return _device_term_table(dev, vocab)
         buf, off = _arrow_bytes(vocab.terms_by_column())
     else:
         terms = [b""] * len(vocab)
@@ -322,6 +347,33 @@ def device_vocabulary(vocab):
             ) from None
         buf, off = _joined_bytes(terms)
     return _term_table(buf, off)
+
+
+def _device_term_table(dev: DeviceTerms, vocab):
+    """:func:`_term_table` of a fitted PendingVocabulary from the terms its fit left on
+    the device: only the term id of each column goes up (8 bytes a term); the kept
+    terms' bytes and hashes are gathered into column order and the open-addressing
+    table is filled (``insert_terms``) on the device."""
+    K = _kernels()
+    xp = device_xp()
+    n = len(vocab)
+    ids = np.empty(n, np.int64)
+    ids[vocab.cols] = vocab.kept  # the term id of each column
+    # the kept terms' byte count, from the host copy of the offsets (no device sync)
+    host_off = np.frombuffer(vocab.names.buffers()[1], np.int64)[
+        vocab.names.offset : vocab.names.offset + len(vocab.names) + 1]
+    n_bytes = int((host_off[ids + 1] - host_off[ids]).sum())
+    ids_d = to_device(ids)
+    c_start = dev.off[ids_d]
+    c_len = dev.off[ids_d + 1] - c_start
+    c_off = xp.zeros(n + 1, np.int64)
+    c_off[1:] = xp.cumsum(c_len)
+    c_buf = xp.empty(max(n_bytes, 1), np.uint8)
+    launch_1d(K.gather_spans, n, dev.buf, c_start, c_len, c_off, c_buf)
+    c_hash = xp.ascontiguousarray(dev.hash[ids_d])
+    table = xp.zeros(_table_size(n), np.int32)
+    launch_1d(K.insert_terms, n, c_hash, table)
+    return table, c_hash, c_off, c_buf
 
 
 def device_stage(spec: TextSpec, docs):
@@ -424,13 +476,34 @@ def count_fit(spec: TextSpec, docs, stage=None) -> _reference.Counted:
     t_off[1:] = xp.cumsum(t_len)
     term_buf = xp.empty(max(int(t_off[-1]), 1), np.uint8)
     launch_1d(K.gather_spans, n_groups, out, t_start, t_len, t_off, term_buf)
-    off = _to_host(t_off)
+    # the one trip of the vocabulary to the host (its sort and pruning run there, and it
+    # becomes vocabulary_), through the pinned staging buffers; the terms stay on the
+    # device too (DeviceTerms), for device_vocabulary to build the lookup table from
+    off = to_host(t_off)
     terms = pa.LargeStringArray.from_buffers(
-        n_groups, pa.py_buffer(np.ascontiguousarray(off)),
-        pa.py_buffer(np.ascontiguousarray(_to_host(term_buf)[: int(off[-1])])),
+        n_groups, pa.py_buffer(off), pa.py_buffer(to_host(term_buf[: int(off[-1])])),
     )
-    return _reference.Counted(n_docs, terms, _to_host(df[by_first]).astype(np.int64),
-                              _to_host(tf[by_first]).astype(np.int64), None, None, None)
+    freq = to_host(xp.stack([df[by_first], tf[by_first]]).astype(np.int64))
+    c = _reference.Counted(n_docs, terms, freq[0], freq[1], None, None, None)
+    # hash64's high word is lookup_term's MurmurHash3 (seed 0) of the same bytes
+    term_hash = h[group_first][by_first] >> np.uint64(32)
+    c.device_terms = DeviceTerms(device_id(), term_buf, t_off, term_hash)
+    return c
+
+
+class DeviceTerms:
+    """The terms counted by :func:`count_fit`, kept on the device (``device``): term t
+    (id in order of first occurrence) is ``buf[off[t]:off[t + 1]]`` with
+    ``lookup_term``'s hash ``hash[t]``. :func:`device_vocabulary` builds the fitted
+    vocabulary's lookup table from them, so the vocabulary is never copied back up."""
+
+    __slots__ = ("device", "buf", "off", "hash")
+
+    def __init__(self, device: int, buf, off, hash_):
+        self.device = device
+        self.buf = buf
+        self.off = off
+        self.hash = hash_
 
 
 def first_occurrence_order(X, cols: np.ndarray):

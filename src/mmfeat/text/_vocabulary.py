@@ -29,13 +29,23 @@ class PendingVocabulary:
     numpy_values : bool
         The dict's values are NumPy integers (scikit-learn's after ``max_features``
         pruning) rather than Python ints.
+    device_terms : mmfeat.text._cuda.DeviceTerms, optional
+        The same terms left on the GPU by a device fit: the cuda backend builds its
+        lookup table from them (never pickled: a device cache).
     """
 
-    def __init__(self, names: pa.Array, kept: np.ndarray, cols: np.ndarray, numpy_values: bool):
+    def __init__(self, names: pa.Array, kept: np.ndarray, cols: np.ndarray, numpy_values: bool,
+                 device_terms=None):
         self.names = names
         self.kept = kept
         self.cols = cols
         self.numpy_values = numpy_values
+        self.device_terms = device_terms
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["device_terms"] = None
+        return state
 
     def __len__(self) -> int:
         return int(self.kept.shape[0])

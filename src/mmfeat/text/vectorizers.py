@@ -266,17 +266,26 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
                 f"'{type(self).__name__}' object has no attribute 'vocabulary_'"
             ) from None
         if isinstance(v, PendingVocabulary):
-            v = self.__dict__["_vocabulary"] = v.as_dict()
+            pending, v = v, v.as_dict()
+            self.__dict__["_vocabulary"] = v
+            # the device table built from the pending vocabulary serves the dict (the
+            # same terms and columns) until the dict is edited (its version changes)
+            cached = self.__dict__.get("_mm_cuda_vocabulary")
+            if cached is not None and cached[0][0] == id(pending):
+                self._mm_cuda_vocabulary = ((id(v), len(v), cached[0][2], v.version),
+                                            cached[1])
         return v
 
     @vocabulary_.setter
     def vocabulary_(self, value) -> None:
         self.__dict__.pop("_mm_fixed_table", None)
+        self.__dict__.pop("_mm_cuda_vocabulary", None)
         self.__dict__["_vocabulary"] = value
 
     @vocabulary_.deleter
     def vocabulary_(self) -> None:
         self.__dict__.pop("_mm_fixed_table", None)
+        self.__dict__.pop("_mm_cuda_vocabulary", None)
         if self.__dict__.pop("_vocabulary", None) is None:
             raise AttributeError("vocabulary_")
 
@@ -309,7 +318,8 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_mm_fixed_table", None)  # a cache, rebuilt on use
+        state.pop("_mm_fixed_table", None)  # caches, rebuilt on use
+        state.pop("_mm_cuda_vocabulary", None)
         return state
 
     # -- counting ------------------------------------------------------------------
@@ -395,7 +405,8 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
             kept_names = names if kept.shape[0] == n_terms else [names[i] for i in kept.tolist()]
             vocabulary = vocabulary_dict(kept_names, cols, numpy_values)
         else:
-            vocabulary = PendingVocabulary(names, kept, cols, numpy_values)
+            vocabulary = PendingVocabulary(names, kept, cols, numpy_values,
+                                           getattr(c, "device_terms", None))
         return vocabulary, col_of, int(kept.shape[0])
 
     # -- public API -------------------------------------------------------------------
@@ -458,7 +469,7 @@ class CountVectorizer(_FastPathMixin, _sk.CountVectorizer):
         cached per vocabulary and device."""
         pending = self._pending_vocabulary()
         vocab = pending if pending is not None else self.vocabulary_
-        key = (id(vocab), len(vocab), cuda.device_id())
+        key = (id(vocab), len(vocab), cuda.device_id(), getattr(vocab, "version", 0))
         cached = getattr(self, "_mm_cuda_vocabulary", None)
         if cached is None or cached[0] != key:
             cached = self._mm_cuda_vocabulary = (key, cuda.device_vocabulary(vocab))

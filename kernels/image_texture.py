@@ -418,7 +418,7 @@ def _glcm_count_one(t, base, b, K, k):
 
 
 @numba.njit(**_pjit)
-def glcm_counts(j0, j1, img, offsets, L, symmetric, counts, normed):
+def glcm_counts(j0, j1, img, offsets, L, symmetric, split, counts, normed):
     """Co-occurrence matrices of images j0..j1-1 of ``img`` (N, H, W); one job per image.
 
     ``offsets`` (K, 2): the (row, column) offset of pair k (scikit-image's rounding
@@ -426,21 +426,30 @@ def glcm_counts(j0, j1, img, offsets, L, symmetric, counts, normed):
     image[r + dr, c + dc]) counts where both pixels are inside, into a (L*L, K)
     uint32 table per image (in cache; the offsets of a pixel's pairs share lines),
     one row pass for all offsets: four offsets at a time in one column loop (four
-    independent chains of increments), the row times L * K once per row. Then
-    ``counts`` (N, L*L, K) uint32 or, when it is empty, ``normed`` (N, L*L, K)
-    float64 is written: P (+ P transposed when ``symmetric``), for ``normed``
-    divided by the number of pairs counted (1 when none), which is the double
-    scikit-image sums.
+    independent chains of increments), the row times L * K once per row. With
+    ``split``, even and odd columns count into two tables, summed at the end: on a
+    smooth image few levels repeat one pair along a row, and one table makes each
+    increment wait for the store of the previous one.
+
+    Then the table is made symmetric in place (P + P transposed) and ``counts`` (N, L*L*K)
+    uint32 or, when it is empty, ``normed`` (N, L*L*K) float64 is written in one
+    contiguous (SIMD) pass, for ``normed`` divided by the number of pairs counted
+    (1 when none), which is the double scikit-image sums.
     """
     H, W = img.shape[1], img.shape[2]
     K = offsets.shape[0]
     LL = L * L
-    t = np.empty(K * LL, dtype=np.uint32)
+    LLK = LL * K
+    LK = L * K
+    n_tab = 2 if split else 1
+    t = np.empty(n_tab * LLK, dtype=np.uint32)
     base = np.empty(W, dtype=np.uint64)
     Ku = np.uint64(K)
+    Lu = np.uint64(L)
     LKu = np.uint64(L * K)
+    # the odd columns' table: LLK entries on (0 without split: the same table)
+    odd = np.uint64(LLK if split else 0)
     write_counts = counts.shape[0] > 0
-    sym = np.uint32(1 if symmetric else 0)
     total = np.empty(K, dtype=np.float64)
     for k in range(K):
         dr = offsets[k, 0]
@@ -448,6 +457,9 @@ def glcm_counts(j0, j1, img, offsets, L, symmetric, counts, normed):
         pairs = max(0, min(H, H - dr) - max(0, -dr)) * max(0, min(W, W - dc) - max(0, -dc))
         tot = np.float64(pairs * (2 if symmetric else 1))
         total[k] = tot if tot != 0.0 else 1.0
+    totrep = np.empty(LK, dtype=np.float64)
+    for jk in range(LK):
+        totrep[jk] = total[jk % K]
     for n in range(j0, j1):
         t[:] = 0
         for r in range(H):
@@ -481,7 +493,7 @@ def glcm_counts(j0, j1, img, offsets, L, symmetric, counts, normed):
                     bk = np.uint64(k)
                     for c in range(m):
                         cu = np.uint64(c)
-                        bc = bs[cu] + bk
+                        bc = bs[cu] + bk + (cu & np.uint64(1)) * odd
                         t[bc + np.uint64(b0[cu]) * Ku] += _U1
                         t[bc + np.uint64(b1[cu]) * Ku + np.uint64(1)] += _U1
                         t[bc + np.uint64(b2[cu]) * Ku + np.uint64(2)] += _U1
@@ -506,29 +518,46 @@ def glcm_counts(j0, j1, img, offsets, L, symmetric, counts, normed):
                 if rr >= 0 and rr < H and e1 > e0:
                     _glcm_count_one(t, base[e0:e1], img[n, rr, e0 + dc:e1 + dc], K, k)
                 k += 1
-        for i in range(L):
-            for j in range(L):
-                m0 = np.uint64(i * L + j) * Ku
-                m1 = np.uint64(j * L + i) * Ku
-                mi = i * L + j
-                for k in range(K):
-                    ku = np.uint64(k)
-                    v = t[m0 + ku] + t[m1 + ku] * sym  # a product, not a branch per entry
-                    if write_counts:
-                        counts[n, mi, k] = v
-                    else:
-                        normed[n, mi, k] = np.float64(v) / total[k] if v != 0 else 0.0
+        if split:
+            for m in range(LLK):
+                t[m] += t[LLK + m]
+        if symmetric:  # (i, j, k) += (j, i, k) in 16 x 16 tiles of (i, j): the
+            # transposed reads stay in cache (unsigned indices: no wrap-around code)
+            for i0 in range(0, L, 16):
+                for j0 in range(i0, L, 16):
+                    for i in range(i0, min(i0 + 16, L)):
+                        for j in range(max(j0, i), min(j0 + 16, L)):
+                            ia = (np.uint64(i) * Lu + np.uint64(j)) * Ku
+                            ib = (np.uint64(j) * Lu + np.uint64(i)) * Ku
+                            for k in range(K):
+                                ku = np.uint64(k)
+                                v = t[ia + ku] + t[ib + ku]
+                                t[ia + ku] = v
+                                t[ib + ku] = v
+        if write_counts:
+            cn = counts[n]
+            for m in range(LLK):
+                cn[m] = t[m]
+        else:
+            fn = normed[n]
+            for i in range(L):
+                src = t[i * LK:(i + 1) * LK]
+                dst = fn[i * LK:(i + 1) * LK]
+                for jk in range(LK):  # 0 / total is 0: no branch
+                    dst[jk] = np.float64(src[jk]) / totrep[jk]
 
 
 @numba.njit(**_pjit)
-def glcm_sums(j0, j1, P, sq, w, R, A, C):
-    """The sums graycoprops needs from P (N, L, L*K), one pass, one job per image:
-    R (N, L, K) row sums sum_j p_ij, A (N, L, K) row sums sum_j p_ij * w[i*L + j]
-    (``w`` (L*L,)) or sum_j p_ij**2 when ``sq``, C (N, L*K) column sums sum_i p_ij
-    (flat j*K + k).
-
-    Four offsets at a time in register accumulators (independent chains); the
-    properties follow on the host from these marginals (``_cpu.graycoprops``).
+def glcm_props(j0, j1, P, mode, w, out):
+    """out (N, K): a graycoprops property of each matrix of P (N, L, L*K), one job
+    per image: one pass for the marginals, then the property from them. The pass
+    takes R (L, K) row sums sum_j p_ij, A (L, K) row sums sum_j p_ij * w[i*L + j]
+    (``w`` (L*L,)) or sum_j p_ij**2 for ASM (``mode`` 1), and for correlation
+    (``mode`` 4) C (L*K) column sums sum_i p_ij (flat j*K + k) (only then: its
+    read-modify-write per entry is a third of the pass), four offsets at a time in
+    register accumulators (independent chains). The property's formula
+    (texture_math.correlation_value's for correlation) is written out in the
+    kernel: one compiled unit, a shorter first call.
     """
     L = P.shape[1]
     K = P.shape[2] // L
@@ -536,14 +565,19 @@ def glcm_sums(j0, j1, P, sq, w, R, A, C):
     one = np.uint64(1)
     two = np.uint64(2)
     three = np.uint64(3)
+    sq = mode == 1
+    need_c = mode == 4
+    R = np.empty((L, K), dtype=np.float64)
+    A = np.empty((L, K), dtype=np.float64)
+    Cn = np.empty(L * K, dtype=np.float64)
     for n in range(j0, j1):
-        Cn = C[n]
-        Cn[:] = 0.0
+        if need_c:
+            Cn[:] = 0.0
         for i in range(L):
             x = P[n, i]
             wr = w[i * L:(i + 1) * L]
-            ri = R[n, i]
-            ai = A[n, i]
+            ri = R[i]
+            ai = A[i]
             k = K - K  # not a literal 0
             while k < K:
                 k0 = np.uint64(k)
@@ -566,10 +600,11 @@ def glcm_sums(j0, j1, P, sq, w, R, A, C):
                         a1 += v1 * (v1 if sq else f)
                         a2 += v2 * (v2 if sq else f)
                         a3 += v3 * (v3 if sq else f)
-                        Cn[bj] += v0
-                        Cn[bj + one] += v1
-                        Cn[bj + two] += v2
-                        Cn[bj + three] += v3
+                        if need_c:
+                            Cn[bj] += v0
+                            Cn[bj + one] += v1
+                            Cn[bj + two] += v2
+                            Cn[bj + three] += v3
                     ri[k] = s0
                     ri[k + 1] = s1
                     ri[k + 2] = s2
@@ -587,10 +622,61 @@ def glcm_sums(j0, j1, P, sq, w, R, A, C):
                     v0 = np.float64(x[bj])
                     s0 += v0
                     a0 += v0 * (v0 if sq else wr[np.uint64(j)])
-                    Cn[bj] += v0
+                    if need_c:
+                        Cn[bj] += v0
                 ri[k] = s0
                 ai[k] = a0
                 k += 1
+
+        # the property from the marginals, as scikit-image defines it on p = P / S
+        # (S = sum p, 0 -> 1): mode 0 (a weighted sum) sum_i A_i / S, 1 (ASM)
+        # sum_i A_i / S**2, 2 (variance) sum_i R_i (i - m)**2 / S, m = sum_i i R_i / S,
+        # 4 (correlation) cov / (std_i std_j) (1 where one is below 1e-15) with
+        # cov = sum_i (i - m_i)(A_i - m_j R_i) / S, A_i = sum_j p_ij j: the sum
+        # sum_ij p (i - m_i)(j - m_j) regrouped. Loops in the kernel, not NumPy on
+        # (N, L, K) arrays: for a few small matrices those calls cost more than the pass.
+        for k in range(K):
+            S = 0.0
+            for i in range(L):
+                S += R[i, k]
+            if S == 0.0:
+                S = 1.0
+            if mode <= 1:
+                a = 0.0
+                for i in range(L):
+                    a += A[i, k]
+                out[n, k] = a / S if mode == 0 else a / S / S
+                continue
+            m = 0.0
+            for i in range(L):
+                m += R[i, k] * i
+            m /= S
+            v = 0.0
+            for i in range(L):
+                d = i - m
+                v += R[i, k] * (d * d)
+            v /= S
+            if mode == 2:
+                out[n, k] = v
+                continue
+            mj = 0.0
+            for j in range(L):
+                mj += Cn[j * K + k] * j
+            mj /= S
+            vj = 0.0
+            cov = 0.0
+            for j in range(L):
+                d = j - mj
+                vj += Cn[j * K + k] * (d * d)
+                cov += (j - m) * (A[j, k] - mj * R[j, k])
+            cov /= S
+            vj /= S
+            std_i = math.sqrt(v)
+            std_j = math.sqrt(vj)
+            if std_i < 1e-15 or std_j < 1e-15:
+                out[n, k] = 1.0
+            else:
+                out[n, k] = cov / (std_i * std_j)
 
 
 @numba.njit(**_pjit)

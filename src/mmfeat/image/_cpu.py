@@ -499,15 +499,20 @@ def lbp_histogram(images, P, R, method, normalize):
     return counts / np.float64(images.shape[1] * images.shape[2])
 
 
+#: count tables up to this size get a second one for the odd columns (two stay in L1)
+_GLCM_SPLIT_BYTES = 16 << 10
+
+
 def graycomatrix(images, offsets, n_dist, n_angle, levels, symmetric, normed):
     KT = _texture_kernels()
     n = images.shape[0]
     K = n_dist * n_angle
     # counts, transposition and (for normed) division in one kernel: one pass over P
-    P = np.empty((n, levels * levels, K), dtype=np.float64 if normed else np.uint32)
-    counts = np.zeros((0, 0, 0), np.uint32) if normed else P
-    fractions = P if normed else np.zeros((0, 0, 0), np.float64)
-    _tasks(KT.glcm_counts, n, images, offsets, levels, bool(symmetric), counts, fractions)
+    P = np.empty((n, levels * levels * K), dtype=np.float64 if normed else np.uint32)
+    counts = np.zeros((0, 0), np.uint32) if normed else P
+    fractions = P if normed else np.zeros((0, 0), np.float64)
+    _tasks(KT.glcm_counts, n, images, offsets, levels, bool(symmetric),
+           levels * levels * K * 4 <= _GLCM_SPLIT_BYTES, counts, fractions)
     return P.reshape(n, levels, levels, n_dist, n_angle)
 
 
@@ -549,11 +554,12 @@ def _glcm_props_run(kernel, P, *args):
 
 
 def graycoprops(P, prop):
-    """From the kernel's one pass (row and column sums, the weighted sum or the sum
-    of squares), the property as scikit-image defines it on p = P / S: means,
-    variances and covariance from the marginals, cov = sum_i (i - mean_i)
-    (sum_j p_ij j - mean_j R_i), which is sum_ij p (i - mean_i)(j - mean_j)
-    regrouped. Equal to scikit-image's sums within a few ulps."""
+    """One kernel call: a pass per image for the marginals (row and column sums, the
+    weighted sum or the sum of squares), then in the same job the property as
+    scikit-image defines it on p = P / S: means, variances and covariance from the
+    marginals, cov = sum_i (i - mean_i)(sum_j p_ij j - mean_j R_i), which is
+    sum_ij p (i - mean_i)(j - mean_j) regrouped. Equal to scikit-image's sums within
+    a few ulps."""
     KT = _texture_kernels()
     n, L, _, nd, na = P.shape
     K = nd * na
@@ -564,34 +570,9 @@ def graycoprops(P, prop):
         return out.reshape(n, nd, na)
     w, _, wj = glcm_weights(L, prop)
     mode = GLCM_MODES[prop]
-    R = np.empty((n, L, K), dtype=np.float64)
-    A = np.empty((n, L, K), dtype=np.float64)
-    C = np.empty((n, L * K), dtype=np.float64)
-    # correlation weighs p by j: A[:, i] = T_i = sum_j p_ij j
-    _glcm_props_run(KT.glcm_sums, flat, mode == 1, wj if mode == 4 else w, R, A, C)
-    S = R.sum(axis=1)
-    S[S == 0] = 1.0
-    if mode == 0:
-        out = A.sum(axis=1) / S
-    elif mode == 1:
-        out = A.sum(axis=1) / S / S
-    else:
-        lv = wj[:L, None]
-        mi = (R * lv).sum(axis=1) / S
-        di = lv - mi[:, None, :]
-        var_i = (R * (di * di)).sum(axis=1) / S
-        if mode == 2:
-            out = var_i
-        else:
-            Cj = C.reshape(n, L, K)
-            mj = (Cj * lv).sum(axis=1) / S
-            dj = lv - mj[:, None, :]
-            var_j = (Cj * (dj * dj)).sum(axis=1) / S
-            cov = (di * (A - mj[:, None, :] * R)).sum(axis=1) / S
-            std_i, std_j = np.sqrt(var_i), np.sqrt(var_j)
-            out = np.ones_like(cov)
-            ok = (std_i >= 1e-15) & (std_j >= 1e-15)
-            out[ok] = cov[ok] / (std_i[ok] * std_j[ok])
+    out = np.empty((n, K), dtype=np.float64)
+    # correlation weighs p by j: A_i = T_i = sum_j p_ij j
+    _glcm_props_run(KT.glcm_props, flat, mode, wj if mode == 4 else w, out)
     if prop in ("energy", "std"):
         out = np.sqrt(out)
     return np.ascontiguousarray(out).reshape(n, nd, na)

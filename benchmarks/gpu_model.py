@@ -250,6 +250,10 @@ STENCIL_INSTR = {
     "gaussian_cols": (877, 877),
     "gradient_magnitude": (216, 216),
     "nonmax_suppression": (509, 509),
+    # canny_front_kernel (issue 15): gaussian_rows .. nonmax_suppression and cc_init
+    # fused, one tile a block; static body count (every mode and branch, loops once;
+    # its loader loops run ~3 passes a thread at sigma 1: a path count would be higher)
+    "canny_front": (2149, 2149),
     "cc_init": (78, 78),
     "cc_merge": (862, 862),
     "cc_mark_strong": (158, 158),
@@ -275,12 +279,9 @@ def stencil_launches(n=64, size=1024) -> list[Launch]:
         L("sobel (before)", "sobel_kernel (tile)", px * (3 + 4), "sobel_tile",
           "measured 1.05 ms on an H100"),
         L("canny", "rgb_to_gray", px * (3 + 4), "rgb_to_gray"),
-        L("canny", "gaussian_rows", px * (4 + 4), "gaussian_rows", "float64 taps"),
-        L("canny", "gaussian_cols", px * (4 + 4 + 4), "gaussian_cols", "+ bleed plane (L2)"),
-        L("canny", "gradient_magnitude", px * (4 + 4), "gradient_magnitude"),
-        L("canny", "nonmax_suppression", px * (4 + 4 + 1), "nonmax_suppression"),
+        L("canny", "canny_front_kernel", px * (4 + 4 + 1 + 4), "canny_front",
+          "gray + bleed (L2) -> state, labels; 5 launches in one, 42 -> 13 B a pixel"),
         Launch("canny", "zeros (strong roots)", px, 0, None, None, "CuPy: memory only"),
-        L("canny", "cc_init", px * (1 + 4), "cc_init"),
         L("canny", "cc_merge", px * (1 + 4), "cc_merge", "path splitting"),
         L("canny", "cc_mark_strong", px * (1 + 4 + 4 + 1), "cc_mark_strong"),
         L("canny", "cc_output", px * (1 + 4 + 1 + 1), "cc_output",

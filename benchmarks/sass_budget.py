@@ -244,9 +244,13 @@ def run_workload():
     I.rgb_to_gray(img, backend="cuda")
     I.rgb_to_hsv(img, backend="cuda")
     I.sobel(img, backend="cuda")
+    I.sobel(img, dtype=np.float16, backend="cuda")
     I.color_histogram(img, backend="cuda")
+    I.color_histogram(img, space="rgb", backend="cuda")
     I.gradient_histogram(img, backend="cuda")
-    I.canny(img[:1], backend="cuda")
+    I.canny(img[:1], backend="cuda")  # the fused front end (canny_front_kernel)
+    # the staged front end it falls back to (quantile thresholds need the magnitude plane)
+    I.canny(img[:1], low_threshold=0.5, high_threshold=0.8, use_quantiles=True, backend="cuda")
     texture_workload(img)
 
     t = np.arange(400) / 8000.0

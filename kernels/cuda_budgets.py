@@ -100,9 +100,10 @@ BUDGETS = {
     # is ~104 an output, loads and gray included (gpu_model.py); the tile kernel's 63
     # counted its compute rows only, after ~80 a tile pixel of loaders.
     # sobel_kernel -> sobel_window_kernel: regs 40 -> 56, smem 8296 -> 10256, div64
-    # 0 -> 0, cas 0 -> 0, fp64 53 -> 27, hot 63 (compute only) -> 135 (everything)
+    # 0 -> 0, cas 0 -> 0, fp64 53 -> 27, hot 63 (compute only) -> 135 (everything);
+    # the float16-output signature: hot 136 (one F2F conversion a store)
     "image_cuda.sobel_window_kernel": dict(
-        regs=56, smem=10256, div64=0, cas=0, fp64=27, hot=135,
+        regs=56, smem=10256, div64=0, cas=0, fp64=27, hot=136,
         hot_region="loop", stores_per_output=1,
     ),
     # canny, one thread per pixel (hot: the whole kernel). target: a fused front end
@@ -133,6 +134,23 @@ BUDGETS = {
     # 25 -> 26 (code layout: the same float64 operations on every path)
     "image_cuda.nonmax_suppression": dict(
         regs=40, smem=0, div64=0, cas=0, fp64=26, hot=509,
+        hot_region="body",
+    ),
+    # issue 15 item 2: the fused front end, one (TILE_X x TILE_Y) tile a block with its
+    # gray halo (radius + 2) in shared memory: gaussian_rows + gaussian_cols +
+    # gradient_magnitude + nonmax_suppression + cc_init in one launch, bit for bit
+    # theirs (the staged five remain for masks, quantile thresholds and radii past
+    # 40 KiB of windows). canny launches 9 -> 5; the float32 intermediates (rows
+    # pass, smoothed plane, magnitude: 4 + 4 + 4 B written, 4 + 8 + 4 B read) and
+    # cc_init's state read (1 B) no longer go through global memory: front end and
+    # label init 42 -> 13 B a pixel (gray 4, bleed 4, state 1, labels 4), 29 saved.
+    # Measured at sigma 1 (radius 4; smem grows with the radius: 14.6 KB at sigma 3):
+    # regs 48, smem 8720, div64 0, cas 0, fp64 107, hot 2149 (static, the whole body
+    # for its one output), against the five stages' 869 + 877 + 216 + 509 + 78 = 2549
+    # and fp64 19 + 19 + 12 + 26 = 76 (the loader and tap loops are unswitched by
+    # mode: copies of the same taps, no float operation added to a path)
+    "image_cuda.canny_front_kernel": dict(
+        regs=48, smem=8720, div64=0, cas=0, fp64=107, hot=2149,
         hot_region="body",
     ),
     "image_cuda.cc_init": dict(
@@ -169,13 +187,18 @@ BUDGETS = {
     # for frames inside the clip (all but the edge frames; before: 326 a sample and two
     # 64-bit divisions) beside the padded-frame loop, which LLVM unswitches by padding
     # mode (three copies, the reflect one with its division-free remainder)
+    # chroma_stft / spectral_contrast frame float32 clips into float64 frames (their
+    # float64 FFT, for librosa parity of the band peaks): that signature's float64
+    # stores and converts are fp64 16 and hot 449; the float32 signature is unchanged
     "audio_cuda.frame_window": dict(
-        regs=36, smem=0, div64=0, cas=0, fp64=0, hot=441,
+        regs=36, smem=0, div64=0, cas=0, fp64=16, hot=449,
         hot_region="loop",
     ),
     # regs 46 -> 33, hot 215 -> 172, div64 2 (1) -> 0, fp64 123 -> 103
+    # the complex128 spectrum of chroma_stft / spectral_contrast: fp64 103 -> 142,
+    # hot 172 -> 190 (the complex64 signature of mfcc and AudioFeatures is unchanged)
     "audio_cuda.power": dict(
-        regs=33, smem=0, div64=0, cas=0, fp64=103, hot=172,
+        regs=33, smem=0, div64=0, cas=0, fp64=142, hot=190,
         hot_region="loop",
     ),
     # hot: one filter tap of the inner loop over the filter's support

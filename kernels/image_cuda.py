@@ -647,6 +647,196 @@ def nonmax_suppression(sm, mag, state, low, high):
             state[n, i, j] = 2 if md >= high[n] else 1
 
 
+# --- Canny fused front end (issue 15, item 2) ---------------------------------------
+# gaussian_rows + gaussian_cols + gradient_magnitude + nonmax_suppression in one launch:
+# a (tx, ty) block makes the state of a tx x ty output tile from its gray tile plus a
+# halo of r + 2 (r the Gaussian radius) in shared memory, with no global intermediate.
+# Each stage is its kernel's arithmetic, operation for operation, so the state is the
+# staged path's bit for bit: the shared windows hold a position's border-mapped value
+# (constant mode: cval, taken as the float64 the stages use, wherever their _border
+# gives -1), and the smoothed and magnitude windows hold the values at the clamped
+# position, so that the Sobel's clamp (reflect one step out) is a plain neighbour.
+
+
+def canny_front_smem(tx: int, ty: int, r: int) -> int:
+    """Static shared bytes of :func:`canny_front_kernel` (tx, ty, r)."""
+    gw = tx + 4 + 2 * r
+    return 4 * ((ty + 4 + 2 * r) * gw + (ty + 4) * gw + (ty + 4) * (tx + 4)
+                + (ty + 2) * (tx + 2))
+
+
+@cuda.jit(device=True)
+def _sobel_pair_at(s, a, b):
+    """:func:`_sobel_pair` on a window whose neighbours of (a, b) are the clamped ones."""
+    di_m = np.float64(s[a + 1, b - 1] - s[a - 1, b - 1])
+    di_0 = np.float64(s[a + 1, b] - s[a - 1, b])
+    di_p = np.float64(s[a + 1, b + 1] - s[a - 1, b + 1])
+    isob = np.float32(di_m + 2.0 * di_0 + di_p)
+    dj_m = np.float64(s[a - 1, b + 1] - s[a - 1, b - 1])
+    dj_0 = np.float64(s[a, b + 1] - s[a, b - 1])
+    dj_p = np.float64(s[a + 1, b + 1] - s[a + 1, b - 1])
+    jsob = np.float32(dj_m + 2.0 * dj_0 + dj_p)
+    return isob, jsob
+
+
+@cuda.jit(device=True)
+def _front_suppress(s_sh, m_sh, i, j, H, W, low, high):
+    """:func:`nonmax_suppression`'s state of (i, j), branch for branch, from the windows
+    of :func:`canny_front_kernel` (the pixel at (p, q) = (i % ty + 1, j % tx + 1) of
+    the magnitude window, (p + 1, q + 1) of the smoothed one)."""
+    if i < 1 or j < 1 or i >= H - 1 or j >= W - 1:
+        return 0
+    p = I(cuda.threadIdx.y) + 1
+    q = I(cuda.threadIdx.x) + 1
+    m = m_sh[p, q]
+    if not (np.float64(m) >= low):
+        return 0
+    isob, jsob = _sobel_pair_at(s_sh, p + 1, q + 1)
+    is_down = isob <= 0
+    is_up = isob >= 0
+    is_left = jsob <= 0
+    is_right = jsob >= 0
+    cond1 = (is_up and is_right) or (is_down and is_left)
+    cond2 = (is_down and is_right) or (is_up and is_left)
+    if not cond1 and not cond2:
+        return 0
+    ai = abs(isob)
+    aj = abs(jsob)
+    if cond1:
+        if ai > aj:
+            wt = aj / ai
+            n11 = m_sh[p + 1, q]
+            n12 = m_sh[p + 1, q + 1]
+            n21 = m_sh[p - 1, q]
+            n22 = m_sh[p - 1, q - 1]
+        else:
+            wt = ai / aj
+            n11 = m_sh[p, q + 1]
+            n12 = m_sh[p + 1, q + 1]
+            n21 = m_sh[p, q - 1]
+            n22 = m_sh[p - 1, q - 1]
+    else:
+        if ai < aj:
+            wt = ai / aj
+            n11 = m_sh[p, q + 1]
+            n12 = m_sh[p - 1, q + 1]
+            n21 = m_sh[p, q - 1]
+            n22 = m_sh[p + 1, q - 1]
+        else:
+            wt = aj / ai
+            n11 = m_sh[p - 1, q]
+            n12 = m_sh[p - 1, q + 1]
+            n21 = m_sh[p + 1, q]
+            n22 = m_sh[p + 1, q - 1]
+    wd = np.float64(wt)
+    md = np.float64(m)
+    if np.float64(n12 * wt) + np.float64(n11) * (1.0 - wd) <= md:
+        if np.float64(n22 * wt) + np.float64(n21) * (1.0 - wd) <= md:
+            return 2 if md >= high else 1
+    return 0
+
+
+@functools.cache
+def canny_front_kernel(tx: int, ty: int, r: int):
+    """canny_front(gray, state, labels, low, high, w, mode, cval, bleed): gray (N, H, W)
+    float32 -> state (N, H, W) uint8 as :func:`nonmax_suppression` writes it and labels
+    (N, H * W) int32 as :func:`cc_init` writes them; w the 2 r + 1 float64 Gaussian
+    taps; launched on a (ceil(W/tx), ceil(H/ty), N) grid of (tx, ty) threads."""
+    gh, gw = ty + 4 + 2 * r, tx + 4 + 2 * r  # gray window; smoothed-rows window (sh, gw)
+    sh, sw = ty + 4, tx + 4  # smoothed window
+    mh, mw = ty + 2, tx + 2  # magnitude window
+    nt = tx * ty
+    halo = 2 + r
+
+    @cuda.jit
+    def canny_front(gray, state, labels, low, high, w, mode, cval, bleed):
+        g_sh = cuda.shared.array((gh, gw), np.float32)
+        t_sh = cuda.shared.array((sh, gw), np.float32)
+        s_sh = cuda.shared.array((sh, sw), np.float32)
+        m_sh = cuda.shared.array((mh, mw), np.float32)
+        N, H, W = gray.shape
+        n = cuda.blockIdx.z
+        i0 = I(cuda.blockIdx.y) * ty
+        j0 = I(cuda.blockIdx.x) * tx
+        tid = I(cuda.threadIdx.y) * tx + I(cuda.threadIdx.x)
+        const = mode == _m.MODE_CONSTANT
+        cv = np.float64(cval)
+        Hi, Wi = I(H), I(W)
+        # gray window: (a, b) <- gray at the border-mapped (i0 - halo + a, j0 - halo + b)
+        k = tid
+        while k < gh * gw:
+            a = k // gw
+            b = k - a * gw
+            gi = _border(i0 - halo + a, Hi, mode)
+            gj = _border(j0 - halo + b, Wi, mode)
+            v = np.float32(0)
+            if gi >= 0 and gj >= 0:
+                v = gray[n, U(gi), U(gj)]
+            g_sh[a, b] = v
+            k += nt
+        cuda.syncthreads()
+        # gaussian_rows at row clamp(i0 - 2 + a) and the column border(j0 - halo + b)
+        k = tid
+        while k < sh * gw:
+            a = k // gw
+            b = k - a * gw
+            gr = min(max(i0 - 2 + a, I(0)), Hi - 1)
+            c = gr - (i0 - halo)
+            v = np.float32(0)  # constant mode off the image: gaussian_cols takes cval
+            if _border(j0 - halo + b, Wi, mode) >= 0:
+                acc = w[r] * np.float64(g_sh[c, b])
+                for t in range(r, 0, -1):
+                    xa = cv if const and gr + t >= Hi else np.float64(g_sh[c + t, b])
+                    xb = cv if const and gr - t < 0 else np.float64(g_sh[c - t, b])
+                    acc += w[r + t] * (xa + xb)
+                v = np.float32(acc)
+            t_sh[a, b] = v
+            k += nt
+        cuda.syncthreads()
+        # gaussian_cols (and the bleed division) at (clamp(i0 - 2 + a), clamp(j0 - 2 + b))
+        k = tid
+        while k < sh * sw:
+            a = k // sw
+            b = k - a * sw
+            gr = min(max(i0 - 2 + a, I(0)), Hi - 1)
+            gc = min(max(j0 - 2 + b, I(0)), Wi - 1)
+            c = gc - (j0 - halo)
+            acc = w[r] * np.float64(t_sh[a, c])
+            for t in range(r, 0, -1):
+                xa = cv if const and gc + t >= Wi else np.float64(t_sh[a, c + t])
+                xb = cv if const and gc - t < 0 else np.float64(t_sh[a, c - t])
+                acc += w[r + t] * (xa + xb)
+            v = np.float32(acc)
+            if bleed.shape[0] == H:
+                v = v / bleed[gr, gc]
+            s_sh[a, b] = v
+            k += nt
+        cuda.syncthreads()
+        # gradient_magnitude at (i0 - 1 + a, j0 - 1 + b), on the image
+        k = tid
+        while k < mh * mw:
+            a = k // mw
+            b = k - a * mw
+            if i0 - 1 + a >= 0 and i0 - 1 + a < Hi and j0 - 1 + b >= 0 and j0 - 1 + b < Wi:
+                isob, jsob = _sobel_pair_at(s_sh, a + 1, b + 1)
+                m2 = isob * isob
+                m2 = m2 + jsob * jsob
+                m_sh[a, b] = math.sqrt(m2)
+            k += nt
+        cuda.syncthreads()
+        # nonmax_suppression at (i, j) = (i0 + y, j0 + x): window centre (y + 1, x + 1),
+        # then cc_init's label of the pixel
+        i = i0 + I(cuda.threadIdx.y)
+        j = j0 + I(cuda.threadIdx.x)
+        if i < Hi and j < Wi:
+            st = _front_suppress(s_sh, m_sh, i, j, Hi, Wi, low[n], high[n])
+            state[n, i, j] = st
+            q = i * W + j
+            labels[n, q] = q if st != 0 else -1
+
+    return canny_front
+
+
 # --- hysteresis: union-find connected components (Playne & Hawick, 2018) -------------
 
 

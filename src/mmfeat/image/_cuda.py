@@ -490,6 +490,22 @@ def _mask_bleed(mask, weights, code, cv):
     return mf
 
 
+#: static shared memory the fused Canny front end may use (sm_90 allows 48 KiB static)
+CANNY_FRONT_SMEM = 40 * 1024
+
+
+def canny_front(taps, fused_ok=True):
+    """The fused Canny front end (gaussian_rows, gaussian_cols, gradient_magnitude,
+    nonmax_suppression and cc_init in one launch, bit for bit theirs) for ``taps`` taps
+    and the configured tile, or None where it does not apply: a mask or quantile
+    thresholds (they need the whole magnitude plane), or a radius whose windows pass
+    :data:`CANNY_FRONT_SMEM`."""
+    tx, ty, r = int(config.TILE_X), int(config.TILE_Y), (int(taps) - 1) // 2
+    if not fused_ok or K.canny_front_smem(tx, ty, r) > CANNY_FRONT_SMEM:
+        return None
+    return K.canny_front_kernel(tx, ty, r)
+
+
 def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
     xp = device_xp()
     H, W = int(images.shape[1]), int(images.shape[2])
@@ -510,6 +526,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
         mask_bleed = _mask_bleed(mask, weights, code, cv)
         eroded = erode_mask(mask, xp).view(np.uint8)
     per_image = mask is not None and mask.shape[0] > 1
+    fused = canny_front(weights.shape[0], fused_ok=mask is None and not use_quantiles)
 
     def planes(a, s0, s1):
         """The mask planes of images s0 .. s1 - 1 (all of them: one plane)."""
@@ -520,12 +537,19 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
         x = images[s0:s1]
         n = x.shape[0]
         gray = xp.empty((n, H, W), dtype=np.float32)
-        tmp = xp.empty_like(gray)
         src = as_kernel_layout(x)
         launch_1d(K.rgb_to_gray, n * H * W, src.reshape(-1, src.shape[3]), gray.reshape(-1),
                    coeffs, scale)
+        if fused is not None:  # gaussian, sobel, suppression, cc_init: one launch
+            state = xp.empty((n, H, W), dtype=np.uint8)
+            labels = xp.empty((n, H * W), dtype=np.int32)  # cc_init's, written by it
+            _launch_pixels(fused, (gray, state, labels, xp.full(n, lo, dtype=np.float64),
+                                   xp.full(n, hi, dtype=np.float64)), weights, code, cv, bleed)
+            del gray
+            return hysteresis(state, labels)
         if mask is not None:  # as scikit-image's masked_image
             gray = xp.ascontiguousarray(xp.where(planes(mask, s0, s1), gray, np.float32(0)))
+        tmp = xp.empty_like(gray)
         _launch_pixels(K.gaussian_rows, (gray, tmp), weights, code, cv)
         _launch_pixels(K.gaussian_cols, (tmp, gray), weights, code, cv, bleed)
         if mask is not None:
@@ -545,10 +569,15 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
         if mask is not None:
             state *= planes(eroded, s0, s1)  # suppression restricted to the eroded mask
         del gray, tmp, sm, mag
-        labels = xp.empty((n, H * W), dtype=np.int32)
+        return hysteresis(state)
+
+    def hysteresis(state, labels=None):
+        n = state.shape[0]
         strong = xp.zeros((n, H * W), dtype=np.uint8)
         out = xp.empty((n, H, W), dtype=bool)
-        _launch_pixels(K.cc_init, (state, labels))
+        if labels is None:
+            labels = xp.empty((n, H * W), dtype=np.int32)
+            _launch_pixels(K.cc_init, (state, labels))
         _launch_pixels(K.cc_merge, (state, labels))
         _launch_pixels(K.cc_mark_strong, (state, labels, strong))
         _launch_pixels(K.cc_output, (state, labels, strong, out))

@@ -1,0 +1,189 @@
+"""canny's fused front end (issue 15, item 2) under Numba's CUDA simulator.
+
+``NUMBA_ENABLE_CUDASIM=1 pytest tests/cudasim/test_canny_fused_sim.py``: the one
+kernel a tile (``canny_front_kernel``) against the four staged launches it replaces
+(gaussian_rows, gaussian_cols, gradient_magnitude, nonmax_suppression, and cc_init's
+labels), bit for bit on the state and label arrays, then canny's edges fused against
+staged and against scikit-image.
+Tiles are the conftest's 8 x 4, so images of a few pixels still span tiles and the
+halo (radius + 2, up to 14 at sigma 3) is wider than the image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mmfeat.kernels import image_cuda as K
+from mmfeat.kernels.image_math import MODE_CONSTANT
+from skimage import data, feature
+
+import mmfeat.image as mi
+from mmfeat import config
+from mmfeat.image import _cuda as C
+from mmfeat.image import _reference as ref
+
+pytestmark = pytest.mark.cudasim
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
+SIGMAS = [0.5, 1.0, 2.0, 3.0]
+SHAPES = [(1, 1), (1, 11), (7, 1), (9, 13), (5, 3)]
+
+
+def _gray(shape, seed):
+    """(2, H, W) float32: a step and texture, so suppression keeps weak and strong."""
+    H, W = shape
+    i, j = np.mgrid[0:H, 0:W]
+    rng = np.random.default_rng(seed)
+    out = np.empty((2, H, W), np.float32)
+    for k in range(2):
+        out[k] = 0.2 + 0.6 * (j > W // 2 - k) + 0.1 * np.sin(i + k) + rng.normal(0, 0.05, (H, W))
+    return out
+
+
+def _states(gray, sigma, mode, cval, lo=0.05, hi=1.0):
+    """(staged state, fused state) of gray (n, H, W) float32."""
+    n, H, W = gray.shape
+    w = ref.gaussian_weights(sigma)
+    code = C.check_mode(mode)
+    cv = C._pad_value(cval)
+    bleed = (ref.bleed_over((H, W), sigma, cval) if code == MODE_CONSTANT
+             else np.empty((0, 0), np.float32))
+    low, high = np.full(n, lo), np.full(n, hi)
+    sm, tmp = gray.copy(), np.empty_like(gray)
+    mag = np.empty_like(gray)
+    staged = np.full((n, H, W), 7, np.uint8)
+    C._launch_pixels(K.gaussian_rows, (sm, tmp), w, code, cv)
+    C._launch_pixels(K.gaussian_cols, (tmp, sm), w, code, cv, bleed)
+    C._launch_pixels(K.gradient_magnitude, (sm, mag))
+    C._launch_pixels(K.nonmax_suppression, (sm, mag, staged, low, high))
+    fused = np.full((n, H, W), 9, np.uint8)
+    kernel = C.canny_front(w.shape[0])
+    assert kernel is not None
+    labels = np.full((n, H * W), -7, np.int32)
+    C._launch_pixels(kernel, (gray.copy(), fused, labels, low, high), w, code, cv, bleed)
+    want_labels = np.full((n, H * W), -7, np.int32)
+    C._launch_pixels(K.cc_init, (staged, want_labels))
+    np.testing.assert_array_equal(labels, want_labels)  # cc_init folded in
+    return staged, fused
+
+
+@pytest.mark.parametrize("sigma", SIGMAS)
+@pytest.mark.parametrize("mode", MODES)
+def test_state_bit_for_bit(mode, sigma):
+    seen = set()
+    for shape in SHAPES:
+        gray = _gray(shape, shape[0] * 31 + shape[1])
+        staged, fused = _states(gray, sigma, mode, 0.3)
+        np.testing.assert_array_equal(fused, staged, err_msg=f"{shape}")
+        seen.update(np.unique(staged).tolist())
+    assert seen <= {0, 1, 2}
+    if sigma <= 1.0:
+        assert {1, 2} <= seen  # weak and strong both occur
+
+
+@pytest.mark.parametrize("cval", [0.0, 1 / 3])
+def test_state_constant_cval(cval):
+    staged, fused = _states(_gray((10, 17), 5), 1.0, "constant", cval)
+    np.testing.assert_array_equal(fused, staged)
+
+
+def _photo(shape, seed):
+    n, H, W = shape
+    i, j = np.mgrid[0:H, 0:W]
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, H, W, 3), np.uint8)
+    for k in range(n):
+        base = 60 + 120 * (j > W // 2 + k) + 30 * np.sin(i / 2.0 + k)
+        noise = rng.normal(0, 6, size=(H, W, 3))
+        out[k] = np.clip(base[..., None] + noise + [0, 20 * k, 40], 0, 255).astype(np.uint8)
+    return out
+
+
+def _staged(monkeypatch):
+    monkeypatch.setattr(C, "CANNY_FRONT_SMEM", 0)
+
+
+def _launched(monkeypatch):
+    names = []
+    real = C._launch_pixels
+
+    def record(kernel, *a, **k):
+        names.append(getattr(kernel, "__name__", None) or kernel.py_func.__name__)
+        return real(kernel, *a, **k)
+
+    monkeypatch.setattr(C, "_launch_pixels", record)
+    return names
+
+
+BATCHES = {
+    "rgb_u8": _photo((2, 9, 13), 1),
+    "rgb_f32": (_photo((2, 11, 6), 2) / np.float32(255)).astype(np.float32),
+    "gray_u8": _photo((2, 10, 9), 3)[..., 0],
+    "gray_f32": _gray((9, 13), 4),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+@pytest.mark.parametrize("mode", MODES)
+def test_edges_fused_equal_staged(monkeypatch, name, mode):
+    x = BATCHES[name]
+    kw = dict(sigma=1.0, mode=mode, cval=0.3, backend="cuda")
+    names = _launched(monkeypatch)
+    fused = mi.canny(x, **kw)
+    assert "canny_front" in names and "gaussian_rows" not in names
+    assert "nonmax_suppression" not in names and "cc_init" not in names
+    _staged(monkeypatch)
+    names.clear()
+    staged = mi.canny(x, **kw)
+    assert "canny_front" not in names and {"nonmax_suppression", "cc_init"} <= set(names)
+    np.testing.assert_array_equal(fused, staged)
+    np.testing.assert_array_equal(fused, mi.canny(x, sigma=1.0, mode=mode, cval=0.3,
+                                                  backend="numpy"))
+
+
+@pytest.mark.parametrize("sigma", [0.5, 2.0, 3.0])
+def test_edges_sigmas_and_small_images(monkeypatch, sigma):
+    for shape in [(1, 1, 1), (1, 1, 9), (1, 9, 1), (2, 5, 3), (1, 12, 17)]:
+        x = _photo(shape, sum(shape))
+        fused = mi.canny(x, sigma=sigma, backend="cuda")
+        np.testing.assert_array_equal(fused, mi.canny(x, sigma=sigma, backend="numpy"))
+    _staged(monkeypatch)
+    np.testing.assert_array_equal(fused, mi.canny(x, sigma=sigma, backend="cuda"))
+
+
+def test_staged_where_fused_does_not_apply(monkeypatch):
+    names = _launched(monkeypatch)
+    x = _gray((9, 13), 6)
+    mi.canny(x, low_threshold=0.5, high_threshold=0.8, use_quantiles=True, backend="cuda")
+    assert "canny_front" not in names and "nonmax_suppression" in names
+    names.clear()
+    mask = np.ones((9, 13), bool)
+    mi.canny(x, mask=mask, backend="cuda")
+    assert "canny_front" not in names and "nonmax_suppression" in names
+    tx, ty = int(config.TILE_X), int(config.TILE_Y)
+    assert C.canny_front(2 * 200 + 1) is None  # radius 200: windows past the budget
+    assert K.canny_front_smem(tx, ty, 200) > C.CANNY_FRONT_SMEM
+    # production tile, sigma 3 (radius 12): 14.6 KB of shared memory
+    assert K.canny_front_smem(32, 8, 12) <= C.CANNY_FRONT_SMEM
+
+
+CROPS = {
+    "camera": lambda: data.camera()[100:140, 200:250],
+    "coins": lambda: data.coins()[60:90, 100:140],
+    "astronaut": lambda: data.astronaut()[100:124, 180:208],
+}
+
+
+@pytest.mark.parametrize("name", list(CROPS))
+@pytest.mark.parametrize("sigma", [1.0, 2.0])
+def test_against_skimage_on_real_crops(name, sigma):
+    img = CROPS[name]()
+    got = mi.canny(img[None], sigma=sigma, backend="cuda")[0]
+    gray = img if img.ndim == 2 else None
+    if gray is None:
+        from skimage.color import rgb2gray
+
+        gray = rgb2gray(img)
+    want = feature.canny(gray, sigma=sigma)
+    np.testing.assert_array_equal(got, want)
+    assert got.any()

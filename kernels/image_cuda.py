@@ -737,19 +737,27 @@ def _front_suppress(s_sh, m_sh, i, j, H, W, low, high):
 
 
 @functools.cache
-def canny_front_kernel(tx: int, ty: int, r: int):
-    """canny_front(gray, state, labels, low, high, w, mode, cval, bleed): gray (N, H, W)
+def canny_front_kernel(tx: int, ty: int, r: int, mode: int):
+    """canny_front(gray, state, labels, low, high, w, cval, bleed): gray (N, H, W)
     float32 -> state (N, H, W) uint8 as :func:`nonmax_suppression` writes it and labels
     (N, H * W) int32 as :func:`cc_init` writes them; w the 2 r + 1 float64 Gaussian
-    taps; launched on a (ceil(W/tx), ceil(H/ty), N) grid of (tx, ty) threads."""
+    taps; launched on a (ceil(W/tx), ceil(H/ty), N) grid of (tx, ty) threads.
+
+    The border ``mode`` (``image_math.MODE_*``) is a compile-time constant: each
+    compiled kernel holds that mode's border mapping and tap loops only (a run-time
+    mode had LLVM unswitch them into one copy a mode). ``bleed`` (H, W) float32, the
+    division of the column pass, is constant mode's (as :func:`gaussian_cols` takes
+    it): the other modes' kernels ignore it (pass an empty array)."""
+    mode = int(mode)
     gh, gw = ty + 4 + 2 * r, tx + 4 + 2 * r  # gray window; smoothed-rows window (sh, gw)
     sh, sw = ty + 4, tx + 4  # smoothed window
     mh, mw = ty + 2, tx + 2  # magnitude window
     nt = tx * ty
     halo = 2 + r
+    const = mode == _m.MODE_CONSTANT  # also: the bleed division applies
 
     @cuda.jit
-    def canny_front(gray, state, labels, low, high, w, mode, cval, bleed):
+    def canny_front(gray, state, labels, low, high, w, cval, bleed):
         g_sh = cuda.shared.array((gh, gw), np.float32)
         t_sh = cuda.shared.array((sh, gw), np.float32)
         s_sh = cuda.shared.array((sh, sw), np.float32)
@@ -759,7 +767,6 @@ def canny_front_kernel(tx: int, ty: int, r: int):
         i0 = I(cuda.blockIdx.y) * ty
         j0 = I(cuda.blockIdx.x) * tx
         tid = I(cuda.threadIdx.y) * tx + I(cuda.threadIdx.x)
-        const = mode == _m.MODE_CONSTANT
         cv = np.float64(cval)
         Hi, Wi = I(H), I(W)
         # gray window: (a, b) <- gray at the border-mapped (i0 - halo + a, j0 - halo + b)
@@ -807,7 +814,7 @@ def canny_front_kernel(tx: int, ty: int, r: int):
                 xb = cv if const and gc - t < 0 else np.float64(t_sh[a, c - t])
                 acc += w[r + t] * (xa + xb)
             v = np.float32(acc)
-            if bleed.shape[0] == H:
+            if const and bleed.shape[0] == H:
                 v = v / bleed[gr, gc]
             s_sh[a, b] = v
             k += nt

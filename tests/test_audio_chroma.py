@@ -170,6 +170,31 @@ def test_contrast_speech_batch_matches_librosa_per_clip(speech, backend, dtype):
     assert err <= TOL
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_contrast_groups_on_worker_threads_match_one_group(music, speech, monkeypatch,
+                                                           threads):
+    """Many small length groups (here one clip each) run whole on the worker threads,
+    each with its own buffers: the same numbers as one group for the batch, and as
+    librosa per clip."""
+    import numba
+
+    import mmfeat.config as config
+
+    clips = music + [c.astype(np.float32) for c in speech]
+    y, lengths = A.pad_batch(clips)
+    one = A.spectral_contrast(y, sr=22050, lengths=lengths, backend="cpu")
+    monkeypatch.setattr(config, "AUDIO_CHROMA_CHUNK_BYTES", 1)  # one clip a group
+    old = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        many = A.spectral_contrast(y, sr=22050, lengths=lengths, backend="cpu")
+    finally:
+        numba.set_num_threads(old)
+    np.testing.assert_array_equal(many, one)
+    err = per_clip(many, clips, lambda c: librosa.feature.spectral_contrast(y=c, sr=22050))
+    assert err <= TOL
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_contrast_music_matches_librosa_per_clip(music, backend):
     y, lengths = A.pad_batch(music)

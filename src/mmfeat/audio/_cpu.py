@@ -10,12 +10,14 @@ loop runs over clips; the only loop is over chunks of clips
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.fft
 import scipy.ndimage
 
 from .. import config
-from .._workers import parallel_for
+from .._workers import parallel_for, run_workers
 from ..kernels import audio as K
 from ..kernels import audio_chroma as KC
 from . import _chroma, _filters, _reference
@@ -286,42 +288,78 @@ def _grouped_power(y, lengths, nvalid, frames, power):
     (16-19 us a 2048-point frame with new arrays, 6 us with reused ones).
     ``power != 2``: window and FFT in float64, as :func:`_frames_fft`.
     """
-    N = y.shape[0]
-    work = np.dtype(np.float64) if precise_fft(power) else y.dtype
-    n_fft, F = frames.n_fft, frames.n_bins
-    w = _filters.fft_window(frames.window, frames.win_length, n_fft, work)
-    budget = max(1, int(config.AUDIO_CHROMA_CHUNK_BYTES) // (n_fft * work.itemsize))
-    order = np.argsort(-lengths, kind="stable")
-    groups = []
-    start = 0
-    while start < N:
-        nf = frames.n_frames(int(lengths[order[start]]))  # the group's longest clip
-        stop = min(N, start + max(1, budget // max(nf, 1)))
-        if nf:
-            groups.append((order[start:stop], nf))
-        start = stop
-    rows = max((idx.size * nf for idx, nf in groups), default=0)
-    fbuf = np.empty(rows * n_fft, dtype=work)
-    # float64 frames: NumPy's rFFT into a reused buffer (the same numbers as scipy's,
-    # which has no out=); float32: scipy's, ~2x faster than NumPy's there
-    xbuf = np.empty(rows * F, dtype=np.complex128) if work == np.float64 else None
-    pbuf = np.empty(rows * F, dtype=y.dtype)
-    for idx, nf in groups:
+    plan = _PowerPlan(y, lengths, frames, power)
+    bufs = plan.buffers()
+    for idx, nf in plan.groups:
+        yield idx, plan.power(y, lengths, nvalid, idx, nf, bufs, threaded=True)
+
+
+class _PowerPlan:
+    """The groups of :func:`_grouped_power` and the per-group computation, so that a
+    caller may run whole groups on worker threads (each with its own buffers)."""
+
+    def __init__(self, y, lengths, frames, power):
+        N = y.shape[0]
+        self.frames, self.power_ = frames, float(power)
+        self.work = np.dtype(np.float64) if precise_fft(power) else y.dtype
+        self.out_dtype = y.dtype
+        n_fft = frames.n_fft
+        self.w = _filters.fft_window(frames.window, frames.win_length, n_fft, self.work)
+        budget = max(1, int(config.AUDIO_CHROMA_CHUNK_BYTES) // (n_fft * self.work.itemsize))
+        order = np.argsort(-lengths, kind="stable")
+        groups = []
+        start = 0
+        while start < N:
+            nf = frames.n_frames(int(lengths[order[start]]))  # the group's longest clip
+            stop = min(N, start + max(1, budget // max(nf, 1)))
+            if nf:
+                groups.append((order[start:stop], nf))
+            start = stop
+        self.groups = groups
+        self.rows = max((idx.size * nf for idx, nf in groups), default=0)
+
+    def buffers(self):
+        """(frames, spectrum or None, power) flat buffers for the largest group."""
+        n_fft, F, rows = self.frames.n_fft, self.frames.n_bins, self.rows
+        # float64 frames: NumPy's rFFT into a reused buffer (the same numbers as
+        # scipy's, which has no out=); float32: scipy's, ~2x faster than NumPy's there
+        xbuf = (np.empty(rows * F, dtype=np.complex128) if self.work == np.float64
+                else None)
+        return (np.empty(rows * n_fft, dtype=self.work), xbuf,
+                np.empty(rows * F, dtype=self.out_dtype))
+
+    def power(self, y, lengths, nvalid, idx, nf, bufs, *, threaded):
+        """|STFT|**power (n, nf, F) of clips ``idx`` (a view of ``bufs``); with
+        ``threaded`` each stage runs on the worker threads, else on this one."""
+        fbuf, xbuf, pbuf = bufs
+        frames, n_fft, F = self.frames, self.frames.n_fft, self.frames.n_bins
         n, r = idx.size, idx.size * nf
         yg = np.ascontiguousarray(y[idx, : int(lengths[idx[0]])])
         fr = fbuf[: r * n_fft].reshape(n, nf, n_fft)
-        parallel_for(K.frame_window, r, yg, lengths[idx], nvalid[idx], w, frames.hop_length,
-                     frames.pad, _MODES[frames.pad_mode], fr, min_step=16, serial_below=32)
+        args = (yg, lengths[idx], nvalid[idx], self.w, frames.hop_length, frames.pad,
+                _MODES[frames.pad_mode], fr)
+        if threaded:
+            parallel_for(K.frame_window, r, *args, min_step=16, serial_below=32)
+        else:
+            K.frame_window(0, r, *args)
         if xbuf is None:  # float32: scipy's rFFT runs several rows at once in SIMD
             X = scipy.fft.rfft(fr.reshape(r, n_fft), axis=-1,
-                               workers=config.AUDIO_FFT_WORKERS, overwrite_x=True)
+                               workers=config.AUDIO_FFT_WORKERS if threaded else 1,
+                               overwrite_x=True)
         else:
             X = xbuf[: r * F].reshape(r, F)
-            parallel_for(_rfft_rows, r, fr.reshape(r, n_fft), X, min_step=32,
-                         serial_below=64)
+            if threaded:
+                parallel_for(_rfft_rows, r, fr.reshape(r, n_fft), X, min_step=32,
+                             serial_below=64)
+            else:
+                _rfft_rows(0, r, fr.reshape(r, n_fft), X)
         P = pbuf[: r * F].reshape(r, F)
-        parallel_for(K.power_spectrum, r, X, float(power), P, min_step=16, serial_below=32)
-        yield idx, P.reshape(n, nf, F)
+        if threaded:
+            parallel_for(K.power_spectrum, r, X, self.power_, P, min_step=16,
+                         serial_below=32)
+        else:
+            K.power_spectrum(0, r, X, self.power_, P)
+        return P.reshape(n, nf, F)
 
 
 def _chroma_frames(P, nvalid, settings):
@@ -388,9 +426,41 @@ def contrast_from_S(S, nvalid, bands, linear):
 def spectral_contrast(y, lengths, nvalid, frames, bands, linear):
     """(N, n_bands + 1, t): magnitudes (float64 FFT, as the other magnitude features)
     and band extremes group by group (:func:`_grouped_power`), then the decibels
-    per clip."""
+    per clip.
+
+    Clips of varied lengths make many small groups (a group holds clips of one
+    length class, a few MB of frames): then whole groups run on the worker threads,
+    each with its own buffers, instead of each stage of each group being split
+    across them (four thread hand-offs a group, with the copies between serial).
+    """
+    import numba
+
     N, T = y.shape
     ext = np.zeros((N, 2, bands.n_bands, frames.n_frames(T)), dtype=y.dtype)
-    for idx, P in _grouped_power(y, lengths, nvalid, frames, 1.0):
-        ext[idx, ..., : P.shape[1]] = _contrast_ext(P, nvalid[idx], bands)
+    plan = _PowerPlan(y, lengths, frames, 1.0)
+    threads = numba.get_num_threads()
+    if threads < 2 or len(plan.groups) < 2 * threads:
+        bufs = plan.buffers()
+        for idx, nf in plan.groups:
+            P = plan.power(y, lengths, nvalid, idx, nf, bufs, threaded=True)
+            ext[idx, ..., :nf] = _contrast_ext(P, nvalid[idx], bands)
+        return _chroma.contrast_from_extremes(ext, nvalid, linear)
+    todo = iter(plan.groups)
+    lock = threading.Lock()
+
+    def worker():
+        bufs = plan.buffers()
+        while True:
+            with lock:
+                group = next(todo, None)
+            if group is None:
+                return
+            idx, nf = group
+            P = plan.power(y, lengths, nvalid, idx, nf, bufs, threaded=False)
+            part = np.empty((idx.size, 2, bands.n_bands, nf), dtype=P.dtype)
+            KC.contrast_frames(0, idx.size * nf, P, nvalid[idx], bands.rows,
+                               bands.offsets, bands.q, part)
+            ext[idx, ..., :nf] = part  # distinct clips per group: no two workers share rows
+
+    run_workers(worker, threads)
     return _chroma.contrast_from_extremes(ext, nvalid, linear)

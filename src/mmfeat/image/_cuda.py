@@ -494,16 +494,16 @@ def _mask_bleed(mask, weights, code, cv):
 CANNY_FRONT_SMEM = 40 * 1024
 
 
-def canny_front(taps, fused_ok=True):
+def canny_front(taps, mode, fused_ok=True):
     """The fused Canny front end (gaussian_rows, gaussian_cols, gradient_magnitude,
-    nonmax_suppression and cc_init in one launch, bit for bit theirs) for ``taps`` taps
-    and the configured tile, or None where it does not apply: a mask or quantile
-    thresholds (they need the whole magnitude plane), or a radius whose windows pass
-    :data:`CANNY_FRONT_SMEM`."""
+    nonmax_suppression and cc_init in one launch, bit for bit theirs) for ``taps`` taps,
+    the border ``mode`` code (compiled in: one kernel a mode) and the configured tile,
+    or None where it does not apply: a mask or quantile thresholds (they need the whole
+    magnitude plane), or a radius whose windows pass :data:`CANNY_FRONT_SMEM`."""
     tx, ty, r = int(config.TILE_X), int(config.TILE_Y), (int(taps) - 1) // 2
     if not fused_ok or K.canny_front_smem(tx, ty, r) > CANNY_FRONT_SMEM:
         return None
-    return K.canny_front_kernel(tx, ty, r)
+    return K.canny_front_kernel(tx, ty, r, int(mode))
 
 
 def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
@@ -526,7 +526,8 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
         mask_bleed = _mask_bleed(mask, weights, code, cv)
         eroded = erode_mask(mask, xp).view(np.uint8)
     per_image = mask is not None and mask.shape[0] > 1
-    fused = canny_front(weights.shape[0], fused_ok=mask is None and not use_quantiles)
+    fused = canny_front(weights.shape[0], code,
+                        fused_ok=mask is None and not use_quantiles)
 
     def planes(a, s0, s1):
         """The mask planes of images s0 .. s1 - 1 (all of them: one plane)."""
@@ -544,7 +545,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
             state = xp.empty((n, H, W), dtype=np.uint8)
             labels = xp.empty((n, H * W), dtype=np.int32)  # cc_init's, written by it
             _launch_pixels(fused, (gray, state, labels, xp.full(n, lo, dtype=np.float64),
-                                   xp.full(n, hi, dtype=np.float64)), weights, code, cv, bleed)
+                                   xp.full(n, hi, dtype=np.float64)), weights, cv, bleed)
             del gray
             return hysteresis(state, labels)
         if mask is not None:  # as scikit-image's masked_image

@@ -41,9 +41,8 @@ def _can_compile_ptx() -> tuple[bool, str]:
 @pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") == "1",
                     reason="already inside the simulator run")
 @pytest.mark.skipif(os.environ.get("MMFEAT_SIM_SUITES") == "skip",
-                    reason="MMFEAT_SIM_SUITES=skip: CI runs the simulator suite in its "
-                           "Python 3.11 job only (the kernels do not depend on Python's "
-                           "version, and the suite takes minutes)")
+                    reason="MMFEAT_SIM_SUITES=skip: CI runs the simulator suite once, "
+                           "beside the other tests (it takes minutes on one core)")
 def test_cuda_kernels_under_the_simulator():
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     compiles, why = _can_compile_ptx()

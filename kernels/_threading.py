@@ -115,6 +115,11 @@ def ensure_safe_layer() -> dict:
     with _lock:
         if _decision is not None:
             return dict(_decision)
+        from . import _cache_lock
+
+        # every kernel module calls this before its first kernel compiles: one
+        # writer at a time in the on-disk cache, across processes
+        _cache_lock.install()
         import numba
         from numba.np.ufunc import parallel
 

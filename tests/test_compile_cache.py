@@ -160,3 +160,68 @@ def test_background_compile_stops_cleanly():
     assert proc.poll() is not None
     stop_background(proc)  # already ended: nothing to do
     stop_background(None)
+
+
+_WRITER = """
+import sys, time
+import numpy as np
+import mmfeat.kernels._cache_lock as lock
+assert lock.install()
+sys.path.insert(0, sys.argv[1])
+import shared_kernel
+start = float(sys.argv[3])
+while time.time() < start:  # every writer compiles at the same moment
+    time.sleep(0.001)
+dtype = np.dtype(sys.argv[2])
+print(shared_kernel.twice(np.arange(4, dtype=dtype)).sum())
+"""
+
+_READER = """
+import sys
+import numpy as np
+import mmfeat.kernels._cache_lock as lock
+lock.install()
+sys.path.insert(0, sys.argv[1])
+import shared_kernel
+from numba.core import event
+out = []
+with event.install_recorder("numba:run_pass") as passes:
+    for name in sys.argv[2:]:
+        x = np.arange(4, dtype=np.dtype(name))
+        y = shared_kernel.twice(x)
+        out.append(bool((y == 2 * x.astype(np.float64)).all()))
+print(all(out), len(passes.buffer))
+"""
+
+_KERNEL = """
+import numba
+
+@numba.njit(cache=True)
+def twice(x):
+    return x * 2
+"""
+
+
+def test_concurrent_processes_save_to_one_cache_consistently(tmp_path):
+    """Processes compiling different signatures of one cached function at the same
+    moment (a background compile beside the main process, workers on a fresh
+    install) each keep their own entry: a later process loads every signature from
+    the cache (no compiler pass) and gets its own numbers back."""
+    import time
+
+    (tmp_path / "shared_kernel.py").write_text(_KERNEL)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    dtypes = ["int8", "int16", "int32", "int64", "float32", "float64"]
+    start = time.time() + 6.0
+    writers = [subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path), d, str(start)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for d in dtypes]
+    for w in writers:
+        out, err = w.communicate(timeout=600)
+        assert w.returncode == 0, err
+    r = subprocess.run([sys.executable, "-c", _READER, str(tmp_path), *dtypes], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    ok, passes = r.stdout.split()
+    assert ok == "True" and passes == "0", r.stdout
+    assert list((tmp_path / "cache").rglob(".mmfeat-cache.lock"))

@@ -209,7 +209,10 @@ def to_host(x) -> np.ndarray:
     """A NumPy copy of the device array ``x`` through a pinned staging buffer: the DMA
     into page-locked memory on the current stream (waited for), then one host copy out
     of it (the staging buffer goes back to the pool, so the result never aliases it).
-    NumPy input (the simulator) takes the same two copies."""
+    NumPy input (the simulator) takes the same two copies. An object with ``get()``
+    but no shape or dtype (a stand-in for a device array) is copied by ``get()``."""
+    if hasattr(x, "get") and not (hasattr(x, "shape") and hasattr(x, "dtype")):
+        return np.asarray(x.get())
     shape, dtype = tuple(x.shape), np.dtype(x.dtype)
     n = int(np.prod(shape, dtype=np.int64))
     if n == 0:

@@ -48,7 +48,8 @@ def test_plan_fits_seven_minutes():
                     and os.environ.get("MMFEAT_RUN_GPU_SCRIPT_TEST") != "1",
                     reason="minutes long: runs in CI, or with MMFEAT_RUN_GPU_SCRIPT_TEST=1")
 @pytest.mark.skipif(os.environ.get("MMFEAT_SIM_SUITES") == "skip",
-                    reason="MMFEAT_SIM_SUITES=skip: CI runs it once, beside the other tests")
+                    reason="MMFEAT_SIM_SUITES=skip (CI): minutes long; "
+                           "MMFEAT_RUN_GPU_SCRIPT_TEST=1 runs it")
 def test_whole_script_under_the_simulator(tmp_path):
     work = Path(os.environ.get("MMFEAT_RUN_GPU_TEST_WORK",
                                Path.home() / ".cache" / "mmfeat-run-gpu-test"))

@@ -14,6 +14,8 @@ import warnings
 import librosa
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_audio_signals import SR, speech_clips
 
 import mmfeat.audio as A
@@ -242,6 +244,64 @@ def test_contrast_floor_is_per_clip(music):
 
 
 # --- the cpu kernels against the reference ----------------------------------------
+
+
+def _sorted_extremes(S, rows, offsets, q):
+    """(N, 2, B, t) of magnitudes S (N, t, F) the way librosa takes them: each band
+    sorted, its q smallest and q largest summed in ascending order, / q."""
+    N, nt, _ = S.shape
+    out = np.zeros((N, 2, q.size, nt), dtype=S.dtype)
+    for b in range(q.size):
+        band = np.sort(S[:, :, rows[offsets[b]:offsets[b + 1]]], axis=-1)
+        lo, hi = band[..., : q[b]], band[..., band.shape[-1] - q[b]:]
+        sl, sh = lo[..., 0].copy(), hi[..., 0].copy()
+        for i in range(1, q[b]):  # ascending, in S's type
+            sl += lo[..., i]
+            sh += hi[..., i]
+        out[:, 0, b] = sl.astype(np.float64) / q[b]
+        out[:, 1, b] = sh.astype(np.float64) / q[b]
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]),
+       kind=st.sampled_from(["noise", "ties", "ascending", "descending", "trend", "zeros"]))
+def test_band_extremes_equal_a_sort(data, dtype, kind):
+    """The contrast kernels' selection (chunk bounds, branch-free candidates,
+    fallbacks for ties) keeps exactly a sort's extremes, on bands of every size and
+    quantile, including sorted bands and bands of ties (digital silence)."""
+    from mmfeat.kernels import audio_chroma as KC
+
+    sizes = data.draw(st.lists(st.integers(1, 300), min_size=1, max_size=5))
+    q = np.array([data.draw(st.integers(1, min(s, 20))) for s in sizes], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    R = int(offsets[-1])
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    if data.draw(st.booleans()):  # one run of bins (any FFT grid): read as a slice
+        F, rows = R + 3, np.arange(2, R + 2, dtype=np.int64)
+    else:  # a custom freq= grid: bins gathered
+        F = R + 7
+        rows = np.sort(rng.choice(F, R, replace=False)).astype(np.int64)
+    S = np.abs(rng.standard_normal((2, 3, F)))
+    if kind == "ties":
+        S = np.round(S * 2)
+    elif kind in ("ascending", "descending"):
+        S = np.sort(S, axis=-1)[..., :: 1 if kind == "ascending" else -1]
+    elif kind == "trend":
+        S = S * np.linspace(10.0, 0.01, F)
+    elif kind == "zeros":
+        S[...] = 0
+    S = np.ascontiguousarray(S.astype(dtype))
+    nvalid = np.array([3, 2])
+    want = _sorted_extremes(S, rows, offsets, q)
+    want[1, :, :, 2] = 0  # past clip 1's end
+    got = np.full_like(want, np.nan)
+    KC.contrast_frames(0, 6, S, nvalid, rows, offsets, q, got)
+    np.testing.assert_array_equal(got, want)
+    X = np.ascontiguousarray(S.reshape(6, F).astype(np.complex128))  # |x + 0j| = x
+    got2 = np.full_like(want, np.nan)
+    KC.contrast_spectrum(0, 6, X, nvalid, rows, offsets, q, got2)
+    np.testing.assert_array_equal(got2, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -318,20 +318,22 @@ class _PowerPlan:
         self.groups = groups
         self.rows = max((idx.size * nf for idx, nf in groups), default=0)
 
-    def buffers(self):
-        """(frames, spectrum or None, power) flat buffers for the largest group."""
+    def buffers(self, power=True):
+        """(frames, spectrum or None, power or None) flat buffers for the largest
+        group (no power buffer where the caller reads the spectrum itself)."""
         n_fft, F, rows = self.frames.n_fft, self.frames.n_bins, self.rows
         # float64 frames: NumPy's rFFT into a reused buffer (the same numbers as
         # scipy's, which has no out=); float32: scipy's, ~2x faster than NumPy's there
         xbuf = (np.empty(rows * F, dtype=np.complex128) if self.work == np.float64
                 else None)
         return (np.empty(rows * n_fft, dtype=self.work), xbuf,
-                np.empty(rows * F, dtype=self.out_dtype))
+                np.empty(rows * F, dtype=self.out_dtype) if power else None)
 
-    def power(self, y, lengths, nvalid, idx, nf, bufs, *, threaded):
-        """|STFT|**power (n, nf, F) of clips ``idx`` (a view of ``bufs``); with
-        ``threaded`` each stage runs on the worker threads, else on this one."""
-        fbuf, xbuf, pbuf = bufs
+    def spectrum(self, y, lengths, nvalid, idx, nf, bufs, *, threaded):
+        """rFFT (n * nf, F) of the windowed frames of clips ``idx`` (in ``bufs`` when
+        the work type is float64); with ``threaded`` each stage runs on the worker
+        threads, else on this one."""
+        fbuf, xbuf, _ = bufs
         frames, n_fft, F = self.frames, self.frames.n_fft, self.frames.n_bins
         n, r = idx.size, idx.size * nf
         yg = np.ascontiguousarray(y[idx, : int(lengths[idx[0]])])
@@ -343,23 +345,29 @@ class _PowerPlan:
         else:
             K.frame_window(0, r, *args)
         if xbuf is None:  # float32: scipy's rFFT runs several rows at once in SIMD
-            X = scipy.fft.rfft(fr.reshape(r, n_fft), axis=-1,
-                               workers=config.AUDIO_FFT_WORKERS if threaded else 1,
-                               overwrite_x=True)
+            return scipy.fft.rfft(fr.reshape(r, n_fft), axis=-1,
+                                  workers=config.AUDIO_FFT_WORKERS if threaded else 1,
+                                  overwrite_x=True)
+        X = xbuf[: r * F].reshape(r, F)
+        if threaded:
+            parallel_for(_rfft_rows, r, fr.reshape(r, n_fft), X, min_step=32,
+                         serial_below=64)
         else:
-            X = xbuf[: r * F].reshape(r, F)
-            if threaded:
-                parallel_for(_rfft_rows, r, fr.reshape(r, n_fft), X, min_step=32,
-                             serial_below=64)
-            else:
-                _rfft_rows(0, r, fr.reshape(r, n_fft), X)
-        P = pbuf[: r * F].reshape(r, F)
+            _rfft_rows(0, r, fr.reshape(r, n_fft), X)
+        return X
+
+    def power(self, y, lengths, nvalid, idx, nf, bufs, *, threaded):
+        """|STFT|**power (n, nf, F) of clips ``idx`` (a view of ``bufs``); with
+        ``threaded`` each stage runs on the worker threads, else on this one."""
+        X = self.spectrum(y, lengths, nvalid, idx, nf, bufs, threaded=threaded)
+        r, F = X.shape
+        P = bufs[2][: r * F].reshape(r, F)
         if threaded:
             parallel_for(K.power_spectrum, r, X, self.power_, P, min_step=16,
                          serial_below=32)
         else:
             K.power_spectrum(0, r, X, self.power_, P)
-        return P.reshape(n, nf, F)
+        return P.reshape(idx.size, nf, F)
 
 
 def _chroma_frames(P, nvalid, settings):
@@ -439,28 +447,35 @@ def spectral_contrast(y, lengths, nvalid, frames, bands, linear):
     ext = np.zeros((N, 2, bands.n_bands, frames.n_frames(T)), dtype=y.dtype)
     plan = _PowerPlan(y, lengths, frames, 1.0)
     threads = numba.get_num_threads()
+
+    def extremes(idx, nf, bufs, threaded):
+        # magnitudes and band extremes in one pass over the spectrum (KC.contrast_spectrum)
+        X = plan.spectrum(y, lengths, nvalid, idx, nf, bufs, threaded=threaded)
+        part = np.empty((idx.size, 2, bands.n_bands, nf), dtype=y.dtype)
+        args = (X, nvalid[idx], bands.rows, bands.offsets, bands.q, part)
+        if threaded:
+            parallel_for(KC.contrast_spectrum, idx.size * nf, *args, min_step=8,
+                         serial_below=16)
+        else:
+            KC.contrast_spectrum(0, idx.size * nf, *args)
+        ext[idx, ..., :nf] = part  # distinct clips per group: no two workers share rows
+
     if threads < 2 or len(plan.groups) < 2 * threads:
-        bufs = plan.buffers()
+        bufs = plan.buffers(power=False)
         for idx, nf in plan.groups:
-            P = plan.power(y, lengths, nvalid, idx, nf, bufs, threaded=True)
-            ext[idx, ..., :nf] = _contrast_ext(P, nvalid[idx], bands)
+            extremes(idx, nf, bufs, True)
         return _chroma.contrast_from_extremes(ext, nvalid, linear)
     todo = iter(plan.groups)
     lock = threading.Lock()
 
     def worker():
-        bufs = plan.buffers()
+        bufs = plan.buffers(power=False)
         while True:
             with lock:
                 group = next(todo, None)
             if group is None:
                 return
-            idx, nf = group
-            P = plan.power(y, lengths, nvalid, idx, nf, bufs, threaded=False)
-            part = np.empty((idx.size, 2, bands.n_bands, nf), dtype=P.dtype)
-            KC.contrast_frames(0, idx.size * nf, P, nvalid[idx], bands.rows,
-                               bands.offsets, bands.q, part)
-            ext[idx, ..., :nf] = part  # distinct clips per group: no two workers share rows
+            extremes(*group, bufs, False)
 
     run_workers(worker, threads)
     return _chroma.contrast_from_extremes(ext, nvalid, linear)

@@ -190,6 +190,46 @@ def test_mfcc_batch_within_001_db_of_librosa(batch, clips, backend, kw):
     assert worst <= 0.01
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 300_000, 1 << 30])
+@pytest.mark.parametrize("power", [2.0, 1.0])
+def test_mel_chunks_on_worker_threads_equal_the_staged_path(batch, monkeypatch, chunk_bytes,
+                                                            power):
+    """melspectrogram and mfcc on 2+ threads run whole chunks of clips on each worker
+    (``_mel_on_workers``): the same numbers, bit for bit, as each stage split across
+    the threads, whatever the chunk size (one clip, a few, all)."""
+    import numba
+
+    import mmfeat.audio._cpu as C
+    import mmfeat.config as config
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 Numba threads")
+    y, lengths = batch
+    y = np.concatenate([y, y[::-1]])  # enough clips for chunks on both threads
+    lengths = np.concatenate([lengths, lengths[::-1]])
+    kw = dict(sr=SR, **SPEC, lengths=lengths, backend="cpu")
+    old = numba.get_num_threads()
+    numba.set_num_threads(2)
+    try:
+        monkeypatch.setattr(config, "AUDIO_WORKER_CHUNK_BYTES", chunk_bytes)
+        calls = []
+        real = C._mel_on_workers
+
+        def spy(*a):
+            calls.append(real(*a))
+            return calls[-1]
+
+        monkeypatch.setattr(C, "_mel_on_workers", spy)
+        mel = A.melspectrogram(y, power=power, **kw)
+        mf = A.mfcc(y, n_mfcc=20, **kw)
+        assert calls == [True, True]  # both ran on the workers
+        monkeypatch.setattr(C, "_mel_on_workers", lambda *a: False)
+        np.testing.assert_array_equal(mel, A.melspectrogram(y, power=power, **kw))
+        np.testing.assert_array_equal(mf, A.mfcc(y, n_mfcc=20, **kw))
+    finally:
+        numba.set_num_threads(old)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_magnitude_features_get_librosa_float64_fft_quality(clips, backend):
     # power 1 puts bins ~160 dB below a frame's peak above the 80 dB floor: librosa's

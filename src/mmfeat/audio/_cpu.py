@@ -32,22 +32,28 @@ def _chunks(N: int, bytes_per_clip: int):
         yield slice(s, min(N, s + step))
 
 
-def _frames_fft(y, lengths, nvalid, frames, sl, precise=False):
+def _frames_fft(y, lengths, nvalid, frames, sl, precise=False, threaded=True):
     """rFFT of the windowed frames of the clips in ``sl``: (n, t, F) complex.
 
     ``precise``: window and FFT in float64 whatever y's type (complex128 out), as
     librosa computes (float32 frames times its float64 window); otherwise in y's
     type. A float32 FFT is exact to ~1e-6 of a frame's peak, which is all a power
     spectrum shows above an 80 dB floor; magnitudes (power 1) show bins ~160 dB
-    down, which only a float64 FFT gets right.
+    down, which only a float64 FFT gets right. ``threaded=False``: all on the
+    calling thread (a caller running whole chunks on worker threads).
     """
     work = np.dtype(np.float64) if precise else y.dtype
     w = _filters.fft_window(frames.window, frames.win_length, frames.n_fft, work)
     nf = frames.n_frames(y.shape[1])
     fr = np.empty((sl.stop - sl.start, nf, frames.n_fft), dtype=work)
-    parallel_for(K.frame_window, fr.shape[0] * nf, y[sl], lengths[sl], nvalid[sl], w,
-                 frames.hop_length, frames.pad, _MODES[frames.pad_mode], fr, min_step=16)
-    return scipy.fft.rfft(fr, axis=-1, workers=config.AUDIO_FFT_WORKERS, overwrite_x=True)
+    args = (y[sl], lengths[sl], nvalid[sl], w, frames.hop_length, frames.pad,
+            _MODES[frames.pad_mode], fr)
+    if threaded:
+        parallel_for(K.frame_window, fr.shape[0] * nf, *args, min_step=16)
+    else:
+        K.frame_window(0, fr.shape[0] * nf, *args)
+    return scipy.fft.rfft(fr, axis=-1, workers=config.AUDIO_FFT_WORKERS if threaded else 1,
+                          overwrite_x=True)
 
 
 def precise_fft(power) -> bool:
@@ -136,15 +142,65 @@ def _mel_chunks(y, lengths, nvalid, frames, power, basis):
         yield sl, M
 
 
+def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume) -> bool:
+    """Mel power spectra of small chunks of whole clips, each chunk framed,
+    transformed, projected and handed to ``consume(sl, M)`` (M (n, t, n_mels)) by one
+    worker thread from start to end; False (nothing done) where this does not apply:
+    one thread, few clips, or the dense mel projection.
+
+    Splitting each stage of a large chunk across the threads (:func:`_mel_chunks`)
+    scaled poorly on 2 cores: five hand-offs a chunk, NumPy's decibels on one
+    thread, and chunks too large for the caches (MFCC of 512 one-second clips took
+    as long on two threads as on one). A chunk here holds about
+    ``config.AUDIO_WORKER_CHUNK_BYTES`` of frames, so it stays in L2 from framing to
+    projection.
+    """
+    import numba
+
+    threads = numba.get_num_threads()
+    N, T = y.shape
+    if threads < 2 or N < 2 * threads or not config.AUDIO_MEL_SPARSE:
+        return False
+    lo, hi = _support(basis)
+    precise = precise_fft(power)
+    per_clip = frames.n_frames(T) * frames.n_fft * (8 if precise else y.itemsize)
+    step = max(1, min(int(config.AUDIO_WORKER_CHUNK_BYTES) // max(per_clip, 1),
+                      -(-N // (4 * threads))))
+    todo = iter(range(0, N, step))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                s0 = next(todo, None)
+            if s0 is None:
+                return
+            sl = slice(s0, min(N, s0 + step))
+            X = _frames_fft(y, lengths, nvalid, frames, sl, precise, threaded=False)
+            n, nt, F = X.shape
+            M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
+            K.power_mel(0, (n * nt + 15) // 16, X.reshape(n * nt, F), float(power), basis,
+                        lo, hi, M.reshape(n * nt, -1))
+            consume(sl, M)
+
+    run_workers(worker, threads)
+    return True
+
+
 def melspectrogram(y, lengths, nvalid, frames, power, basis):
     N, T = y.shape
     out = np.empty((N, frames.n_frames(T), basis.shape[0]), dtype=y.dtype)
-    for sl, M in _mel_chunks(y, lengths, nvalid, frames, power, basis):
+
+    def store(sl, M):
         out[sl] = M
+
+    if not _mel_on_workers(y, lengths, nvalid, frames, power, basis, store):
+        for sl, M in _mel_chunks(y, lengths, nvalid, frames, power, basis):
+            store(sl, M)
     return out.transpose(0, 2, 1)
 
 
-def _log_dct(M, nvalid, amin, ref_db, top_db, dt, out):
+def _log_dct(M, nvalid, amin, ref_db, top_db, dt, out, threaded=True):
     """Decibels in place, then the per-clip floor and the DCT in one Numba pass.
 
     ``10 log10(x)`` is computed as ``(10 / ln 10) ln(x)``: NumPy's natural log is
@@ -158,8 +214,11 @@ def _log_dct(M, nvalid, amin, ref_db, top_db, dt, out):
     if ref_db:
         M -= f(ref_db)
     use_top = top_db is not None
-    parallel_for(K.floor_dct, M.shape[0], M, nvalid, f(top_db if use_top else 0.0), use_top,
-                 dt, out, min_step=1, serial_below=2)
+    args = (M, nvalid, f(top_db if use_top else 0.0), use_top, dt, out)
+    if threaded:
+        parallel_for(K.floor_dct, M.shape[0], *args, min_step=1, serial_below=2)
+    else:
+        K.floor_dct(0, M.shape[0], *args)
 
 
 #: librosa.feature.mfcc's decibels: power_to_db's defaults (amin, ref 1 -> 0 dB, top_db)
@@ -173,8 +232,13 @@ def mfcc(y, lengths, nvalid, frames, power, basis, n_mfcc, norm, lifter, dct_typ
     dct = _filters.dct_rows(n_mfcc, basis.shape[0], norm, lifter, y.dtype, dct_type)
     out = np.empty((N, frames.n_frames(T), n_mfcc), dtype=y.dtype)
     dt = np.ascontiguousarray(dct.T)
-    for sl, M in _mel_chunks(y, lengths, nvalid, frames, power, basis):
-        _log_dct(M, nvalid[sl], *_MFCC_DB, dt, out[sl])
+
+    def log_dct(sl, M):
+        _log_dct(M, nvalid[sl], *_MFCC_DB, dt, out[sl], threaded=False)
+
+    if not _mel_on_workers(y, lengths, nvalid, frames, power, basis, log_dct):
+        for sl, M in _mel_chunks(y, lengths, nvalid, frames, power, basis):
+            _log_dct(M, nvalid[sl], *_MFCC_DB, dt, out[sl])
     return out.transpose(0, 2, 1)
 
 

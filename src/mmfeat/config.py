@@ -83,7 +83,7 @@ AUDIO_CHROMA_CHUNK_BYTES = 4 << 20
 #: melspectrogram / mfcc (cpu, 2+ threads): each worker thread frames, transforms
 #: and projects chunks of whole clips holding about this many bytes of frames (a
 #: chunk stays in L2 from framing to projection; no hand-off between stages)
-AUDIO_WORKER_CHUNK_BYTES = 1 << 20
+AUDIO_WORKER_CHUNK_BYTES = 512 << 10
 #: mel projection as a sparse Numba pass fused with the power spectrum (True) or as
 #: a stored power spectrum times the dense basis in one BLAS matmul (False). A mel
 #: filter spans a few FFT bins, so the sparse pass does ~2 multiply-adds per bin

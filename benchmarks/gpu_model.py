@@ -36,6 +36,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 SASS_JSON = ROOT / "benchmarks" / "results" / "sass_budget_sm90.json"
 
@@ -250,17 +252,140 @@ STENCIL_INSTR = {
     "gaussian_cols": (877, 877),
     "gradient_magnitude": (216, 216),
     "nonmax_suppression": (509, 509),
-    # canny_front_kernel (issue 15): gaussian_rows .. nonmax_suppression and cc_init
-    # fused, one tile a block; static body count (every branch, loops once; its loader
-    # loops run ~3 passes a thread at sigma 1: a path count would be higher). The
-    # border mode is compiled in (one kernel a mode): constant mode's body, 2149 (all
-    # five modes' copies) -> 1676
-    "canny_front": (1676, 1676),
-    "cc_init": (78, 78),
-    "cc_merge": (862, 862),
-    "cc_mark_strong": (158, 158),
-    "cc_output": (183, 183),
+    # canny_front_kernel (issue 15): gaussian_rows .. nonmax_suppression fused, one tile
+    # a block; static body count (every branch, loops once; its loader loops run ~3
+    # passes a thread at sigma 1: a path count would be higher). The border mode is
+    # compiled in (one kernel a mode): constant mode's body, 2149 (all five modes'
+    # copies) -> 1676; packing the state into row masks (no state, no labels) -> 1769
+    "canny_front": (1769, 1769),
+    # the tiled hysteresis (one 32-thread block a 32 x 32 tile, 32 pixels a thread):
+    # (SASS body, its largest top-level loop) of each kernel, instructions a thread
+    "hyst_tile": (339, 116),
+    "hyst_border": (1685, 181),
+    "hyst_output": (626, 317),
 }
+
+#: the tiled hysteresis on the benchmark photographs (4 of make_batch's 1024 x 1024,
+#: canny's defaults), per 32 x 32 tile on average, as ``hysteresis_stats`` emulates it
+#: (``python benchmarks/gpu_model.py --hysteresis-stats`` measures them again)
+HYST_STATS = {
+    "candidate_fraction": 0.0730, "tile_passes": 4.24, "weak_edge_components": 1.69,
+    "component_passes": 8.54, "weak_edge_pixels": 3.05, "edge_candidates_joining": 4.53,
+    "seeded_tiles": 0.276, "output_passes": 1.45,
+}
+
+
+def canny_states(n=2, size=1024):
+    """Suppression states (n, size, size) uint8 (0 none, 1 weak, 2 strong) of the
+    benchmark photographs (``mmfeat._bench.make_batch``): canny's defaults (sigma 1,
+    constant mode, thresholds 0.1 and 0.2), by the NumPy reference's stages."""
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    from mmfeat import _bench
+    from mmfeat.image import _reference as ref
+
+    gray = ref.rgb_to_gray(_bench.make_batch(n, size)).astype(np.float32)
+    bleed = ref.bleed_over((size, size), 1.0, 0.0)
+    eroded = np.zeros((size, size), bool)
+    eroded[1:-1, 1:-1] = True
+    out = np.zeros(gray.shape, np.uint8)
+    for k in range(n):
+        sm = ref._gaussian(gray[k], 1.0, "constant", 0.0) / bleed
+        isob, jsob = ndi.sobel(sm, axis=0), ndi.sobel(sm, axis=1)
+        mag = np.sqrt(isob * isob + jsob * jsob)
+        nms = ref.nonmax_suppression(isob, jsob, mag, eroded, np.float32(0.1))
+        out[k] = (nms > 0).astype(np.uint8) + (nms >= np.float32(0.2))
+    return out
+
+
+def _brev(x):
+    r = x & 0
+    for k in range(32):
+        r |= ((x >> k) & 1) << (31 - k)
+    return r
+
+
+def _runs(c, x):
+    """kernels/image_cuda.py's _runs on uint64 arrays."""
+    up = (c & ~(c + x)) | x
+    rc, rx = _brev(c), _brev(x)
+    return (up | _brev(rc & ~(rc + rx) & 0xFFFFFFFF) | x) & c
+
+
+def _grow(c, s):
+    """_grow on (T, th) row masks of T tiles at once: the fixpoint and each tile's
+    passes (a pass ends at the barrier that finds no change; the last counts)."""
+    passes = np.zeros(c.shape[0], np.int64)
+    live = np.ones(c.shape[0], bool)
+    z = np.zeros_like(c[:, :1])
+    while live.any():
+        passes += live
+        nb = np.concatenate([z, s[:, :-1]], 1) | np.concatenate([s[:, 1:], z], 1)
+        t = _runs(c, c & (s | nb | (nb << 1) | (nb >> 1)))
+        live &= (t != s).any(axis=1)
+        s = t
+    return s, passes
+
+
+def hysteresis_stats(state, th=32) -> dict:
+    """What the tiled hysteresis (``hyst_tile``, ``hyst_border``, ``hyst_output``) does
+    on ``state`` (n, H, W), per 32 x th tile on average, emulated with NumPy: the
+    passes of its mask growth loops, the weak edge components it labels, the edge
+    pixels it labels and finds, the tiles' edge candidates that join neighbours."""
+    n, H, W = state.shape
+    Hp, Wp = -(-H // th) * th, -(-W // 32) * 32
+    pad = np.zeros((n, Hp, Wp), np.uint8)
+    pad[:, :H, :W] = state
+    tiles = pad.reshape(n, Hp // th, th, Wp // 32, 32).transpose(0, 1, 3, 2, 4)
+    weights = np.uint64(1) << np.arange(32, dtype=np.uint64)
+    c = ((tiles > 0) * weights).sum(-1, dtype=np.uint64).reshape(-1, th)
+    s, p_tile = _grow(c, ((tiles == 2) * weights).sum(-1, dtype=np.uint64).reshape(-1, th))
+    w = c & ~s
+    edge_mask = np.full(th, (1 << 31) | 1, np.uint64)
+    edge_mask[[0, -1]] = 0xFFFFFFFF
+    rest = w & edge_mask
+    weak_edge = np.array([bin(int(v)).count("1") for v in rest.ravel()]).reshape(rest.shape)
+    rounds = np.zeros(c.shape[0], np.int64)
+    p_comp = np.zeros(c.shape[0], np.int64)
+    while (rest != 0).any():
+        act = (rest != 0).any(axis=1)
+        row = np.argmax(rest != 0, axis=1)
+        f = np.zeros_like(rest)
+        k = np.nonzero(act)[0]
+        f[k, row[k]] = rest[k, row[k]] & (~rest[k, row[k]] + np.uint64(1))
+        f, p = _grow(w, f)
+        rounds += act
+        p_comp += p * act
+        rest &= ~f
+    # the output's seeds: weak edge pixels whose whole component reaches a strong one
+    good = np.zeros(pad.shape, bool)
+    for k in range(n):
+        lab, count = ndi_label(pad[k] > 0)
+        ok = np.zeros(count + 1, bool)
+        ok[np.unique(lab[pad[k] == 2])] = True
+        ok[0] = False
+        good[k] = ok[lab]
+    gt = good.reshape(n, Hp // th, th, Wp // 32, 32).transpose(0, 1, 3, 2, 4)
+    seeds = w & edge_mask & (gt * weights).sum(-1, dtype=np.uint64).reshape(-1, th)
+    seeded = (seeds != 0).any(axis=1)
+    _, p_out = _grow(w, seeds)
+    cand = tiles > 0
+    joins = cand[..., -1, :].sum(-1) + cand[..., :, -1].sum(-1)  # bottom row, right column
+    T = c.shape[0]
+    return {
+        "tiles": T, "candidate_fraction": float(cand.mean()),
+        "tile_passes": float(p_tile.mean()), "weak_edge_components": float(rounds.mean()),
+        "component_passes": float(p_comp.mean()), "weak_edge_pixels": float(weak_edge.sum() / T),
+        "edge_candidates_joining": float(joins.mean()),
+        "seeded_tiles": float(seeded.mean()), "output_passes": float((p_out * seeded).mean()),
+    }
+
+
+def ndi_label(mask):
+    from scipy import ndimage as ndi
+
+    return ndi.label(mask, np.ones((3, 3), bool))
 
 
 def stencil_launches(n=64, size=1024) -> list[Launch]:
@@ -281,13 +406,49 @@ def stencil_launches(n=64, size=1024) -> list[Launch]:
         L("sobel (before)", "sobel_kernel (tile)", px * (3 + 4), "sobel_tile",
           "measured 1.05 ms on an H100"),
         L("canny", "rgb_to_gray", px * (3 + 4), "rgb_to_gray"),
-        L("canny", "canny_front_kernel", px * (4 + 4 + 1 + 4), "canny_front",
-          "gray + bleed (L2) -> state, labels; 5 launches in one, 42 -> 13 B a pixel"),
-        Launch("canny", "zeros (strong roots)", px, 0, None, None, "CuPy: memory only"),
-        L("canny", "cc_merge", px * (1 + 4), "cc_merge", "path splitting"),
-        L("canny", "cc_mark_strong", px * (1 + 4 + 4 + 1), "cc_mark_strong"),
-        L("canny", "cc_output", px * (1 + 4 + 1 + 1), "cc_output",
-          "canny measured 28.7 ms before; target <= 5 ms"),
+        L("canny", "canny_front_kernel", px * (4 + 4 + 0.25), "canny_front",
+          "gray + bleed (L2) -> row masks; 5 launches in one, 42 -> 8.25 B a pixel"),
+        *hysteresis_launches(px),
+    ]
+
+
+def hysteresis_launches(px, stats=None) -> list[Launch]:
+    """canny's hysteresis over px pixels in 32 x 32 tiles (one 32-thread block a tile,
+    32 pixels a thread), instructions a pixel from the SASS bodies and loops of
+    :data:`STENCIL_INSTR` and the passes of :data:`HYST_STATS`:
+
+    - hyst_tile: its body once, plus its largest loop (116: one edge component's
+      labelling with its mask growth, more than one growth pass costs) once for every
+      growth pass and every weak edge component (tile_passes + component_passes +
+      weak_edge_components a tile): an upper bound, every pass charged the larger loop;
+    - hyst_border: charged for the tiles' edge pixels only: each tile's 32 threads run
+      its early exit (~60 instructions: index math, two mask-word loads, the test) and
+      each edge candidate that joins its neighbours half the body (its three joins: a
+      bottom row's or a right column's); ~4.5 such pixels a tile of 1024, the 64 edge
+      pixels a tile (bottom row, right column) being 1/16 of the pixels;
+    - hyst_output: its body once, plus its largest loop (317) once for every growth
+      pass of a seeded tile (output_passes: the mean over all tiles).
+
+    The static column charges every body once (and hyst_border's to every thread)."""
+    S, H = STENCIL_INSTR, HYST_STATS if stats is None else stats
+    tiles = px / 1024
+    body, loop = S["hyst_tile"]
+    grows = H["tile_passes"] + H["component_passes"] + H["weak_edge_components"]
+    tile_path = (body + loop * grows) / 32
+    bbody, _ = S["hyst_border"]
+    border_path = (32 * 60 + H["edge_candidates_joining"] * bbody / 2) / 1024
+    obody, oloop = S["hyst_output"]
+    out_path = (obody + oloop * H["output_passes"]) / 32
+    labels = H["weak_edge_pixels"] * 4 * tiles  # bytes of the edge pixels' entries
+    return [
+        Launch("canny", "zeros (row masks)", px / 4, 0, None, None,
+               "CuPy: cmask, smask, 4 B each a 32-pixel row"),
+        Launch("canny", "hyst_tile", px / 4 + px / 8 + labels, px, tile_path, body / 32,
+               f"{grows:.1f} growth passes and components a tile"),
+        Launch("canny", "hyst_border", px / 8 + 4 * labels, px, border_path, bbody / 32,
+               "edge pixels only"),
+        Launch("canny", "hyst_output", px / 4 + labels + px, px, out_path, obody / 32,
+               "canny measured 28.7 ms before; target <= 5 ms"),
     ]
 
 
@@ -378,7 +539,13 @@ def main(argv=None) -> int:
                     help="the image histograms (64 x 1024 x 1024 uint8 RGB) instead")
     ap.add_argument("--stencils", action="store_true",
                     help="sobel and canny (64 x 1024 x 1024 uint8 RGB) instead")
+    ap.add_argument("--hysteresis-stats", action="store_true",
+                    help="emulate canny's tiled hysteresis on 4 benchmark photographs "
+                         "(HYST_STATS) and print its figures")
     args = ap.parse_args(argv)
+    if args.hysteresis_stats:
+        print(json.dumps(hysteresis_stats(canny_states(4)), indent=1))
+        return 0
     text = (table(histogram_launches(), "image histograms, 64 x 1024 x 1024 uint8 RGB")
             if args.histograms else
             table(stencil_launches(), "sobel and canny, 64 x 1024 x 1024 uint8 RGB",

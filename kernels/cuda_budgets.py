@@ -155,30 +155,44 @@ BUDGETS = {
     # fp64 107 -> 94 (smem 8720, div64 0, cas 0 unchanged). regs rose: one path,
     # scheduled without the mode branches, keeps more values live (56 regs at 256
     # threads a block: 4 blocks an SM, 5 at 48)
+    # issue 15 (canny hysteresis): the front end packs the state into row masks (shared
+    # atomics gather a tile's words, one global OR a word) instead of writing the state
+    # (1 B) and cc_init's labels (4 B): 13 -> 8.25 B a pixel. regs 56 -> 48, smem 8720
+    # -> 8784 (the mask words), hot 1676 -> 1769 (the packing), fp64 94 -> 94
     "image_cuda.canny_front_kernel": dict(
-        regs=56, smem=8720, div64=0, cas=0, fp64=94, hot=1676,
+        regs=48, smem=8784, div64=0, cas=0, fp64=94, hot=1769,
         hot_region="body",
     ),
-    "image_cuda.cc_init": dict(
-        regs=18, smem=0, div64=0, cas=0, fp64=0, hot=78,
+    # issue 15: hysteresis on bitmasks within 32 x 32 tiles, union-find over the tiles'
+    # edge pixels only (kernels/image_cuda.py), replacing the global union-find over
+    # every pixel: cc_init (hot 78), cc_merge (862), cc_mark_strong (158) and cc_output
+    # (183), each one thread a pixel, 1281 a pixel in all (regs 18/32/24/29, cas 0,
+    # fp64 0, no shared memory), removed. Now (one 32-thread block a
+    # tile, a thread a row: 32 pixels a thread):
+    # - hyst_pack: the staged front end's packing (masks, quantile thresholds); one
+    #   thread a pixel, two global ORs a candidate;
+    # - hyst_tile: hot the largest loop (one weak edge component's labelling, its mask
+    #   growth inside) for 32 pixels; body 339;
+    # - hyst_border: hot the bottom row's three joins (each a union: two finds and an
+    #   atomic min) for the tile's edge pixels; body 1685;
+    # - hyst_output: hot its largest loop; body 626.
+    # The model (benchmarks/gpu_model.py) charges them per pixel from these bodies and
+    # loops and the passes measured on the benchmark photographs.
+    "image_cuda.hyst_pack": dict(
+        regs=19, smem=0, div64=0, cas=0, fp64=0, hot=114,
         hot_region="body",
     ),
-    # issue 15 item 2: every find splits its path (each step points a node at its
-    # grandparent), so an edge-long chain is walked about once, not by each of up to 8
-    # finds a pixel. Static counts rose by the store in the find loop; walks got short:
-    # cc_merge regs 32 -> 32, hot 651 -> 862; cc_mark_strong regs 22 -> 24, hot
-    # 130 -> 158; cc_output regs 28 -> 29, hot 158 -> 183 (div64, cas, fp64 0 -> 0)
-    "image_cuda.cc_merge": dict(
-        regs=32, smem=0, div64=0, cas=0, fp64=0, hot=862,
-        hot_region="body",
+    "image_cuda.hyst_tile_kernel": dict(
+        regs=30, smem=144, div64=0, cas=0, fp64=0, hot=116,
+        hot_region="loop",
     ),
-    "image_cuda.cc_mark_strong": dict(
-        regs=24, smem=0, div64=0, cas=0, fp64=0, hot=158,
-        hot_region="body",
+    "image_cuda.hyst_border_kernel": dict(
+        regs=40, smem=0, div64=0, cas=0, fp64=0, hot=181,
+        hot_region="loop",
     ),
-    "image_cuda.cc_output": dict(
-        regs=29, smem=0, div64=0, cas=0, fp64=0, hot=183,
-        hot_region="body",
+    "image_cuda.hyst_output_kernel": dict(
+        regs=32, smem=136, div64=0, cas=0, fp64=0, hot=317,
+        hot_region="loop",
     ),
     # --- audio_cuda ---------------------------------------------------------------
     # Issue 15, item 2 (done): 3-D launch grids (x the contiguous inner axis, y frame

@@ -662,7 +662,18 @@ def canny_front_smem(tx: int, ty: int, r: int) -> int:
     """Static shared bytes of :func:`canny_front_kernel` (tx, ty, r)."""
     gw = tx + 4 + 2 * r
     return 4 * ((ty + 4 + 2 * r) * gw + (ty + 4) * gw + (ty + 4) * (tx + 4)
-                + (ty + 2) * (tx + 2))
+                + (ty + 2) * (tx + 2) + 2 * ty * _row_words(tx))
+
+
+def _row_words(tx: int) -> int:
+    """uint32 mask words a tile row of tx pixels spans (tx divides 32 or 32 divides tx)."""
+    return (tx + 31) // 32
+
+
+def front_tile_packs(tx: int) -> bool:
+    """Whether a tile tx wide packs into whole mask words: tx divides 32 or 32 divides tx
+    (a tile row then never straddles two words partly)."""
+    return 32 % tx == 0 or tx % 32 == 0
 
 
 @cuda.jit(device=True)
@@ -738,10 +749,12 @@ def _front_suppress(s_sh, m_sh, i, j, H, W, low, high):
 
 @functools.cache
 def canny_front_kernel(tx: int, ty: int, r: int, mode: int):
-    """canny_front(gray, state, labels, low, high, w, cval, bleed): gray (N, H, W)
-    float32 -> state (N, H, W) uint8 as :func:`nonmax_suppression` writes it and labels
-    (N, H * W) int32 as :func:`cc_init` writes them; w the 2 r + 1 float64 Gaussian
-    taps; launched on a (ceil(W/tx), ceil(H/ty), N) grid of (tx, ty) threads.
+    """canny_front(gray, cmask, smask, low, high, w, cval, bleed): gray (N, H, W)
+    float32 -> :func:`nonmax_suppression`'s state, packed as :func:`hyst_pack` packs it
+    into the zeroed (N, Hp, ceil(W / 32)) uint32 row masks (Hp >= H; bit j % 32 of word
+    (n, i, j // 32): cmask state != 0, smask state == 2); w the 2 r + 1 float64
+    Gaussian taps; launched on a (ceil(W/tx), ceil(H/ty), N) grid of (tx, ty) threads,
+    tx a divisor or a multiple of 32 (:func:`front_tile_packs`).
 
     The border ``mode`` (``image_math.MODE_*``) is a compile-time constant: each
     compiled kernel holds that mode's border mapping and tap loops only (a run-time
@@ -749,6 +762,10 @@ def canny_front_kernel(tx: int, ty: int, r: int, mode: int):
     division of the column pass, is constant mode's (as :func:`gaussian_cols` takes
     it): the other modes' kernels ignore it (pass an empty array)."""
     mode = int(mode)
+    if not front_tile_packs(tx):
+        raise ValueError(f"canny_front_kernel: tile width {tx} neither divides nor is a "
+                         "multiple of 32")
+    nw = _row_words(tx)  # mask words a tile row spans
     gh, gw = ty + 4 + 2 * r, tx + 4 + 2 * r  # gray window; smoothed-rows window (sh, gw)
     sh, sw = ty + 4, tx + 4  # smoothed window
     mh, mw = ty + 2, tx + 2  # magnitude window
@@ -757,11 +774,13 @@ def canny_front_kernel(tx: int, ty: int, r: int, mode: int):
     const = mode == _m.MODE_CONSTANT  # also: the bleed division applies
 
     @cuda.jit
-    def canny_front(gray, state, labels, low, high, w, cval, bleed):
+    def canny_front(gray, cmask, smask, low, high, w, cval, bleed):
         g_sh = cuda.shared.array((gh, gw), np.float32)
         t_sh = cuda.shared.array((sh, gw), np.float32)
         s_sh = cuda.shared.array((sh, sw), np.float32)
         m_sh = cuda.shared.array((mh, mw), np.float32)
+        c_wd = cuda.shared.array((ty, nw), np.uint32)  # the tile's candidate row masks
+        s_wd = cuda.shared.array((ty, nw), np.uint32)  # and its strong ones
         N, H, W = gray.shape
         n = cuda.blockIdx.z
         i0 = I(cuda.blockIdx.y) * ty
@@ -769,6 +788,9 @@ def canny_front_kernel(tx: int, ty: int, r: int, mode: int):
         tid = I(cuda.threadIdx.y) * tx + I(cuda.threadIdx.x)
         cv = np.float64(cval)
         Hi, Wi = I(H), I(W)
+        if tid < ty * nw:  # zeroed before the first barrier, or'ed after the last
+            c_wd[tid // nw, tid % nw] = 0
+            s_wd[tid // nw, tid % nw] = 0
         # gray window: (a, b) <- gray at the border-mapped (i0 - halo + a, j0 - halo + b)
         k = tid
         while k < gh * gw:
@@ -832,19 +854,105 @@ def canny_front_kernel(tx: int, ty: int, r: int, mode: int):
             k += nt
         cuda.syncthreads()
         # nonmax_suppression at (i, j) = (i0 + y, j0 + x): window centre (y + 1, x + 1),
-        # then cc_init's label of the pixel
+        # packed: shared atomics gather the tile's row words, then one global OR a word
+        # (a word is shared with the neighbouring tiles when tx < 32)
         i = i0 + I(cuda.threadIdx.y)
         j = j0 + I(cuda.threadIdx.x)
         if i < Hi and j < Wi:
             st = _front_suppress(s_sh, m_sh, i, j, Hi, Wi, low[n], high[n])
-            state[n, i, j] = st
-            q = i * W + j
-            labels[n, q] = q if st != 0 else -1
+            if st != 0:
+                bit = np.uint32(U(1) << U(j & 31))
+                wl = (j >> 5) - (j0 >> 5)
+                cuda.atomic.or_(c_wd, (cuda.threadIdx.y, wl), bit)
+                if st == 2:
+                    cuda.atomic.or_(s_wd, (cuda.threadIdx.y, wl), bit)
+        cuda.syncthreads()
+        if tid < ty * nw:
+            a = tid // nw
+            word = (j0 >> 5) + tid % nw
+            if i0 + a < Hi and word * 32 < Wi:
+                cw = c_wd[a, tid % nw]
+                if cw != 0:
+                    cuda.atomic.or_(cmask, (n, i0 + a, word), cw)
+                    sw_ = s_wd[a, tid % nw]
+                    if sw_ != 0:
+                        cuda.atomic.or_(smask, (n, i0 + a, word), sw_)
 
     return canny_front
 
 
-# --- hysteresis: union-find connected components (Playne & Hawick, 2018) -------------
+
+
+# --- hysteresis on bitmasks within tiles (issue 15) ----------------------------------
+# Candidates (state != 0) and strong pixels (state == 2) travel as row masks: bit j % 32
+# of the uint32 word (n, i, j // 32) of cmask / smask, (N, Hp, Wp / 32), Hp and Wp the
+# image padded to whole tiles (padding bits 0). A tile is 32 columns (one word a row) x
+# th rows, one block of 32 threads: thread r holds row r's words while masks grow, and
+# is column r when the tile is written out (coalesced). Three launches:
+#   hyst_tile    grows smask within cmask (8-connectivity) to its fixpoint in the tile,
+#                then labels each weak component that touches the tile's edge: its edge
+#                pixels get the node of its first edge pixel in the union-find forest;
+#   hyst_border  unions the pixels on each tile's bottom row and right column with
+#                their candidate neighbours in the next tiles (strong pixels: node 0);
+#   hyst_output  seeds each weak edge pixel whose root is node 0, grows the seeds in
+#                the tile's weak pixels, and writes the tile's edges.
+# The forest holds edge pixels only (node 1 + i * Wp + j of pixel (i, j) in ``labels``,
+# (N, 1 + Hp * Wp) int32, other entries never read) and node 0, a root that every
+# strong pixel stands for: atomic min makes it the root of every component that
+# reaches a strong pixel (Playne & Hawick 2018's block union-find, with bitmask
+# propagation in place of the in-tile union-find, as in Allegretti et al. 2019).
+
+FULL = U(0xFFFFFFFF)
+
+
+@cuda.jit(device=True)
+def _runs(c, x):
+    """The runs (maximal horizontal segments) of row mask ``c`` holding a bit of
+    ``x`` (x a subset of c; both uint64 below 2**32): from each seed up to its run's
+    top, the carry of c + x stops at the run's first 0 above; down to its bottom the
+    same in the bit-reversed row."""
+    up = (c & ~(c + x)) | x
+    rc = U(cuda.brev(np.uint32(c)))
+    rx = U(cuda.brev(np.uint32(x)))
+    dn = U(cuda.brev(np.uint32(rc & ~(rc + rx) & FULL)))
+    return (up | dn | x) & c
+
+
+@cuda.jit(device=True)
+def _grow(c, s, rows, r, th):
+    """Row r's mask of the pixels of ``c`` 8-connected within the tile to a pixel of
+    ``s`` (s a subset of c; thread r holds row r, rows past th hold 0). ``rows``
+    (th + 2,) uint32 shared, its first and last entries 0. Each pass takes the rows
+    above and below (shifted one column either way: the diagonals) and fills whole
+    runs; it ends when no row changed (cuda.syncthreads_or, the pass's barrier)."""
+    more = 1
+    while more:
+        if r < th:
+            rows[r + 1] = np.uint32(s)
+        cuda.syncthreads()
+        x = U(0)
+        if r < th:
+            nb = U(rows[r]) | U(rows[r + 2])
+            x = c & (s | nb | (nb << U(1)) | (nb >> U(1)))
+        t = _runs(c, x)
+        more = cuda.syncthreads_or(np.int32(t != s))
+        s = t
+    return s
+
+
+@cuda.jit(device=True)
+def _edge_bits(w, r, th):
+    """Row r's bits of ``w`` on the tile's edge: every bit of the first and last
+    rows, the first and last columns of the others."""
+    if r == 0 or r == th - 1:
+        return w
+    return w & (U(1) | (U(1) << U(31)))
+
+
+@cuda.jit(device=True)
+def _node(i, j, Wp):
+    """The forest node of the pixel (i, j) (0 is the strong root)."""
+    return 1 + I(i) * Wp + I(j)
 
 
 @cuda.jit(device=True)
@@ -883,50 +991,170 @@ def _union(labels, n, a, b):
 
 
 @cuda.jit
-def cc_init(state, labels):
-    N, H, W = state.shape
-    n, i, j, inside = _pixel(H, W)
-    if inside:
-        q = i * W + j
-        labels[n, q] = q if state[n, i, j] != 0 else -1
-
-
-@cuda.jit
-def cc_merge(state, labels):
-    """Union each candidate pixel with its 8-neighbours above and to the left."""
-    N, H, W = state.shape
-    n, i, j, inside = _pixel(H, W)
-    if not inside or state[n, i, j] == 0:
-        return
-    q = i * W + j
-    if j > 0 and state[n, i, j - 1] != 0:
-        _union(labels, n, q, q - 1)
-    if i > 0:
-        for dj in range(-1, 2):
-            jj = j + dj
-            if jj >= 0 and jj < W and state[n, i - 1, jj] != 0:
-                _union(labels, n, q, q - W + dj)
-
-
-@cuda.jit
-def cc_mark_strong(state, labels, strong_root):
-    N, H, W = state.shape
-    n, i, j, inside = _pixel(H, W)
-    if inside and state[n, i, j] != 0:
-        q = i * W + j
-        root = _find(labels, n, q)
-        labels[n, q] = root
-        if state[n, i, j] == 2:
-            strong_root[n, root] = 1
-
-
-@cuda.jit
-def cc_output(state, labels, strong_root, out):
+def hyst_pack(state, cmask, smask):
+    """state (N, H, W) uint8 (0 none, 1 weak, 2 strong) -> its bits OR'ed into the
+    zeroed row masks cmask, smask (N, Hp, ceil(W / 32)) uint32: the staged front end's
+    (the fused one packs as it suppresses). One thread per pixel (a (tx, ty) grid)."""
     N, H, W = state.shape
     n, i, j, inside = _pixel(H, W)
     if not inside:
         return
-    keep = False
-    if state[n, i, j] != 0:
-        keep = strong_root[n, _find(labels, n, i * W + j)] != 0
-    out[n, i, j] = keep
+    st = state[n, i, j]
+    if st != 0:
+        bit = np.uint32(U(1) << U(j & 31))
+        cuda.atomic.or_(cmask, (n, i, j >> 5), bit)
+        if st == 2:
+            cuda.atomic.or_(smask, (n, i, j >> 5), bit)
+
+
+@functools.cache
+def hyst_tile_kernel(th: int):
+    """hyst_tile(cmask, smask, labels) on a (Wp / 32, Hp / th, N) grid of 32 threads:
+    smask becomes its closure in cmask within each tile; each weak component of a tile
+    that touches the tile's edge gets a root in ``labels``, its edge pixels' entries
+    pointing to it; labels[n, 0] = 0 (the strong root)."""
+    nr = th + 2  # a compile-time shared size: the rows and a zero row either side
+
+    @cuda.jit
+    def hyst_tile(cmask, smask, labels):
+        rows = cuda.shared.array(nr, np.uint32)
+        seed = cuda.shared.array(2, np.int32)  # the seed's row, then its node (int32:
+        # a native shared atomic min; nodes are int32 labels)
+        n = cuda.blockIdx.z
+        r = I(cuda.threadIdx.x)
+        i = I(cuda.blockIdx.y) * th + r
+        tj = cuda.blockIdx.x
+        Wp = I(cmask.shape[2]) * 32
+        c = U(0)
+        s = U(0)
+        if r < th:
+            c = U(cmask[n, i, tj])
+            s = U(smask[n, i, tj])
+        if r < 2:
+            rows[r * (th + 1)] = 0
+        if r == 0 and cuda.blockIdx.x == 0 and cuda.blockIdx.y == 0:
+            labels[n, 0] = 0
+        s = _grow(c, s, rows, r, th)
+        if r < th:
+            smask[n, i, tj] = np.uint32(s)
+        w = c & ~s  # the weak pixels no strong one reaches within the tile
+        rest = _edge_bits(w, r, th)
+        while cuda.syncthreads_or(np.int32(rest != 0)):  # one weak edge component a pass
+            if r == 0:
+                seed[0] = np.int32(th)
+            cuda.syncthreads()
+            if rest != 0:
+                cuda.atomic.min(seed, 0, np.int32(r))
+            cuda.syncthreads()
+            f = U(0)
+            if r == seed[0]:  # the first row with an unlabelled edge pixel: its lowest
+                f = rest & (~rest + U(1))
+                seed[1] = np.int32(_node(i, I(tj) * 32 + I(cuda.ffs(np.uint32(f))) - 1, Wp))
+            f = _grow(w, f, rows, r, th)  # barriers: seed[1] is visible after
+            root = I(seed[1])
+            lab = f & rest
+            while lab != 0:
+                b = lab & (~lab + U(1))
+                labels[n, _node(i, I(tj) * 32 + I(cuda.ffs(np.uint32(b))) - 1, Wp)] = root
+                lab ^= b
+            rest &= ~f
+
+    return hyst_tile
+
+
+@cuda.jit(device=True)
+def _mask_bit(mask, n, i, j):
+    """Bit (i, j) of a row-mask array (N, Hp, Wp / 32), 0 off it."""
+    if i < 0 or j < 0 or i >= mask.shape[1] or j >= I(mask.shape[2]) * 32:
+        return False
+    return (U(mask[n, i, j >> 5]) >> U(j & 31)) & U(1) != 0
+
+
+@cuda.jit(device=True)
+def _join(cmask, smask, labels, n, i, j, strong, a, b, Wp):
+    """Union of the candidate (i, j) (``strong``: in smask) with (a, b) when that is a
+    candidate too (two strong pixels are joined already: both are node 0)."""
+    if not _mask_bit(cmask, n, a, b):
+        return
+    other = _mask_bit(smask, n, a, b)
+    if strong and other:
+        return
+    _union(labels, n, 0 if strong else _node(i, j, Wp), 0 if other else _node(a, b, Wp))
+
+
+@functools.cache
+def hyst_border_kernel(th: int):
+    """hyst_border(cmask, smask, labels) on hyst_tile's grid, after it: thread k of a
+    tile joins its bottom row's pixel k with the three below it (in the tiles below)
+    and its right column's pixel k with those to its right in the same tile row (the
+    pairs across a tile row are the bottom rows'): every pair of 8-neighbours in two
+    tiles once."""
+
+    @cuda.jit
+    def hyst_border(cmask, smask, labels):
+        n = cuda.blockIdx.z
+        k = I(cuda.threadIdx.x)
+        i0 = I(cuda.blockIdx.y) * th
+        j0 = I(cuda.blockIdx.x) * 32
+        Wp = I(cmask.shape[2]) * 32
+        i = i0 + th - 1
+        j = j0 + k
+        if i + 1 < cmask.shape[1] and _mask_bit(cmask, n, i, j):
+            st = _mask_bit(smask, n, i, j)
+            for d in range(-1, 2):
+                _join(cmask, smask, labels, n, i, j, st, i + 1, j + d, Wp)
+        i = i0 + k
+        j = j0 + 31
+        if k < th and j + 1 < Wp and _mask_bit(cmask, n, i, j):
+            st = _mask_bit(smask, n, i, j)
+            for d in range(-1, 2):
+                if k + d >= 0 and k + d < th:
+                    _join(cmask, smask, labels, n, i, j, st, i + d, j + 1, Wp)
+
+    return hyst_border
+
+
+@functools.cache
+def hyst_output_kernel(th: int):
+    """hyst_output(cmask, smask, labels, out) on hyst_tile's grid, after hyst_border:
+    out (N, H, W) bool, the pixels of smask and those of the tile's weak components
+    whose edge pixels have the strong root."""
+    nr = th + 2
+
+    @cuda.jit
+    def hyst_output(cmask, smask, labels, out):
+        rows = cuda.shared.array(nr, np.uint32)
+        N, H, W = out.shape
+        n = cuda.blockIdx.z
+        r = I(cuda.threadIdx.x)
+        i0 = I(cuda.blockIdx.y) * th
+        j0 = I(cuda.blockIdx.x) * 32
+        Wp = I(cmask.shape[2]) * 32
+        c = U(0)
+        s = U(0)
+        if r < th:
+            c = U(cmask[n, i0 + r, cuda.blockIdx.x])
+            s = U(smask[n, i0 + r, cuda.blockIdx.x])
+        if r < 2:
+            rows[r * (th + 1)] = 0
+        w = c & ~s
+        edge = _edge_bits(w, r, th)
+        seeds = U(0)
+        while edge != 0:
+            b = edge & (~edge + U(1))
+            if _find(labels, n, _node(i0 + r, j0 + I(cuda.ffs(np.uint32(b))) - 1, Wp)) == 0:
+                seeds |= b
+            edge ^= b
+        if cuda.syncthreads_or(np.int32(seeds != 0)):
+            s |= _grow(w, seeds, rows, r, th)
+        cuda.syncthreads()  # the rows' last readers are done
+        if r < th:
+            rows[r + 1] = np.uint32(s)
+        cuda.syncthreads()
+        j = j0 + r  # thread r now writes column r, row by row (coalesced)
+        if j < W:
+            for a in range(th):
+                if i0 + a < H:
+                    out[n, i0 + a, j] = (U(rows[a + 1]) >> U(r)) & U(1) != 0
+
+    return hyst_output

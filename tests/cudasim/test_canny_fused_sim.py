@@ -2,8 +2,8 @@
 
 ``NUMBA_ENABLE_CUDASIM=1 pytest tests/cudasim/test_canny_fused_sim.py``: the one
 kernel a tile (``canny_front_kernel``) against the four staged launches it replaces
-(gaussian_rows, gaussian_cols, gradient_magnitude, nonmax_suppression, and cc_init's
-labels), bit for bit on the state and label arrays, then canny's edges fused against
+(gaussian_rows, gaussian_cols, gradient_magnitude, nonmax_suppression, and hyst_pack's
+row masks), bit for bit on the packed state, then canny's edges fused against
 staged and against scikit-image.
 Tiles are the conftest's 8 x 4, so images of a few pixels still span tiles and the
 halo (radius + 2, up to 14 at sigma 3) is wider than the image.
@@ -56,15 +56,27 @@ def _states(gray, sigma, mode, cval, lo=0.05, hi=1.0):
     C._launch_pixels(K.gaussian_cols, (tmp, sm), w, code, cv, bleed)
     C._launch_pixels(K.gradient_magnitude, (sm, mag))
     C._launch_pixels(K.nonmax_suppression, (sm, mag, staged, low, high))
-    fused = np.full((n, H, W), 9, np.uint8)
     kernel = C.canny_front(w.shape[0], code)
     assert kernel is not None
-    labels = np.full((n, H * W), -7, np.int32)
-    C._launch_pixels(kernel, (gray.copy(), fused, labels, low, high), w, cv, bleed)
-    want_labels = np.full((n, H * W), -7, np.int32)
-    C._launch_pixels(K.cc_init, (staged, want_labels))
-    np.testing.assert_array_equal(labels, want_labels)  # cc_init folded in
+    fused = C.hysteresis_masks(n, H, W)
+    C._launch_pixels(kernel, (gray.copy(), fused[0], fused[1], low, high), w, cv, bleed)
     return staged, fused
+
+
+def _packed(state):
+    """hyst_pack's row masks of a state (n, H, W) uint8."""
+    n, H, W = state.shape
+    masks = C.hysteresis_masks(n, H, W)
+    C._launch_pixels(K.hyst_pack, (state, masks[0], masks[1]))
+    return masks
+
+
+def _unpacked(masks, H, W):
+    """(n, H, W) uint8 state of row masks (2, n, Hp, words): 0, 1 or 2."""
+    bits = np.unpackbits(masks.view(np.uint8), axis=-1, bitorder="little")
+    c, s = bits[0, :, :H, :W], bits[1, :, :H, :W]
+    assert not (s & ~c).any()  # strong pixels are candidates
+    return (c + s).astype(np.uint8)
 
 
 # every mode at sigma 1, every sigma in reflect and constant mode (the bleed): the
@@ -79,7 +91,8 @@ def test_state_bit_for_bit(mode, sigma):
     for shape in SHAPES:
         gray = _gray(shape, shape[0] * 31 + shape[1])
         staged, fused = _states(gray, sigma, mode, 0.3)
-        np.testing.assert_array_equal(fused, staged, err_msg=f"{shape}")
+        np.testing.assert_array_equal(fused, _packed(staged), err_msg=f"{shape}")
+        np.testing.assert_array_equal(_unpacked(fused, *shape), staged, err_msg=f"{shape}")
         seen.update(np.unique(staged).tolist())
     assert seen <= {0, 1, 2}
     if sigma <= 1.0:
@@ -89,7 +102,7 @@ def test_state_bit_for_bit(mode, sigma):
 @pytest.mark.parametrize("cval", [0.0, 1 / 3])
 def test_state_constant_cval(cval):
     staged, fused = _states(_gray((10, 17), 5), 1.0, "constant", cval)
-    np.testing.assert_array_equal(fused, staged)
+    np.testing.assert_array_equal(fused, _packed(staged))
 
 
 def _photo(shape, seed):
@@ -140,11 +153,11 @@ def test_edges_fused_equal_staged(monkeypatch, name, mode):
     names = _launched(monkeypatch)
     fused = mi.canny(x, **kw)
     assert "canny_front" in names and "gaussian_rows" not in names
-    assert "nonmax_suppression" not in names and "cc_init" not in names
+    assert "nonmax_suppression" not in names and "hyst_pack" not in names
     _staged(monkeypatch)
     names.clear()
     staged = mi.canny(x, **kw)
-    assert "canny_front" not in names and {"nonmax_suppression", "cc_init"} <= set(names)
+    assert "canny_front" not in names and {"nonmax_suppression", "hyst_pack"} <= set(names)
     np.testing.assert_array_equal(fused, staged)
     np.testing.assert_array_equal(fused, mi.canny(x, sigma=1.0, mode=mode, cval=0.3,
                                                   backend="numpy"))
@@ -196,12 +209,11 @@ def test_front_kernel_one_per_mode():
     empty = np.empty((0, 0), np.float32)
     out = {}
     for mode in ("reflect", "wrap"):
-        state = np.zeros((n, H, W), np.uint8)
-        labels = np.empty((n, H * W), np.int32)
+        masks = C.hysteresis_masks(n, H, W)
         C._launch_pixels(C.canny_front(w.shape[0], C.check_mode(mode)),
-                         (gray.copy(), state, labels, np.full(n, 0.05), np.full(n, 1.0)),
+                         (gray.copy(), masks[0], masks[1], np.full(n, 0.05), np.full(n, 1.0)),
                          w, 0.0, empty)
-        out[mode] = state
+        out[mode] = masks
     assert not np.array_equal(out["reflect"], out["wrap"])  # the modes differ
 
 

@@ -503,7 +503,51 @@ def canny_front(taps, mode, fused_ok=True):
     tx, ty, r = int(config.TILE_X), int(config.TILE_Y), (int(taps) - 1) // 2
     if not fused_ok or K.canny_front_smem(tx, ty, r) > CANNY_FRONT_SMEM:
         return None
+    if not K.front_tile_packs(tx):  # its tile rows would straddle mask words
+        return None
     return K.canny_front_kernel(tx, ty, r, int(mode))
+
+
+#: rows of a hysteresis tile (32 columns: one uint32 mask word a row); at most 32, one
+#: row a thread of its 32-thread block
+HYST_TILE_ROWS = 32
+
+
+def _hyst_grid(n, H, W):
+    """(tile rows th, padded rows Hp, mask words a row, the launch grid) of n H x W planes."""
+    th = int(HYST_TILE_ROWS)
+    ty, tx = -(-H // th), -(-W // 32)
+    return th, ty * th, tx, (tx, ty, n)
+
+
+def hysteresis_masks(n, H, W):
+    """Zeroed (cmask, smask) row masks (n, Hp, ceil(W / 32)) uint32 for
+    :func:`hysteresis` (the front ends OR their bits in)."""
+    xp = device_xp()
+    _, Hp, words, _ = _hyst_grid(n, H, W)
+    return xp.zeros((2, n, Hp, words), dtype=np.uint32)
+
+
+def hysteresis(masks, H, W):
+    """Canny's hysteresis: (N, H, W) bool, the candidates (bits of cmask) 8-connected
+    to a strong pixel (bits of smask), ``masks`` as :func:`hysteresis_masks` gives them
+    (smask is overwritten). Bitmask growth within 32 x HYST_TILE_ROWS tiles, union-find
+    over the tiles' edge pixels only (kernels/image_cuda.py: hyst_tile, hyst_border,
+    hyst_output)."""
+    xp = device_xp()
+    n = masks.shape[1]
+    th, Hp, words, (gx, gy, _) = _hyst_grid(n, H, W)
+    out = xp.empty((n, H, W), dtype=bool)
+    labels = xp.empty((n, 1 + Hp * words * 32), dtype=np.int32)  # edge pixels' entries
+    kernels = (K.hyst_tile_kernel(th), K.hyst_border_kernel(th), K.hyst_output_kernel(th))
+    for s in range(0, n, MAX_GRID_Z):
+        e = min(n, s + MAX_GRID_Z)
+        cm, sm, lab = (kernel_arg(a[s:e]) for a in (masks[0], masks[1], labels))
+        grid = (gx, gy, e - s)
+        kernels[0][grid, 32](cm, sm, lab)
+        kernels[1][grid, 32](cm, sm, lab)
+        kernels[2][grid, 32](cm, sm, lab, kernel_arg(out[s:e]))
+    return out
 
 
 def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
@@ -541,13 +585,12 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
         src = as_kernel_layout(x)
         launch_1d(K.rgb_to_gray, n * H * W, src.reshape(-1, src.shape[3]), gray.reshape(-1),
                    coeffs, scale)
-        if fused is not None:  # gaussian, sobel, suppression, cc_init: one launch
-            state = xp.empty((n, H, W), dtype=np.uint8)
-            labels = xp.empty((n, H * W), dtype=np.int32)  # cc_init's, written by it
-            _launch_pixels(fused, (gray, state, labels, xp.full(n, lo, dtype=np.float64),
+        if fused is not None:  # gaussian, sobel, suppression, packing: one launch
+            masks = hysteresis_masks(n, H, W)
+            _launch_pixels(fused, (gray, masks[0], masks[1], xp.full(n, lo, dtype=np.float64),
                                    xp.full(n, hi, dtype=np.float64)), weights, cv, bleed)
             del gray
-            return hysteresis(state, labels)
+            return hysteresis(masks, H, W)
         if mask is not None:  # as scikit-image's masked_image
             gray = xp.ascontiguousarray(xp.where(planes(mask, s0, s1), gray, np.float32(0)))
         tmp = xp.empty_like(gray)
@@ -570,21 +613,14 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
         if mask is not None:
             state *= planes(eroded, s0, s1)  # suppression restricted to the eroded mask
         del gray, tmp, sm, mag
-        return hysteresis(state)
+        masks = hysteresis_masks(n, H, W)
+        _launch_pixels(K.hyst_pack, (state, masks[0], masks[1]))
+        del state
+        return hysteresis(masks, H, W)
 
-    def hysteresis(state, labels=None):
-        n = state.shape[0]
-        strong = xp.zeros((n, H * W), dtype=np.uint8)
-        out = xp.empty((n, H, W), dtype=bool)
-        if labels is None:
-            labels = xp.empty((n, H * W), dtype=np.int32)
-            _launch_pixels(K.cc_init, (state, labels))
-        _launch_pixels(K.cc_merge, (state, labels))
-        _launch_pixels(K.cc_mark_strong, (state, labels, strong))
-        _launch_pixels(K.cc_output, (state, labels, strong, out))
-        return out
-
-    # chunks of image indices (so that per-image mask planes follow their images)
+    # chunks of image indices (so that per-image mask planes follow their images); a
+    # pixel's bytes: gray 4 and the staged planes 4 + 4 + 1, labels 4 (a bound: edge
+    # pixels' entries only are touched), output 1, masks 1 / 4
     return _chunked(run, np.arange(images.shape[0]),
                     _item_bytes(images) + H * W * (4 + 4 + 1 + 4 + 1 + 1))
 

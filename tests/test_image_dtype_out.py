@@ -69,7 +69,14 @@ def test_out_is_filled_and_returned(photos64, backend):
                               (mi.rgb_to_gray, x.shape[:3], np.uint8, {"dtype": np.uint8}),
                               (mi.rgb_to_hsv, x.shape, np.float32, {}),
                               (mi.rgb_to_hsv, x.shape, np.uint8, {"dtype": np.uint8}),
-                              (mi.sobel, x.shape[:3], np.float32, {"mode": "nearest"})):
+                              (mi.sobel, x.shape[:3], np.float32, {"mode": "nearest"}),
+                              (mi.canny, x.shape[:3], bool, {"sigma": 1.5}),
+                              (mi.canny, x.shape[:3], bool, {"use_quantiles": True,
+                                                             "low_threshold": 0.7,
+                                                             "high_threshold": 0.9}),
+                              (mi.canny, x.shape[:3], bool,
+                               {"mask": np.broadcast_to(np.arange(x.shape[2]) % 7 > 1,
+                                                        x.shape[1:3]).copy()})):
         out = np.full(shape, 7, dtype=dt)  # stale values must all be overwritten
         got = op(x, out=out, backend=backend, **kw)
         assert got is out
@@ -82,6 +89,19 @@ def test_out_is_filled_and_returned(photos64, backend):
 def test_empty_batch_with_out():
     out = np.empty((0, 4, 4), np.float32)
     assert mi.rgb_to_gray(np.zeros((0, 4, 4, 3), np.uint8), out=out) is out
+    edges = np.empty((0, 4, 4), bool)
+    assert mi.canny(np.zeros((0, 4, 4, 3), np.uint8), out=edges) is edges
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_canny_out_for_one_gray_image(backend):
+    img = np.zeros((12, 15), np.float32)
+    img[3:9, 4:11] = 1.0
+    out = np.ones((12, 15), bool)
+    assert mi.canny(img, out=out, backend=backend) is out
+    np.testing.assert_array_equal(out, mi.canny(img, backend=backend))
+    with pytest.raises(ValueError, match=r"out must have shape \(12, 15\), got \(1, 12, 15\)"):
+        mi.canny(img, out=np.empty((1, 12, 15), bool), backend=backend)
 
 
 @pytest.mark.parametrize("bad, err, msg", [
@@ -110,6 +130,8 @@ def test_bad_out():
         mi.sobel(x, out=ro)
     with pytest.raises(TypeError, match="out must be an array, got list"):
         mi.rgb_to_gray(x, out=[[0.0]])
+    with pytest.raises(ValueError, match="out must have dtype bool, got uint8"):
+        mi.canny(x, out=np.empty((2, 4, 5), np.uint8))
 
 
 def test_uint8_gray_fast_path_for_every_colour():

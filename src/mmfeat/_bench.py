@@ -37,6 +37,8 @@ OPS = (
     "rgb_to_hsv",
     "rgb_to_gray_u8",
     "rgb_to_hsv_u8",
+    "sobel_out",
+    "canny_out",
 )
 
 #: sensor noise added to the sample photographs (sigma on 0..255): real photographs
@@ -298,6 +300,8 @@ ANCHORS: dict[str, dict[str, tuple[str, Callable]]] = {
     "rgb_to_hsv_u8": {"opencv": ("cv2", cv_rgb_to_hsv),
                       "skimage": ("skimage", sk_rgb_to_hsv_u8)},
 }
+ANCHORS["sobel_out"] = ANCHORS["sobel"]
+ANCHORS["canny_out"] = ANCHORS["canny"]
 
 
 def is_slow_anchor(name: str) -> bool:
@@ -311,17 +315,18 @@ def mmfeat_op(op: str, backend: str) -> Callable:
 
     if op == "color_histogram_hsv":
         return functools.partial(image.color_histogram, space="hsv", backend=backend)
-    if op.endswith("_u8") and op in OPS:
-        # uint8 output, as OpenCV returns, into one buffer reused call after call,
-        # as a loop over batches would (no page faults of a fresh output)
-        conv = getattr(image, op[:-3])
+    if op.endswith(("_u8", "_out")) and op in OPS:
+        # into one buffer reused call after call, as a loop over batches would (no page
+        # faults of a fresh output); the colour conversions in uint8, as OpenCV returns
+        fn = getattr(image, op.rsplit("_", 1)[0])
+        kw = {"dtype": np.uint8} if op.endswith("_u8") else {}
         buffers: dict = {}
 
         def run(batch):
             key = (batch.shape, type(batch))
             if key not in buffers:
-                buffers[key] = conv(batch, dtype=np.uint8, backend=backend)
-            return conv(batch, dtype=np.uint8, out=buffers[key], backend=backend)
+                buffers[key] = fn(batch, **kw, backend=backend)
+            return fn(batch, **kw, out=buffers[key], backend=backend)
 
         return run
     if op not in OPS:

@@ -177,6 +177,14 @@ def test_canny_finds_the_edge():
     assert_canny_close(got, want)
 
 
+def test_canny_into_out():
+    """out= on the cuda backend: written whole (stale values gone) and returned."""
+    out = np.ones(EDGY.shape[:3], dtype=bool)
+    got = mi.canny(EDGY, sigma=1.0, out=out, backend="cuda")
+    assert got is out
+    np.testing.assert_array_equal(out, mi.canny(EDGY, sigma=1.0, backend="cuda"))
+
+
 @pytest.mark.parametrize("grid", [(1, 1), (2, 2)])
 def test_image_features(grid):
     got = mi.ImageFeatures(grid=grid, hsv_bins=(4, 2, 2), backend="cuda").fit_transform(EDGY)

@@ -241,11 +241,12 @@ def gradient_histogram(images, orientations):
     return out.astype(np.float32)
 
 
-def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
+def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None, out=None):
     src = as_kernel_layout(images)
     n, H, W = src.shape[:3]
     # the kernel writes every pixel (0/1 bytes) of the bool output through a uint8 view
-    out = np.empty((n, H, W), dtype=bool)
+    if out is None:
+        out = np.empty((n, H, W), dtype=bool)
     lo, hi = canny_compare_values(low, high, use_quantiles)
     weights = ref.gaussian_weights(sigma)
     coeffs, scale = _coeffs(gray_calc_type(images.dtype)), _gray_scale(images)

@@ -516,7 +516,12 @@ HYST_TILE_ROWS = 32
 def _hyst_grid(n, H, W):
     """(tile rows th, padded rows Hp, mask words a row, the launch grid) of n H x W planes."""
     th = int(HYST_TILE_ROWS)
+    if not 1 <= th <= 32:  # one row a thread of a 32-thread block, one mask word a row
+        raise ValueError(f"HYST_TILE_ROWS must be in [1, 32], got {th}")
     ty, tx = -(-H // th), -(-W // 32)
+    if 1 + ty * th * tx * 32 >= 2**31:  # node ids are int32
+        raise ValueError(f"canny (cuda): an image of {H} x {W} pixels is too large for "
+                         "the hysteresis labels (int32); split it into tiles")
     return th, ty * th, tx, (tx, ty, n)
 
 
@@ -550,7 +555,7 @@ def hysteresis(masks, H, W):
     return out
 
 
-def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
+def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None, out=None):
     xp = device_xp()
     H, W = int(images.shape[1]), int(images.shape[2])
     coeffs = _coeffs(gray_calc_type(images.dtype))
@@ -618,11 +623,18 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None):
         del state
         return hysteresis(masks, H, W)
 
-    # chunks of image indices (so that per-image mask planes follow their images); a
-    # pixel's bytes: gray 4 and the staged planes 4 + 4 + 1, labels 4 (a bound: edge
-    # pixels' entries only are touched), output 1, masks 1 / 4
-    return _chunked(run, np.arange(images.shape[0]),
-                    _item_bytes(images) + H * W * (4 + 4 + 1 + 4 + 1 + 1))
+    # chunks of image indices (so that per-image mask planes follow their images); an
+    # image's bytes: per pixel gray 4, the staged planes 4 + 4 + 1 and the output 1;
+    # per padded pixel (whole 32-wide tiles, which dominate for narrow images) the
+    # labels 4 and the two row masks 2 / 8
+    _, Hp, words, _ = _hyst_grid(1, H, W)
+    per_image = _item_bytes(images) + H * W * (4 + 4 + 1 + 1) + 4 * (1 + Hp * words * 32) \
+        + 8 * Hp * words
+    res = _chunked(run, np.arange(images.shape[0]), per_image)
+    if out is None:
+        return res
+    out[...] = res
+    return out
 
 
 # --- texture descriptors: HOG, LBP, GLCM (issue 18) --------------------------------------

@@ -167,17 +167,21 @@ def canny_thresholds(low, high, use_quantiles, dmax):
     return low, high
 
 
-def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None) -> np.ndarray:
+def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None,
+          out=None) -> np.ndarray:
     """scikit-image 0.26's ``feature.canny`` on the float32 gray image, per image.
 
     ``low``/``high`` are already defaulted and scaled (canny_thresholds). ``mask``:
     None or bool (M, H, W), M = 1 (every image) or N: the image is zeroed outside
     it, smoothed, divided by the smoothed mask (every mode), and suppression keeps
-    only pixels of the eroded mask.
+    only pixels of the eroded mask. ``out``: (N, H, W) bool to write, else a new one.
     """
     gray = rgb_to_gray(images).astype(np.float32)
     n, H, W = gray.shape
-    out = np.zeros((n, H, W), dtype=bool)
+    if out is None:
+        out = np.zeros((n, H, W), dtype=bool)
+    else:
+        out[...] = False
     if mask is None:
         bleed = bleed_over((H, W), sigma, cval)[None] if mode == "constant" else None
         eroded = np.zeros((1, H, W), dtype=bool)

@@ -225,13 +225,21 @@ def test_fit_never_copies_the_vocabulary_back_up(vectorizer, params, monkeypatch
     # no host-built table: the lookup table is made on the device
     assert "_term_table" not in names
     assert names.count("_device_term_table") == 1
-    # down: the terms' offsets and bytes and the (df, tf) pair, once each
-    assert names.count("to_host") == 3
-    # up: the documents' bytes and offsets, then only the term id of each column
+    # every copy goes through the pinned pool (to_device / to_host). Down: the terms'
+    # offsets and bytes and the (df, tf) pair, once each (+ TF-IDF: the document
+    # frequencies, for the idf on the host)
+    tfidf = vectorizer is TfidfVectorizer
+    assert names.count("to_host") == 3 + tfidf
+    # up: the documents' bytes and offsets, then only the term id of each column and
+    # each column's rank in first-occurrence order (+ TF-IDF: the idf)
     ups = [args for n, args in log if n == "to_device"]
-    assert len(ups) == 3
-    ids = np.asarray(ups[2][0])
-    assert ids.dtype == np.int64 and ids.shape == (len(vec.get_feature_names_out()),)
+    assert len(ups) == 4 + tfidf
+    n_cols = len(vec.get_feature_names_out())
+    ids, rank = np.asarray(ups[2][0]), np.asarray(ups[3][0])
+    assert ids.dtype == np.int64 and ids.shape == (n_cols,)
+    assert rank.dtype == np.int64 and sorted(rank) == list(range(n_cols))
+    if tfidf:
+        assert np.asarray(ups[4][0]).shape == (n_cols,)  # the idf
     # the vocabulary_ dict is made from the host copy, only when read
     sk_cls = SkTfidf if vectorizer is TfidfVectorizer else SkCount
     sk = sk_cls(**params, dtype=np.float64)
@@ -240,12 +248,13 @@ def test_fit_never_copies_the_vocabulary_back_up(vectorizer, params, monkeypatch
     assert_same_csr(sp.csr_matrix(X), want)
 
     # transform reuses the device table (also once the dict has been read): no copy of
-    # the vocabulary in either direction, the documents go up and nothing comes down
+    # the vocabulary in either direction, the documents (+ TF-IDF: the idf) go up and
+    # nothing comes down
     log.clear()
     Y = vec.transform(SMALL)
     names = [n for n, _ in log]
     assert "_term_table" not in names and "_device_term_table" not in names
-    assert names.count("to_host") == 0 and names.count("to_device") == 2
+    assert names.count("to_host") == 0 and names.count("to_device") == 2 + tfidf
     assert_same_csr(sp.csr_matrix(Y), sk.transform(SMALL))
 
 

@@ -519,7 +519,7 @@ def first_occurrence_order(X, cols: np.ndarray):
     n_docs, n_cols = X.shape
     rank = np.empty(n_cols, np.int64)
     rank[cols] = np.arange(n_cols)
-    rank = xp.asarray(rank)
+    rank = to_device(rank)  # pinned staging, as every other copy of the text path
     # row of each entry (cupy.repeat takes no array of repeats)
     rows = xp.searchsorted(X.indptr[1:], xp.arange(X.indices.shape[0]), side="right")
     order = xp.argsort(rows * n_cols + rank[X.indices])
@@ -561,7 +561,7 @@ def document_frequencies(X):
     xp = device_xp()
     X = as_device_csr(X)
     df = xp.bincount(X.indices, minlength=X.shape[1])
-    return np.asarray(df.get() if hasattr(df, "get") else df), int(X.shape[0])
+    return to_host(df), int(X.shape[0])
 
 
 def tfidf(X, idf, sublinear: bool, norm):
@@ -569,7 +569,7 @@ def tfidf(X, idf, sublinear: bool, norm):
     xp = device_xp()
     X = as_device_csr(X)
     use_idf = idf is not None
-    idf_dev = xp.asarray(idf, dtype=X.dtype) if use_idf else xp.ones(1, X.dtype)
+    idf_dev = to_device(idf, X.dtype) if use_idf else xp.ones(1, X.dtype)
     launch_1d(_kernels().tfidf_rows, X.shape[0], X.indptr, X.indices, X.data, idf_dev, use_idf,
             bool(sublinear), _NORM_CODE[norm])
     return X

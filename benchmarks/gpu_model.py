@@ -62,11 +62,14 @@ PATH_INSTR = {
     # their padding mode (constant: 0x1740-0x19e0, 43)
     "frame_window": (20, "interior row loop 20/sample; padded frames 43"),
     "frame_window_padded": (43, "constant-padding row loop"),
-    # power_mel: the tap loop (0x580-0xca0, 115 instructions, one tap a pass; it holds
-    # the untaken p != 2 branches too: an upper bound) x the filter's support, plus
-    # the band loop around it (417 - 115 - 104 (the p == 1 copy) = 198)
-    "power_mel_tap": (115, "tap loop, one tap a pass (p != 2 branches included)"),
-    "power_mel_band": (198, "band loop outside the tap loops"),
+    # power_mel (power_mel_kernel(square=True), issue 15: |X|**2 and a float32 sum compiled
+    # in): the tap loop (0xb90-0x1230) is unrolled 16x, 107 instructions for 16 taps;
+    # the band loop around it (0x2d0-0x18f0, 355) holds the remainder taps straight
+    # line: all its 248 other instructions are charged a band (an upper bound: a band
+    # of ~8 taps runs part of them). Before: 115 a tap (p != 2 branches and a float64
+    # sum in the loop), 198 a band
+    "power_mel_tap": (107 / 16, "tap loop unrolled 16x: 107 instructions a pass"),
+    "power_mel_band": (248, "band loop outside the 16-tap loop, remainder taps included"),
     # to_db_peak: the element loop (0x530-0x820): 48 instructions a value (log10 inline,
     # store, running max); the block reduction runs once a block
     "to_db_peak": (48, "element loop"),
@@ -158,7 +161,9 @@ def mfcc_launches(n_clips=10_000, sr=16_000, seconds=1.0, n_fft=512, hop=160, n_
     fw = (P["frame_window"][0] * (nf - padded) + P["frame_window_padded"][0] * padded) / nf
     pm = P["power_mel_tap"][0] * taps + P["power_mel_band"][0]
     fd = P["floor_dct_band"][0] * n_mels + P["floor_dct_coef"][0]
-    pm_static = hot.get("power_mel", P["power_mel_tap"][0]) * taps + P["power_mel_band"][0]
+    # static: the whole band loop once (every instruction, the 16-tap loop's included)
+    # plus the 16-tap loop's share of each further tap
+    pm_static = (hot.get("power_mel_kernel", 107) / 16) * taps + 355
     fd_static = hot.get("floor_dct", P["floor_dct_band"][0] * 4) * n_mels + P["floor_dct_coef"][0]
     return [
         Launch("mfcc", "frame_window", n_clips * T * itemsize + R * n_fft * itemsize,

@@ -15,9 +15,12 @@ limits (y, z <= 65535), and no flat index is split by a run-time division: the
 64-bit division subroutine (``__cuda_sm20_div_s64``) that ``unravel`` called per
 element is gone, and the inner loop walks one contiguous row.
 
-Every kernel is compiled with ``cache=True`` (numba-cuda's on-disk cache: a new
-process loads the cubin instead of running NVVM; the simulator ignores the flag).
+Every module-level kernel is compiled with ``cache=True`` (numba-cuda's on-disk
+cache: a new process loads the cubin instead of running NVVM; the simulator ignores
+the flag); :func:`power_mel_kernel`'s per-power kernels compile once per process.
 """
+
+import functools
 
 import numpy as np
 
@@ -32,6 +35,7 @@ from . import audio_math as _m  # noqa: E402
 _shared = _m.compile_shared(cuda.jit(device=True))
 frame_start = _shared["frame_start"]
 windowed_sample = _shared["windowed_sample"]
+abs2 = _shared["abs2"]
 spectral_power = _shared["spectral_power"]
 power_db = _shared["power_db"]
 db_floor = _shared["db_floor"]
@@ -116,24 +120,68 @@ def power(X, p, out):
         r += sy
 
 
-@cuda.jit(cache=True)
-def power_mel(X, p, basis, lo, hi, out):
-    """out[r, m] = sum over the filter's support of basis[m, f] |X[r, f]| ** p.
-    Grid: x = m, y = r (the bands of a frame share its spectrum in L1)."""
-    R, M = out.shape
-    x0, sx, y0, sy, _, _ = grid3()
-    r = y0
-    while r < U(R):
-        m = x0
-        while m < U(M):
-            acc = basis[0, 0] * 0
-            f = U(lo[m])
-            while f < U(hi[m]):
-                acc += basis[m, f] * spectral_power(X[r, f].real, X[r, f].imag, p)
-                f += U(1)
-            out[r, m] = acc
-            m += sx
-        r += sy
+@cuda.jit(device=True)
+def _tap_square(re, im, pw):
+    """|X|**2 in X's type (spectral_power's return type unifies its branches' float64)."""
+    return abs2(re, im)
+
+
+@cuda.jit(device=True)
+def _tap_power(re, im, pw):
+    return spectral_power(re, im, pw)
+
+
+@functools.cache
+def _mel_taps(tap):
+    """The body of :func:`power_mel_kernel`'s kernels (grid x = m, y = r) with the
+    per-bin power ``tap(re, im, pw)`` compiled in."""
+
+    @cuda.jit(device=True)
+    def taps(X, pw, basis, lo, hi, out):
+        R, M = out.shape
+        x0, sx, y0, sy, _, _ = grid3()
+        r = y0
+        while r < U(R):
+            xr = X[r]
+            m = x0
+            while m < U(M):
+                br = basis[m]
+                # summed in the basis' type for the power spectrum, as the cpu kernel
+                # and librosa's float32 einsum (a float64 sum was a conversion and a
+                # float64 add a tap)
+                acc = br[0] - br[0]
+                f = U(lo[m])
+                f1 = U(hi[m])
+                while f < f1:
+                    z = xr[f]
+                    acc += br[f] * tap(z.real, z.imag, pw)
+                    f += U(1)
+                out[r, m] = acc
+                m += sx
+            r += sy
+
+    return taps
+
+
+@functools.cache
+def power_mel_kernel(square: bool):
+    """power_mel(X, p, basis, lo, hi, out): out[r, m] = the sum over the filter's
+    support ``lo[m] <= f < hi[m]`` of basis[m, f] |X[r, f]| ** p. Grid: x = m, y = r
+    (the bands of a frame share its spectrum in L1).
+
+    ``square`` (p = 2, the power spectrum of mel and MFCC) compiles its own kernel:
+    |X|**2 and the sum in X's type, nothing else in the tap loop (a run-time power
+    carried the untaken ``pow`` branches and summed in float64: 115 SASS
+    instructions a tap, 129 float64 ones); else one generic kernel reads ``p``. The
+    tap loop walks one row of X and one of the basis (1-D views: an address step a
+    tap instead of a 2-D offset)."""
+    taps = _mel_taps(_tap_square if square else _tap_power)
+
+    @cuda.jit
+    def power_mel(X, p, basis, lo, hi, out):
+        taps(X, p, basis, lo, hi, out)
+
+    return power_mel
 
 
 @cuda.jit(cache=True)

@@ -155,8 +155,8 @@ def _mel_frames(y, lengths, nvalid, frames, power, basis, on_block=None):
     for sl, t0, X in _spectra(y, lengths, nvalid, frames, precise_fft(power)):
         n, nb, F = X.shape
         blk = xp.empty((n, nb, M), dtype=y.dtype)
-        _launch_grid(K.power_mel, M, n * nb, 1, X.reshape(n * nb, F), float(power), b, lo,
-                     hi, blk.reshape(n * nb, M))
+        _launch_grid(K.power_mel_kernel(float(power) == 2.0), M, n * nb, 1, X.reshape(n * nb, F),
+                     float(power), b, lo, hi, blk.reshape(n * nb, M))
         out[sl, t0 : t0 + nb] = blk
         if on_block is not None:
             on_block(sl, t0, X)

@@ -299,6 +299,14 @@ def _contiguous_start(rows):
     return rows[0]
 
 
+@_ijit
+def _zero_frame(out, n, t):
+    """Both extremes of every band 0: frame t is past clip n's end."""
+    for b in range(out.shape[2]):
+        out[n, 0, b, t] = 0
+        out[n, 1, b, t] = 0
+
+
 @numba.njit(**_pjit)
 def contrast_frames(j0, j1, S, nvalid, rows, offsets, q, out):
     """One frame per job of magnitudes S (N, t, F): for band b (bins
@@ -313,9 +321,7 @@ def contrast_frames(j0, j1, S, nvalid, rows, offsets, q, out):
         n = job // nt
         t = job - n * nt
         if t >= nvalid[n]:
-            for b in range(q.shape[0]):
-                out[n, 0, b, t] = 0
-                out[n, 1, b, t] = 0
+            _zero_frame(out, n, t)
             continue
         if r0 >= 0:
             _frame_contrast(S[n, t, r0:r0 + R], offsets, q, scratch, out, n, t)
@@ -342,9 +348,7 @@ def contrast_spectrum(j0, j1, X, nvalid, rows, offsets, q, out):
         n = job // nt
         t = job - n * nt
         if t >= nvalid[n]:
-            for b in range(q.shape[0]):
-                out[n, 0, b, t] = 0
-                out[n, 1, b, t] = 0
+            _zero_frame(out, n, t)
             continue
         if r0 >= 0:  # the bands' bins only, branch-free: SIMD sqrt
             for i in range(R):

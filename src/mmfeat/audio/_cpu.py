@@ -166,15 +166,10 @@ def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume) -> bool:
     per_clip = frames.n_frames(T) * frames.n_fft * (8 if precise else y.itemsize)
     step = max(1, min(int(config.AUDIO_WORKER_CHUNK_BYTES) // max(per_clip, 1),
                       -(-N // (4 * threads))))
-    todo = iter(range(0, N, step))
-    lock = threading.Lock()
+    starts = range(0, N, step)
 
-    def worker():
-        while True:
-            with lock:
-                s0 = next(todo, None)
-            if s0 is None:
-                return
+    def chunks(j0, j1):  # chunks j0..j1-1, each whole on this thread
+        for s0 in starts[j0:j1]:
             sl = slice(s0, min(N, s0 + step))
             X = _frames_fft(y, lengths, nvalid, frames, sl, precise, threaded=False)
             n, nt, F = X.shape
@@ -183,7 +178,7 @@ def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume) -> bool:
                         lo, hi, M.reshape(n * nt, -1))
             consume(sl, M)
 
-    run_workers(worker, threads)
+    parallel_for(chunks, len(starts), min_step=1, serial_below=2)
     return True
 
 

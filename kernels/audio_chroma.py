@@ -95,7 +95,13 @@ def chroma_project(j0, j1, S, nvalid, fbT, which, kind, p, tiny, out):
         normalize_row(out, n, t, kind, p, tiny)
 
 
-_ijit = numba.njit(inline="always", cache=True, error_model="numpy", fastmath=False)
+# the contrast kernels' helpers: the insertions and the band selection are plain
+# calls, compiled once (inlined into every call site, Numba typed and lowered each
+# copy: spectral_contrast's first call compiled ~1.6x longer), with no CPython or C
+# wrapper (Python never calls them); the small ones are inlined
+_ijit = numba.njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, cache=True,
+                   error_model="numpy", fastmath=False)
+_small = numba.njit(inline="always", cache=True, error_model="numpy", fastmath=False)
 
 #: values a chunk of :func:`_band_extremes` (its extremes' loop has a fixed trip count)
 _CHUNK = 8
@@ -150,7 +156,7 @@ def _keep_largest(src, k0, k1, qb, high):
             ht = high[0]
 
 
-@_ijit
+@_small
 def _select_smallest(src, k, qb, low):
     """``low[:qb]`` = the qb smallest of ``src[:k]`` (k >= qb), ascending: a few
     candidates go through a branch-free insertion (min/max per kept slot), many
@@ -166,7 +172,7 @@ def _select_smallest(src, k, qb, low):
         low[0] = min(low[0], x)
 
 
-@_ijit
+@_small
 def _select_largest(src, k, qb, high):
     """``high[:qb]`` = the qb largest of ``src[:k]``, ascending (as
     :func:`_select_smallest`)."""
@@ -257,7 +263,7 @@ def _band_extremes(vals, v0, v1, qb, low, high, cmin, cmax, cand_low, cand_high)
     return sl, sh
 
 
-@_ijit
+@_small
 def _frame_contrast(vals, offsets, q, scratch, out, n, t):
     """Band extremes of one frame whose band values, concatenated as ``rows``, are
     ``vals``: ``out[n, 0, b, t]`` / ``out[n, 1, b, t]`` the means of band b's q[b]
@@ -271,7 +277,7 @@ def _frame_contrast(vals, offsets, q, scratch, out, n, t):
         out[n, 1, b, t] = float(sh) / qb
 
 
-@_ijit
+@_small
 def _contrast_scratch(rows, q, like):
     """Per-call buffers of the contrast kernels, in ``like``'s type: the frame's band
     values (len(rows)), then (low, high, chunk minima, chunk maxima, low candidates,
@@ -287,7 +293,7 @@ def _contrast_scratch(rows, q, like):
         np.empty(R, dtype=dt), np.empty(R, dtype=dt))
 
 
-@_ijit
+@_small
 def _contiguous_start(rows):
     """rows[0] when ``rows`` (ascending, as :class:`ContrastBands` builds them) is one
     run of consecutive bins, as for any FFT frequency grid; else -1 (a custom
@@ -299,7 +305,7 @@ def _contiguous_start(rows):
     return rows[0]
 
 
-@_ijit
+@_small
 def _zero_frame(out, n, t):
     """Both extremes of every band 0: frame t is past clip n's end."""
     for b in range(out.shape[2]):

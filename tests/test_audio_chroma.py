@@ -263,7 +263,7 @@ def _sorted_extremes(S, rows, offsets, q):
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]),
        kind=st.sampled_from(["noise", "ties", "ascending", "descending", "trend", "zeros"]))
 def test_band_extremes_equal_a_sort(data, dtype, kind):

@@ -78,6 +78,18 @@ def test_list_padded_array_and_lengths_agree(clips):
     assert not np.allclose(af.transform(y)[2], X1[2])
 
 
+def test_features_do_not_depend_on_blas_threads(clips):
+    """A Dask worker sets OMP_NUM_THREADS=1: with BLAS on one thread the features are
+    the same bit for bit (a BLAS matmul's float32 sums change with its thread count)."""
+    from threadpoolctl import threadpool_limits
+
+    af = A.AudioFeatures(sr=SR).fit(clips)
+    X1 = af.transform(clips)
+    with threadpool_limits(1):
+        X2 = af.transform(clips)
+    np.testing.assert_array_equal(X1, X2)
+
+
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
 def test_short_and_empty_clips_are_finite_and_documented(backend):
     rng = np.random.default_rng(1)

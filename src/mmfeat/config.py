@@ -88,7 +88,9 @@ AUDIO_WORKER_CHUNK_BYTES = 512 << 10
 #: a stored power spectrum times the dense basis in one BLAS matmul (False). A mel
 #: filter spans a few FFT bins, so the sparse pass does ~2 multiply-adds per bin
 #: against n_mels for the matmul: 512 one-second clips, 64 mels: 36 ms for the matmul
-#: alone vs ~10 ms for the fused pass (2-core machine)
+#: alone vs ~10 ms for the fused pass (2-core machine). The matmul's float32 sums
+#: also change with BLAS's thread count (a Dask worker runs BLAS on one thread), the
+#: sparse pass's do not
 AUDIO_MEL_SPARSE = True
 #: cuda: frames per block of the STFT pipeline (None: as many as fit in
 #: ``GPU_MEMORY_FRACTION`` of free device memory). Long signals are

@@ -117,17 +117,30 @@ def _support(basis):
 
 
 def _mel_chunks(y, lengths, nvalid, frames, power, basis):
-    """Yield (slice, mel power (n, t, M)) chunk by chunk.
+    """Yield (slice, mel power (n, t, M)) chunk by chunk (see :func:`_mel_magnitude_chunks`)."""
+    for sl, M, _ in _mel_magnitude_chunks(y, lengths, nvalid, frames, power, basis, False):
+        yield sl, M
+
+
+def _mel_magnitude_chunks(y, lengths, nvalid, frames, power, basis, magnitude):
+    """Yield (slice, mel spectrum (n, t, M) of |STFT|**power, |STFT| (n, t, F) when
+    ``magnitude`` else None) chunk by chunk, both from the chunk's one FFT.
 
     With ``config.AUDIO_MEL_SPARSE`` the power spectrum and the projection are one Numba
     pass over each filter's support (the power spectrum is never stored); otherwise
-    the power spectrum is stored and projected with one BLAS matmul per chunk.
+    the power spectrum is stored and projected with one BLAS matmul per chunk, whose
+    sums depend on BLAS's thread count.
     """
     if not config.AUDIO_MEL_SPARSE:
         bt = np.ascontiguousarray(basis.T)
         for sl, P in _power_chunks(y, lengths, nvalid, frames, power):
             n, nt, F = P.shape
-            yield sl, (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
+            M = (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
+            if magnitude and float(power) == 2.0:
+                P = np.sqrt(P, out=P)
+            elif magnitude and float(power) != 1.0:
+                P = np.power(P, 1.0 / float(power), out=P)
+            yield sl, M, (P if magnitude else None)
         return
     lo, hi = _support(basis)
     N, T = y.shape
@@ -135,11 +148,16 @@ def _mel_chunks(y, lengths, nvalid, frames, power, basis):
     for sl in _chunks(N, _per_clip_bytes(T, frames, 8 if precise else y.itemsize)):
         X = _frames_fft(y, lengths, nvalid, frames, sl, precise)
         n, nt, F = X.shape
+        X2 = X.reshape(n * nt, F)
         M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
         # jobs: blocks of 16 rows (see the kernel)
-        parallel_for(K.power_mel, (n * nt + 15) // 16, X.reshape(n * nt, F), float(power),
-                     basis, lo, hi, M.reshape(n * nt, -1), min_step=4, serial_below=8)
-        yield sl, M
+        parallel_for(K.power_mel, (n * nt + 15) // 16, X2, float(power), basis, lo, hi,
+                     M.reshape(n * nt, -1), min_step=4, serial_below=8)
+        S = None
+        if magnitude:
+            S = np.empty(X.shape, dtype=y.dtype)
+            parallel_for(K.power_spectrum, n * nt, X2, 1.0, S.reshape(n * nt, F))
+        yield sl, M, S
 
 
 def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume) -> bool:
@@ -300,21 +318,24 @@ def _delta_whole(data, width, order, nvalid):
 def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
     """One pass for ``AudioFeatures``: MFCC (N, n_mfcc, t) and, when ``spectral``,
     (N, 6, t) float64 centroid, bandwidth, rolloff, flatness, zcr, rms, sharing each
-    chunk's FFT between the mel path and the descriptors."""
+    chunk's FFT between the mel path and the descriptors.
+
+    The mel projection is the sparse Numba pass of :func:`_mel_magnitude_chunks` (with
+    ``config.AUDIO_MEL_SPARSE``): besides being faster than a BLAS matmul, its sums
+    do not depend on how many threads BLAS runs, so a Dask worker (which sets
+    ``OMP_NUM_THREADS=1``) gives the parent's features bit for bit.
+    """
     N, T = y.shape
     nf = frames.n_frames(T)
     dct = _filters.dct_rows(n_mfcc, basis.shape[0], "ortho", 0.0, y.dtype)
     mf = np.empty((N, nf, n_mfcc), dtype=y.dtype)
     stats = np.empty((N, 6, nf), dtype=np.float64) if spectral else None
-    bt = np.ascontiguousarray(basis.T)
     dt = np.ascontiguousarray(dct.T)
     freq = _filters.fft_frequencies(sr=sr, n_fft=frames.n_fft)
-    for sl, P in _power_chunks(y, lengths, nvalid, frames, 2.0):
-        n, nt, F = P.shape
-        M = (P.reshape(n * nt, F) @ bt).reshape(n, nt, -1)
+    for sl, M, S in _mel_magnitude_chunks(y, lengths, nvalid, frames, 2.0, basis, spectral):
+        n, nt = M.shape[:2]
         if spectral:
-            np.sqrt(P, out=P)
-            parallel_for(K.spectral_stats, n * nt, P, freq, nvalid[sl], 2.0,
+            parallel_for(K.spectral_stats, n * nt, S, freq, nvalid[sl], 2.0,
                          y.dtype.type(0.85), 1e-10, 2.0, stats[sl], min_step=16)
         _log_dct(M, nvalid[sl], *_MFCC_DB, dt, mf[sl])
     if spectral:

@@ -156,6 +156,31 @@ def test_import_does_not_import_cupy_or_numba_cuda():
     assert res.returncode == 0, res.stderr
 
 
+def test_image_and_audio_ops_do_not_import_scikit_learn():
+    """scikit-learn's import (~1.3 s) is paid by the transformers that subclass its
+    BaseEstimator, on first use, not by ``import mmfeat`` and the ops."""
+    res = _run_python(
+        """
+        import sys
+        import numpy as np
+        import mmfeat, mmfeat.audio
+        mmfeat.image.sobel(np.zeros((1, 8, 8, 3), np.uint8))
+        assert "sklearn" not in sys.modules
+        from mmfeat.image import ImageFeatures
+        from mmfeat.audio import AudioFeatures
+        assert "sklearn" in sys.modules
+        assert ImageFeatures.__module__ == "mmfeat.image.features"
+        assert "AudioFeatures" in dir(mmfeat.audio) and "ImageFeatures" in dir(mmfeat.image)
+        try:
+            mmfeat.image.NoSuchThing
+        except AttributeError as e:
+            assert "NoSuchThing" in str(e)
+        else:
+            raise AssertionError("no AttributeError")
+        """
+    )
+    assert res.returncode == 0, res.stderr
+
 def test_cuda_without_gpu_raises_backend_unavailable():
     # CuPy is made unimportable, as on a machine without the GPU stack.
     res = _run_python(

@@ -38,7 +38,6 @@ from .descriptors import (
     waveform_stats,
     zero_crossing_rate,
 )
-from .features import AudioFeatures
 from .spectral import (
     amplitude_to_db,
     delta,
@@ -83,3 +82,18 @@ __all__ = [
     "spectral_rolloff",
     "spectrogram", "stft", "waveform_stats", "zero_crossing_rate",
 ]
+
+
+def __getattr__(name):
+    # the transformer subclasses scikit-learn's BaseEstimator, whose import takes
+    # ~1.3 s (scipy.stats and more): loaded on first use, so that importing mmfeat
+    # for the ops alone does not pay it
+    if name == "AudioFeatures":
+        from .features import AudioFeatures
+
+        return AudioFeatures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"AudioFeatures"})

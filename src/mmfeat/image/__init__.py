@@ -6,7 +6,6 @@ and ``backend=``.
 
 from .color import color_histogram, color_moments, rgb_to_gray, rgb_to_hsv
 from .edges import canny, gradient_histogram, sobel
-from .features import ImageFeatures
 from .hog import hog
 from .texture import graycomatrix, graycoprops, lbp_histogram, local_binary_pattern
 
@@ -25,3 +24,18 @@ __all__ = [
     "graycomatrix",
     "graycoprops",
 ]
+
+
+def __getattr__(name):
+    # the transformer subclasses scikit-learn's BaseEstimator, whose import takes
+    # ~1.3 s (scipy.stats and more): loaded on first use, so that importing mmfeat
+    # for the ops alone does not pay it
+    if name == "ImageFeatures":
+        from .features import ImageFeatures
+
+        return ImageFeatures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"ImageFeatures"})

@@ -194,9 +194,9 @@ def test_mfcc_batch_within_001_db_of_librosa(batch, clips, backend, kw):
 @pytest.mark.parametrize("power", [2.0, 1.0])
 def test_mel_chunks_on_worker_threads_equal_the_staged_path(batch, monkeypatch, chunk_bytes,
                                                             power):
-    """melspectrogram and mfcc on 2+ threads run whole chunks of clips on each worker
-    (``_mel_on_workers``): the same numbers, bit for bit, as each stage split across
-    the threads, whatever the chunk size (one clip, a few, all)."""
+    """melspectrogram, mfcc and AudioFeatures on 2+ threads run whole chunks of clips
+    on each worker (``_mel_on_workers``): the same numbers, bit for bit, as each stage
+    split across the threads, whatever the chunk size (one clip, a few, all)."""
     import numba
 
     import mmfeat.audio._cpu as C
@@ -212,20 +212,24 @@ def test_mel_chunks_on_worker_threads_equal_the_staged_path(batch, monkeypatch, 
     numba.set_num_threads(2)
     try:
         monkeypatch.setattr(config, "AUDIO_WORKER_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(config, "AUDIO_MAX_PADDING", 1e9)  # AudioFeatures: one batch
         calls = []
         real = C._mel_on_workers
 
-        def spy(*a):
-            calls.append(real(*a))
+        def spy(*a, **k):
+            calls.append(real(*a, **k))
             return calls[-1]
 
         monkeypatch.setattr(C, "_mel_on_workers", spy)
         mel = A.melspectrogram(y, power=power, **kw)
         mf = A.mfcc(y, n_mfcc=20, **kw)
-        assert calls == [True, True]  # both ran on the workers
-        monkeypatch.setattr(C, "_mel_on_workers", lambda *a: False)
+        af = A.AudioFeatures(sr=SR, n_fft=SPEC["n_fft"], hop_length=SPEC["hop_length"])
+        feats = af.fit_transform(y, lengths=lengths)
+        assert calls == [True, True, True]  # all three ran on the workers
+        monkeypatch.setattr(C, "_mel_on_workers", lambda *a, **k: False)
         np.testing.assert_array_equal(mel, A.melspectrogram(y, power=power, **kw))
         np.testing.assert_array_equal(mf, A.mfcc(y, n_mfcc=20, **kw))
+        np.testing.assert_array_equal(feats, af.transform(y, lengths=lengths))
     finally:
         numba.set_num_threads(old)
 

@@ -160,11 +160,15 @@ def _mel_magnitude_chunks(y, lengths, nvalid, frames, power, basis, magnitude):
         yield sl, M, S
 
 
-def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume) -> bool:
+def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume,
+                    magnitude=False) -> bool:
     """Mel power spectra of small chunks of whole clips, each chunk framed,
     transformed, projected and handed to ``consume(sl, M)`` (M (n, t, n_mels)) by one
     worker thread from start to end; False (nothing done) where this does not apply:
-    one thread, few clips, or the dense mel projection.
+    one thread, few clips, or the dense mel projection. With ``magnitude``, the
+    chunk's |STFT| (n, t, F) in y's type comes too: ``consume(sl, M, S)``.
+    ``consume`` runs on a worker thread: it calls kernels directly, not through
+    ``parallel_for``.
 
     Splitting each stage of a large chunk across the threads (:func:`_mel_chunks`)
     scaled poorly on 2 cores: five hand-offs a chunk, NumPy's decibels on one
@@ -192,9 +196,15 @@ def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume) -> bool:
             X = _frames_fft(y, lengths, nvalid, frames, sl, precise, threaded=False)
             n, nt, F = X.shape
             M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
-            K.power_mel(0, (n * nt + 15) // 16, X.reshape(n * nt, F), float(power), basis,
-                        lo, hi, M.reshape(n * nt, -1))
-            consume(sl, M)
+            X2 = X.reshape(n * nt, F)
+            K.power_mel(0, (n * nt + 15) // 16, X2, float(power), basis, lo, hi,
+                        M.reshape(n * nt, -1))
+            if magnitude:
+                S = np.empty(X.shape, dtype=y.dtype)
+                K.power_spectrum(0, n * nt, X2, 1.0, S.reshape(n * nt, F))
+                consume(sl, M, S)
+            else:
+                consume(sl, M)
 
     parallel_for(chunks, len(starts), min_step=1, serial_below=2)
     return True
@@ -332,12 +342,23 @@ def audio_frames(y, lengths, nvalid, frames, sr, basis, n_mfcc, spectral):
     stats = np.empty((N, 6, nf), dtype=np.float64) if spectral else None
     dt = np.ascontiguousarray(dct.T)
     freq = _filters.fft_frequencies(sr=sr, n_fft=frames.n_fft)
-    for sl, M, S in _mel_magnitude_chunks(y, lengths, nvalid, frames, 2.0, basis, spectral):
-        n, nt = M.shape[:2]
+    roll = y.dtype.type(0.85)
+
+    def on_worker(sl, M, S=None):  # one chunk on a worker thread: kernels called directly
         if spectral:
-            parallel_for(K.spectral_stats, n * nt, S, freq, nvalid[sl], 2.0,
-                         y.dtype.type(0.85), 1e-10, 2.0, stats[sl], min_step=16)
-        _log_dct(M, nvalid[sl], *_MFCC_DB, dt, mf[sl])
+            K.spectral_stats(0, M.shape[0] * M.shape[1], S, freq, nvalid[sl], 2.0, roll,
+                             1e-10, 2.0, stats[sl])
+        _log_dct(M, nvalid[sl], *_MFCC_DB, dt, mf[sl], threaded=False)
+
+    if not _mel_on_workers(y, lengths, nvalid, frames, 2.0, basis, on_worker,
+                           magnitude=spectral):
+        for sl, M, S in _mel_magnitude_chunks(y, lengths, nvalid, frames, 2.0, basis,
+                                              spectral):
+            n, nt = M.shape[:2]
+            if spectral:
+                parallel_for(K.spectral_stats, n * nt, S, freq, nvalid[sl], 2.0, roll,
+                             1e-10, 2.0, stats[sl], min_step=16)
+            _log_dct(M, nvalid[sl], *_MFCC_DB, dt, mf[sl])
     if spectral:
         parallel_for(K.zcr_rms, N * nf, y, lengths, nvalid, frames.n_fft, frames.hop_length,
                      frames.pad, _MODES[frames.pad_mode], 1e-10, stats[:, 4], stats[:, 5],

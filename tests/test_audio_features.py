@@ -78,6 +78,17 @@ def test_list_padded_array_and_lengths_agree(clips):
     assert not np.allclose(af.transform(y)[2], X1[2])
 
 
+def test_dense_mel_projection_gives_the_same_features(clips, monkeypatch):
+    """``config.AUDIO_MEL_SPARSE = False`` (the BLAS matmul and its own magnitudes)
+    gives the sparse pass's features to float32 rounding."""
+    import mmfeat.config as config
+
+    af = A.AudioFeatures(sr=SR, backend="cpu").fit(clips)
+    sparse = af.transform(clips)
+    monkeypatch.setattr(config, "AUDIO_MEL_SPARSE", False)
+    dense = af.transform(clips)
+    np.testing.assert_allclose(dense, sparse, rtol=1e-4, atol=1e-3)
+
 def test_features_do_not_depend_on_blas_threads(clips):
     """A Dask worker sets OMP_NUM_THREADS=1: with BLAS on one thread the features are
     the same bit for bit (a BLAS matmul's float32 sums change with its thread count)."""

@@ -147,17 +147,30 @@ def _mel_magnitude_chunks(y, lengths, nvalid, frames, power, basis, magnitude):
     precise = precise_fft(power)
     for sl in _chunks(N, _per_clip_bytes(T, frames, 8 if precise else y.itemsize)):
         X = _frames_fft(y, lengths, nvalid, frames, sl, precise)
-        n, nt, F = X.shape
-        X2 = X.reshape(n * nt, F)
-        M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
-        # jobs: blocks of 16 rows (see the kernel)
-        parallel_for(K.power_mel, (n * nt + 15) // 16, X2, float(power), basis, lo, hi,
-                     M.reshape(n * nt, -1), min_step=4, serial_below=8)
-        S = None
-        if magnitude:
-            S = np.empty(X.shape, dtype=y.dtype)
+        yield (sl, *_mel_of_spectra(X, power, basis, lo, hi, magnitude, y.dtype, True))
+
+
+def _mel_of_spectra(X, power, basis, lo, hi, magnitude, dtype, threaded):
+    """(mel spectrum (n, t, M) of |X|**power, |X| (n, t, F) when ``magnitude`` else
+    None) of one chunk's spectra X (n, t, F), in ``dtype``; the kernels on the worker
+    threads, or (``threaded=False``, on a worker already) called directly."""
+    n, nt, F = X.shape
+    X2 = X.reshape(n * nt, F)
+    M = np.empty((n, nt, basis.shape[0]), dtype=dtype)
+    blocks = (n * nt + 15) // 16  # the kernel's jobs: blocks of 16 rows
+    args = (X2, float(power), basis, lo, hi, M.reshape(n * nt, -1))
+    if threaded:
+        parallel_for(K.power_mel, blocks, *args, min_step=4, serial_below=8)
+    else:
+        K.power_mel(0, blocks, *args)
+    S = None
+    if magnitude:
+        S = np.empty(X.shape, dtype=dtype)
+        if threaded:
             parallel_for(K.power_spectrum, n * nt, X2, 1.0, S.reshape(n * nt, F))
-        yield sl, M, S
+        else:
+            K.power_spectrum(0, n * nt, X2, 1.0, S.reshape(n * nt, F))
+    return M, S
 
 
 def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume,
@@ -194,14 +207,8 @@ def _mel_on_workers(y, lengths, nvalid, frames, power, basis, consume,
         for s0 in starts[j0:j1]:
             sl = slice(s0, min(N, s0 + step))
             X = _frames_fft(y, lengths, nvalid, frames, sl, precise, threaded=False)
-            n, nt, F = X.shape
-            M = np.empty((n, nt, basis.shape[0]), dtype=y.dtype)
-            X2 = X.reshape(n * nt, F)
-            K.power_mel(0, (n * nt + 15) // 16, X2, float(power), basis, lo, hi,
-                        M.reshape(n * nt, -1))
+            M, S = _mel_of_spectra(X, power, basis, lo, hi, magnitude, y.dtype, False)
             if magnitude:
-                S = np.empty(X.shape, dtype=y.dtype)
-                K.power_spectrum(0, n * nt, X2, 1.0, S.reshape(n * nt, F))
                 consume(sl, M, S)
             else:
                 consume(sl, M)

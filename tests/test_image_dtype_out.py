@@ -185,3 +185,40 @@ def test_uint8_hsv_table_kernel_for_every_colour():
     sample = every[pick[:1000], pick[1000:2000], pick[2000:]].reshape(1, 10, 100, 3)
     np.testing.assert_array_equal(mi.rgb_to_hsv(sample, dtype=np.uint8, backend="cpu"),
                                   img_as_ubyte(rgb2hsv(sample[0]))[None])
+
+
+def _every_colour_in_rows(width):
+    """All 2**24 uint8 colours (then a few random ones to fill the last row) as one
+    image of rows ``width`` wide: with a width that is not a multiple of the
+    two-phase kernels' block (``HSV_U8_BLOCK``), each row ends in a partial block."""
+    levels = np.arange(256, dtype=np.uint8)
+    every = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+    fill = -len(every) % width
+    extra = np.random.default_rng(width).integers(0, 256, (fill, 3), dtype=np.uint8)
+    return np.concatenate([every, extra]).reshape(1, -1, width, 3)
+
+
+def test_uint8_hsv_two_phase_kernels_at_a_width_off_the_block():
+    """The uint8 HSV conversion and histogram kernels (keys, then look-ups, in blocks)
+    equal the float64 kernels (scikit-image's arithmetic) for every colour, in rows
+    that end in a partial block."""
+    from mmfeat.kernels import image as K
+
+    from mmfeat._workers import parallel_for
+    from mmfeat.image import _cpu
+
+    width = 1000
+    assert width % K.HSV_U8_BLOCK
+    x = _every_colour_in_rows(width)
+    got = mi.rgb_to_hsv(x, dtype=np.uint8, backend="cpu")
+    want = np.empty_like(x)
+    parallel_for(K.rgb_to_hsv_u8, x.shape[1], x, want, np.float64(1 / 255), np.float64(1.0),
+                 np.float64(255.0))
+    np.testing.assert_array_equal(got, want)
+    for bins in [(8, 8, 8), (7, 5, 3), (127, 9, 11), (1, 1, 1)]:
+        got = mi.color_histogram(x, bins=bins, space="hsv", normalize=False, backend="cpu")
+        nb = np.asarray(bins, dtype=np.int64)
+        counts = np.zeros((1, 1, int(np.prod(bins))), dtype=np.int64)
+        parallel_for(K.color_histogram_hsv, 1, x, counts, nb, _cpu.histogram_edges(bins),
+                     np.float64(1 / 255), np.float64(1.0), x.shape[1] * width)
+        np.testing.assert_array_equal(got, counts[:, 0], err_msg=str(bins))

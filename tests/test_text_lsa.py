@@ -151,3 +151,32 @@ def test_text_features_uses_the_fast_solver():
     docs = [f"doc {i} about topic {i % 5} and word{i % 7}" for i in range(60)]
     tf = TextFeatures(n_components=6).fit(docs)
     assert tf.svd_.power_iteration_normalizer == "fast"
+
+
+@pytest.mark.parametrize("cond", [1.0, 1e4, 1e12])
+def test_orthonormal_basis_spans_the_columns(cond):
+    """CholeskyQR2 (Householder QR where the Gram matrix is too ill-conditioned):
+    orthonormal columns spanning Y's, as LAPACK's QR gives."""
+    from scipy import linalg
+
+    from mmfeat.text._lsa import _orthonormal_basis
+
+    rng = np.random.default_rng(3)
+    U, _ = np.linalg.qr(rng.standard_normal((2000, 40)))
+    V, _ = np.linalg.qr(rng.standard_normal((40, 40)))
+    Y = np.ascontiguousarray((U * np.logspace(0, -np.log10(cond), 40)) @ V)
+    Q = _orthonormal_basis(Y)
+    assert Q.shape == Y.shape
+    np.testing.assert_allclose(Q.T @ Q, np.eye(40), atol=1e-12)
+    ref, _ = linalg.qr(Y, mode="economic")
+    # the same column space: the projections onto the two bases agree
+    np.testing.assert_allclose(Q @ (Q.T @ U), ref @ (ref.T @ U), atol=1e-8)
+
+
+def test_orthonormal_basis_of_rank_deficient_columns_falls_back_to_qr():
+    from mmfeat.text._lsa import _orthonormal_basis
+
+    Y = np.ones((50, 3))
+    Q = _orthonormal_basis(Y)
+    assert Q.shape == (50, 3) and np.all(np.isfinite(Q))
+    np.testing.assert_allclose(Q.T @ Q, np.eye(3), atol=1e-12)

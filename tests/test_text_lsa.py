@@ -131,9 +131,12 @@ def test_lu_normaliser_equals_scipy(shape, dtype, order):
 
 
 @pytest.mark.parametrize("k", [4, 16])
-def test_fast_solver_explains_as_much_variance_as_scikit_learn(tfidf, k):
-    """TextFeatures' solver: one LU per power iteration and the small SVD from its
-    Gram matrix; the same subspace as scikit-learn's, to rounding."""
+@pytest.mark.parametrize("wide", [True, False])  # fewer documents than terms, or more
+def test_fast_solver_explains_as_much_variance_as_scikit_learn(tfidf, k, wide):
+    """TextFeatures' solver: one normalisation per power iteration and the small SVD
+    from its Gram matrix; the same subspace as scikit-learn's, to rounding."""
+    if not wide:
+        tfidf = sp.csr_matrix(tfidf.T)
     ref = TruncatedSVD(k, random_state=0).fit(tfidf)
     fast = ParallelTruncatedSVD(k, random_state=0, power_iteration_normalizer="fast")
     Z = fast.fit_transform(tfidf)
@@ -180,3 +183,70 @@ def test_orthonormal_basis_of_rank_deficient_columns_falls_back_to_qr():
     Q = _orthonormal_basis(Y)
     assert Q.shape == (50, 3) and np.all(np.isfinite(Q))
     np.testing.assert_allclose(Q.T @ Q, np.eye(3), atol=1e-12)
+
+
+def test_fast_solver_gives_the_same_numbers_on_one_thread(tfidf):
+    """The tall dense products run by fixed blocks of rows (their sums in block
+    order), the sparse ones by rows: no result depends on the thread count."""
+    fast = ParallelTruncatedSVD(16, random_state=0, power_iteration_normalizer="fast")
+    Z = fast.fit_transform(tfidf)
+    with mmfeat.set_num_threads(1):
+        one = ParallelTruncatedSVD(16, random_state=0, power_iteration_normalizer="fast")
+        np.testing.assert_array_equal(one.fit_transform(tfidf), Z)
+    np.testing.assert_array_equal(one.components_, fast.components_)
+
+
+@pytest.mark.parametrize("cond", [1.0, 1e3])
+def test_normalise_columns_keeps_the_span_in_place(cond):
+    """The fast solver's normaliser: one CholeskyQR step written over Y, whose
+    columns span Y's and are orthonormal to ~eps cond^2."""
+    from mmfeat.text._lsa import _BLOCK_ROWS, _normalise_columns
+
+    rng = np.random.default_rng(4)
+    m = 2 * _BLOCK_ROWS + 37  # a partial last block
+    U, _ = np.linalg.qr(rng.standard_normal((m, 30)))
+    V, _ = np.linalg.qr(rng.standard_normal((30, 30)))
+    Y = np.ascontiguousarray((U * np.logspace(0, -np.log10(cond), 30)) @ V) * 1e3
+    before = Y.copy()
+    Q = _normalise_columns(Y)
+    assert Q is Y
+    np.testing.assert_allclose(Q.T @ Q, np.eye(30), atol=1e-14 * cond**2 + 1e-13)
+    # the same column space: Q = Y_before @ C for some C, and back
+    C, *_ = np.linalg.lstsq(before, Q, rcond=None)
+    np.testing.assert_allclose(before @ C, Q, atol=1e-10)
+    np.testing.assert_allclose(Q @ (Q.T @ U), U, atol=1e-9)
+
+
+def test_normalise_columns_of_ill_conditioned_columns_uses_lu():
+    from mmfeat.text._lsa import _lu_permute_l, _normalise_columns
+
+    rng = np.random.default_rng(5)
+    Y = rng.standard_normal((300, 6))
+    Y[:, 5] = Y[:, 4] + 1e-9 * Y[:, 3]  # cond ~1e9: the Gram matrix cannot hold it
+    want = _lu_permute_l(Y.copy())[0]
+    np.testing.assert_array_equal(_normalise_columns(Y), want)
+
+
+def test_blocked_small_products_equal_numpy():
+    from mmfeat.text._lsa import _BLOCK_ROWS, _gram, _times_small
+
+    rng = np.random.default_rng(6)
+    Y = rng.standard_normal((3 * _BLOCK_ROWS + 5, 12))
+    S = rng.standard_normal((12, 12))
+    np.testing.assert_allclose(_gram(Y), Y.T @ Y, rtol=1e-13, atol=1e-11)
+    np.testing.assert_allclose(_times_small(Y, S[:, :7]), Y @ S[:, :7], rtol=1e-13, atol=1e-12)
+    want = Y @ S
+    assert _times_small(Y, S, out=Y) is Y
+    np.testing.assert_allclose(Y, want, rtol=1e-13, atol=1e-12)
+    assert _gram(np.empty((0, 3))).shape == (3, 3)
+
+
+def test_fast_solver_on_float32(tfidf):
+    X = tfidf.astype(np.float32)
+    ref = TruncatedSVD(8, random_state=0).fit(X)
+    fast = ParallelTruncatedSVD(8, random_state=0, power_iteration_normalizer="fast")
+    Z = fast.fit_transform(X)
+    assert Z.dtype == np.float32 and fast.components_.dtype == np.float32
+    np.testing.assert_allclose(fast.explained_variance_ratio_.sum(),
+                               ref.explained_variance_ratio_.sum(), rtol=1e-4)
+    np.testing.assert_allclose(fast.singular_values_, ref.singular_values_, rtol=1e-4)

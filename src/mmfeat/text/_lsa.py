@@ -15,6 +15,7 @@ and the explained variance equal scikit-learn's to rounding (2e-14 apart on
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 
 import numpy as np
@@ -26,7 +27,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from .._workers import parallel_for
+from .._workers import parallel_for, run_workers
 from ..kernels import text as K
 
 
@@ -48,23 +49,29 @@ class _Operand:
     def shape(self):
         return self.X.shape
 
-    def dot(self, dense: np.ndarray) -> np.ndarray:
-        return _times(self.X, dense)
+    def dot(self, dense: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return _times(self.X, dense, out)
 
-    def tdot(self, dense: np.ndarray) -> np.ndarray:
+    def tdot(self, dense: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         if self._XT is None:
             # CSR of X.T holds each column's entries in row order: gathering them
             # row by row adds in the order SciPy's CSC product scatters them
             self._XT = _csr(self.X.T.tocsr())
-        return _times(self._XT, dense)
+        return _times(self._XT, dense, out)
 
 
-def _times(X: sp.csr_matrix, dense: np.ndarray) -> np.ndarray:
-    """(n, m) CSR times (m, r) dense -> (n, r), in X's float type."""
+def _times(X: sp.csr_matrix, dense: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(n, m) CSR times (m, r) dense -> (n, r), in X's float type.
+
+    ``out``: a C-contiguous (n, r) buffer to write into (not overlapping ``dense``),
+    reused across the power iterations: a fresh 20 MB array per product costs its
+    page faults again each time."""
     dtype = np.result_type(X.dtype, dense.dtype)
     dense = np.ascontiguousarray(dense, dtype=dtype)
     data = X.data.astype(dtype, copy=False)
-    out = np.empty((X.shape[0], dense.shape[1]), dtype=dtype)
+    shape = (X.shape[0], dense.shape[1])
+    if out is None or out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        out = np.empty(shape, dtype=dtype)
     if X.shape[0] and dense.shape[1]:
         parallel_for(K.csr_times_dense, X.shape[0], X.indptr, X.indices, data, dense, out)
     elif X.shape[0]:
@@ -85,29 +92,125 @@ def _lu_permute_l(a: np.ndarray):
     return out, None
 
 
-def _orthonormal_basis(Y: np.ndarray) -> np.ndarray:
+# rows per block of the tall dense products below: fixed, so that the sums (and so
+# the results) do not depend on the thread count; 1,024 x 138 float64 = 1.1 MB
+_BLOCK_ROWS = 1024
+
+
+def _over_row_blocks(fn, m: int) -> list:
+    """[fn(r0, r1) for each block of ``_BLOCK_ROWS`` rows of [0, m)], in block order,
+    the blocks taken in turn by mmfeat's worker threads.
+
+    The tall dense products of the fast solver run here with BLAS held at one
+    thread (see :meth:`ParallelTruncatedSVD._fast_range_svd`): NumPy's ``matmul``
+    releases the GIL, so the blocks run side by side on the threads that also run
+    the sparse products, and no BLAS thread pool spins beside them."""
+    import numba
+
+    starts = list(range(0, m, _BLOCK_ROWS))
+    results = [None] * len(starts)
+    claim = iter(range(len(starts)))
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                b = next(claim, None)
+            if b is None:
+                return
+            results[b] = fn(starts[b], min(m, starts[b] + _BLOCK_ROWS))
+
+    run_workers(worker, min(numba.get_num_threads(), len(starts)))
+    return results
+
+
+def _gram(Y: np.ndarray) -> np.ndarray:
+    """Y^T Y (r, r) of a tall Y (m, r): the blocks' Gram matrices, added in block order."""
+    parts = _over_row_blocks(lambda a, b: Y[a:b].T @ Y[a:b], Y.shape[0])
+    if not parts:
+        return np.zeros((Y.shape[1], Y.shape[1]), dtype=Y.dtype)
+    G = parts[0]
+    for P in parts[1:]:
+        G += P
+    return G
+
+
+def _times_small(Y: np.ndarray, S: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Y @ S for a tall Y (m, r) and a small S (r, c), by blocks of rows. ``out`` (m, c)
+    may be Y itself (c == r): each block is computed, then written over its rows."""
+    if out is None:
+        out = np.empty((Y.shape[0], S.shape[1]), dtype=np.result_type(Y, S))
+
+    def block(a, b):
+        if out is Y:
+            out[a:b] = Y[a:b] @ S
+        else:
+            np.matmul(Y[a:b], S, out=out[a:b])
+
+    _over_row_blocks(block, Y.shape[0])
+    return out
+
+
+def _cholesky_factor(Y: np.ndarray, eps_power: float):
+    """R, upper triangular with Y^T Y = R^T R, or None where the Gram matrix is not
+    numerically positive definite: R's diagonal spread beyond 1 / eps**eps_power,
+    eps that of Y's float type (R's spread is about cond(Y))."""
+    min_ratio = float(np.finfo(Y.dtype).eps) ** eps_power
+    try:
+        R = linalg.cholesky(_gram(Y), lower=False, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    d = np.diag(R)
+    if not np.all(np.isfinite(d)) or d.min() <= min_ratio * d.max():
+        return None
+    return R
+
+
+def _right_solve(Y: np.ndarray, R: np.ndarray, overwrite: bool) -> np.ndarray:
+    """Y R^-1 for a tall Y (m, r): Y times the (r, r) inverse of R, by blocks of rows
+    (a product runs ~2x faster than a triangular solve on the tall side; the error
+    of either is ~eps cond(R)), over Y itself when ``overwrite``."""
+    Rinv = linalg.solve_triangular(R, np.eye(R.shape[0], dtype=R.dtype), lower=False,
+                                   check_finite=False)
+    return _times_small(Y, Rinv, out=Y if overwrite else None)
+
+
+def _orthonormal_basis(Y: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """Q (m, r) with orthonormal columns spanning those of the tall Y (m, r).
 
     CholeskyQR2: Y = Q1 R1 from the Cholesky factor of Y^T Y, then once more on
     Q1, which restores orthogonality to rounding while cond(Y) < ~1e7 (Fukaya et
-    al., 2014). Two Gram products and two triangular solves, all BLAS-3: ~4x faster
-    than LAPACK's Householder QR (geqrf + orgqr) of a 20,000 x 138 matrix on 2
-    cores. Where the Gram matrix is not numerically positive definite (Y nearly
-    rank-deficient), Householder QR."""
+    al., 2014). Two Gram products and two products with R^-1, all BLAS-3 on
+    blocks of rows: several times faster than LAPACK's Householder QR (geqrf +
+    orgqr) of a 20,000 x 138 matrix on 2 cores. Where the Gram matrix is not
+    numerically positive definite (Y nearly rank-deficient), Householder QR.
+    With ``overwrite`` the result is written over Y."""
     Q = Y
-    try:
-        for _ in range(2):
-            G = Q.T @ Q
-            R = linalg.cholesky(G, lower=False, check_finite=False)
-            d = np.diag(R)
-            if not np.all(np.isfinite(d)) or d.min() <= 1e-7 * d.max():
-                raise np.linalg.LinAlgError("ill-conditioned")
-            # Q R = Y  <=>  R^T Q^T = Y^T: one triangular solve on the transposed (F-order) view
-            Q = linalg.solve_triangular(R, Q.T, trans="T", lower=False,
-                                        check_finite=False).T
-    except np.linalg.LinAlgError:
-        Q, _ = linalg.qr(Y, mode="economic", check_finite=False)
+    for step in range(2):
+        R = _cholesky_factor(Q, 0.45)  # cond(Y) < ~1e7 (float64), 1e3 (float32)
+        if R is None:
+            Q, _ = linalg.qr(Q, mode="economic", check_finite=False)
+            return Q
+        Q = _right_solve(Q, R, overwrite=overwrite or step > 0)
     return Q
+
+
+def _normalise_columns(Y: np.ndarray) -> np.ndarray:
+    """A well-conditioned basis of Y's columns (m, r), written over Y where it can
+    be: the power iterations' normaliser of the ``"fast"`` solver.
+
+    One CholeskyQR step, Y R^-1 in place: a Gram product and a product with the
+    small R^-1, against getrf's transposed copy, the factorisation and the pass
+    that assembles P L (~3x the time on a 20,000 x 138 matrix). Any invertible R
+    keeps the span, which is all the power iteration needs; the columns come out
+    orthonormal to ~eps cond(Y)^2, and the next product and normalisation start
+    from there. Where cond(Y) passes ~5e4 in float64 (the Gram matrix would keep
+    less than a third of the digits), LU, as scikit-learn's ``"LU"`` normaliser.
+    """
+    R = _cholesky_factor(Y, 0.3)  # cond(Y) < ~5e4 (float64), 120 (float32)
+    if R is None:
+        return _lu_permute_l(Y)[0]
+    return _right_solve(Y, R, overwrite=True)
 
 
 class ParallelTruncatedSVD(TruncatedSVD):
@@ -120,17 +223,20 @@ class ParallelTruncatedSVD(TruncatedSVD):
 
     One more ``power_iteration_normalizer``, ``"fast"`` (what
     :class:`~mmfeat.text.TextFeatures` uses): the same range finder (random
-    matrix, sizes, ``n_iter`` products each way) normalised by LU once per
-    iteration, on the side with fewer rows, instead of after every product, and
-    the SVD of the small (k + 10, n) matrix B taken from its (k + 10)^2 Gram
-    matrix B B^T (one product and a symmetric eigensolver) instead of LAPACK's SVD
-    of the wide B, and the last orthonormalisation by CholeskyQR2
-    (:func:`_orthonormal_basis`) instead of Householder QR. Half the tall
-    factorisations and no wide SVD, about twice as fast; the same subspace in
-    exact arithmetic, and in floating point the components agree with
-    scikit-learn's to ~1e-10 and explain as much variance (tested). Where the
-    Gram matrix cannot resolve B's k-th singular value (below 1e-6 of the
-    largest), the SVD of B is taken as scikit-learn does.
+    matrix, sizes, ``n_iter`` products each way) normalised once per iteration,
+    on the side with fewer rows, instead of after every product, by one
+    CholeskyQR step (:func:`_normalise_columns`; LU where the columns are too
+    ill-conditioned for it) instead of LU; the last orthonormalisation by
+    CholeskyQR2 (:func:`_orthonormal_basis`) instead of Householder QR; and the
+    SVD of the small (k + 10, n) matrix B taken from its (k + 10)^2 Gram matrix
+    B B^T (a symmetric eigensolver) instead of LAPACK's SVD of the wide B. Every
+    tall dense product runs by fixed blocks of rows on mmfeat's threads with BLAS
+    at one thread, so the numbers do not depend on the thread count (tested).
+    No tall factorisation and no wide SVD, 2-3x faster than the ``"LU"`` path;
+    the same subspace in exact arithmetic, and in floating point the components
+    agree with scikit-learn's to ~1e-10 and explain as much variance (tested).
+    Where the Gram matrix cannot resolve B's k-th singular value (below 1e-6 of
+    the largest), the SVD of B is taken as scikit-learn does.
 
     See Also
     --------
@@ -155,10 +261,12 @@ class ParallelTruncatedSVD(TruncatedSVD):
         k = self.n_components
         if k > X.shape[1]:
             raise ValueError(f"n_components({k}) must be <= n_features({X.shape[1]}).")
-        U, sigma, VT = self._randomized_svd(_Operand(X), random_state)
+        U, sigma, VT, u_is_xv = self._randomized_svd(_Operand(X), random_state)
         U, VT = svd_flip(U, VT, u_based_decision=False)
         self.components_ = VT
-        X_transformed = _times(X, VT.T)
+        # X V, as scikit-learn computes it (not U Sigma: the two differ by the
+        # approximation's error), unless U was computed as X V / Sigma
+        X_transformed = U * sigma if u_is_xv else _times(X, VT.T)
         self.explained_variance_ = exp_var = np.var(X_transformed, axis=0)
         _, full_var = mean_variance_axis(X, axis=0)
         self.explained_variance_ratio_ = exp_var / full_var.sum()
@@ -166,7 +274,9 @@ class ParallelTruncatedSVD(TruncatedSVD):
         return X_transformed
 
     def _randomized_svd(self, M: _Operand, random_state):
-        """``sklearn.utils.extmath._randomized_svd(flip_sign=False)``, step for step."""
+        """``sklearn.utils.extmath._randomized_svd(flip_sign=False)``, step for step:
+        (U, s, Vt, u_is_xv), the last True where U = X Vt.T / s exactly (in exact
+        arithmetic), so that the output X V is U s without another sparse product."""
         k = self.n_components
         n_random = k + self.n_oversamples
         n_samples, n_features = M.shape
@@ -180,7 +290,14 @@ class ParallelTruncatedSVD(TruncatedSVD):
             Q = Q.astype(np.float32, copy=False)
         normalizer_name = self.power_iteration_normalizer
         if normalizer_name == "fast":
-            return self._fast_range_svd(M, Q, a_dot, at_dot, k, transpose)
+            # BLAS at one thread: its tall products run by blocks on mmfeat's threads
+            # (_over_row_blocks), and OpenBLAS's own threads, which spin for a while
+            # after each call, would take the cores from the sparse products that
+            # follow (they ran 1.3-1.5x slower beside them on 2 cores)
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="blas"):
+                return self._fast_range_svd(M, Q, a_dot, at_dot, k, transpose)
         if normalizer_name == "auto":
             normalizer_name = "none" if n_iter <= 2 else "LU"
         qr = partial(linalg.qr, mode="economic", check_finite=False)
@@ -200,36 +317,41 @@ class ParallelTruncatedSVD(TruncatedSVD):
         del B
         U = Q @ Uhat
         if transpose:
-            return Vt[:k, :].T, s[:k], U[:, :k].T
-        return U[:, :k], s[:k], Vt[:k, :]
+            return Vt[:k, :].T, s[:k], U[:, :k].T, False
+        return U[:, :k], s[:k], Vt[:k, :], False
 
     def _fast_range_svd(self, M: _Operand, Q, a_dot, at_dot, k, transpose):
         """The ``"fast"`` solver (class docstring): Q (a_cols, r) is the random start."""
         # normalise the product with fewer rows only: A.T A Q squares the spread of
-        # the columns per iteration, which float64 holds (LU keeps them apart)
+        # the columns per iteration, which float64 holds (the normaliser keeps them apart)
         a_first = M.shape[1] < M.shape[0] if not transpose else M.shape[0] < M.shape[1]
+        # two buffers, one per side, reused by every product (Q's own holds the
+        # A.T side: the random start is read once, by the first product)
+        Q = np.ascontiguousarray(Q)
+        cols_buf, rows_buf = Q, None
         for _ in range(self.n_iter):
-            Q = a_dot(Q)
-            if a_first:
-                Q, _ = _lu_permute_l(Q)
-            Q = at_dot(Q)
+            rows_buf = a_dot(Q, out=rows_buf)
+            Y = _normalise_columns(rows_buf) if a_first else rows_buf
+            Q = at_dot(Y, out=cols_buf)
             if not a_first:
-                Q, _ = _lu_permute_l(Q)
-        Q = _orthonormal_basis(a_dot(Q))
-        B = np.ascontiguousarray(at_dot(Q).T)  # (r, n) = Q.T A
-        w, Ub = linalg.eigh(B @ B.T, check_finite=False)
+                Q = _normalise_columns(Q)
+        Q = _orthonormal_basis(a_dot(Q, out=rows_buf), overwrite=True)
+        Z = at_dot(Q, out=cols_buf)  # (n, r) = A.T Q = B.T
+        w, Ub = linalg.eigh(_gram(Z), check_finite=False)  # B B.T without forming B
         w, Ub = w[::-1], Ub[:, ::-1]  # descending
         s = np.sqrt(np.clip(w, 0.0, None))
         if not s[0] > 0 or s[k - 1] <= 1e-6 * s[0]:
-            Uhat, s, Vt = linalg.svd(B, full_matrices=False, lapack_driver="gesdd")
+            Uhat, s, Vt = linalg.svd(np.ascontiguousarray(Z.T), full_matrices=False,
+                                     lapack_driver="gesdd")
         else:
-            Uhat = Ub[:, :k]
+            Uhat = np.ascontiguousarray(Ub[:, :k])
             s = s[:k]
-            Vt = (Uhat.T @ B) / s[:, None]
-        U = Q @ Uhat
+            Vt = (_times_small(Z, Uhat) / s).T  # Uhat.T B / s
+        U = _times_small(Q, Uhat)
         if transpose:
-            return Vt[:k, :].T, s[:k], U[:, :k].T
-        return U[:, :k], s[:k], Vt[:k, :]
+            # X = A.T, V = Q Uhat: X V = (X Q) Uhat = Z Uhat = Vt.T s, as computed
+            return Vt[:k, :].T, s[:k], U[:, :k].T, True
+        return U[:, :k], s[:k], Vt[:k, :], False
 
     def transform(self, X):
         if not sp.issparse(X):

@@ -250,3 +250,25 @@ def test_fast_solver_on_float32(tfidf):
     np.testing.assert_allclose(fast.explained_variance_ratio_.sum(),
                                ref.explained_variance_ratio_.sum(), rtol=1e-4)
     np.testing.assert_allclose(fast.singular_values_, ref.singular_values_, rtol=1e-4)
+
+
+def test_fast_solver_restores_the_blas_threads_also_from_concurrent_fits(tfidf):
+    """The fast solver holds BLAS at one thread while it runs (process-wide): fits
+    that overlap in time, from several threads, leave the user's BLAS setting as
+    it was and give the same numbers as one fit alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    fit = ParallelTruncatedSVD(8, random_state=0, power_iteration_normalizer="fast")
+    alone = clone(fit).fit_transform(tfidf)
+    assert blas_threads() == before
+    with ThreadPoolExecutor(3) as ex:
+        outs = list(ex.map(lambda _: clone(fit).fit_transform(tfidf), range(6)))
+    assert blas_threads() == before
+    for Z in outs:
+        np.testing.assert_array_equal(Z, alone)

@@ -15,6 +15,7 @@ and the explained variance equal scikit-learn's to rounding (2e-14 apart on
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from functools import partial
 
@@ -90,6 +91,57 @@ def _lu_permute_l(a: np.ndarray):
     out = np.empty((a.shape[0], min(a.shape)), dtype=lu.dtype)
     K.permuted_unit_lower(lu, piv.astype(np.int64, copy=False), out)
     return out, None
+
+
+_blas_lock = threading.Lock()
+_blas_holders = 0
+_blas_restore: list = []
+
+
+def _blas_setters():
+    """[(set_num_threads, current count)] of the BLAS libraries loaded, process-wide.
+
+    threadpoolctl (>= 3.6) ignores an OpenBLAS limit set from a Python thread other
+    than the one that set the last (its "controlling" thread), which fits running
+    in several threads at once trip over; its unguarded setter is used where it
+    has one."""
+    from threadpoolctl import ThreadpoolController
+
+    out = []
+    for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
+        setter = getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads
+        out.append((setter, lib.get_num_threads()))
+    return out
+
+
+@contextlib.contextmanager
+def _blas_at_one_thread():
+    """BLAS held at one thread while the fast solver runs.
+
+    Its tall products run by blocks on mmfeat's threads (:func:`_over_row_blocks`),
+    and OpenBLAS's own threads, which spin for a while after each call, would take
+    the cores from the sparse products that follow (those ran 1.3-1.5x slower
+    beside them on 2 cores). The limit is process-wide, so fits running at once
+    share it: the first in sets it, the last out restores the previous counts
+    (BLAS calls elsewhere in the process meanwhile run on one thread; no result
+    depends on it, tested).
+    """
+    global _blas_holders, _blas_restore
+    with _blas_lock:
+        if _blas_holders == 0:
+            _blas_restore = [(f, n) for f, n in _blas_setters() if n is not None and n > 1]
+            for f, _ in _blas_restore:
+                f(1)
+        _blas_holders += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                for f, n in _blas_restore:
+                    f(n)
+                _blas_restore = []
 
 
 # rows per block of the tall dense products below: fixed, so that the sums (and so
@@ -290,13 +342,7 @@ class ParallelTruncatedSVD(TruncatedSVD):
             Q = Q.astype(np.float32, copy=False)
         normalizer_name = self.power_iteration_normalizer
         if normalizer_name == "fast":
-            # BLAS at one thread: its tall products run by blocks on mmfeat's threads
-            # (_over_row_blocks), and OpenBLAS's own threads, which spin for a while
-            # after each call, would take the cores from the sparse products that
-            # follow (they ran 1.3-1.5x slower beside them on 2 cores)
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _blas_at_one_thread():
                 return self._fast_range_svd(M, Q, a_dot, at_dot, k, transpose)
         if normalizer_name == "auto":
             normalizer_name = "none" if n_iter <= 2 else "LU"

@@ -106,3 +106,69 @@ def test_percentile_kernel_equals_numpy(pct, shape):
     flat = np.empty(x.size, np.float32)
     got = K._percentile_linear(x, np.float64(pct), flat)
     assert got == np.percentile(x, pct), (got, np.percentile(x, pct))
+
+
+def _nms_driver():
+    import numba
+
+    @numba.njit
+    def both(gi, gj, up, mid, dn, lo, hi, fast, exact):
+        K._nms_row(gi, gj, up, mid, dn, lo, hi, fast)
+        K._nms_row_exact(gi, gj, up, mid, dn, lo, hi, exact)
+
+    return both
+
+
+def _near_ties(rng, n):
+    """(n11, n12, w, m) float32 where the float32 and float64 suppression tests
+    disagree: m within an ulp of scikit-image's float64 interpolation."""
+    n11 = rng.uniform(0.1, 2.0, n).astype(np.float32)
+    n12 = rng.uniform(0.1, 2.0, n).astype(np.float32)
+    w = rng.uniform(0.0, 1.0, n).astype(np.float32)
+    p = (n12 * w).astype(np.float32)
+    s64 = p.astype(np.float64) + n11.astype(np.float64) * (1.0 - w.astype(np.float64))
+    m = s64.astype(np.float32)
+    m = np.where(rng.random(n) < 0.5, m, np.nextafter(m, np.float32(np.inf) * np.sign(rng.random(n) - 0.5)))
+    exact = s64 <= m.astype(np.float64)
+    fast = (p + (n11 * (np.float32(1.0) - w)).astype(np.float32)).astype(np.float32) - m <= 0
+    pick = exact != fast
+    return n11[pick], n12[pick], w[pick], m[pick]
+
+
+def test_float32_suppression_equals_the_float64_one_also_where_float32_cannot_tell():
+    """The suppression compares in float32 and redoes a row in float64 where a
+    pixel is too close to call: rows built on the pixels where the two roundings
+    disagree (and flat rows, where every interpolation equals m) come out as the
+    float64 kernel's."""
+    both = _nms_driver()
+    rng = np.random.default_rng(7)
+    n11, n12, w, m = _near_ties(rng, 200_000)
+    assert n11.size > 10  # the float32 test alone would get these wrong
+    lo, hi = float(np.float32(0.05)), float(np.float32(0.5))
+    for k in range(min(n11.size, 200)):
+        # one interior pixel: gradients of the same sign, |gi| > |gj|, so the kernel
+        # interpolates dn[j] (n11) and dn[j + 1] (n12) with weight w; above is zero
+        gi = np.array([0, 1, 0], np.float32)
+        gj = np.array([0, w[k], 0], np.float32)
+        mid = np.array([0, m[k], 0], np.float32)
+        dn = np.array([0, n11[k], n12[k]], np.float32)
+        up = np.zeros(3, np.float32)
+        fast, exact = np.zeros(3, np.uint8), np.zeros(3, np.uint8)
+        both(gi, gj, up, mid, dn, lo, hi, fast, exact)
+        np.testing.assert_array_equal(fast, exact)
+    # flat magnitude, random gradient directions, random row lengths
+    for W in (3, 8, 9, 31, 64, 100):
+        gi = rng.standard_normal(W).astype(np.float32)
+        gj = rng.standard_normal(W).astype(np.float32)
+        flat = np.full(W, 0.25, np.float32)
+        fast, exact = np.zeros(W, np.uint8), np.zeros(W, np.uint8)
+        both(gi, gj, flat, flat, flat, lo, hi, fast, exact)
+        np.testing.assert_array_equal(fast, exact)
+        assert fast[1:-1].any()  # the ties are kept (<=), as scikit-image does
+        rows = [rng.uniform(0, 1, W).astype(np.float32) for _ in range(3)]
+        both(gi, gj, *rows, lo, hi, fast, exact)
+        np.testing.assert_array_equal(fast, exact)
+    # thresholds that are not float32 values go to the float64 kernel
+    fast, exact = np.zeros(W, np.uint8), np.zeros(W, np.uint8)
+    both(gi, gj, *rows, 0.1, 0.2, fast, exact)
+    np.testing.assert_array_equal(fast, exact)

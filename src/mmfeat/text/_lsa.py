@@ -154,7 +154,7 @@ def _over_row_blocks(fn, m: int) -> list:
     the blocks taken in turn by mmfeat's worker threads.
 
     The tall dense products of the fast solver run here with BLAS held at one
-    thread (see :meth:`ParallelTruncatedSVD._fast_range_svd`): NumPy's ``matmul``
+    thread (:func:`_blas_at_one_thread`): NumPy's ``matmul``
     releases the GIL, so the blocks run side by side on the threads that also run
     the sparse products, and no BLAS thread pool spins beside them."""
     import numba

@@ -369,8 +369,10 @@ class ParallelTruncatedSVD(TruncatedSVD):
     def _fast_range_svd(self, M: _Operand, Q, a_dot, at_dot, k, transpose):
         """The ``"fast"`` solver (class docstring): Q (a_cols, r) is the random start."""
         # normalise the product with fewer rows only: A.T A Q squares the spread of
-        # the columns per iteration, which float64 holds (the normaliser keeps them apart)
-        a_first = M.shape[1] < M.shape[0] if not transpose else M.shape[0] < M.shape[1]
+        # the columns per iteration, which float64 holds (the normaliser keeps them
+        # apart). A Q has a_rows rows, A.T (A Q) a_cols
+        a_rows, a_cols = (M.shape[1], M.shape[0]) if transpose else M.shape
+        a_first = a_rows <= a_cols
         # two buffers, one per side, reused by every product (Q's own holds the
         # A.T side: the random start is read once, by the first product)
         Q = np.ascontiguousarray(Q)

@@ -836,6 +836,42 @@ def _sobel_row(up, dn, hu, hm, hn, vd, gi, gj, mrow):
         mrow[j] = np.sqrt(m2)
 
 
+@numba.njit(forceinline=True, **_hjit)
+def _nms_neighbours(gi_row, gj_row, up, mid, dn, j):
+    """(m, w, n11, n21, n12, n22) of interior pixel j (1 <= j < W - 1): its magnitude,
+    the interpolation weight min(|gi|, |gj|) / max(|gi|, |gj|) (the quotient each of
+    the Cython code's four branches takes) and the four neighbour magnitudes it
+    interpolates between, all float32. Branch-free: the four Cython branches are
+    (same sign, |gi| > |gj|), (same, <=), (opposite, <), (opposite, >=); every
+    candidate is loaded first, so that selects between registers if-convert (and
+    vectorise), where conditional loads would not. Inlined by LLVM into the
+    suppression loops."""
+    m = mid[j]
+    gi = gi_row[j]
+    gj = gj_row[j]
+    ai = abs(gi)
+    aj = abs(gj)
+    same = ((gi >= 0) & (gj >= 0)) | ((gi <= 0) & (gj <= 0))
+    w = min(ai, aj) / max(ai, aj)
+    a1 = same & (ai > aj)
+    b1 = same & (ai <= aj)
+    a2 = (~same) & (ai < aj)
+    d0 = dn[j]
+    u0 = up[j]
+    m_p = mid[j + 1]
+    m_m = mid[j - 1]
+    d_p = dn[j + 1]
+    d_m = dn[j - 1]
+    u_p = up[j + 1]
+    u_m = up[j - 1]
+    side = b1 | a2
+    n11 = d0 if a1 else (m_p if side else u0)
+    n21 = u0 if a1 else (m_m if side else d0)
+    n12 = d_p if same else u_p
+    n22 = u_m if same else d_m
+    return m, w, n11, n21, n12, n22
+
+
 @numba.njit(**_hjit)
 def _nms_row_exact(gi_row, gj_row, up, mid, dn, lo, hi, out):
     """out[1:W-1] = 0/1/2 (suppressed/weak/strong) for an interior row, exactly as
@@ -857,32 +893,7 @@ def _nms_row_exact(gi_row, gj_row, up, mid, dn, lo, hi, out):
     """
     W = mid.shape[0]
     for j in range(1, W - 1):
-        m = mid[j]
-        gi = gi_row[j]
-        gj = gj_row[j]
-        ai = abs(gi)
-        aj = abs(gj)
-        same = ((gi >= 0) & (gj >= 0)) | ((gi <= 0) & (gj <= 0))
-        w = min(ai, aj) / max(ai, aj)
-        # the four Cython branches: (same, |gi| > |gj|), (same, <=), (opp, <), (opp, >=)
-        a1 = same & (ai > aj)
-        b1 = same & (ai <= aj)
-        a2 = (~same) & (ai < aj)
-        # load every candidate first: selects between registers if-convert
-        # (and vectorise), conditional loads would not
-        d0 = dn[j]
-        u0 = up[j]
-        m_p = mid[j + 1]
-        m_m = mid[j - 1]
-        d_p = dn[j + 1]
-        d_m = dn[j - 1]
-        u_p = up[j + 1]
-        u_m = up[j - 1]
-        side = b1 | a2
-        n11 = d0 if a1 else (m_p if side else u0)
-        n21 = u0 if a1 else (m_m if side else d0)
-        n12 = d_p if same else u_p
-        n22 = u_m if same else d_m
+        m, w, n11, n21, n12, n22 = _nms_neighbours(gi_row, gj_row, up, mid, dn, j)
         wd = np.float64(w)
         md = np.float64(m)
         c_plus = np.float64(n12 * w) + np.float64(n11) * (1.0 - wd) <= md
@@ -919,29 +930,7 @@ def _nms_row(gi_row, gj_row, up, mid, dn, lo, hi, out):
     one = np.float32(1.0)
     unsure = False
     for j in range(1, W - 1):
-        m = mid[j]
-        gi = gi_row[j]
-        gj = gj_row[j]
-        ai = abs(gi)
-        aj = abs(gj)
-        same = ((gi >= 0) & (gj >= 0)) | ((gi <= 0) & (gj <= 0))
-        w = min(ai, aj) / max(ai, aj)
-        a1 = same & (ai > aj)
-        b1 = same & (ai <= aj)
-        a2 = (~same) & (ai < aj)
-        d0 = dn[j]
-        u0 = up[j]
-        m_p = mid[j + 1]
-        m_m = mid[j - 1]
-        d_p = dn[j + 1]
-        d_m = dn[j - 1]
-        u_p = up[j + 1]
-        u_m = up[j - 1]
-        side = b1 | a2
-        n11 = d0 if a1 else (m_p if side else u0)
-        n21 = u0 if a1 else (m_m if side else d0)
-        n12 = d_p if same else u_p
-        n22 = u_m if same else d_m
+        m, w, n11, n21, n12, n22 = _nms_neighbours(gi_row, gj_row, up, mid, dn, j)
         p_plus = n12 * w
         p_minus = n22 * w
         one_w = one - w

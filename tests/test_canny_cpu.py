@@ -128,7 +128,8 @@ def _near_ties(rng, n):
     p = (n12 * w).astype(np.float32)
     s64 = p.astype(np.float64) + n11.astype(np.float64) * (1.0 - w.astype(np.float64))
     m = s64.astype(np.float32)
-    m = np.where(rng.random(n) < 0.5, m, np.nextafter(m, np.float32(np.inf) * np.sign(rng.random(n) - 0.5)))
+    away = np.float32(np.inf) * np.sign(rng.random(n) - 0.5)  # an ulp up or down
+    m = np.where(rng.random(n) < 0.5, m, np.nextafter(m, away))
     exact = s64 <= m.astype(np.float64)
     fast = (p + (n11 * (np.float32(1.0) - w)).astype(np.float32)).astype(np.float32) - m <= 0
     pick = exact != fast

@@ -88,15 +88,25 @@ def parallel_for(kernel, n: int, *args, min_step: int = 64, serial_below: int = 
         kernel(0, n, *args)
         return
     step = max(min_step, -(-n // (4 * threads)))
-    starts = iter(range(0, n, step))
+    starts = range(0, n, step)
+    in_turn(lambda k: kernel(starts[k], min(n, starts[k] + step), *args), len(starts), threads)
+
+
+def in_turn(job, n_jobs: int, n_workers: int) -> list:
+    """[job(0), ..., job(n_jobs - 1)], the jobs claimed in turn by up to ``n_workers``
+    threads (the calling one included), so that uneven jobs balance; the results in
+    job order."""
+    results = [None] * n_jobs
+    claim = iter(range(n_jobs))
     lock = threading.Lock()
 
     def worker():
         while True:
             with lock:
-                d0 = next(starts, None)
-            if d0 is None:
+                k = next(claim, None)
+            if k is None:
                 return
-            kernel(d0, min(n, d0 + step), *args)
+            results[k] = job(k)
 
-    run_workers(worker, min(threads, -(-n // step)))
+    run_workers(worker, min(n_workers, n_jobs))
+    return results

@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from .._workers import parallel_for, run_workers
+from .._workers import in_turn, parallel_for
 from ..kernels import text as K
 
 
@@ -159,21 +159,9 @@ def _over_row_blocks(fn, m: int) -> list:
     the sparse products, and no BLAS thread pool spins beside them."""
     import numba
 
-    starts = list(range(0, m, _BLOCK_ROWS))
-    results = [None] * len(starts)
-    claim = iter(range(len(starts)))
-    lock = threading.Lock()
-
-    def worker():
-        while True:
-            with lock:
-                b = next(claim, None)
-            if b is None:
-                return
-            results[b] = fn(starts[b], min(m, starts[b] + _BLOCK_ROWS))
-
-    run_workers(worker, min(numba.get_num_threads(), len(starts)))
-    return results
+    starts = range(0, m, _BLOCK_ROWS)
+    return in_turn(lambda b: fn(starts[b], min(m, starts[b] + _BLOCK_ROWS)), len(starts),
+                   numba.get_num_threads())
 
 
 def _gram(Y: np.ndarray) -> np.ndarray:

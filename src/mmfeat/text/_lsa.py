@@ -101,7 +101,7 @@ _blas_restore: list = []
 def _blas_setters():
     """[(set_num_threads, current count)] of the BLAS libraries loaded, process-wide.
 
-    threadpoolctl (>= 3.6) ignores an OpenBLAS limit set from a Python thread other
+    threadpoolctl (3.8 here) ignores an OpenBLAS limit set from a Python thread other
     than the one that set the last (its "controlling" thread), which fits running
     in several threads at once trip over; its unguarded setter is used where it
     has one."""

@@ -56,20 +56,26 @@ _ONE = np.int64(1)
 
 @numba.njit(**_hjit)
 def _gray_row(src, n, i, coeffs, scale, dst, off):
-    """dst[off:off+W] = gray of row i of image n (C = 3 or 1)."""
+    """dst[off:off+W] = gray of row i of image n (C = 3 or 1).
+
+    Reads the row as one flat run of W * C values and writes through a view:
+    with the 4-D index src[n, i, j, c] the loop ran 1.3-1.9x slower (same
+    arithmetic, so the same values).
+    """
     W = src.shape[2]
+    d = dst[off : off + W]
     if src.shape[3] == 3:
         cr = coeffs[0]
         cg = coeffs[1]
         cb = coeffs[2]
+        s = src[n, i].reshape(3 * W)
         for j in range(W):
-            dst[off + j] = gray_value(
-                src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale,
-                cr, cg, cb,
-            )
+            d[j] = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
+                              cr, cg, cb)
     else:
+        s = src[n, i].reshape(W)
         for j in range(W):
-            dst[off + j] = src[n, i, j, 0] * scale
+            d[j] = s[j] * scale
 
 
 @numba.njit(**_pjit)
@@ -96,13 +102,15 @@ def rgb_to_gray_u8(j0, j1, src, out, coeffs, scale, full):
         i = t - n * H
         o = out[n, i]
         if rgb:
+            s = src[n, i].reshape(3 * W)  # flat rows: see _gray_row
             for j in range(W):
-                g = gray_value(src[n, i, j, 0] * scale, src[n, i, j, 1] * scale,
-                               src[n, i, j, 2] * scale, cr, cg, cb)
+                g = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
+                               cr, cg, cb)
                 o[j] = to_ubyte(g * full)
         else:
+            s = src[n, i].reshape(W)
             for j in range(W):
-                o[j] = to_ubyte(src[n, i, j, 0] * scale * full)
+                o[j] = to_ubyte(s[j] * scale * full)
 
 
 @numba.njit(inline="always", **_jit)
@@ -211,13 +219,14 @@ def rgb_to_hsv_u8(j0, j1, src, out, scale, one, full):
     for t in range(j0, j1):
         n = t // H
         i = t - n * H
+        x = src[n, i].reshape(3 * W)  # flat rows: see _gray_row
+        o = out[n, i].reshape(3 * W)
         for j in range(W):
-            h, s, v = hsv_value(
-                src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale, one
-            )
-            out[n, i, j, 0] = to_ubyte(h * full)
-            out[n, i, j, 1] = to_ubyte(s * full)
-            out[n, i, j, 2] = to_ubyte(v * full)
+            h, s, v = hsv_value(x[3 * j] * scale, x[3 * j + 1] * scale, x[3 * j + 2] * scale,
+                                one)
+            o[3 * j] = to_ubyte(h * full)
+            o[3 * j + 1] = to_ubyte(s * full)
+            o[3 * j + 2] = to_ubyte(v * full)
 
 
 @numba.njit(**_pjit)
@@ -265,13 +274,14 @@ def rgb_to_hsv(j0, j1, src, out, scale, one):
     for t in range(j0, j1):
         n = t // H
         i = t - n * H
+        x = src[n, i].reshape(3 * W)  # flat rows: see _gray_row
+        o = out[n, i].reshape(3 * W)
         for j in range(W):
-            h, s, v = hsv_value(
-                src[n, i, j, 0] * scale, src[n, i, j, 1] * scale, src[n, i, j, 2] * scale, one
-            )
-            out[n, i, j, 0] = h
-            out[n, i, j, 1] = s
-            out[n, i, j, 2] = v
+            h, s, v = hsv_value(x[3 * j] * scale, x[3 * j + 1] * scale, x[3 * j + 2] * scale,
+                                one)
+            o[3 * j] = h
+            o[3 * j + 1] = s
+            o[3 * j + 2] = v
 
 
 # --- histograms ---------------------------------------------------------------

@@ -641,7 +641,6 @@ def _orientation_row(up, mid, dn, nbins, bins_per_radian, margin, mag, kbin):
 # after each 1-D pass, as scipy.ndimage does.
 
 MODE_WRAP = _m.MODE_WRAP
-_EPS32 = np.float32(np.finfo(np.float32).eps)
 
 
 @intrinsic
@@ -755,57 +754,6 @@ def _hpass_row(line, w, mode, cval, acc, dst, brow, use_bleed):
     else:
         for j in range(W):
             dst[j] = acc[j]
-
-
-@numba.njit(**_hjit)
-def _bleed_table(H, w, cval, table):
-    """table (D, W) float32: the rows of scikit-image's bleed-over image.
-
-    bleed = gaussian(ones, mode="constant", cval) + eps (float32): row i of it
-    depends only on d = min(i, H - 1 - i, r), so the D = min(r, (H - 1) // 2) + 1
-    distinct rows are computed once per call instead of smoothing a ones image.
-    Same operation order as :func:`_vpass_row` / :func:`_hpass_row` (scipy's),
-    with ``cval`` in float64 as scipy receives it.
-    """
-    D, W = table.shape
-    r = (w.shape[0] - 1) // 2
-    c = np.float64(cval)
-    w0 = w[r]
-    for d in range(D):
-        # vertical pass at row d of a column of ones (rows < 0 or >= H read cval)
-        acc = w0 * 1.0
-        for k in range(r, 0, -1):
-            xa = 1.0 if d + k < H else c
-            xb = 1.0 if d - k >= 0 else c
-            acc += w[r + k] * (xa + xb)
-        a = np.float64(np.float32(acc))
-        # horizontal pass of a row of a's
-        inner = w0 * a
-        for k in range(r, 0, -1):
-            inner += w[r + k] * (a + a)
-        inner32 = np.float32(inner) + _EPS32
-        row = table[d]
-        for j in range(W):
-            if j >= r and j + r < W:
-                row[j] = inner32
-            else:
-                acc = w0 * a
-                for k in range(r, 0, -1):
-                    xa = a if j + k < W else c
-                    xb = a if j - k >= 0 else c
-                    acc += w[r + k] * (xa + xb)
-                row[j] = np.float32(acc) + _EPS32
-
-
-@numba.njit(**_jit)
-def canny_bleed(out, w, cval):
-    """out (H, W) float32 = the bleed-over image the Canny kernel divides by (for tests)."""
-    H, W = out.shape
-    r = (w.shape[0] - 1) // 2
-    table = np.empty((min(r, (H - 1) // 2) + 1, W), dtype=np.float32)
-    _bleed_table(H, w, cval, table)
-    for i in range(H):
-        out[i] = table[min(i, H - 1 - i, r)]
 
 
 @numba.njit(**_hjit)
@@ -1016,15 +964,15 @@ def _hysteresis(state, stack):
 
 @numba.njit(nogil=True, **_jit)
 def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, low, high,
-                 quantiles, q_low, q_high, next_image, masked, emask):
+                 quantiles, next_image, emask):
     """One worker of the Canny of a batch: out (N, H, W) uint8 (a bool array's
     bytes) = scikit-image 0.26's Canny of each gray image (float32).
 
     Steps per image (streamed by rows, see :func:`_canny_one`): gray -> Gaussian
     (two symmetric 1-D passes, float64 sums, float32 results, as scipy) -> with
     ``use_bleed`` (constant mode) divide by the Gaussian of a ones image (rows
-    ``btab`` from :func:`_bleed_table`) -> Sobel magnitude (float32) -> optional
-    per-image percentile thresholds -> bilinear non-maximum suppression on the
+    ``btab``: :func:`mmfeat.image._cpu.bleed_rows`) -> Sobel magnitude (float32)
+    -> optional per-image percentile thresholds -> bilinear non-maximum suppression on the
     interior -> hysteresis by 8-connected flood fill from the strong pixels.
 
     The caller runs ``numba.get_num_threads()`` workers on Python threads (the GIL
@@ -1033,14 +981,19 @@ def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, 
     (not ``parallel=True``) function: parfor lowering of this driver cost 6 s of
     compilation for nothing a thread pool does not give. ``low``/``high`` (N,)
     float64 hold the comparison values (low already rounded to float32, as
-    scikit-image's Cython signature does); with ``quantiles`` they are computed
-    here from ``q_low``/``q_high``.
+    scikit-image's Cython signature does); with ``quantiles`` (2,) float64 (the
+    low and high quantiles; None: fixed thresholds) they are computed here.
 
-    ``btab`` (M, D, W) float32: without ``masked``, M = 1 and the D rows of
-    :func:`_bleed_table` (or a dummy); with ``masked``, the full bleed-over image
-    (D = H) of mask plane ``n % M`` (scikit-image's Gaussian of the mask + eps),
-    and ``emask`` (M, H, W) uint8 its eroded mask: suppression keeps only pixels
-    where it is 1 (the caller zeroed the gray image outside the mask).
+    ``btab`` (M, D, W) float32: without a mask, M = 1 and the D rows of
+    :func:`mmfeat.image._cpu.bleed_rows` (or a dummy); with ``emask`` (M, H, W)
+    uint8, the eroded mask (None: no mask), the full bleed-over image (D = H) of mask plane
+    ``n % M`` (scikit-image's Gaussian of the mask + eps): suppression keeps only
+    pixels where ``emask`` is 1 (the caller zeroed the gray image outside the mask).
+
+    ``quantiles`` and ``emask`` are None or arrays, not flags: Numba drops the
+    branches of a None argument before typing, so a plain call compiles neither
+    the percentile search nor the mask code (~1 s less on its first call), and a
+    call with them compiles its own specialisation.
     """
     N, H, W = out.shape
     r = (weights.shape[0] - 1) // 2
@@ -1049,9 +1002,13 @@ def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, 
     # need the whole magnitude before suppression, so everything does). Scratch
     # buffers are reused across the worker's images: fresh allocations per image
     # cost more in page faults than the maths
-    rg = H if mode == MODE_WRAP or quantiles else min(H, 2 * r + 2)
-    rs = H if quantiles else min(H, 4)
-    rm = H if quantiles else min(H, 3)
+    rg = H if mode == MODE_WRAP else min(H, 2 * r + 2)
+    rs = min(H, 4)
+    rm = min(H, 3)
+    if quantiles is not None:
+        rg = H
+        rs = H
+        rm = H
     gray = np.empty((rg, W), dtype=np.float32)
     sm = np.empty((rs, W), dtype=np.float32)
     hd = np.empty((rs, W), dtype=np.float32)
@@ -1067,20 +1024,14 @@ def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, 
         if n >= N:
             break
         m = n % btab.shape[0]
-        _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab[m], use_bleed,
-                   low[n], high[n], quantiles, q_low, q_high,
-                   gray, sm, hd, gi, gj, mag, line, acc, vd, stack,
-                   masked, emask[n % emask.shape[0]])
-
-
-@numba.njit(**_jit)
-def canny_bleed_rows(H, W, weights, bleed_cval, use_bleed):
-    """(1, rows, W) float32: :func:`_bleed_table` of constant mode, or a (1, 1, W) dummy."""
-    r = (weights.shape[0] - 1) // 2
-    btab = np.empty((1, min(r, (H - 1) // 2) + 1 if use_bleed else 1, W), dtype=np.float32)
-    if use_bleed:
-        _bleed_table(H, weights, bleed_cval, btab[0])
-    return btab
+        if emask is None:
+            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab[m], use_bleed,
+                       low[n], high[n], quantiles, gray, sm, hd, gi, gj, mag, line, acc, vd,
+                       stack, None)
+        else:
+            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab[m], use_bleed,
+                       low[n], high[n], quantiles, gray, sm, hd, gi, gj, mag, line, acc, vd,
+                       stack, emask[n % emask.shape[0]])
 
 
 # the k-th smallest, partitioning in place (shared with the audio kernels)
@@ -1137,9 +1088,9 @@ def _percentile_linear(x, pct, flat):
 # 1.7 s of canny's ~10.7 s first call (2-core machine)
 @numba.njit(inline="always", **_jit)
 def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
-               lo, hi, quantiles, q_low, q_high,
-               gray, sm, hd, gi, gj, mag, line, acc, vd, stack, masked, emask):
-    """Canny of image n into ``state`` (H, W) uint8 (see :func:`canny`).
+               lo, hi, quantiles, gray, sm, hd, gi, gj, mag, line, acc, vd, stack, emask):
+    """Canny of image n into ``state`` (H, W) uint8 (see :func:`canny`); ``emask``
+    (H, W) uint8 or None, ``quantiles`` as :func:`canny_worker`'s.
 
     Row i of the magnitude needs smoothed rows i - 1 .. i + 1, smoothed row s
     needs gray rows s - r .. s + r (or, reflected, rows in that window: every
@@ -1165,7 +1116,7 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                 _gray_row(src, n, g_next, coeffs, scale, gray[g_next % rg], _ZERO)
                 g_next += 1
             _vpass_row(gray, s, H, w, mode, cval, acc, row_in)
-            if masked:
+            if emask is not None:
                 brow = btab[s]
             else:
                 brow = btab[min(s, H - 1 - s, r)] if use_bleed else btab[0]
@@ -1176,22 +1127,22 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
         ip = boundary_index(i + 1, H, 0)
         _sobel_row(sm[im % rs], sm[ip % rs], hd[im % rs], hd[i % rs], hd[ip % rs], vd,
                    gi[i % rm], gj[i % rm], mag[i % rm])
-        if i >= 2 and not quantiles:
+        if quantiles is None and i >= 2:
             _suppress_row(i - 1, gi, gj, mag, lo, hi, state)
-            if masked:
+            if emask is not None:
                 _mask_row(state[i - 1], emask[i - 1])
-    if quantiles:
+    if quantiles is not None:
         # the thresholds need the whole magnitude first (the rings hold every row)
         flat = np.empty(H * W, dtype=np.float32)
-        pl = _percentile_linear(mag, 100.0 * q_low, flat)
-        ph = _percentile_linear(mag, 100.0 * q_high, flat)
+        pl = _percentile_linear(mag, 100.0 * quantiles[0], flat)
+        ph = _percentile_linear(mag, 100.0 * quantiles[1], flat)
         lo = np.float64(np.float32(pl))
         hi = ph
         if lo == 0.0:
             lo = np.float64(np.float32(1e-14))
         for i in range(1, H - 1):
             _suppress_row(i, gi, gj, mag, lo, hi, state)
-            if masked:
+            if emask is not None:
                 _mask_row(state[i], emask[i])
     _hysteresis(state, stack)
 

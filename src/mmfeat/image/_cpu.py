@@ -252,8 +252,9 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None, out=No
     coeffs, scale = _coeffs(gray_calc_type(images.dtype)), _gray_scale(images)
     if mask is None:
         use_bleed = mode == "constant"
-        btab = K.canny_bleed_rows(H, W, weights, float(cval), use_bleed)
-        emask = np.zeros((1, 1, 1), dtype=np.uint8)
+        btab = (bleed_rows(H, W, weights, float(cval)) if use_bleed
+                else np.empty((1, W), np.float32))[None]
+        emask = None
     else:
         # the gray image zeroed outside the mask (as scikit-image's masked_image),
         # then read by the kernel as a float32 gray batch
@@ -264,15 +265,48 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None, out=No
         use_bleed = True
         btab = ref.mask_bleed_over(mask, sigma, mode, cval)
         emask = erode_mask(mask, np).view(np.uint8)
+    # None, not a flag: the kernel compiles the quantile and mask code only for calls
+    # that use them
+    quantiles = np.array([low, high], dtype=np.float64) if use_quantiles else None
     # one worker per thread (at most one per image), each claiming images in turn
     run_workers(
         K.canny_worker, min(n, numba.get_num_threads()),
         src, out.view(np.uint8), coeffs, scale,
         weights, check_mode(mode), float(cval), btab, use_bleed, np.full(n, lo),
-        np.full(n, hi), bool(use_quantiles), float(low), float(high), np.zeros(1, np.int64),
-        mask is not None, emask,
+        np.full(n, hi), quantiles, np.zeros(1, np.int64), emask,
     )
     return out
+
+
+def bleed_rows(H: int, W: int, weights: np.ndarray, cval: float) -> np.ndarray:
+    """(D, W) float32: the distinct rows of scikit-image's constant-mode bleed-over
+    image, Gaussian(ones, mode="constant", cval) + float32 eps, of an H x W image.
+
+    Row i of it depends only on d = min(i, H - 1 - i, r) (r the radius of
+    ``weights``), so only D = min(r, (H - 1) // 2) + 1 rows are computed. The sums
+    are scipy's, in its order (w[r] x + sum_k w[r + k] (x[+k] + x[-k]), outer taps
+    first, float64, rounded to float32 after each pass) and elementwise NumPy
+    keeps each operation's IEEE rounding, so the rows are bit-identical to the full
+    smoothing (tested). Plain NumPy on a few rows: a Numba kernel cost ~1 s of
+    compilation on ``canny``'s first call for microseconds of work.
+    """
+    r = (len(weights) - 1) // 2
+    w = [float(v) for v in weights]
+    c = float(cval)
+    j = np.arange(W)
+    table = np.empty((min(r, (H - 1) // 2) + 1, W), dtype=np.float32)
+    for d in range(table.shape[0]):
+        # vertical pass at row d of a column of ones (rows < 0 or >= H read cval)
+        acc = w[r] * 1.0
+        for k in range(r, 0, -1):
+            acc += w[r + k] * ((1.0 if d + k < H else c) + (1.0 if d - k >= 0 else c))
+        a = float(np.float32(acc))
+        # horizontal pass of a row of a's (columns < 0 or >= W read cval)
+        row = np.full(W, w[r] * a)
+        for k in range(r, 0, -1):
+            row += w[r + k] * (np.where(j + k < W, a, c) + np.where(j - k >= 0, a, c))
+        table[d] = row.astype(np.float32) + np.finfo(np.float32).eps
+    return table
 
 
 def canny_compare_values(low, high, use_quantiles):

@@ -1047,7 +1047,7 @@ def radix_sort_pairs(keys, vals, lo, hi, tk, tv, count):
     the other; ``count`` has 256 slots. A row of a few hundred terms sorts several
     times faster than by comparisons, whose branches mispredict about every other
     time on such keys. Every caller passes int64 arrays and bounds: one signature,
-    compiled once (the CSR rows, the hashed rows and the vocabulary sort share it).
+    compiled once (the CSR rows and the hashed rows share it).
     """
     n = hi - lo
     if n <= 32:
@@ -1088,75 +1088,6 @@ def radix_sort_pairs(keys, vals, lo, hi, tk, tv, count):
         for i in range(n):
             keys[lo + i] = tk[i]
             vals[lo + i] = tv[i]
-
-
-@numba.njit(**_ir_inline)
-def _digit(buf, off, t, depth):
-    """Bytes 7*depth .. 7*depth+6 of string t as a big-endian number, zero-padded: a
-    non-negative int64, which :func:`radix_sort_pairs` sorts."""
-    a = off[t] + 7 * depth
-    n = off[t + 1] - a
-    k = 0
-    for q in range(7):
-        k <<= 8
-        if q < n:
-            k |= np.int64(buf[a + q])
-    return k
-
-
-@numba.njit(**_pjit)
-def sort_prefix_ties(order, keys, buf, off):
-    """Finish a byte-order sort of distinct strings: ``order`` is sorted by ``keys``
-    (each string's first 7 bytes, :func:`_digit` at depth 0); each run of equal keys
-    is sorted by the next 7 bytes, and so on (MSD radix by 7-byte digits, each
-    string read once per level it needs)."""
-    n = order.shape[0]
-    digit = np.empty(n, np.int64)
-    tk = np.empty(n, np.int64)
-    tv = np.empty(n, np.int64)
-    count = np.empty(256, np.int64)
-    stack = np.empty(3 * (n // 2 + 1), np.int64)  # pending runs (lo, hi, depth); disjoint
-    top = 0
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and keys[order[j]] == keys[order[i]]:
-            j += 1
-        if j - i > 1:
-            stack[3 * top] = i
-            stack[3 * top + 1] = j
-            stack[3 * top + 2] = 1
-            top += 1
-        i = j
-    while top > 0:
-        top -= 1
-        lo = stack[3 * top]
-        hi = stack[3 * top + 1]
-        depth = stack[3 * top + 2]
-        longest = 0
-        for p in range(lo, hi):
-            t = order[p]
-            longest = max(longest, off[t + 1] - off[t])
-        if 7 * depth >= longest:
-            # equal once zero-padded, so each is a prefix of the longer ones: by length
-            for p in range(lo, hi):
-                digit[p] = off[order[p] + 1] - off[order[p]]
-            radix_sort_pairs(digit, order, lo, hi, tk, tv, count)
-            continue
-        for p in range(lo, hi):
-            digit[p] = _digit(buf, off, order[p], depth)
-        radix_sort_pairs(digit, order, lo, hi, tk, tv, count)
-        i = lo
-        while i < hi:
-            j = i + 1
-            while j < hi and digit[j] == digit[i]:
-                j += 1
-            if j - i > 1:
-                stack[3 * top] = i
-                stack[3 * top + 1] = j
-                stack[3 * top + 2] = depth + 1
-                top += 1
-            i = j
 
 
 # --- the count matrix ------------------------------------------------------------------

@@ -77,8 +77,8 @@ def test_a_default_first_call_compiles_only_what_it_runs(tmp_path):
     for unused in ("preprocess_char", "char_terms", "hashed_char", "_is_stop", "row_nnz",
                    "rehash_slots", "lookup_terms", "build_table"):
         assert unused not in compiled, unused
-    for used in ("preprocess_word", "word_terms", "merge_vocabulary", "sort_prefix_ties",
-                 "fill_csr", "hashed_word", "tfidf_rows"):
+    for used in ("preprocess_word", "word_terms", "merge_vocabulary", "fill_csr",
+                 "hashed_word", "tfidf_rows"):
         assert used in compiled, used
     twice = {name: sigs for name, sigs in compiled.items() if len(sigs) > 1}
     # fill_csr writes float64 TF-IDF data here, and compact packs int32 entries for the

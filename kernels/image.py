@@ -525,7 +525,9 @@ def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task, axis
     uint8 RGB: each task converts its rows plus a one-row halo into a small
     cache-resident buffer). ``norm`` = 1 / (4 sqrt 2) in the output type.
     ``axis`` 0 or 1: the signed response gi or gj times ``norm`` (then 1/4)
-    instead of the magnitude (``sobel(image, axis=axis)``).
+    instead of the magnitude (``sobel(image, axis=axis)``); None: the magnitude.
+    None, not -1: Numba drops the branches of a None argument before typing, so the
+    magnitude compiles without the two signed loops, and those without it.
     """
     N, H, W = out.shape
     nblk = (H + rows_per_task - 1) // rows_per_task
@@ -541,15 +543,7 @@ def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task, axis
             dn = buf[bi + 1]
             o = out[n, r0 + bi - 1]
             # the choice is made per row, outside the loops that vectorise
-            if axis == 0:
-                for j in range(W):
-                    o[j] = ((dn[j] + (dn[j + 1] + dn[j + 1]) + dn[j + 2])
-                            - (up[j] + (up[j + 1] + up[j + 1]) + up[j + 2])) * norm
-            elif axis == 1:
-                for j in range(W):
-                    o[j] = ((up[j + 2] + (mid[j + 2] + mid[j + 2]) + dn[j + 2])
-                            - (up[j] + (mid[j] + mid[j]) + dn[j])) * norm
-            else:
+            if axis is None:
                 for j in range(W):
                     # x + x doubles exactly and keeps float32 (2 * x would promote)
                     gi = (dn[j] + (dn[j + 1] + dn[j + 1]) + dn[j + 2]) - (
@@ -559,6 +553,14 @@ def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task, axis
                         up[j] + (mid[j] + mid[j]) + dn[j]
                     )
                     o[j] = np.sqrt(gi * gi + gj * gj) * norm
+            elif axis == 0:
+                for j in range(W):
+                    o[j] = ((dn[j] + (dn[j + 1] + dn[j + 1]) + dn[j + 2])
+                            - (up[j] + (up[j + 1] + up[j + 1]) + up[j + 2])) * norm
+            else:
+                for j in range(W):
+                    o[j] = ((up[j + 2] + (mid[j + 2] + mid[j + 2]) + dn[j + 2])
+                            - (up[j] + (mid[j] + mid[j]) + dn[j])) * norm
 
 
 @numba.njit(**_hjit)

@@ -223,7 +223,8 @@ def sobel(images, mode, cval, out=None, axis=-1):
     rows = max(1, int(config.CPU_ROWS_PER_TASK))
     jobs = out.shape[0] * -(-out.shape[1] // rows)  # blocks of rows, as the kernel counts
     _tasks(K.sobel, jobs, as_kernel_layout(images), out, _coeffs(gray_calc_type(images.dtype)),
-           _gray_scale(images), check_mode(mode), work.type(cval), norm, rows, int(axis))
+           _gray_scale(images), check_mode(mode), work.type(cval), norm, rows,
+           None if axis < 0 else int(axis))
     return out
 
 

@@ -8,6 +8,13 @@ once more in another fresh interpreter on the now filled cache (a later run: the
 compiled code is loaded, not compiled). ``mmfeat demo --n 1000`` is timed the same
 way, as a user meets it (``--demo-n 0`` skips it). ``--ops`` picks a subset.
 
+``--baseline REV`` compares against another commit instead: REV's ``src/mmfeat``
+and ``kernels`` are extracted (``git archive``) and put first on ``PYTHONPATH`` for
+its runs, and each op's cold first call runs ``--rounds`` times for each side,
+alternating, so that both meet the same machine load (first calls on these shared
+machines drift by 1.5x between hours; only such an interleaved A/B tells a change
+from the machine).
+
 Inputs are small and realistic (uint8 photographs with noise, speech-like clips,
 prose), so that the first call is mostly compilation.
 """
@@ -15,12 +22,14 @@ prose), so that the first call is mostly compilation.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
@@ -75,30 +84,86 @@ print(json.dumps({{"import_s": t_import, "first_s": first, "second_s": second}})
 """
 
 
-def _env(cache: str) -> dict:
+def _env(cache: str, path: str | None = None) -> dict:
     env = dict(os.environ)
     env["NUMBA_CACHE_DIR"] = cache
+    if path is not None:  # another commit's mmfeat, ahead of the installed one
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
     return env
 
 
-def time_op(name: str, cache: str) -> dict:
+def time_op(name: str, cache: str, path: str | None = None) -> dict:
     kind, call = OPS[name]
     code = _CHILD.format(setup=_SETUP[kind], call=call)
-    r = subprocess.run([sys.executable, "-c", code], env=_env(cache), capture_output=True,
-                       text=True, timeout=900)
+    r = subprocess.run([sys.executable, "-c", code], env=_env(cache, path),
+                       capture_output=True, text=True, timeout=900)
     if r.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def time_demo(n: int, cache: str) -> float:
+def time_demo(n: int, cache: str, path: str | None = None) -> float:
     t = time.perf_counter()
     code = f"import sys; from mmfeat.cli import main; sys.exit(main(['demo', '--n', '{n}']))"
     r = subprocess.run([sys.executable, "-c", code],
-                       env=_env(cache), capture_output=True, text=True, timeout=1800)
+                       env=_env(cache, path), capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:
         raise RuntimeError(f"demo failed:\n{r.stderr[-3000:]}")
     return time.perf_counter() - t
+
+
+def baseline_tree(rev: str) -> str:
+    """A temporary folder holding commit ``rev``'s ``mmfeat`` package (its
+    ``src/mmfeat`` with ``kernels`` inside, as installed), for ``PYTHONPATH``."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    blob = subprocess.run(["git", "-C", repo, "archive", rev, "src/mmfeat", "kernels"],
+                          capture_output=True, check=True).stdout
+    root = tempfile.mkdtemp(prefix="mmfeat-baseline-")
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(root, filter="data")
+    shutil.move(os.path.join(root, "kernels"), os.path.join(root, "src", "mmfeat", "kernels"))
+    return os.path.join(root, "src")
+
+
+def _cold_first(name: str, path: str | None) -> float:
+    cache = tempfile.mkdtemp(prefix="mmfeat-cold-")
+    try:
+        if name == "demo":
+            return time_demo(_DEMO_N[0], cache, path)
+        return time_op(name, cache, path)["first_s"]
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+_DEMO_N = [1000]
+
+
+def compare(rev: str, ops, rounds: int, demo_n: int) -> dict:
+    """Cold first calls of this tree and of commit ``rev``, interleaved."""
+    path = baseline_tree(rev)
+    _DEMO_N[0] = demo_n
+    names = list(ops) + (["demo"] if demo_n else [])
+    out: dict = {"baseline": rev, "rounds": rounds, "ops": {}}
+    print(f"{'op':20s} {'baseline (s)':>24s} {'this tree (s)':>24s}")
+    try:
+        for name in names:
+            runs: dict = {"baseline": [], "this": []}
+            for k in range(rounds):
+                order = ("baseline", "this") if k % 2 == 0 else ("this", "baseline")
+                for side in order:
+                    runs[side].append(_cold_first(name, path if side == "baseline" else None))
+            out["ops"][name] = runs
+            print(f"{name:20s} {' '.join(f'{t:5.2f}' for t in runs['baseline']):>24s} "
+                  f"{' '.join(f'{t:5.2f}' for t in runs['this']):>24s}", flush=True)
+    finally:
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    eight = [n for n in BUDGET_EIGHT if n in out["ops"]]
+    if eight:
+        for side in ("baseline", "this"):
+            best = sum(min(out["ops"][n][side]) for n in eight)
+            out[f"budget_eight_best_{side}_s"] = best
+            print(f"the {len(eight)} budget calls, best first call each, {side}: {best:.1f} s")
+    return out
 
 
 def main(argv=None) -> int:
@@ -106,6 +171,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ops", nargs="*", default=list(OPS), choices=list(OPS))
     ap.add_argument("--demo-n", type=int, default=1000)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--baseline", default=None, metavar="REV",
+                    help="compare cold first calls with commit REV (interleaved A/B)")
+    ap.add_argument("--rounds", type=int, default=2, help="runs per side with --baseline")
     a = ap.parse_args(argv)
 
     import numba
@@ -118,6 +186,13 @@ def main(argv=None) -> int:
               "cpus": os.cpu_count(), "ops": {}}
     print(f"python {report['python']}, numba {report['numba']}, numpy {report['numpy']}, "
           f"{report['cpus']} CPUs")
+    if a.baseline:
+        report["compare"] = compare(a.baseline, a.ops, a.rounds, a.demo_n)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(report, f, indent=2)
+            print(f"wrote {a.json}")
+        return 0
     print(f"{'op':20s} {'import':>7s} {'1st cold':>9s} {'2nd':>8s} {'1st cached':>11s}")
     for name in a.ops:
         cache = tempfile.mkdtemp(prefix="mmfeat-cold-")

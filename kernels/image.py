@@ -55,37 +55,38 @@ _ONE = np.int64(1)
 
 
 @numba.njit(**_hjit)
-def _gray_row(src, n, i, coeffs, scale, dst, off):
-    """dst[off:off+W] = gray of row i of image n (C = 3 or 1).
+def _gray_row(rows, C, n, i, coeffs, scale, dst, off):
+    """dst[off:off+W] = gray of row i of image n; ``rows`` (N, H, W * C) is the image
+    batch with each row flat (C = 3 or 1 channels interleaved).
 
-    Reads the row as one flat run of W * C values and writes through a view:
-    with the 4-D index src[n, i, j, c] the loop ran 1.3-1.9x slower (same
-    arithmetic, so the same values).
+    Flat rows because with the 4-D index src[n, i, j, c], whose strides the
+    compiler does not know, the loop ran 1.3-1.9x slower (same arithmetic, so the
+    same values); the callers reshape on the Python side, where it is free (a
+    reshape in the kernel cost ~0.3 s of compilation on the first call).
     """
-    W = src.shape[2]
+    W = rows.shape[2] // C
     d = dst[off : off + W]
-    if src.shape[3] == 3:
+    s = rows[n, i]
+    if C == 3:
         cr = coeffs[0]
         cg = coeffs[1]
         cb = coeffs[2]
-        s = src[n, i].reshape(3 * W)
         for j in range(W):
             d[j] = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
                               cr, cg, cb)
     else:
-        s = src[n, i].reshape(W)
         for j in range(W):
             d[j] = s[j] * scale
 
 
 @numba.njit(**_pjit)
-def rgb_to_gray(j0, j1, src, out, coeffs, scale):
-    """out (N, H, W) = gray of src (N, H, W, 3)."""
+def rgb_to_gray(j0, j1, rows, C, out, coeffs, scale):
+    """out (N, H, W) = gray of the images ``rows`` (N, H, W * C) (see :func:`_gray_row`)."""
     H = out.shape[1]
     for t in range(j0, j1):
         n = t // H
         i = t - n * H
-        _gray_row(src, n, i, coeffs, scale, out[n, i], _ZERO)
+        _gray_row(rows, C, n, i, coeffs, scale, out[n, i], _ZERO)
 
 
 @numba.njit(**_pjit)
@@ -501,9 +502,10 @@ def color_moments(j0, j1, src, out, scale):
 
 
 @numba.njit(**_hjit)
-def _gray_strip(src, n, r0, r1, coeffs, scale, mode, cval, buf):
-    """buf (r1 - r0 + 2, W + 2) = gray rows r0-1 .. r1 with a one-pixel border per mode."""
-    H, W = src.shape[1], src.shape[2]
+def _gray_strip(rows, C, n, r0, r1, coeffs, scale, mode, cval, buf):
+    """buf (r1 - r0 + 2, W + 2) = gray rows r0-1 .. r1 with a one-pixel border per mode
+    (``rows``, ``C``: as :func:`_gray_row`)."""
+    H, W = rows.shape[1], rows.shape[2] // C
     jl = boundary_index(-1, W, mode)
     jr = boundary_index(W, W, mode)
     for bi in range(r1 - r0 + 2):
@@ -512,14 +514,15 @@ def _gray_strip(src, n, r0, r1, coeffs, scale, mode, cval, buf):
         if i < 0:
             row[:] = cval
             continue
-        _gray_row(src, n, i, coeffs, scale, row, _ONE)
+        _gray_row(rows, C, n, i, coeffs, scale, row, _ONE)
         row[0] = cval if jl < 0 else row[jl + 1]
         row[W + 1] = cval if jr < 0 else row[jr + 1]
 
 
 @numba.njit(**_pjit)
-def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task, axis):
-    """out (N, H, W) = scikit-image's Sobel magnitude of the gray image.
+def sobel(j0, j1, rows, C, out, coeffs, scale, mode, cval, norm, rows_per_task, axis):
+    """out (N, H, W) = scikit-image's Sobel magnitude of the gray image of ``rows``
+    (N, H, W * C) (see :func:`_gray_row`).
 
     sqrt((gi**2 + gj**2) / 2) with gi, gj the [1, 2, 1]/4-smoothed central
     differences along rows and columns, gray computed on the fly (one pass from
@@ -537,7 +540,7 @@ def sobel(j0, j1, src, out, coeffs, scale, mode, cval, norm, rows_per_task, axis
         r0 = (t - n * nblk) * rows_per_task
         r1 = min(H, r0 + rows_per_task)
         buf = np.empty((r1 - r0 + 2, W + 2), dtype=out.dtype)
-        _gray_strip(src, n, r0, r1, coeffs, scale, mode, cval, buf)
+        _gray_strip(rows, C, n, r0, r1, coeffs, scale, mode, cval, buf)
         for bi in range(1, r1 - r0 + 1):
             up = buf[bi - 1]
             mid = buf[bi]
@@ -578,8 +581,9 @@ def _sobel_xy(up, mid, dn, j):
 
 
 @numba.njit(**_pjit)
-def gradient_histogram(j0, j1, src, sums, coeffs, scale, nbins, rows_per_task):
-    """sums (N, T, nbins) += Sobel-magnitude-weighted orientation counts per task.
+def gradient_histogram(j0, j1, rows, C, sums, coeffs, scale, nbins, rows_per_task):
+    """sums (N, T, nbins) += Sobel-magnitude-weighted orientation counts per task, of
+    the images ``rows`` (N, H, W * C) (see :func:`_gray_row`).
 
     Gradients as :func:`sobel` with mode reflect; gx along columns, gy along rows
     (image coordinates, y down); unsigned orientation, hard binning. Each row is
@@ -587,7 +591,7 @@ def gradient_histogram(j0, j1, src, sums, coeffs, scale, nbins, rows_per_task):
     four interleaved sub-histograms (runs of one orientation would otherwise
     chain each add on the one before).
     """
-    H, W = src.shape[1], src.shape[2]
+    H, W = rows.shape[1], rows.shape[2] // C
     nblk = sums.shape[1]
     bins_per_radian = nbins / math.pi
     margin = _m.ORIENTATION_ESTIMATE_ERROR * bins_per_radian
@@ -596,7 +600,7 @@ def gradient_histogram(j0, j1, src, sums, coeffs, scale, nbins, rows_per_task):
         r0 = (t - n * nblk) * rows_per_task
         r1 = min(H, r0 + rows_per_task)
         buf = np.empty((r1 - r0 + 2, W + 2), dtype=np.float32)
-        _gray_strip(src, n, r0, r1, coeffs, scale, 0, np.float32(0.0), buf)
+        _gray_strip(rows, C, n, r0, r1, coeffs, scale, 0, np.float32(0.0), buf)
         mag = np.empty(W, dtype=np.float64)
         kbin = np.empty(W, dtype=np.int64)
         sub = np.zeros((4, nbins), dtype=np.float64)
@@ -966,10 +970,11 @@ def _hysteresis(state, stack):
 
 
 @numba.njit(nogil=True, **_jit)
-def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, low, high,
-                 quantiles, next_image, emask):
+def canny_worker(rows, C, out, coeffs, scale, weights, mode, cval, btab, use_bleed, low,
+                 high, quantiles, next_image, emask):
     """One worker of the Canny of a batch: out (N, H, W) uint8 (a bool array's
-    bytes) = scikit-image 0.26's Canny of each gray image (float32).
+    bytes) = scikit-image 0.26's Canny of each gray image (float32) of the images
+    ``rows`` (N, H, W * C) (see :func:`_gray_row`).
 
     Steps per image (streamed by rows, see :func:`_canny_one`): gray -> Gaussian
     (two symmetric 1-D passes, float64 sums, float32 results, as scipy) -> with
@@ -1028,13 +1033,13 @@ def canny_worker(src, out, coeffs, scale, weights, mode, cval, btab, use_bleed, 
             break
         m = n % btab.shape[0]
         if emask is None:
-            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab[m], use_bleed,
-                       low[n], high[n], quantiles, gray, sm, hd, gi, gj, mag, line, acc, vd,
-                       stack, None)
+            _canny_one(rows, C, n, out[n], coeffs, scale, weights, mode, cval, btab[m],
+                       use_bleed, low[n], high[n], quantiles, gray, sm, hd, gi, gj, mag, line,
+                       acc, vd, stack, None)
         else:
-            _canny_one(src, n, out[n], coeffs, scale, weights, mode, cval, btab[m], use_bleed,
-                       low[n], high[n], quantiles, gray, sm, hd, gi, gj, mag, line, acc, vd,
-                       stack, emask[n % emask.shape[0]])
+            _canny_one(rows, C, n, out[n], coeffs, scale, weights, mode, cval, btab[m],
+                       use_bleed, low[n], high[n], quantiles, gray, sm, hd, gi, gj, mag, line,
+                       acc, vd, stack, emask[n % emask.shape[0]])
 
 
 # the k-th smallest, partitioning in place (shared with the audio kernels)
@@ -1090,7 +1095,7 @@ def _percentile_linear(x, pct, flat):
 # emitted twice with every row helper linked in (once alone, once in the worker);
 # 1.7 s of canny's ~10.7 s first call (2-core machine)
 @numba.njit(inline="always", **_jit)
-def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
+def _canny_one(rows, C, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
                lo, hi, quantiles, gray, sm, hd, gi, gj, mag, line, acc, vd, stack, emask):
     """Canny of image n into ``state`` (H, W) uint8 (see :func:`canny`); ``emask``
     (H, W) uint8 or None, ``quantiles`` as :func:`canny_worker`'s.
@@ -1116,7 +1121,7 @@ def _canny_one(src, n, state, coeffs, scale, w, mode, cval, btab, use_bleed,
             s = s_next
             g_stop = H if wrap else min(H, s + r + 1)
             while g_next < g_stop:
-                _gray_row(src, n, g_next, coeffs, scale, gray[g_next % rg], _ZERO)
+                _gray_row(rows, C, n, g_next, coeffs, scale, gray[g_next % rg], _ZERO)
                 g_next += 1
             _vpass_row(gray, s, H, w, mode, cval, acc, row_in)
             if emask is not None:

@@ -45,6 +45,13 @@ def _tasks(kernel, n_tasks, *args):
     parallel_for(kernel, n_tasks, *args, min_step=1, serial_below=2)
 
 
+def flat_rows(src):
+    """(rows (N, H, W * C), C): the kernel-layout batch ``src`` (N, H, W, C) with each
+    image row flat, as the gray-reading kernels take it (a view: no copy)."""
+    n, H, W, C = src.shape
+    return src.reshape(n, H, W * C), np.int64(C)
+
+
 def rgb_to_gray(images, dtype, out=None):
     calc = gray_calc_type(images.dtype)
     src = as_kernel_layout(images)
@@ -57,7 +64,7 @@ def rgb_to_gray(images, dtype, out=None):
         kernel = K.rgb_to_gray_u8_from_u8 if fast else K.rgb_to_gray_u8
         _rows(kernel, rows, src, out, _coeffs(calc), _gray_scale(images), calc.type(255.0))
     else:  # the kernel stores the calc-type value in out's float type
-        _rows(K.rgb_to_gray, rows, src, out, _coeffs(calc), _gray_scale(images))
+        _rows(K.rgb_to_gray, rows, *flat_rows(src), out, _coeffs(calc), _gray_scale(images))
     return out
 
 
@@ -222,7 +229,8 @@ def sobel(images, mode, cval, out=None, axis=-1):
     norm = work.type(0.25) / np.sqrt(work.type(2.0)) if axis < 0 else work.type(0.25)
     rows = max(1, int(config.CPU_ROWS_PER_TASK))
     jobs = out.shape[0] * -(-out.shape[1] // rows)  # blocks of rows, as the kernel counts
-    _tasks(K.sobel, jobs, as_kernel_layout(images), out, _coeffs(gray_calc_type(images.dtype)),
+    _tasks(K.sobel, jobs, *flat_rows(as_kernel_layout(images)), out,
+           _coeffs(gray_calc_type(images.dtype)),
            _gray_scale(images), check_mode(mode), work.type(cval), norm, rows,
            None if axis < 0 else int(axis))
     return out
@@ -234,7 +242,8 @@ def gradient_histogram(images, orientations):
     rows = max(1, int(config.CPU_ROWS_PER_TASK))
     nblk = (H + rows - 1) // rows
     sums = np.zeros((n, nblk, orientations), dtype=np.float64)
-    _tasks(K.gradient_histogram, n * nblk, src, sums, _coeffs(gray_calc_type(images.dtype)),
+    _tasks(K.gradient_histogram, n * nblk, *flat_rows(src), sums,
+           _coeffs(gray_calc_type(images.dtype)),
            _gray_scale(images), orientations, rows)
     out = sums.sum(axis=1)
     total = out.sum(axis=1, keepdims=True)
@@ -272,7 +281,7 @@ def canny(images, sigma, low, high, use_quantiles, mode, cval, mask=None, out=No
     # one worker per thread (at most one per image), each claiming images in turn
     run_workers(
         K.canny_worker, min(n, numba.get_num_threads()),
-        src, out.view(np.uint8), coeffs, scale,
+        *flat_rows(src), out.view(np.uint8), coeffs, scale,
         weights, check_mode(mode), float(cval), btab, use_bleed, np.full(n, lo),
         np.full(n, hi), quantiles, np.zeros(1, np.int64), emask,
     )

@@ -460,8 +460,9 @@ def sort_terms(names: pa.LargeStringArray | list) -> np.ndarray:
         return _reference.alphabetical(names)
     tb = _arrow_buffers(names)
     words = _byte_words(tb.buf)
-    order = np.argsort(_digits(words, tb.offs, None, 0))  # distinct terms: ties below
-    _sort_prefix_ties(order, words, tb.offs)
+    keys = _digits(words, tb.offs, None, 0)
+    order = np.argsort(keys)  # distinct terms: ties below
+    _sort_prefix_ties(order, keys[order], words, tb.offs)
     return order
 
 
@@ -490,16 +491,17 @@ def _prefix_keys(buf: np.ndarray, offs: np.ndarray) -> np.ndarray:
     return _digits(_byte_words(buf), offs, None, 0)
 
 
-def _sort_prefix_ties(order: np.ndarray, words: np.ndarray, offs: np.ndarray) -> None:
+def _sort_prefix_ties(order: np.ndarray, d: np.ndarray, words: np.ndarray,
+                      offs: np.ndarray) -> None:
     """Finish, in place, a byte-order sort of distinct strings: ``order`` is sorted by
-    each string's first 7 bytes; each run of equal ones is sorted by the next 7
+    each string's first 7 bytes, ``d`` (those bytes as :func:`_digits` at depth 0, in
+    ``order``'s order); each run of equal ones is sorted by the next 7
     bytes, and so on, every run of a level at once (MSD radix by 7-byte digits, each
     string read once per level it needs). A run whose strings are all used up
     (equal once zero-padded: each a prefix of the longer, NULs aside) is sorted by
     length, as Python orders a string before its extensions."""
     lengths = np.diff(offs)
     pos = np.arange(order.shape[0])
-    d = _digits(words, offs, order, 0)
     new_run = np.ones(order.shape[0], dtype=bool)
     new_run[1:] = d[1:] != d[:-1]
     depth = 1

@@ -115,11 +115,13 @@ def ensure_safe_layer() -> dict:
     with _lock:
         if _decision is not None:
             return dict(_decision)
-        from . import _cache_lock
+        from . import _cache_lock, _prebuilt
 
         # every kernel module calls this before its first kernel compiles: one
-        # writer at a time in the on-disk cache, across processes
+        # writer at a time in the on-disk cache, across processes; and the kernels
+        # compiled when the wheel was built, consulted first
         _cache_lock.install()
+        _prebuilt.install()
         import numba
         from numba.np.ufunc import parallel
 

@@ -131,7 +131,8 @@ def test_backends_report():
     rep = mmfeat.backends()
     assert set(rep) == {"numpy", "cpu", "cuda", "cudf", "cuml", "dask"}
     for name, entry in rep.items():
-        extra = {"threading"} if name == "cpu" else set()  # mmfeat.threading_info()
+        # mmfeat.threading_info() and whether kernels compiled at install are in use
+        extra = {"threading", "prebuilt"} if name == "cpu" else set()
         assert set(entry) == {"available", "detail"} | extra, name
         assert isinstance(entry["available"], bool), name
         assert isinstance(entry["detail"], str) and entry["detail"], name
@@ -139,6 +140,9 @@ def test_backends_report():
     assert rep["cpu"]["available"] is True
     assert "Numba" in rep["cpu"]["detail"]
     assert rep["cpu"]["threading"] == mmfeat.threading_info()
+    assert {"active", "reason", "loads"} <= set(rep["cpu"]["prebuilt"])
+    assert ("compiled at install" if rep["cpu"]["prebuilt"]["active"]
+            else "first calls compile") in rep["cpu"]["detail"]
 
 
 # --- lazy imports and a missing GPU -------------------------------------------------------

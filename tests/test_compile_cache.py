@@ -26,8 +26,12 @@ print(json.dumps({"passes": len(passes.buffer)}))
 """
 
 
+# Numba's own cache, without the kernels a wheel ships compiled (tests/test_prebuilt.py)
+NO_SHIPPED = {"MMFEAT_PREBUILT": "0"}
+
+
 def _probe(cache):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), **NO_SHIPPED}
     r = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
@@ -38,7 +42,7 @@ def test_compile_command_fills_the_cache_for_later_processes(tmp_path, capsys):
     cache = tmp_path / "cache"
     cold = _probe(cache)
     assert cold["passes"] > 0  # an empty cache compiles
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache2")}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache2"), **NO_SHIPPED}
     r = subprocess.run([sys.executable, "-c",
                         "import sys; from mmfeat.cli import main; "
                         "sys.exit(main(['compile', 'audio']))"],
@@ -85,7 +89,7 @@ def test_read_only_install_caches_in_the_user_cache_folder(tmp_path):
     import mmfeat
 
     site = tmp_path / "site"
-    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc", "_prebuilt")
     shutil.copytree(mmfeat.__path__[0], site / "mmfeat", ignore=ignore, dirs_exist_ok=True)
     shutil.copytree(mmfeat.kernels.__path__[0], site / "mmfeat" / "kernels", ignore=ignore,
                     dirs_exist_ok=True)
@@ -143,7 +147,7 @@ def test_background_compile_fills_the_shared_cache(tmp_path):
     request finds it filled and starts nothing."""
     from mmfeat._warmup import BACKGROUND_ENV
 
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), **NO_SHIPPED}
     env.pop(BACKGROUND_ENV, None)
     r = subprocess.run([sys.executable, "-c", _BACKGROUND], env=env, capture_output=True,
                        text=True, timeout=900)

@@ -4,8 +4,8 @@ Numba compiles a kernel on its first call for each combination of argument types
 and writes the machine code to its cache (next to the installed kernels, or
 ``NUMBA_CACHE_DIR``; a user cache folder where that is read-only). Every later
 process loads it instead of compiling. This calls each public CPU op once on tiny
-inputs of the types users and the pipeline pass (uint8 RGB and float32 images,
-float32 clips, str documents), so a deployment can pay the compilation at install
+inputs of the types users and the pipeline pass (uint8, float32 and float64 RGB
+images, float32 and float64 clips, str documents), so a deployment can pay the compilation at install
 or image-build time instead of on its first batch.
 """
 
@@ -26,8 +26,9 @@ def _image() -> None:
     from . import image as im
 
     rng = np.random.default_rng(0)
+    # uint8 as decoded, float32 as mmfeat converts, float64 as scikit-image's img_as_float
     for x in (rng.integers(0, 256, (2, 24, 20, 3), dtype=np.uint8),
-              rng.random((2, 24, 20, 3), dtype=np.float32)):
+              rng.random((2, 24, 20, 3), dtype=np.float32), rng.random((2, 24, 20, 3))):
         im.rgb_to_gray(x)
         im.rgb_to_hsv(x)
         im.sobel(x)
@@ -54,16 +55,18 @@ def _audio() -> None:
     from . import audio as au
 
     rng = np.random.default_rng(0)
-    y = (0.1 * rng.standard_normal((2, 4000))).astype(np.float32)
-    au.stft(y)
-    au.melspectrogram(y=y, sr=16000)
-    au.mfcc(y=y, sr=16000)
-    for f in (au.spectral_centroid, au.spectral_bandwidth, au.spectral_rolloff):
-        f(y=y, sr=16000)
-    au.spectral_flatness(y=y)
-    au.rms(y=y)
-    au.zero_crossing_rate(y)
-    au.AudioFeatures(sr=16000).fit_transform([y[0], y[1, :2500]])
+    y64 = 0.1 * rng.standard_normal((2, 4000))
+    # float32 as librosa.load returns clips, float64 as soundfile.read does
+    for y in (y64.astype(np.float32), y64):
+        au.stft(y)
+        au.melspectrogram(y=y, sr=16000)
+        au.mfcc(y=y, sr=16000)
+        for f in (au.spectral_centroid, au.spectral_bandwidth, au.spectral_rolloff):
+            f(y=y, sr=16000)
+        au.spectral_flatness(y=y)
+        au.rms(y=y)
+        au.zero_crossing_rate(y)
+        au.AudioFeatures(sr=16000).fit_transform([y[0], y[1, :2500]])
 
 
 def _pipeline() -> None:
@@ -116,16 +119,20 @@ _STEP_KERNELS = {
 
 
 def _looks_cached(step: str) -> bool:
-    """True when every entry kernel of ``step`` has a cache index (it ran before)."""
+    """True when every entry kernel of ``step`` was shipped in the wheel
+    (``kernels/_prebuilt.py``) or has a cache index (it ran before)."""
     module, names = _STEP_KERNELS[step]
     try:
         import importlib
 
         from numba.core.caching import FunctionCache
 
+        from .kernels import prebuilt_is_shipped
+
         kernels = importlib.import_module(f"mmfeat.kernels.{module}")
         return all(
-            os.path.exists(FunctionCache(getattr(kernels, n).py_func)._cache_file._index_path)
+            prebuilt_is_shipped(getattr(kernels, n).py_func)
+            or os.path.exists(FunctionCache(getattr(kernels, n).py_func)._cache_file._index_path)
             for n in names)
     except Exception:  # noqa: BLE001 - a Numba without these internals: assume cold
         return False
@@ -202,3 +209,18 @@ def compile_kernels(modalities=MODALITIES, log: Callable[[str], None] | None = N
         if log is not None:
             log(f"{m:9s} {out[m]:6.1f} s")
     return out
+
+
+def record_signatures(path: str) -> int:
+    """Run the whole workload, then write every kernel signature it reached to
+    ``path`` (the list ``setup.py`` compiles into the wheel); the number written.
+
+    ``mmfeat compile --record-signatures kernels/prebuilt_signatures.txt`` after
+    changing a kernel's arguments (tests/test_prebuilt.py fails until then).
+    """
+    from .kernels import prebuilt_signature_lines, prebuilt_write_signatures
+
+    compile_kernels(MODALITIES)
+    lines = prebuilt_signature_lines()
+    prebuilt_write_signatures(path, lines)
+    return len(lines)

@@ -292,7 +292,9 @@ def backends() -> dict[str, dict[str, Any]]:
     dict
         name -> ``{"available": bool, "detail": str}`` for ``numpy``, ``cpu``,
         ``cuda``, and the optional libraries ``cudf``, ``cuml`` and ``dask``;
-        ``cpu`` also has ``"threading"``: :func:`mmfeat.threading_info`.
+        ``cpu`` also has ``"threading"``: :func:`mmfeat.threading_info`, and
+        ``"prebuilt"``: whether kernels compiled at install are in use
+        (``kernels/_prebuilt.py``).
     """
     out: dict[str, dict[str, Any]] = {}
     out["numpy"] = {"available": True, "detail": f"NumPy {np.__version__}"}
@@ -306,12 +308,15 @@ def backends() -> dict[str, dict[str, Any]]:
                   else "not fork-safe" if t["thread_safe"] else "not thread-safe")
         chosen = f", chosen by {t['chosen_by']}" if t["chosen_by"] else ""
         problem = f"; TBB did not load: {t['problem']}" if t["problem"] else ""
+        from .kernels import prebuilt_describe, prebuilt_state
+
         out["cpu"] = {
             "available": True,
             "detail": f"Numba {numba.__version__}, {t['layer']} threading layer ({safety}"
             f"{chosen}), {t['num_threads']} of {t['max_threads']} threads, "
-            f"{t['cpu_count']} CPUs{problem}",
+            f"{t['cpu_count']} CPUs{problem}; {prebuilt_describe()}",
             "threading": t,
+            "prebuilt": prebuilt_state(),
         }
     except Exception as exc:  # pragma: no cover - numba is a dependency
         out["cpu"] = {"available": False, "detail": f"Numba not importable: {exc}"}

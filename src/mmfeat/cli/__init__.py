@@ -3,7 +3,8 @@
 ``mmfeat info``
     what is usable on this machine (:func:`mmfeat.backends`).
 ``mmfeat compile``
-    compile and cache the CPU kernels ahead of their first use (``mmfeat._warmup``).
+    compile and cache the CPU kernels ahead of their first use (``mmfeat._warmup``);
+    ``--record-signatures FILE`` lists the signatures reached (for the wheel build).
 ``mmfeat bench image``
     each image op's time and throughput beside OpenCV and scikit-image on a
     generated batch of photographs (:mod:`mmfeat.cli.bench`; the timing code
@@ -54,12 +55,20 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Call every CPU op once on tiny inputs so that Numba compiles its "
         "kernels and caches the machine code (beside the installed kernels, in "
         "NUMBA_CACHE_DIR, or in a user cache folder where those are read-only). Later "
-        "processes load them instead of compiling: run it once after installing, or "
-        "when building a container image.",
+        "processes load them instead of compiling. A wheel install already ships "
+        "the kernels these calls reach, compiled at build time (`mmfeat info` says "
+        "whether they are in use); this compiles them where they are not (an editable "
+        "install, a wheel built on another CPU model).",
     )
     comp.add_argument(
         "modalities", nargs="*", metavar="MODALITY",
         help="any of image, text, audio, pipeline (default: all)",
+    )
+    comp.add_argument(
+        "--record-signatures", metavar="FILE", default=None,
+        help="run every modality, then write the kernel signatures reached to FILE "
+        "(for developers: kernels/prebuilt_signatures.txt lists what setup.py compiles "
+        "into the wheel)",
     )
     comp.set_defaults(func=_cmd_compile, parser=comp)
 
@@ -100,6 +109,15 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         args.parser.error(f"unknown modality {', '.join(map(repr, bad))}; choose from "
                           f"{', '.join(MODALITIES)}")
     t = time.perf_counter()
+    if args.record_signatures:
+        from .._warmup import record_signatures
+
+        if args.modalities:
+            args.parser.error("--record-signatures runs every modality: name none")
+        n = record_signatures(args.record_signatures)
+        print(f"{n} kernel signatures written to {args.record_signatures} "
+              f"in {time.perf_counter() - t:.1f} s")
+        return 0
     compile_kernels(args.modalities or MODALITIES, log=print)
     print(f"{'total':9s} {time.perf_counter() - t:6.1f} s")
     return 0

@@ -7,8 +7,10 @@ their kernels change under them.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -19,7 +21,7 @@ _BUILD = """
 import sys, types
 m = types.ModuleType("mmfeat"); m.__path__ = [sys.argv[1]]; sys.modules["mmfeat"] = m
 from mmfeat.kernels import _prebuilt
-_prebuilt.build()
+_prebuilt.build(sys.argv[2])
 """
 
 
@@ -31,11 +33,19 @@ class BuildPyWithKernels(build_py):
         package = os.path.join(os.path.abspath(self.build_lib), "mmfeat")
         print("mmfeat: compiling the CPU kernels into the wheel (~1 min on 2 cores; "
               "MMFEAT_PREBUILD=0 skips it)", flush=True)
-        # a failure leaves a wheel without shipped kernels (they compile on first use)
-        # rather than no install: say so loudly
-        if subprocess.run([sys.executable, "-c", _BUILD, package]).returncode != 0:
-            print("mmfeat: WARNING: compiling the kernels failed; they will compile on "
-                  "first use instead", file=sys.stderr, flush=True)
+        # compiled aside, then moved in whole: setuptools builds in the source tree's
+        # build/, which another build of the same tree (another Python) may share
+        dest = os.path.join(package, "kernels", "_prebuilt")
+        with tempfile.TemporaryDirectory(prefix="mmfeat-prebuilt-") as tmp:
+            out = os.path.join(tmp, "_prebuilt")
+            # a failure leaves a wheel without shipped kernels (they compile on first
+            # use) rather than no install: say so loudly
+            if subprocess.run([sys.executable, "-c", _BUILD, package, out]).returncode != 0:
+                print("mmfeat: WARNING: compiling the kernels failed; they will compile "
+                      "on first use instead", file=sys.stderr, flush=True)
+                return
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.copytree(out, dest)
 
 
 try:  # setuptools >= 70.1

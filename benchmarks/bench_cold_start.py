@@ -8,6 +8,11 @@ once more in another fresh interpreter on the now filled cache (a later run: the
 compiled code is loaded, not compiled). ``mmfeat demo --n 1000`` is timed the same
 way, as a user meets it (``--demo-n 0`` skips it). ``--ops`` picks a subset.
 
+A wheel install ships the kernels compiled at build time
+(``mmfeat/kernels/_prebuilt.py``): its first calls load them. ``--jit`` ignores
+them (``MMFEAT_PREBUILT=0``), to time what an editable install or a wheel built on
+another CPU model meets: every kernel compiled from nothing.
+
 ``--baseline REV`` compares against another commit instead: REV's ``src/mmfeat``
 and ``kernels`` are extracted (``git archive``) and put first on ``PYTHONPATH`` for
 its runs, and each op's cold first call runs ``--rounds`` times for each side,
@@ -84,8 +89,12 @@ print(json.dumps({{"import_s": t_import, "first_s": first, "second_s": second}})
 """
 
 
+#: the children's environment beyond the empty cache (``--jit``: no shipped kernels)
+_EXTRA_ENV: dict = {}
+
+
 def _env(cache: str, path: str | None = None) -> dict:
-    env = dict(os.environ)
+    env = {**os.environ, **_EXTRA_ENV}
     env["NUMBA_CACHE_DIR"] = cache
     if path is not None:  # another commit's mmfeat, ahead of the installed one
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [path, env.get("PYTHONPATH")]))
@@ -174,18 +183,30 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", default=None, metavar="REV",
                     help="compare cold first calls with commit REV (interleaved A/B)")
     ap.add_argument("--rounds", type=int, default=2, help="runs per side with --baseline")
+    ap.add_argument("--jit", action="store_true",
+                    help="ignore the kernels compiled at install (MMFEAT_PREBUILT=0): "
+                         "first calls compile from nothing, as on an editable install")
     a = ap.parse_args(argv)
+    if a.jit:
+        _EXTRA_ENV["MMFEAT_PREBUILT"] = "0"
 
+    import mmfeat.kernels.image  # noqa: F401 - settles whether shipped kernels load
     import numba
     import numpy
+    from mmfeat.kernels import prebuilt_describe, prebuilt_state
 
     import mmfeat
 
+    shipped = prebuilt_state()
     report = {"python": platform.python_version(), "numba": numba.__version__,
               "numpy": numpy.__version__, "mmfeat": mmfeat.__version__,
-              "cpus": os.cpu_count(), "ops": {}}
+              "cpus": os.cpu_count(),
+              "shipped_kernels": None if a.jit else {k: shipped[k] for k in (
+                  "active", "reason", "signatures") if k in shipped},
+              "ops": {}}
     print(f"python {report['python']}, numba {report['numba']}, numpy {report['numpy']}, "
-          f"{report['cpus']} CPUs")
+          f"{report['cpus']} CPUs; "
+          + ("--jit: shipped kernels ignored" if a.jit else prebuilt_describe()))
     if a.baseline:
         report["compare"] = compare(a.baseline, a.ops, a.rounds, a.demo_n)
         if a.json:

@@ -5,8 +5,10 @@ and writes the machine code to its cache (next to the installed kernels, or
 ``NUMBA_CACHE_DIR``; a user cache folder where that is read-only). Every later
 process loads it instead of compiling. This calls each public CPU op once on tiny
 inputs of the types users and the pipeline pass (uint8, float32 and float64 RGB
-images, float32 and float64 clips, str documents), so a deployment can pay the compilation at install
-or image-build time instead of on its first batch.
+images, float32 and float64 clips, str documents), so a deployment can pay the
+compilation at install or image-build time instead of on its first batch. A wheel
+install ships these kernels compiled (``kernels/_prebuilt.py``,
+:func:`record_signatures`).
 """
 
 from __future__ import annotations

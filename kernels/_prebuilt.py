@@ -217,14 +217,15 @@ def install() -> bool:
         load_overload._mmfeat_shipped = True
         load_overload.__wrapped__ = original
         cls.load_overload = load_overload
-        _state.update(active=True, reason=None, signatures=manifest.get("signatures"))
+        _state.update(active=True, reason=None, signatures=manifest.get("signatures"),
+                      open=lambda py_func: ShippedCache(py_func, root, stamp))
         return True
 
 
 def state() -> dict:
     """Whether shipped kernels are in use: ``active``, ``reason`` (when not), ``dir``,
     ``loads`` (kernels loaded from there by this process)."""
-    return dict(_state)
+    return {k: v for k, v in _state.items() if k != "open"}
 
 
 def describe() -> str:
@@ -237,15 +238,8 @@ def describe() -> str:
 
 def is_shipped(py_func) -> bool:
     """True when the shipped kernels are in use and hold some signature of ``py_func``."""
-    if not _state["active"]:
-        return False
-    path = inspect.getfile(py_func)
-    modname = os.path.splitext(os.path.basename(path))[0]
-    # Numba's file name: "<module>.<qualname>-<line>.py<major><minor><abiflags>"
-    qualname = py_func.__qualname__.replace("<", "").replace(">", "")
-    base = "{}.{}-{}.py{}{}{}".format(modname, qualname, py_func.__code__.co_firstlineno,
-                                      *sys.version_info[:2], getattr(sys, "abiflags", ""))
-    return os.path.exists(os.path.join(_state["dir"], base + ".nbi"))
+    shipped = _state.get("open")
+    return shipped is not None and os.path.exists(shipped(py_func)._cache_file._index_path)
 
 
 # --- which signatures to ship ------------------------------------------------------

@@ -30,8 +30,10 @@ with event.install_recorder("numba:run_pass") as passes:
     s = mmfeat.image.sobel(x)
 np.save(sys.argv[1], np.concatenate([g.ravel(), s.ravel()]))
 st = _prebuilt.state()
+from mmfeat.kernels import image as K
+shipped = [_prebuilt.is_shipped(k.py_func) for k in (K.rgb_to_gray, K.canny_worker)]
 print(json.dumps({"passes": len(passes.buffer), "active": st["active"],
-                  "reason": st["reason"], "loads": st["loads"]}))
+                  "reason": st["reason"], "loads": st["loads"], "shipped": shipped}))
 """
 
 
@@ -65,10 +67,12 @@ def test_a_fresh_process_loads_shipped_kernels_and_gets_the_same_numbers(shipped
     got, values, cache = _probe(tmp_path, "shipped", MMFEAT_PREBUILT_DIR=str(shipped))
     assert got["active"] and got["loads"] >= 2, got
     assert got["passes"] == 0, got  # nothing compiled
+    assert got["shipped"] == [True, False]  # what the background compile asks
     assert not any(cache.rglob("*.nbi"))  # nor written to the user's cache
     jit, values_jit, _ = _probe(tmp_path, "jit", MMFEAT_PREBUILT="0")
     assert not jit["active"] and jit["reason"] == "MMFEAT_PREBUILT=0"
     assert jit["passes"] > 0  # switched off: compiled from nothing
+    assert jit["shipped"] == [False, False]
     np.testing.assert_array_equal(values, values_jit)
 
 

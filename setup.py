@@ -31,7 +31,7 @@ class BuildPyWithKernels(build_py):
         if getattr(self, "editable_mode", False) or os.environ.get("MMFEAT_PREBUILD") == "0":
             return
         package = os.path.join(os.path.abspath(self.build_lib), "mmfeat")
-        print("mmfeat: compiling the CPU kernels into the wheel (~1 min on 2 cores; "
+        print("mmfeat: compiling the CPU kernels into the wheel (~75 s on 2 cores; "
               "MMFEAT_PREBUILD=0 skips it)", flush=True)
         # compiled aside, then moved in whole: setuptools builds in the source tree's
         # build/, which another build of the same tree (another Python) may share

@@ -41,7 +41,7 @@ import time
 # each op: the code that builds its input (``x``) and the call to time
 _SETUP = {
     # scikit-image's photographs with sensor noise (sigma 3 on 0-255)
-    "image": "from mmfeat._bench import make_batch\n"
+    "image": "import numpy as np\nfrom mmfeat._bench import make_batch\n"
              "x = make_batch(4, 256)\n",
     "text": "import inspect, json\n"
             "x = [l for l in inspect.getsource(json).splitlines() * 20 if l.strip()][:2000]\n",
@@ -62,6 +62,12 @@ OPS = {
     "gradient_histogram": ("image", "mmfeat.image.gradient_histogram(x)"),
     "color_moments": ("image", "mmfeat.image.color_moments(x)"),
     "ImageFeatures": ("image", "mmfeat.image.ImageFeatures().fit_transform(x)"),
+    "hog": ("image", "mmfeat.image.hog(x, channel_axis=-1)"),
+    "local_binary_pattern": ("image", "mmfeat.image.local_binary_pattern("
+                             "mmfeat.image.rgb_to_gray(x, dtype=np.uint8), 8, 1)"),
+    "graycomatrix": ("image", "mmfeat.image.graycoprops(mmfeat.image.graycomatrix("
+                     "mmfeat.image.rgb_to_gray(x, dtype=np.uint8), [1], [0, np.pi / 2], "
+                     "symmetric=True, normed=True))"),
     "TfidfVectorizer": ("text", "mmfeat.text.TfidfVectorizer().fit_transform(x)"),
     "HashingVectorizer": ("text", "mmfeat.text.HashingVectorizer().transform(x)"),
     "TextFeatures": ("text", "mmfeat.text.TextFeatures(n_components=16).fit_transform(x)"),
@@ -71,6 +77,8 @@ OPS = {
     "spectral_centroid": ("audio", "mmfeat.audio.spectral_centroid(y=x, sr=16000)"),
     "rms": ("audio", "mmfeat.audio.rms(y=x)"),
     "zero_crossing_rate": ("audio", "mmfeat.audio.zero_crossing_rate(x)"),
+    "chroma_stft": ("audio", "mmfeat.audio.chroma_stft(y=x, sr=16000)"),
+    "spectral_contrast": ("audio", "mmfeat.audio.spectral_contrast(y=x, sr=16000)"),
     "AudioFeatures": ("audio", "mmfeat.audio.AudioFeatures(sr=16000).fit_transform(list(x))"),
 }
 #: the eight calls of issue 14's first-call budget (15 s in all)

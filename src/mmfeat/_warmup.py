@@ -40,6 +40,17 @@ def _image() -> None:
         im.gradient_histogram(x)
         im.color_moments(x)
     im.ImageFeatures().fit_transform(rng.integers(0, 256, (2, 24, 20, 3), dtype=np.uint8))
+    # the texture descriptors, on gray batches as scikit-image users pass them
+    rgb = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    gray = im.rgb_to_gray(rgb, dtype=np.uint8)
+    for g in (gray, gray / 255.0):
+        im.hog(g)
+    im.hog(rgb, channel_axis=-1)
+    im.local_binary_pattern(gray, 8, 1)
+    im.lbp_histogram(gray, 8, 1)
+    glcm = im.graycomatrix(gray, [1], [0, np.pi / 2], symmetric=True, normed=True)
+    for prop in ("contrast", "correlation", "energy"):
+        im.graycoprops(glcm, prop)
 
 
 def _text() -> None:
@@ -69,6 +80,11 @@ def _audio() -> None:
         au.rms(y=y)
         au.zero_crossing_rate(y)
         au.AudioFeatures(sr=16000).fit_transform([y[0], y[1, :2500]])
+        au.spectrogram(y)
+        au.chroma_stft(y=y, sr=16000)
+        au.spectral_contrast(y=y, sr=16000)
+        au.waveform_stats(y)
+        au.delta(au.mfcc(y=y, sr=16000), width=3)
 
 
 def _pipeline() -> None:

@@ -198,6 +198,16 @@ def _every_colour_in_rows(width):
     return np.concatenate([every, extra]).reshape(1, -1, width, 3)
 
 
+def test_uint8_gray_word_kernel_at_widths_off_the_group():
+    """The uint8 gray kernel reads four pixels as three words and redoes ties by groups
+    of four: every colour, in rows whose width leaves a tail of 1-3 pixels, equals
+    the NumPy reference (ties included)."""
+    for width in (1001, 1002, 1003):
+        x = _every_colour_in_rows(width)
+        np.testing.assert_array_equal(mi.rgb_to_gray(x, dtype=np.uint8, backend="cpu"),
+                                      mi.rgb_to_gray(x, dtype=np.uint8, backend="numpy"))
+
+
 def test_uint8_hsv_two_phase_kernels_at_a_width_off_the_block():
     """The uint8 HSV conversion and histogram kernels (keys, then look-ups, in blocks)
     equal the float64 kernels (scikit-image's arithmetic) for every colour, in rows

@@ -167,12 +167,38 @@ def _gray_u8_num(r, g, b):
 
 # FMA contraction changes nothing here (every product and sum is an exact integer
 # below 2**24) and saves three adds per pixel
-@numba.njit(**{**_hjit, "fastmath": {"contract"}})
-def _gray_u8_row_fast(s, o, W, flags):
+_gray_u8_jit = {**_hjit, "fastmath": {"contract"}}
+
+
+@numba.njit(forceinline=True, **_gray_u8_jit)
+def _gray_u8_group(sw, k):
+    """(word, tie) for the four pixels 4k .. 4k + 3 of a uint8 RGB row read as uint32
+    words ``sw``: their rounded 255 * gray packed in a word (in memory order), and
+    whether any of them is on a rounding tie (see :func:`_gray_u8_row_fast`)."""
+    inv = _INV_10K
+    ten_k = np.float32(10000.0)
+    w0 = sw[3 * k]
+    w1 = sw[3 * k + 1]
+    w2 = sw[3 * k + 2]
+    n0 = _gray_u8_num(_byte(w0, 0), _byte(w0, 1), _byte(w0, 2))
+    n1 = _gray_u8_num(_byte(w0, 3), _byte(w1, 0), _byte(w1, 1))
+    n2 = _gray_u8_num(_byte(w1, 2), _byte(w1, 3), _byte(w2, 0))
+    n3 = _gray_u8_num(_byte(w2, 1), _byte(w2, 2), _byte(w2, 3))
+    q0 = np.int32(n0 * inv)
+    q1 = np.int32(n1 * inv)
+    q2 = np.int32(n2 * inv)
+    q3 = np.int32(n3 * inv)
+    tie = ((n0 == np.float32(q0) * ten_k) | (n1 == np.float32(q1) * ten_k)
+           | (n2 == np.float32(q2) * ten_k) | (n3 == np.float32(q3) * ten_k))
+    word = ((np.uint32(q0) << _BYTE_SHIFT[0]) | (np.uint32(q1) << _BYTE_SHIFT[1])
+            | (np.uint32(q2) << _BYTE_SHIFT[2]) | (np.uint32(q3) << _BYTE_SHIFT[3]))
+    return word, tie
+
+
+@numba.njit(**_gray_u8_jit)
+def _gray_u8_row_fast(s, o, W):
     """o[:W] = rounded 255 * gray of the interleaved uint8 RGB row ``s``; True when a
     pixel sits exactly on a rounding tie (the caller then redoes those pixels).
-    ``flags`` (>= W // 4,) uint8 scratch: flags[k] = 1 where a pixel of the group
-    of pixels 4k .. 4k + 3 is on a tie (0 elsewhere).
 
     The numerator n = 2125 r + 7154 g + 721 b (< 2**22) and n + 5000 are exact in
     float32. ``_INV_10K`` is at most 5e-8 relative above 1e-4, so (n + 5000) times
@@ -187,32 +213,19 @@ def _gray_u8_row_fast(s, o, W, flags):
     masks, and their four results stored as one word: with byte loads at stride 3
     the vectoriser spent ~60 byte shuffles per 32 pixels on the de-interleave (the
     shuffle ports bounded the loop at ~1.7 cycles a pixel); on words LLVM sees the
-    exact integer sums and forms them with ``vpmaddwd``, ~1.4 cycles a pixel.
+    exact integer sums and forms them with ``vpmaddwd``, ~1.1 cycles a pixel. Only
+    a row-wide flag is kept: storing a flag per group cost ~10% on two threads.
     """
-    inv = _INV_10K
-    ten_k = np.float32(10000.0)
     G = W // 4
     sw = s[: 12 * G].view(np.uint32)
     ow = o[: 4 * G].view(np.uint32)
     tie = False
     for k in range(G):
-        w0 = sw[3 * k]
-        w1 = sw[3 * k + 1]
-        w2 = sw[3 * k + 2]
-        n0 = _gray_u8_num(_byte(w0, 0), _byte(w0, 1), _byte(w0, 2))
-        n1 = _gray_u8_num(_byte(w0, 3), _byte(w1, 0), _byte(w1, 1))
-        n2 = _gray_u8_num(_byte(w1, 2), _byte(w1, 3), _byte(w2, 0))
-        n3 = _gray_u8_num(_byte(w2, 1), _byte(w2, 2), _byte(w2, 3))
-        q0 = np.int32(n0 * inv)
-        q1 = np.int32(n1 * inv)
-        q2 = np.int32(n2 * inv)
-        q3 = np.int32(n3 * inv)
-        t = ((n0 == np.float32(q0) * ten_k) | (n1 == np.float32(q1) * ten_k)
-             | (n2 == np.float32(q2) * ten_k) | (n3 == np.float32(q3) * ten_k))
-        flags[k] = np.uint8(t)
+        word, t = _gray_u8_group(sw, k)
+        ow[k] = word
         tie |= t
-        ow[k] = ((np.uint32(q0) << _BYTE_SHIFT[0]) | (np.uint32(q1) << _BYTE_SHIFT[1])
-                 | (np.uint32(q2) << _BYTE_SHIFT[2]) | (np.uint32(q3) << _BYTE_SHIFT[3]))
+    inv = _INV_10K
+    ten_k = np.float32(10000.0)
     for j in range(4 * G, W):
         num = _gray_u8_num(np.int32(s[3 * j]), np.int32(s[3 * j + 1]), np.int32(s[3 * j + 2]))
         q = np.int32(num * inv)
@@ -221,24 +234,52 @@ def _gray_u8_row_fast(s, o, W, flags):
     return tie
 
 
+@numba.njit(**_gray_u8_jit)
+def _gray_u8_tie_groups(s, W, flags):
+    """flags[k] = 1 where a pixel of the group 4k .. 4k + 3 of the row ``s`` is on a
+    rounding tie, else 0 (k < W // 4): the arithmetic of :func:`_gray_u8_row_fast`,
+    vectorised, for the ~7% of a photograph's rows that hold a tie."""
+    G = W // 4
+    sw = s[: 12 * G].view(np.uint32)
+    for k in range(G):
+        _word, t = _gray_u8_group(sw, k)
+        flags[k] = np.uint8(t)
+
+
 @numba.njit(**_hjit)
 def _gray_u8_redo_ties(s, o, W, flags, coeffs, scale, full):
-    """o[j] for the pixels of the uint8 RGB row ``s`` on a rounding tie, in the groups
-    of four that ``flags`` marks (and the last W % 4 pixels): scikit-image's float64
-    arithmetic, as :func:`rgb_to_gray_u8`. ~1 pixel in 10,000 is a tie, in ~7% of a
-    noisy photograph's rows; re-testing every pixel of those rows (~11 cycles a
-    pixel, branchy) took a third of the kernel's time."""
+    """o[j] for the pixels of the uint8 RGB row ``s`` on a rounding tie: scikit-image's
+    float64 arithmetic, as :func:`rgb_to_gray_u8`. ~1 pixel in 10,000 is a tie, in ~7%
+    of a noisy photograph's rows; re-testing every pixel of those rows (~11 cycles
+    a pixel, branchy) took a third of the kernel's time, so the groups holding one
+    are found first (``flags``: (>= W // 4,) uint8 scratch)."""
+    _gray_u8_tie_groups(s, W, flags)
+    G = W // 4
+    # the flags eight groups (one uint64) at a time: a byte-by-byte scan of a
+    # 1024-pixel row cost as much as the rest of the kernel's work on it
+    words = flags[: G // 8 * 8].view(np.uint64)
+    for k8 in range(G // 8):
+        if words[k8]:
+            for k in range(8 * k8, 8 * k8 + 8):
+                if flags[k]:
+                    _gray_u8_redo_pixels(s, o, 4 * k, 4 * k + 4, coeffs, scale, full)
+    for k in range(G // 8 * 8, G):
+        if flags[k]:
+            _gray_u8_redo_pixels(s, o, 4 * k, 4 * k + 4, coeffs, scale, full)
+    _gray_u8_redo_pixels(s, o, 4 * G, W, coeffs, scale, full)
+
+
+@numba.njit(**_hjit)
+def _gray_u8_redo_pixels(s, o, j0, j1, coeffs, scale, full):
+    """o[j] for the pixels j0 <= j < j1 of the row ``s`` on a rounding tie (see
+    :func:`_gray_u8_redo_ties`)."""
     ten_k = np.float32(10000.0)
-    for k in range(W // 4 + 1):
-        if k < W // 4 and flags[k] == 0:
-            continue
-        for j in range(4 * k, min(4 * k + 4, W)):
-            num = _gray_u8_num(np.int32(s[3 * j]), np.int32(s[3 * j + 1]),
-                               np.int32(s[3 * j + 2]))
-            if num == np.float32(np.int32(num * _INV_10K)) * ten_k:
-                v = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
-                               coeffs[0], coeffs[1], coeffs[2])
-                o[j] = to_ubyte(v * full)
+    for j in range(j0, j1):
+        num = _gray_u8_num(np.int32(s[3 * j]), np.int32(s[3 * j + 1]), np.int32(s[3 * j + 2]))
+        if num == np.float32(np.int32(num * _INV_10K)) * ten_k:
+            v = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
+                           coeffs[0], coeffs[1], coeffs[2])
+            o[j] = to_ubyte(v * full)
 
 
 @numba.njit(**_pjit)
@@ -253,7 +294,7 @@ def rgb_to_gray_u8_from_u8(j0, j1, src, out, coeffs, scale, full):
     for t in range(j0, j1):
         n = t // H
         i = t - n * H
-        if _gray_u8_row_fast(flat[n, i], out[n, i], W, flags):
+        if _gray_u8_row_fast(flat[n, i], out[n, i], W):
             _gray_u8_redo_ties(flat[n, i], out[n, i], W, flags, coeffs, scale, full)
 
 

@@ -151,54 +151,58 @@ _BYTE_SHIFT = tuple(np.uint32(8 * k if sys.byteorder == "little" else 24 - 8 * k
 _BYTE = np.uint32(255)
 
 
-@numba.njit(forceinline=True, **_hjit)
-def _byte(word, k):
-    """Byte k (0..3, in memory order) of a uint32 word, as int32."""
-    return np.int32((word >> _BYTE_SHIFT[k]) & _BYTE)
+def _word_pointer(context, builder, arr_type, arr, offset, bits):
+    """An i<bits>* to byte ``offset`` of the C-contiguous 1-D uint8 array ``arr``."""
+    ary = context.make_array(arr_type)(context, builder, arr)
+    return builder.bitcast(builder.gep(ary.data, [offset]), ir.IntType(bits).as_pointer())
 
 
-@numba.njit(forceinline=True, **_hjit)
-def _gray_u8_num(r, g, b):
-    """2125 r + 7154 g + 721 b + 5000 of int32 channels, exact in float32 (< 2**22)."""
-    return ((np.float32(GRAY_U8_WEIGHTS[0]) * np.float32(r)
-             + np.float32(GRAY_U8_WEIGHTS[1]) * np.float32(g))
-            + np.float32(GRAY_U8_WEIGHTS[2]) * np.float32(b)) + np.float32(5000.0)
+def _is_byte_row(arr, offset):
+    return (isinstance(arr, types.Array) and arr.dtype == types.uint8 and arr.ndim == 1
+            and arr.layout == "C" and isinstance(offset, types.Integer))
+
+
+@intrinsic
+def _load_u32(typingctx, arr, offset):
+    """The uint32 in bytes offset .. offset + 3 of a C-contiguous uint8 row (native byte
+    order, any alignment; no bounds check). ``arr[a:b].view(np.uint32)`` does the same
+    but cost ~0.5 s of compilation at the first call; this is one load instruction."""
+    if not _is_byte_row(arr, offset):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _word_pointer(context, builder, sig.args[0], args[0], args[1], 32)
+        return builder.load(ptr, align=1)
+
+    return types.uint32(arr, offset), codegen
+
+
+@intrinsic
+def _store_u32(typingctx, arr, offset, value):
+    """Bytes offset .. offset + 3 of a C-contiguous uint8 row = the low 32 bits of the
+    integer ``value`` (Numba widens uint32 arithmetic to 64 bits)."""
+    if not (_is_byte_row(arr, offset) and isinstance(value, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _word_pointer(context, builder, sig.args[0], args[0], args[1], 32)
+        word = args[2]
+        if word.type.width > 32:
+            word = builder.trunc(word, ir.IntType(32))
+        builder.store(word, ptr, align=1)
+        return context.get_dummy_value()
+
+    return types.none(arr, offset, value), codegen
 
 
 # FMA contraction changes nothing here (every product and sum is an exact integer
-# below 2**24) and saves three adds per pixel
-_gray_u8_jit = {**_hjit, "fastmath": {"contract"}}
-
-
-@numba.njit(forceinline=True, **_gray_u8_jit)
-def _gray_u8_group(sw, k):
-    """(word, tie) for the four pixels 4k .. 4k + 3 of a uint8 RGB row read as uint32
-    words ``sw``: their rounded 255 * gray packed in a word (in memory order), and
-    whether any of them is on a rounding tie (see :func:`_gray_u8_row_fast`)."""
-    inv = _INV_10K
-    ten_k = np.float32(10000.0)
-    w0 = sw[3 * k]
-    w1 = sw[3 * k + 1]
-    w2 = sw[3 * k + 2]
-    n0 = _gray_u8_num(_byte(w0, 0), _byte(w0, 1), _byte(w0, 2))
-    n1 = _gray_u8_num(_byte(w0, 3), _byte(w1, 0), _byte(w1, 1))
-    n2 = _gray_u8_num(_byte(w1, 2), _byte(w1, 3), _byte(w2, 0))
-    n3 = _gray_u8_num(_byte(w2, 1), _byte(w2, 2), _byte(w2, 3))
-    q0 = np.int32(n0 * inv)
-    q1 = np.int32(n1 * inv)
-    q2 = np.int32(n2 * inv)
-    q3 = np.int32(n3 * inv)
-    tie = ((n0 == np.float32(q0) * ten_k) | (n1 == np.float32(q1) * ten_k)
-           | (n2 == np.float32(q2) * ten_k) | (n3 == np.float32(q3) * ten_k))
-    word = ((np.uint32(q0) << _BYTE_SHIFT[0]) | (np.uint32(q1) << _BYTE_SHIFT[1])
-            | (np.uint32(q2) << _BYTE_SHIFT[2]) | (np.uint32(q3) << _BYTE_SHIFT[3]))
-    return word, tie
-
-
-@numba.njit(**_gray_u8_jit)
-def _gray_u8_row_fast(s, o, W):
-    """o[:W] = rounded 255 * gray of the interleaved uint8 RGB row ``s``; True when a
-    pixel sits exactly on a rounding tie (the caller then redoes those pixels).
+# below 2**24) and saves three adds per pixel; the flag is per instruction, so the
+# callers' float64 arithmetic stays uncontracted after inlining
+@numba.njit(forceinline=True, **{**_hjit, "fastmath": {"contract"}})
+def _gray_u8_group(s, k):
+    """(word, tie) for the four pixels 4k .. 4k + 3 of the interleaved uint8 RGB row
+    ``s``: their rounded 255 * gray packed in a uint32 (in memory order), and whether
+    any of them sits exactly on a rounding tie.
 
     The numerator n = 2125 r + 7154 g + 721 b (< 2**22) and n + 5000 are exact in
     float32. ``_INV_10K`` is at most 5e-8 relative above 1e-4, so (n + 5000) times
@@ -209,93 +213,99 @@ def _gray_u8_row_fast(s, o, W):
     2**24 colours in the tests). A tie (n = 5000 mod 10000) is rounded by float64
     error in scikit-image, so it is flagged, not guessed.
 
-    Four pixels (12 bytes) are read as three uint32 words and split by shifts and
-    masks, and their four results stored as one word: with byte loads at stride 3
-    the vectoriser spent ~60 byte shuffles per 32 pixels on the de-interleave (the
-    shuffle ports bounded the loop at ~1.7 cycles a pixel); on words LLVM sees the
-    exact integer sums and forms them with ``vpmaddwd``, ~1.1 cycles a pixel. Only
-    a row-wide flag is kept: storing a flag per group cost ~10% on two threads.
+    The 12 bytes are read as three uint32 words and split by shifts and masks:
+    with byte loads at stride 3 the vectoriser spent ~60 byte shuffles per 32
+    pixels on the de-interleave (the shuffle ports bounded the loop at ~1.7 cycles
+    a pixel); on words LLVM sees the exact integer sums and forms them with
+    ``vpmaddwd``, ~1.1 cycles a pixel. (The arithmetic is written out here: helpers
+    for the bytes of a word or for n cost 0.15-0.5 s more compilation each.)
     """
-    G = W // 4
-    sw = s[: 12 * G].view(np.uint32)
-    ow = o[: 4 * G].view(np.uint32)
+    w0 = _load_u32(s, 12 * k)
+    w1 = _load_u32(s, 12 * k + 4)
+    w2 = _load_u32(s, 12 * k + 8)
+    s0, s1, s2, s3 = _BYTE_SHIFT
+    wr = np.float32(GRAY_U8_WEIGHTS[0])
+    wg = np.float32(GRAY_U8_WEIGHTS[1])
+    wb = np.float32(GRAY_U8_WEIGHTS[2])
+    half = np.float32(5000.0)
+    # byte i of the group is byte i % 4 of word i // 4
+    n0 = (wr * np.float32(np.int32((w0 >> s0) & _BYTE))
+          + wg * np.float32(np.int32((w0 >> s1) & _BYTE))
+          + wb * np.float32(np.int32((w0 >> s2) & _BYTE)) + half)
+    n1 = (wr * np.float32(np.int32((w0 >> s3) & _BYTE))
+          + wg * np.float32(np.int32((w1 >> s0) & _BYTE))
+          + wb * np.float32(np.int32((w1 >> s1) & _BYTE)) + half)
+    n2 = (wr * np.float32(np.int32((w1 >> s2) & _BYTE))
+          + wg * np.float32(np.int32((w1 >> s3) & _BYTE))
+          + wb * np.float32(np.int32((w2 >> s0) & _BYTE)) + half)
+    n3 = (wr * np.float32(np.int32((w2 >> s1) & _BYTE))
+          + wg * np.float32(np.int32((w2 >> s2) & _BYTE))
+          + wb * np.float32(np.int32((w2 >> s3) & _BYTE)) + half)
+    inv = _INV_10K
+    q0 = np.int32(n0 * inv)
+    q1 = np.int32(n1 * inv)
+    q2 = np.int32(n2 * inv)
+    q3 = np.int32(n3 * inv)
+    ten_k = np.float32(10000.0)
+    tie = ((n0 == np.float32(q0) * ten_k) | (n1 == np.float32(q1) * ten_k)
+           | (n2 == np.float32(q2) * ten_k) | (n3 == np.float32(q3) * ten_k))
+    word = ((np.uint32(q0) << s0) | (np.uint32(q1) << s1)
+            | (np.uint32(q2) << s2) | (np.uint32(q3) << s3))
+    return word, tie
+
+
+@numba.njit(**_hjit)
+def _gray_u8_row_fast(s, o, G):
+    """o[:4G] = rounded 255 * gray of the first 4G pixels of the interleaved uint8 RGB
+    row ``s`` (see :func:`_gray_u8_group`); True when one of them sits on a rounding
+    tie (the caller then redoes its group). Only a row-wide flag is kept here:
+    storing a flag per group cost ~10% on two threads."""
     tie = False
     for k in range(G):
-        word, t = _gray_u8_group(sw, k)
-        ow[k] = word
+        word, t = _gray_u8_group(s, k)
+        _store_u32(o, 4 * k, word)
         tie |= t
-    inv = _INV_10K
-    ten_k = np.float32(10000.0)
-    for j in range(4 * G, W):
-        num = _gray_u8_num(np.int32(s[3 * j]), np.int32(s[3 * j + 1]), np.int32(s[3 * j + 2]))
-        q = np.int32(num * inv)
-        tie |= num == np.float32(q) * ten_k
-        o[j] = np.uint8(q)
     return tie
 
 
-@numba.njit(**_gray_u8_jit)
-def _gray_u8_tie_groups(s, W, flags):
-    """flags[k] = 1 where a pixel of the group 4k .. 4k + 3 of the row ``s`` is on a
-    rounding tie, else 0 (k < W // 4): the arithmetic of :func:`_gray_u8_row_fast`,
-    vectorised, for the ~7% of a photograph's rows that hold a tie."""
+# no contraction here: the float64 redo must round as scikit-image does
+@numba.njit(**_hjit)
+def _gray_u8_redo(s, o, W, tie, flags, coeffs, scale, full):
+    """Redo with scikit-image's float64 arithmetic, as :func:`rgb_to_gray_u8` (exact
+    for every pixel), the pixels of the uint8 RGB row ``s`` that the fast loop leaves:
+    with ``tie``, its groups of four holding a rounding tie; always, the last W % 4.
+    Ties are ~1 pixel in 10,000, in ~7% of a noisy photograph's rows; re-testing
+    every pixel of those rows (~11 cycles a pixel, branchy) took a third of the
+    kernel's time, so the groups holding one are found first, vectorised
+    (``flags``: (>= W // 4 + 1,) uint8 scratch)."""
     G = W // 4
-    sw = s[: 12 * G].view(np.uint32)
     for k in range(G):
-        _word, t = _gray_u8_group(sw, k)
-        flags[k] = np.uint8(t)
-
-
-@numba.njit(**_hjit)
-def _gray_u8_redo_ties(s, o, W, flags, coeffs, scale, full):
-    """o[j] for the pixels of the uint8 RGB row ``s`` on a rounding tie: scikit-image's
-    float64 arithmetic, as :func:`rgb_to_gray_u8`. ~1 pixel in 10,000 is a tie, in ~7%
-    of a noisy photograph's rows; re-testing every pixel of those rows (~11 cycles
-    a pixel, branchy) took a third of the kernel's time, so the groups holding one
-    are found first (``flags``: (>= W // 4,) uint8 scratch)."""
-    _gray_u8_tie_groups(s, W, flags)
-    G = W // 4
-    # the flags eight groups (one uint64) at a time: a byte-by-byte scan of a
-    # 1024-pixel row cost as much as the rest of the kernel's work on it
-    words = flags[: G // 8 * 8].view(np.uint64)
-    for k8 in range(G // 8):
-        if words[k8]:
-            for k in range(8 * k8, 8 * k8 + 8):
-                if flags[k]:
-                    _gray_u8_redo_pixels(s, o, 4 * k, 4 * k + 4, coeffs, scale, full)
-    for k in range(G // 8 * 8, G):
+        _word, t = _gray_u8_group(s, k)
+        flags[k] = np.uint8(t & tie)
+    flags[G] = 1  # the tail (empty when W % 4 == 0)
+    for k in range(G + 1):
         if flags[k]:
-            _gray_u8_redo_pixels(s, o, 4 * k, 4 * k + 4, coeffs, scale, full)
-    _gray_u8_redo_pixels(s, o, 4 * G, W, coeffs, scale, full)
-
-
-@numba.njit(**_hjit)
-def _gray_u8_redo_pixels(s, o, j0, j1, coeffs, scale, full):
-    """o[j] for the pixels j0 <= j < j1 of the row ``s`` on a rounding tie (see
-    :func:`_gray_u8_redo_ties`)."""
-    ten_k = np.float32(10000.0)
-    for j in range(j0, j1):
-        num = _gray_u8_num(np.int32(s[3 * j]), np.int32(s[3 * j + 1]), np.int32(s[3 * j + 2]))
-        if num == np.float32(np.int32(num * _INV_10K)) * ten_k:
-            v = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
-                           coeffs[0], coeffs[1], coeffs[2])
-            o[j] = to_ubyte(v * full)
+            for j in range(4 * k, min(4 * k + 4, W)):
+                v = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
+                               coeffs[0], coeffs[1], coeffs[2])
+                o[j] = to_ubyte(v * full)
 
 
 @numba.njit(**_pjit)
 def rgb_to_gray_u8_from_u8(j0, j1, src, out, coeffs, scale, full):
-    """out (N, H, W) uint8 = ``img_as_ubyte(rgb2gray(src))`` for uint8 RGB src, by
-    :func:`_gray_u8_row_fast`; the rare pixels on a tie (in ~7% of a noisy
-    photograph's rows) are redone by :func:`_gray_u8_redo_ties` with the float64
-    arithmetic of :func:`rgb_to_gray_u8` (same ``coeffs``, ``scale``, ``full``)."""
+    """out (N, H, W) uint8 = ``img_as_ubyte(rgb2gray(src))`` for uint8 RGB src: groups
+    of four pixels by :func:`_gray_u8_row_fast`, those holding a rounding tie (in ~7%
+    of a noisy photograph's rows) and the last W % 4 pixels of each row by
+    :func:`_gray_u8_redo` (same ``coeffs``, ``scale``, ``full``)."""
     H, W = out.shape[1], out.shape[2]
     flat = src.reshape(src.shape[0], H, W * 3)
     flags = np.empty(W // 4 + 1, dtype=np.uint8)
     for t in range(j0, j1):
         n = t // H
         i = t - n * H
-        if _gray_u8_row_fast(flat[n, i], out[n, i], W):
-            _gray_u8_redo_ties(flat[n, i], out[n, i], W, flags, coeffs, scale, full)
+        tie = _gray_u8_row_fast(flat[n, i], out[n, i], W // 4)
+        if tie or W % 4:
+            _gray_u8_redo(flat[n, i], out[n, i], W, tie, flags, coeffs, scale, full)
 
 
 @numba.njit(**_pjit)

@@ -279,11 +279,14 @@ def _gray_u8_redo(s, o, W, tie, flags, coeffs, scale, full):
     kernel's time, so the groups holding one are found first, vectorised
     (``flags``: (>= W // 4 + 1,) uint8 scratch)."""
     G = W // 4
-    for k in range(G):
-        _word, t = _gray_u8_group(s, k)
-        flags[k] = np.uint8(t & tie)
+    first = G  # without a tie, only the tail
+    if tie:
+        for k in range(G):
+            _word, t = _gray_u8_group(s, k)
+            flags[k] = np.uint8(t)
+        first = 0
     flags[G] = 1  # the tail (empty when W % 4 == 0)
-    for k in range(G + 1):
+    for k in range(first, G + 1):
         if flags[k]:
             for j in range(4 * k, min(4 * k + 4, W)):
                 v = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,

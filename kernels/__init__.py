@@ -11,6 +11,7 @@ compiled into the wheel; their public faces are re-exported here.
 # thread count below
 from ._prebuilt import describe as prebuilt_describe
 from ._prebuilt import is_shipped as prebuilt_is_shipped
+from ._prebuilt import read_signatures as prebuilt_read_signatures
 from ._prebuilt import signature_lines as prebuilt_signature_lines
 from ._prebuilt import state as prebuilt_state
 from ._prebuilt import write_signatures as prebuilt_write_signatures
@@ -23,5 +24,5 @@ _apply_thread_count_env()
 
 # the threading layer, for mmfeat.threads (the kernels use ._threading directly)
 __all__ = ["ThreadingLayerWarning", "ensure_safe_layer", "threading_layer_state",
-           "prebuilt_describe", "prebuilt_is_shipped", "prebuilt_signature_lines",
-           "prebuilt_state", "prebuilt_write_signatures"]
+           "prebuilt_describe", "prebuilt_is_shipped", "prebuilt_read_signatures",
+           "prebuilt_signature_lines", "prebuilt_state", "prebuilt_write_signatures"]

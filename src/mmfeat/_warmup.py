@@ -229,16 +229,39 @@ def compile_kernels(modalities=MODALITIES, log: Callable[[str], None] | None = N
     return out
 
 
+# the child of record_signatures: runs the workload; with "record", writes the
+# signatures it reached to the path given
+_RECORD_CHILD = """
+import sys
+from mmfeat import _warmup
+_warmup.compile_kernels(_warmup.MODALITIES)
+if sys.argv[1] == "record":
+    from mmfeat.kernels import prebuilt_signature_lines, prebuilt_write_signatures
+    prebuilt_write_signatures(sys.argv[2], prebuilt_signature_lines())
+"""
+
+
 def record_signatures(path: str) -> int:
-    """Run the whole workload, then write every kernel signature it reached to
-    ``path`` (the list ``setup.py`` compiles into the wheel); the number written.
+    """Run the whole workload, then write every kernel signature it reached from
+    Python to ``path`` (the list ``setup.py`` compiles into the wheel); the number
+    written.
+
+    Two fresh processes run it on the same Numba cache (the caller's): the first
+    compiles and caches whatever kernel is not cached yet, the second loads them all
+    and records. In a process that compiles a kernel, the helper kernels it calls
+    are compiled too and would be listed with it; after a load they are not. So the
+    list does not depend on what the cache held (recorded in one process, it held
+    ~75 helper signatures more whenever the cache was cold).
 
     ``mmfeat compile --record-signatures kernels/prebuilt_signatures.txt`` after
     changing a kernel's arguments (tests/test_prebuilt.py fails until then).
     """
-    from .kernels import prebuilt_signature_lines, prebuilt_write_signatures
+    from .kernels import prebuilt_read_signatures
 
-    compile_kernels(MODALITIES)
-    lines = prebuilt_signature_lines()
-    prebuilt_write_signatures(path, lines)
-    return len(lines)
+    path = os.path.abspath(path)
+    for stage in ("fill", "record"):
+        r = subprocess.run([sys.executable, "-c", _RECORD_CHILD, stage, path])
+        if r.returncode != 0:
+            raise RuntimeError(f"recording the kernel signatures failed in its {stage} "
+                               f"process (exit status {r.returncode})")
+    return len(prebuilt_read_signatures(path))

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from . import _threading
 from . import image_math as _m
@@ -69,15 +69,69 @@ def _gray_row(rows, C, n, i, coeffs, scale, dst, off):
     d = dst[off : off + W]
     s = rows[n, i]
     if C == 3:
-        cr = coeffs[0]
-        cg = coeffs[1]
-        cb = coeffs[2]
-        for j in range(W):
-            d[j] = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
-                              cr, cg, cb)
+        _gray_rgb_row(s, d, coeffs, scale)
     else:
         for j in range(W):
             d[j] = s[j] * scale
+
+
+def _gray_rgb_row(s, d, coeffs, scale):
+    """d (W,) = gray of the interleaved RGB row ``s`` (3W,), as :func:`gray_value` with
+    ``coeffs`` and ``scale``; jitted code only (see the overload below)."""
+    raise NotImplementedError("called from jitted code only")
+
+
+@overload(_gray_rgb_row, jit_options=dict(error_model="numpy"))
+def _gray_rgb_row_impl(s, d, coeffs, scale):
+    # chosen by type when the caller compiles: only the chosen loop is compiled
+    if s.dtype == types.uint8 and s.layout == "C" and d.dtype == types.float32:
+        def fast(s, d, coeffs, scale):
+            _gray_u8_row_f32(s, d, coeffs, scale)
+        return fast
+
+    def generic(s, d, coeffs, scale):
+        _gray_rgb_row_generic(s, d, coeffs, scale)
+    return generic
+
+
+@numba.njit(**_hjit)
+def _gray_rgb_row_generic(s, d, coeffs, scale):
+    cr = coeffs[0]
+    cg = coeffs[1]
+    cb = coeffs[2]
+    for j in range(d.shape[0]):
+        d[j] = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
+                          cr, cg, cb)
+
+
+# 1 / (255 * 10000): float32(n * _GRAY_U8_F64_SCALE) is float32(rgb2gray) (_gray_u8_row_f32)
+_GRAY_U8_F64_SCALE = 1.0 / 2550000.0
+
+
+@numba.njit(**_hjit)
+def _gray_u8_row_f32(s, d, coeffs, scale):
+    """d (W,) float32 = float32(rgb2gray) of the interleaved uint8 RGB row ``s``, for the
+    standard weights and scale 1/255 (what every caller passes for uint8 images).
+
+    scikit-image's float64 gray of uint8 (r, g, b) is within a few float64 ulps of
+    n / 2550000, n = 2125 r + 7154 g + 721 b; that rational is never closer than
+    2**-24 / 2550000 (relative, ~2e-14) to a float32 rounding midpoint (its
+    denominator is 2**4 * 159375), so float32 of the float64 product n * (1 /
+    2550000) (within 2 ulps) rounds as float32 of scikit-image's value does (checked
+    for all 2**24 colours in the tests). n comes from three words per four pixels
+    (:func:`_gray_u8_sums`): ~1.7 cycles a pixel against ~2.3 for the float64 weighted
+    sum. The last W % 4 pixels take the float64 sum."""
+    W = d.shape[0]
+    G = W // 4
+    for k in range(G):
+        n0, n1, n2, n3 = _gray_u8_sums(s, k)
+        d[4 * k] = np.float32(np.float64(n0) * _GRAY_U8_F64_SCALE)
+        d[4 * k + 1] = np.float32(np.float64(n1) * _GRAY_U8_F64_SCALE)
+        d[4 * k + 2] = np.float32(np.float64(n2) * _GRAY_U8_F64_SCALE)
+        d[4 * k + 3] = np.float32(np.float64(n3) * _GRAY_U8_F64_SCALE)
+    for j in range(4 * G, W):
+        d[j] = gray_value(s[3 * j] * scale, s[3 * j + 1] * scale, s[3 * j + 2] * scale,
+                          coeffs[0], coeffs[1], coeffs[2])
 
 
 @numba.njit(**_pjit)
@@ -199,26 +253,16 @@ def _store_u32(typingctx, arr, offset, value):
 # below 2**24) and saves three adds per pixel; the flag is per instruction, so the
 # callers' float64 arithmetic stays uncontracted after inlining
 @numba.njit(forceinline=True, **{**_hjit, "fastmath": {"contract"}})
-def _gray_u8_group(s, k):
-    """(word, tie) for the four pixels 4k .. 4k + 3 of the interleaved uint8 RGB row
-    ``s``: their rounded 255 * gray packed in a uint32 (in memory order), and whether
-    any of them sits exactly on a rounding tie.
-
-    The numerator n = 2125 r + 7154 g + 721 b (< 2**22) and n + 5000 are exact in
-    float32. ``_INV_10K`` is at most 5e-8 relative above 1e-4, so (n + 5000) times
-    it, rounded, is never below the true quotient's integer part k when n + 5000
-    = 10000 k, and off a multiple it stays below k + 1 (the quotient is at most
-    k + 0.9999, the errors ~3e-5): its truncation is round(n / 10000), halves up,
-    as scikit-image's float64 arithmetic rounds it off a tie (checked over all
-    2**24 colours in the tests). A tie (n = 5000 mod 10000) is rounded by float64
-    error in scikit-image, so it is flagged, not guessed.
+def _gray_u8_sums(s, k):
+    """(n0, n1, n2, n3) float32: n = 2125 r + 7154 g + 721 b (exact, < 2**22) of the four
+    pixels 4k .. 4k + 3 of the interleaved uint8 RGB row ``s``.
 
     The 12 bytes are read as three uint32 words and split by shifts and masks:
     with byte loads at stride 3 the vectoriser spent ~60 byte shuffles per 32
     pixels on the de-interleave (the shuffle ports bounded the loop at ~1.7 cycles
     a pixel); on words LLVM sees the exact integer sums and forms them with
-    ``vpmaddwd``, ~1.1 cycles a pixel. (The arithmetic is written out here: helpers
-    for the bytes of a word or for n cost 0.15-0.5 s more compilation each.)
+    ``vpmaddwd``. (The arithmetic is written out here: helpers for the bytes of a
+    word cost 0.15-0.5 s more compilation each.)
     """
     w0 = _load_u32(s, 12 * k)
     w1 = _load_u32(s, 12 * k + 4)
@@ -227,20 +271,45 @@ def _gray_u8_group(s, k):
     wr = np.float32(GRAY_U8_WEIGHTS[0])
     wg = np.float32(GRAY_U8_WEIGHTS[1])
     wb = np.float32(GRAY_U8_WEIGHTS[2])
-    half = np.float32(5000.0)
     # byte i of the group is byte i % 4 of word i // 4
     n0 = (wr * np.float32(np.int32((w0 >> s0) & _BYTE))
           + wg * np.float32(np.int32((w0 >> s1) & _BYTE))
-          + wb * np.float32(np.int32((w0 >> s2) & _BYTE)) + half)
+          + wb * np.float32(np.int32((w0 >> s2) & _BYTE)))
     n1 = (wr * np.float32(np.int32((w0 >> s3) & _BYTE))
           + wg * np.float32(np.int32((w1 >> s0) & _BYTE))
-          + wb * np.float32(np.int32((w1 >> s1) & _BYTE)) + half)
+          + wb * np.float32(np.int32((w1 >> s1) & _BYTE)))
     n2 = (wr * np.float32(np.int32((w1 >> s2) & _BYTE))
           + wg * np.float32(np.int32((w1 >> s3) & _BYTE))
-          + wb * np.float32(np.int32((w2 >> s0) & _BYTE)) + half)
+          + wb * np.float32(np.int32((w2 >> s0) & _BYTE)))
     n3 = (wr * np.float32(np.int32((w2 >> s1) & _BYTE))
           + wg * np.float32(np.int32((w2 >> s2) & _BYTE))
-          + wb * np.float32(np.int32((w2 >> s3) & _BYTE)) + half)
+          + wb * np.float32(np.int32((w2 >> s3) & _BYTE)))
+    return n0, n1, n2, n3
+
+
+@numba.njit(forceinline=True, **{**_hjit, "fastmath": {"contract"}})
+def _gray_u8_group(s, k):
+    """(word, tie) for the four pixels 4k .. 4k + 3 of the interleaved uint8 RGB row
+    ``s``: their rounded 255 * gray packed in a uint32 (in memory order), and whether
+    any of them sits exactly on a rounding tie.
+
+    The numerator n (:func:`_gray_u8_sums`) and n + 5000 are exact in float32.
+    ``_INV_10K`` is at most 5e-8 relative above 1e-4, so (n + 5000) times it,
+    rounded, is never below the true quotient's integer part k when n + 5000 =
+    10000 k, and off a multiple it stays below k + 1 (the quotient is at most
+    k + 0.9999, the errors ~3e-5): its truncation is round(n / 10000), halves up,
+    as scikit-image's float64 arithmetic rounds it off a tie (checked over all
+    2**24 colours in the tests). A tie (n = 5000 mod 10000) is rounded by float64
+    error in scikit-image, so it is flagged, not guessed. On words the loop runs
+    ~1.1 cycles a pixel.
+    """
+    half = np.float32(5000.0)
+    n0, n1, n2, n3 = _gray_u8_sums(s, k)
+    n0 = n0 + half
+    n1 = n1 + half
+    n2 = n2 + half
+    n3 = n3 + half
+    s0, s1, s2, s3 = _BYTE_SHIFT
     inv = _INV_10K
     q0 = np.int32(n0 * inv)
     q1 = np.int32(n1 * inv)

@@ -208,6 +208,23 @@ def test_uint8_gray_word_kernel_at_widths_off_the_group():
                                       mi.rgb_to_gray(x, dtype=np.uint8, backend="numpy"))
 
 
+def test_float32_gray_of_uint8_from_the_integer_sum_at_every_colour():
+    """float32 gray of uint8 RGB comes from the exact integer sum n = 2125 r + 7154 g +
+    721 b (float32(n * (1 / 2550000)), four pixels from three words): every colour,
+    in rows that end in a full group and in a tail of 1-3 pixels, equals the NumPy
+    reference (scikit-image's float64 arithmetic, then float32); the ops that read the
+    gray image through the same row helper give what they give on that gray image."""
+    for width in (1000, 1001, 1002, 1003):
+        x = _every_colour_in_rows(width)
+        want = mi.rgb_to_gray(x, dtype=np.float32, backend="numpy")
+        np.testing.assert_array_equal(mi.rgb_to_gray(x, dtype=np.float32, backend="cpu"), want)
+    x = _every_colour_in_rows(1003)[:, :96]
+    gray = mi.rgb_to_gray(x, dtype=np.float32, backend="numpy")
+    np.testing.assert_array_equal(mi.sobel(x, backend="cpu"), mi.sobel(gray, backend="cpu"))
+    np.testing.assert_array_equal(mi.canny(x, backend="cpu"), mi.canny(gray, backend="cpu"))
+    np.testing.assert_array_equal(mi.canny(x, backend="cpu"), mi.canny(x, backend="numpy"))
+
+
 def test_uint8_hsv_two_phase_kernels_at_a_width_off_the_block():
     """The uint8 HSV conversion and histogram kernels (keys, then look-ups, in blocks)
     equal the float64 kernels (scikit-image's arithmetic) for every colour, in rows
